@@ -1,0 +1,207 @@
+"""The adapter contract: how lossconf asks a framework to compute a loss, and what comes back.
+
+An adapter knows its framework's name, version, devices, dtypes and execution modes; maps a
+canonical configuration (:mod:`reference.configs`) to the native call it makes, or says why the
+framework does not offer it; and runs a :class:`reference.Case`, returning the value, the
+gradients from the framework's own autodiff, and any exception the framework raised — as data.
+
+Adapters never implement loss math. The one composition allowed is what every user of the
+framework writes by hand (``jnp.mean`` over optax's per-example losses), and it is declared in
+:attr:`Native.composition` so the report's mapping table shows it.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+import reference as R
+from reference import Case
+
+
+@dataclass(frozen=True)
+class Native:
+    """How a configuration is computed natively.
+
+    ``call``: the native API call as a user would write it (shown in the report).
+    ``composition``: the user-level composition around it, if any (``jnp.mean(…)``).
+    ``conversions``: parameter conversions the mapping makes (``delta = beta``: smooth_l1 → huber),
+    never result scaling.
+    """
+
+    call: str
+    composition: str | None = None
+    conversions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotOffered:
+    """The framework has no native form of this configuration (the reason says what is missing)."""
+
+    reason: str
+
+
+Mapping_ = Native | NotOffered
+
+
+@dataclass(frozen=True)
+class FrameworkError:
+    """An exception the framework raised, kept as data: its type name and its first line."""
+
+    type: str
+    message: str
+
+    @classmethod
+    def of(cls, exc: BaseException) -> FrameworkError:
+        text = str(exc).strip().splitlines()
+        return cls(type(exc).__name__, text[0][:500] if text else "")
+
+
+@dataclass
+class Outcome:
+    """What a framework returned for one case, in float64 NumPy arrays.
+
+    ``error`` is set when the forward call raised (then ``value`` is None). ``grads`` holds the
+    vector-Jacobian product for every differentiable argument the framework could differentiate;
+    ``grad_errors`` says, per argument, why it could not (the framework raised or returned no
+    gradient). ``seconds`` is the time of the native call alone, for the benchmark.
+    """
+
+    value: np.ndarray | None = None
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
+    grad_errors: dict[str, str] = field(default_factory=dict)
+    error: FrameworkError | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A known difference between a framework and the reference, with its citation.
+
+    ``kind``: ``convention`` (documented behaviour: verdict ``convention``) or ``known-bug``
+    (verdict stays ``mismatch``/``error-mismatch``, marked known). It applies to ``loss`` ("*" for
+    every loss) in configurations containing ``where`` (a subset of the configuration, e.g.
+    ``{"reduction": "mean"}``), for the listed dtypes/devices/modes (empty: all), to inputs for
+    which ``inputs(case)`` is true (None: all inputs; ``inputs_text`` says it in words), and to the parts
+    of the comparison in ``affects`` ("value", "grad", "error"). ``versions`` is a range of framework
+    versions such as ">=2.0,<3" ("" = all). An entry that applies to examples that nevertheless all
+    agree with the reference is *stale* and is reported, so registries follow upgrades.
+    """
+
+    id: str
+    kind: Literal["convention", "known-bug"]
+    loss: str
+    description: str
+    citation: str
+    where: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Callable[[Case], bool] | None = None
+    inputs_text: str = "all inputs"
+    affects: tuple[str, ...] = ("value", "grad")
+    dtypes: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    versions: str = ""
+
+    def matches_config(
+        self, loss: str, config: Mapping[str, Any], dtype: str, device: str, mode: str, version: str
+    ) -> bool:
+        return (
+            self.loss in ("*", loss)
+            and all(config.get(k) == v for k, v in self.where.items())
+            and (not self.dtypes or dtype in self.dtypes)
+            and (not self.devices or device.split(":")[0] in self.devices or device in self.devices)
+            and (not self.modes or mode in self.modes)
+            and version_in(version, self.versions)
+        )
+
+    def applies(self, case: Case, version: str) -> bool:
+        config = R.config_of(case)
+        if not self.matches_config(case.loss, config, case.dtype, case.device, case.mode, version):
+            return False
+        return self.inputs is None or bool(self.inputs(case))
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "loss": self.loss,
+            "description": self.description,
+            "inputs": self.inputs_text,
+            "citation": self.citation,
+            "versions": self.versions,
+        }
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text.split("+")[0])[:3])
+
+
+def version_in(version: str, spec: str) -> bool:
+    """Whether ``version`` ("2.13.0+cpu") satisfies a range like ">=2.0,<2.14" ("" = any)."""
+    v = _version_tuple(version)
+    for clause in filter(None, (c.strip() for c in spec.split(","))):
+        op, bound = re.match(r"(>=|<=|==|!=|>|<)\s*(.+)", clause).groups()
+        b = _version_tuple(bound)
+        ok = {
+            ">=": v >= b,
+            "<=": v <= b,
+            ">": v > b,
+            "<": v < b,
+            "==": v == b,
+            "!=": v != b,
+        }[op]
+        if not ok:
+            return False
+    return True
+
+
+class Adapter(abc.ABC):
+    """One framework. Subclasses import their framework lazily (in ``__init__`` or on first use)."""
+
+    name: str = ""
+    modes: tuple[str, ...] = ("eager",)
+    dtypes: tuple[str, ...] = ("float64", "float32", "float16", "bfloat16")
+
+    @abc.abstractmethod
+    def version(self) -> str:
+        """The framework's version string as it reports it (``torch.__version__``)."""
+
+    def versions(self) -> dict[str, str]:
+        """Every package whose version matters (e.g. jax, jaxlib and optax)."""
+        return {self.name: self.version()}
+
+    @abc.abstractmethod
+    def devices(self) -> list[str]:
+        """Devices usable now, as canonical strings: "cpu", "cuda:0", …; CPU always first."""
+
+    @abc.abstractmethod
+    def mapping(self, loss: str, config: Mapping[str, Any]) -> Native | NotOffered:
+        """The native call for a canonical configuration, or why there is none."""
+
+    @abc.abstractmethod
+    def run(self, case: Case) -> Outcome:
+        """Compute the case natively; never raise for what the framework raises (return it)."""
+
+    def divergences(self) -> list[Divergence]:
+        """This framework's registry of known divergences."""
+        return []
+
+    def differentiable_arguments(self, case: Case) -> list[str]:
+        """Arguments whose gradient the reference defines for this case (float, differentiable)."""
+        spec = R.get(case.loss)
+        params = {**spec.defaults(), **case.params}
+        return [
+            a.name
+            for a in spec.arrays
+            if a.name in case.arrays and a.differentiable and not a.domain_for(params).integer
+        ]
+
+
+def to_numpy(x: Any) -> np.ndarray:
+    """A framework result as a float64 NumPy array (bfloat16 and float16 widened exactly)."""
+    return np.asarray(x, dtype=np.float64)

@@ -1,0 +1,314 @@
+"""Multi-class losses over a class dimension: dim 1 of (N, C, d1, …), or dim 0 of an unbatched (C).
+
+The formulas work on a class-last view of the input; ``_class_last``/``_class_back`` move the
+class axis there and back, so (C), (N, C) and (N, C, d1, …, dk) share one code path.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import params as P
+from ._math import log_softmax, sigmoid, softplus, times_or_zero
+from .domains import CLASS_INDEX, LOG_PROBABILITY, LOGIT, PROBABILITY, REAL, WEIGHT
+from .layouts import class_layouts
+from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
+
+
+def _class_axis(ndim: int) -> int:
+    return 1 if ndim >= 2 else 0
+
+
+def _class_last(x: np.ndarray) -> np.ndarray:
+    return np.moveaxis(x, _class_axis(x.ndim), -1)
+
+
+def _class_back(x: np.ndarray) -> np.ndarray:
+    return np.moveaxis(x, -1, _class_axis(x.ndim))
+
+
+def _class_weights(a, n_classes: int) -> np.ndarray:
+    return a["weight"] if "weight" in a else np.ones(n_classes)
+
+
+def _kept(target: np.ndarray, ignore_index) -> np.ndarray:
+    """True for items that count: every item unless its target equals ignore_index."""
+    return np.ones(target.shape, bool) if ignore_index is None else target != ignore_index
+
+
+def _one_hot(target: np.ndarray, kept: np.ndarray, n_classes: int) -> np.ndarray:
+    """One-hot rows for kept items, zero rows for ignored ones (class-last)."""
+    safe = np.where(kept, target, 0)
+    return (safe[..., None] == np.arange(n_classes)) & kept[..., None]
+
+
+def _picked(x_last: np.ndarray, target: np.ndarray, kept: np.ndarray) -> np.ndarray:
+    """x[..., target] per item (class-last), 0 for ignored items."""
+    safe = np.where(kept, target, 0)
+    return np.where(kept, np.take_along_axis(x_last, safe[..., None], axis=-1)[..., 0], 0.0)
+
+
+# --- cross_entropy ----------------------------------------------------------------------------
+
+
+def _smoothed_target(a, p) -> tuple[np.ndarray, np.ndarray]:
+    """The target distribution q (class-last) after label smoothing, and the kept-item mask."""
+    x = _class_last(a["input"])
+    n_classes = x.shape[-1]
+    eps = p["label_smoothing"]
+    if p["target_kind"] == "index":
+        kept = _kept(a["target"], p["ignore_index"])
+        q = _one_hot(a["target"], kept, n_classes).astype(np.float64)
+        q = np.where(kept[..., None], (1.0 - eps) * q + eps / n_classes, 0.0)
+    else:
+        kept = np.ones(x.shape[:-1], bool)
+        q = (1.0 - eps) * _class_last(a["target"]) + eps / n_classes
+    return q, kept
+
+
+def cross_entropy(a, p) -> Elementwise:
+    """ℓ_n = −Σ_c w_c q_{n,c} log softmax(x_n)_c, where q is the target after label smoothing.
+
+    Index targets: q = (1 − ε)·onehot(y_n) + ε/C, and an item whose target equals ``ignore_index``
+    has ℓ_n = 0 and no weight; ``mean`` divides by Σ_n w_{y_n} over kept items (torch: "the
+    weighted mean", also for the smoothing term). Probability targets: q = (1 − ε) t_n + ε/C,
+    and ``mean`` divides by the number of items N·d1·…·dk, whatever the weights (torch's
+    documented rule). A class with q_c = 0 contributes 0 even if its logit is −inf (0·log 0 = 0).
+    Domain: x real logits (±inf allowed), y a class index in [0, C) or ignore_index, t
+    probabilities in [0, 1]; ε = ``label_smoothing`` in [0, 1]. Smooth in x:
+    ∂ℓ_n/∂x_c = softmax(x_n)_c Σ_k w_k q_k − w_c q_c; in t: ∂ℓ_n/∂t_c = −(1 − ε) w_c log p_c.
+    """
+    x = _class_last(a["input"])
+    q, kept = _smoothed_target(a, p)
+    w = _class_weights(a, x.shape[-1])
+    loss = -np.sum(times_or_zero(w * q, log_softmax(x)), axis=-1)
+    if p["target_kind"] == "index":
+        picked_weight = _picked(np.broadcast_to(w, x.shape), a["target"], kept)
+        return Elementwise(loss, {"mean": float(np.sum(picked_weight))})
+    return Elementwise(loss)
+
+
+def cross_entropy_vjp(a, p, g):
+    x = _class_last(a["input"])
+    q, _ = _smoothed_target(a, p)
+    w = _class_weights(a, x.shape[-1])
+    logp = log_softmax(x)
+    wq = w * q
+    dx = np.exp(logp) * np.sum(wq, axis=-1, keepdims=True) - wq
+    out = {"input": _class_back(g[..., None] * dx)}
+    if p["target_kind"] == "probability":
+        dt = -(1.0 - p["label_smoothing"]) * w * logp
+        out["target"] = _class_back(g[..., None] * dt)
+    return out
+
+
+# --- nll_loss ---------------------------------------------------------------------------------
+
+
+def nll_loss(a, p) -> Elementwise:
+    """ℓ_n = −w_{y_n} x_{n, y_n}; items whose target equals ``ignore_index`` give 0.
+
+    ``mean`` divides by Σ_n w_{y_n} over kept items. Domain: x any real (meant as
+    log-probabilities, not enforced), y a class index in [0, C) or ignore_index. Linear in x:
+    ∂ℓ_n/∂x_{n,c} = −w_c [c = y_n].
+    """
+    x = _class_last(a["input"])
+    kept = _kept(a["target"], p["ignore_index"])
+    w = np.broadcast_to(_class_weights(a, x.shape[-1]), x.shape)
+    picked_weight = _picked(w, a["target"], kept)
+    loss = -times_or_zero(picked_weight, _picked(x, a["target"], kept))
+    return Elementwise(loss, {"mean": float(np.sum(picked_weight))})
+
+
+def nll_loss_vjp(a, p, g):
+    x = _class_last(a["input"])
+    kept = _kept(a["target"], p["ignore_index"])
+    w = _class_weights(a, x.shape[-1])
+    onehot = _one_hot(a["target"], kept, x.shape[-1])
+    return {"input": _class_back(-(g[..., None] * w) * onehot)}
+
+
+# --- multi_margin_loss ------------------------------------------------------------------------
+
+
+def _margins(a, p):
+    """z_{n,i} = margin − x_{n,y} + x_{n,i} for i ≠ y (class-last), with a mask of i ≠ y."""
+    x = _class_last(a["input"])
+    others = ~_one_hot(a["target"], np.ones(a["target"].shape, bool), x.shape[-1])
+    x_y = np.take_along_axis(x, a["target"][..., None], axis=-1)
+    return p["margin"] - x_y + x, others
+
+
+def multi_margin_loss(a, p) -> Elementwise:
+    """ℓ_n = Σ_{i≠y} w_y max(0, margin − x_y + x_i)^p / C (torch's documented formula).
+
+    Domain: x real scores, y a class index in [0, C), p ∈ {1, 2}, w one weight per class.
+    Subgradient at a hinge (margin − x_y + x_i = 0): the minimum-norm choice, 0.
+    """
+    z, others = _margins(a, p)
+    n_classes = z.shape[-1]
+    w_y = _class_weights(a, n_classes)[a["target"]]
+    hinge = np.where(others, np.maximum(z, 0.0), 0.0) ** p["p"]
+    return Elementwise(w_y * np.sum(hinge, axis=-1) / n_classes)
+
+
+def multi_margin_loss_vjp(a, p, g):
+    z, others = _margins(a, p)
+    n_classes = z.shape[-1]
+    w_y = _class_weights(a, n_classes)[a["target"]]
+    active = others & (z > 0)
+    slope = np.where(active, 1.0 if p["p"] == 1 else 2.0 * z, 0.0)
+    scale = (g * w_y / n_classes)[..., None]
+    dx = scale * slope
+    onehot = ~others
+    dx = dx - onehot * np.sum(dx, axis=-1, keepdims=True)
+    return {"input": _class_back(dx)}
+
+
+def _off_hinge(a, p, h):
+    z, others = _margins(a, p)
+    return bool(np.all(~others | (np.abs(z) > 4 * h)))
+
+
+# --- multilabel_soft_margin_loss --------------------------------------------------------------
+
+
+def multilabel_soft_margin_loss(a, p) -> Elementwise:
+    """ℓ_n = (1/C) Σ_c w_c [y_c softplus(−x_c) + (1 − y_c) softplus(x_c)].
+
+    That is −(1/C) Σ_c w_c [y_c log σ(x_c) + (1 − y_c) log σ(−x_c)]: one binary logistic loss per
+    label, averaged over the C labels. Domain: x real logits (N, C), y labels in [0, 1] (enforced;
+    torch documents {0, 1}), w one weight per class. Smooth: ∂ℓ/∂x_c = w_c (σ(x_c) − y_c)/C,
+    ∂ℓ/∂y_c = −w_c x_c / C.
+    """
+    x, y = a["input"], a["target"]
+    w = _class_weights(a, x.shape[-1])
+    per_label = times_or_zero(y, softplus(-x)) + times_or_zero(1.0 - y, softplus(x))
+    return Elementwise(np.sum(w * per_label, axis=-1) / x.shape[-1])
+
+
+def multilabel_soft_margin_loss_vjp(a, p, g):
+    x, y = a["input"], a["target"]
+    n_classes = x.shape[-1]
+    w = _class_weights(a, n_classes)
+    scale = g[..., None] * w / n_classes
+    return {"input": scale * (sigmoid(x) - y), "target": scale * (softplus(-x) - softplus(x))}
+
+
+# --- declarations -----------------------------------------------------------------------------
+
+_CLASS_WEIGHT = ArraySpec(
+    "weight",
+    WEIGHT,
+    differentiable=False,
+    optional=True,
+    description="one rescaling weight per class (a constant, not differentiated)",
+)
+_INDEX_TARGET = ArraySpec("target", CLASS_INDEX, differentiable=False, description="class index")
+
+LOSSES = (
+    LossSpec(
+        "cross_entropy",
+        "classification",
+        "softmax cross-entropy with class-index or class-probability targets",
+        (
+            ArraySpec("input", LOGIT, differentiable=True, description="unnormalised logits"),
+            ArraySpec(
+                "target",
+                ByParam("target_kind", {"index": CLASS_INDEX, "probability": PROBABILITY}),
+                differentiable=True,  # for probability targets; an index is never differentiated
+                description="class index, or class probabilities with the input's shape",
+            ),
+            _CLASS_WEIGHT,
+        ),
+        (
+            Param(
+                "target_kind",
+                "index",
+                "be 'index' or 'probability'",
+                lambda v: v in ("index", "probability"),
+                grid=("index", "probability"),
+                description="class-index targets or class-probability targets",
+            ),
+            P.ignore_index(applies_when={"target_kind": "index"}),
+            P.interval(
+                "label_smoothing",
+                0.0,
+                0.0,
+                1.0,
+                (0.0, 0.1),
+                "mass ε moved from the target to a uniform distribution over classes",
+            ),
+            P.reduction(),
+        ),
+        class_layouts(index_target=True, prob_target=True),
+        cross_entropy,
+        cross_entropy_vjp,
+        torch_name="cross_entropy",
+    ),
+    LossSpec(
+        "nll_loss",
+        "classification",
+        "negative log-likelihood of log-probabilities at class-index targets",
+        (
+            ArraySpec(
+                "input",
+                LOG_PROBABILITY,
+                differentiable=True,
+                description="log-probabilities (any real is accepted)",
+            ),
+            _INDEX_TARGET,
+            _CLASS_WEIGHT,
+        ),
+        (P.ignore_index(), P.reduction()),
+        class_layouts(index_target=True),
+        nll_loss,
+        nll_loss_vjp,
+        torch_name="nll_loss",
+    ),
+    LossSpec(
+        "multi_margin_loss",
+        "classification",
+        "multi-class hinge loss Σ_{i≠y} w_y max(0, margin − x_y + x_i)^p / C",
+        (
+            ArraySpec("input", REAL, differentiable=True, description="class scores"),
+            _INDEX_TARGET,
+            _CLASS_WEIGHT,
+        ),
+        (
+            Param(
+                "p",
+                1,
+                "be 1 or 2",
+                lambda v: v in (1, 2) and not isinstance(v, bool),
+                grid=(1, 2),
+                description="exponent of the hinge",
+            ),
+            P.real("margin", 1.0, (1.0, 0.5), "required gap between the target score and others"),
+            P.reduction(),
+        ),
+        (
+            Layout("(C)", {"input": ("C",), "target": (), "weight": ("C",)}),
+            Layout("(N, C)", {"input": ("N", "C"), "target": ("N",), "weight": ("C",)}),
+        ),
+        multi_margin_loss,
+        multi_margin_loss_vjp,
+        smooth_at=_off_hinge,
+        torch_name="multi_margin_loss",
+    ),
+    LossSpec(
+        "multilabel_soft_margin_loss",
+        "classification",
+        "one logistic loss per label, averaged over labels",
+        (
+            ArraySpec("input", LOGIT, differentiable=True, description="logits"),
+            ArraySpec("target", PROBABILITY, differentiable=True, description="labels in [0, 1]"),
+            _CLASS_WEIGHT,
+        ),
+        (P.reduction(),),
+        (Layout("(N, C)", {"input": ("N", "C"), "target": ("N", "C"), "weight": ("C",)}),),
+        multilabel_soft_margin_loss,
+        multilabel_soft_margin_loss_vjp,
+        torch_name="multilabel_soft_margin_loss",
+    ),
+)

@@ -1,0 +1,222 @@
+"""Losses that are (negative log-)likelihoods or divergences of distributions."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import params as P
+from ._math import lgamma_positive, sum_to_shape, times_or_zero
+from .domains import COUNT, LOG_PROBABILITY, PROBABILITY, RATE, REAL, VARIANCE
+from .layouts import same_shape
+from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
+
+# --- kl_div -----------------------------------------------------------------------------------
+
+
+def kl_div(a, p) -> Elementwise:
+    """ℓ = t (log t − x), pointwise; with ``log_target`` the target is given as log t: e^t (t − x).
+
+    Domain: x = ``input`` holds log-probabilities (any real is accepted), t = ``target``
+    probabilities in [0, 1] (enforced) or log-probabilities. A zero target contributes 0 whatever x is (0·log 0 = 0).
+    Reductions: ``mean`` divides by the number of elements (torch's default, which is *not* the
+    KL divergence), ``batchmean`` by the batch size input.shape[0], which is. Smooth:
+    ∂ℓ/∂x = −t, ∂ℓ/∂t = log t + 1 − x (−inf at t = 0); with log_target ∂ℓ/∂t = e^t (t − x + 1).
+    """
+    x, t = a["input"], a["target"]
+    if p["log_target"]:
+        loss = times_or_zero(np.exp(t), t - x)
+    else:
+        loss = times_or_zero(t, np.log(t) - x)
+    return Elementwise(loss, {"batchmean": x.shape[0]})
+
+
+def kl_div_vjp(a, p, g):
+    x, t = a["input"], a["target"]
+    if p["log_target"]:
+        et = np.exp(t)
+        return {"input": -g * et, "target": g * times_or_zero(et, t - x + 1.0)}
+    return {"input": -g * t, "target": g * (np.log(t) + 1.0 - x)}
+
+
+# --- poisson_nll_loss -------------------------------------------------------------------------
+
+
+def _log_factorial(y: np.ndarray, variant: str) -> np.ndarray:
+    """log(y!) for the ``full`` term: torch's documented Stirling approximation, or exact.
+
+    Stirling (torch): y log y − y + ½ log(2π y) where y > 1, and 0 where y ≤ 1 (documented:
+    "The approximation is used for target values more than 1. For targets less or equal to 1
+    zeros are added"). Exact: lgamma(y + 1); the difference is what the report shows as the
+    Stirling gap (≈ 1/(12 y)).
+    """
+    if variant == "lgamma":
+        return lgamma_positive(np.maximum(y, 0.0) + 1.0)
+    safe = np.where(y > 1, y, 2.0)
+    stirling = safe * np.log(safe) - safe + 0.5 * np.log(2.0 * np.pi * safe)
+    return np.where(y > 1, stirling, 0.0)
+
+
+def poisson_nll_loss(a, p) -> Elementwise:
+    """ℓ = e^x − y x with ``log_input`` (x is the log-rate), else ℓ = x − y log(x + eps).
+
+    With ``full`` the log(y!) term is added, as torch's Stirling approximation (only where y > 1);
+    ``full_term='lgamma'`` (reference only) adds the exact lgamma(y + 1) instead. Domain: y is a count
+    (≥ 0 intended, not enforced; a zero count removes the y-term even where x = −inf); x is a real
+    log-rate, or a rate ≥ 0 without log_input. ``eps`` is torch's API parameter, used only without
+    log_input. Smooth in x: ∂ℓ/∂x = e^x − y, or 1 − y/(x + eps). The count is data and is not
+    differentiated.
+    """
+    x, y = a["input"], a["target"]
+    if p["log_input"]:
+        loss = np.exp(x) - times_or_zero(y, x)
+    else:
+        loss = x - times_or_zero(y, np.log(x + p["eps"]))
+    if p["full"]:
+        loss = loss + _log_factorial(y, p["full_term"])
+    return Elementwise(loss)
+
+
+def poisson_nll_loss_vjp(a, p, g):
+    x, y = a["input"], a["target"]
+    if p["log_input"]:
+        return {"input": g * (np.exp(x) - y)}
+    return {"input": g * (1.0 - times_or_zero(y, 1.0 / (x + p["eps"])))}
+
+
+# --- gaussian_nll_loss ------------------------------------------------------------------------
+
+
+def _variance(a, p) -> tuple[np.ndarray, np.ndarray]:
+    """var broadcast against input (a var with one fewer dimension gains a trailing one), and the
+    clamped variance max(var, eps)."""
+    var = a["var"]
+    if var.ndim == a["input"].ndim - 1:
+        var = var[..., None]
+    return var, np.maximum(var, p["eps"])
+
+
+def gaussian_nll_loss(a, p) -> Elementwise:
+    """ℓ = ½ [log max(var, eps) + (x − y)² / max(var, eps)], plus ½ log 2π with ``full``.
+
+    ``eps`` is torch's API parameter that clamps the variance from below. var has the input's
+    shape, or one fewer (trailing) dimension, or a trailing dimension of 1; it is broadcast
+    against the input, and ``none`` has the input's shape. Domain: x, y real, var ≥ 0 (enforced).
+    Derivatives: ∂ℓ/∂x = (x − y)/v = −∂ℓ/∂y; ∂ℓ/∂var = ½ (1/v − (x − y)²/v²) where var > eps and 0
+    where the clamp is active (at var = eps the minimum-norm subgradient, 0), summed over the
+    dimensions var was broadcast along.
+    """
+    x, y = a["input"], a["target"]
+    _, v = _variance(a, p)
+    loss = 0.5 * (np.log(v) + (x - y) ** 2 / v)
+    if p["full"]:
+        loss = loss + 0.5 * np.log(2.0 * np.pi)
+    return Elementwise(np.broadcast_to(loss, x.shape).copy())
+
+
+def gaussian_nll_loss_vjp(a, p, g):
+    x, y = a["input"], a["target"]
+    var, v = _variance(a, p)
+    d = x - y
+    dvar = g * np.where(var > p["eps"], 0.5 * (1.0 / v - d * d / (v * v)), 0.0)
+    return {
+        "input": g * d / v,
+        "target": -g * d / v,
+        "var": np.reshape(sum_to_shape(np.broadcast_to(dvar, x.shape), var.shape), a["var"].shape),
+    }
+
+
+LOSSES = (
+    LossSpec(
+        "kl_div",
+        "distribution",
+        "pointwise Kullback-Leibler divergence t (log t − x), with batchmean",
+        (
+            ArraySpec(
+                "input",
+                LOG_PROBABILITY,
+                differentiable=True,
+                description="log-probabilities of the model",
+            ),
+            ArraySpec(
+                "target",
+                ByParam("log_target", {False: PROBABILITY, True: LOG_PROBABILITY}),
+                differentiable=True,
+                description="probabilities, or log-probabilities",
+            ),
+        ),
+        (
+            P.flag("log_target", False, "the target is given as log-probabilities"),
+            P.reduction("batchmean"),
+        ),
+        same_shape("input", "target", scalar=False),
+        kl_div,
+        kl_div_vjp,
+        smooth_at=lambda a, p, h: p["log_target"] or bool(np.all(a["target"] > 4 * h)),
+        torch_name="kl_div",
+    ),
+    LossSpec(
+        "poisson_nll_loss",
+        "distribution",
+        "Poisson negative log-likelihood, with optional Stirling term",
+        (
+            ArraySpec(
+                "input",
+                ByParam("log_input", {True: REAL, False: RATE}),
+                differentiable=True,
+                description="log-rate, or rate",
+            ),
+            ArraySpec("target", COUNT, differentiable=False, description="observed count"),
+        ),
+        (
+            P.flag("log_input", True, "input is the log of the rate"),
+            P.flag("full", False, "add the log(y!) term (Stirling approximation)"),
+            P.nonnegative(
+                "eps", 1e-8, (1e-8,), "added to the rate inside the log when log_input is False"
+            ),
+            Param(
+                "full_term",
+                "stirling",
+                "be 'stirling' or 'lgamma'",
+                lambda v: v in ("stirling", "lgamma"),
+                grid=("stirling",),
+                description="reference only: the documented Stirling term, or exact lgamma(y+1)",
+                api=False,
+                applies_when={"full": True},
+            ),
+            P.reduction(),
+        ),
+        same_shape("input", "target"),
+        poisson_nll_loss,
+        poisson_nll_loss_vjp,
+        smooth_at=lambda a, p, h: p["log_input"] or bool(np.all(a["input"] + p["eps"] > 4 * h)),
+        torch_name="poisson_nll_loss",
+    ),
+    LossSpec(
+        "gaussian_nll_loss",
+        "distribution",
+        "Gaussian negative log-likelihood with predicted variance",
+        (
+            ArraySpec("input", REAL, differentiable=True, description="predicted mean"),
+            ArraySpec("target", REAL, differentiable=True, description="observation"),
+            ArraySpec("var", VARIANCE, differentiable=True, description="predicted variance"),
+        ),
+        (
+            P.flag("full", False, "add the constant ½ log 2π"),
+            P.nonnegative("eps", 1e-6, (1e-6,), "lower clamp of the variance"),
+            P.reduction(),
+        ),
+        (
+            Layout("(N, D)", {"input": ("N", "D"), "target": ("N", "D"), "var": ("N", "D")}),
+            Layout("(N, D), var (N)", {"input": ("N", "D"), "target": ("N", "D"), "var": ("N",)}),
+            Layout(
+                "(N, D), var (N, 1)", {"input": ("N", "D"), "target": ("N", "D"), "var": ("N", 1)}
+            ),
+            Layout("(N)", {"input": ("N",), "target": ("N",), "var": ("N",)}),
+            Layout("(N), var ()", {"input": ("N",), "target": ("N",), "var": ()}),
+        ),
+        gaussian_nll_loss,
+        gaussian_nll_loss_vjp,
+        smooth_at=lambda a, p, h: bool(np.all(np.abs(a["var"] - p["eps"]) > 4 * h)),
+        torch_name="gaussian_nll_loss",
+    ),
+)

@@ -1,0 +1,192 @@
+"""Regression losses: functions of the difference d = input − target, applied elementwise.
+
+Every loss here has reduction ``mean`` dividing by the number of elements.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import params as P
+from ._math import softplus
+from .domains import REAL
+from .layouts import same_shape
+from .spec import ArraySpec, Elementwise, LossSpec
+
+_ARRAYS = (
+    ArraySpec("input", REAL, differentiable=True, description="prediction"),
+    ArraySpec("target", REAL, differentiable=True, description="ground truth"),
+)
+_LAYOUTS = same_shape("input", "target")
+
+
+def _diff(a) -> np.ndarray:
+    return a["input"] - a["target"]
+
+
+def _pull_back(a, dloss_dd: np.ndarray, g: np.ndarray) -> dict[str, np.ndarray]:
+    """d is input − target, so its cotangent goes to input and, negated, to target."""
+    gd = g * dloss_dd
+    return {"input": gd, "target": -gd}
+
+
+def _away_from(values: np.ndarray, points: tuple[float, ...], h: float) -> bool:
+    return all(bool(np.all(np.abs(values - p) > 4 * h)) for p in points)
+
+
+# --- mse_loss ---------------------------------------------------------------------------------
+
+
+def mse_loss(a, p) -> Elementwise:
+    """ℓ = (x − y)².
+
+    Domain: x, y real. Smooth everywhere: ∂ℓ/∂x = 2(x − y) = −∂ℓ/∂y.
+    """
+    return Elementwise(_diff(a) ** 2)
+
+
+def mse_loss_vjp(a, p, g):
+    return _pull_back(a, 2.0 * _diff(a), g)
+
+
+# --- l1_loss ----------------------------------------------------------------------------------
+
+
+def l1_loss(a, p) -> Elementwise:
+    """ℓ = |x − y|.
+
+    Domain: x, y real. Subgradient at x = y: the minimum-norm element of [−1, 1], i.e. 0
+    (torch's sign(0) = 0 agrees; other choices there are a convention, not a mismatch).
+    """
+    return Elementwise(np.abs(_diff(a)))
+
+
+def l1_loss_vjp(a, p, g):
+    return _pull_back(a, np.sign(_diff(a)), g)
+
+
+# --- huber_loss -------------------------------------------------------------------------------
+
+
+def huber_loss(a, p) -> Elementwise:
+    """ℓ = ½ d² if |d| ≤ δ, else δ (|d| − ½ δ), with d = x − y and δ = ``delta`` > 0.
+
+    Domain: x, y real. Continuously differentiable: ∂ℓ/∂d = clip(d, −δ, δ); only the second
+    derivative jumps at |d| = δ, so no subgradient choice is needed.
+    """
+    d, delta = _diff(a), p["delta"]
+    ad = np.abs(d)
+    return Elementwise(np.where(ad <= delta, 0.5 * d * d, delta * (ad - 0.5 * delta)))
+
+
+def huber_loss_vjp(a, p, g):
+    return _pull_back(a, np.clip(_diff(a), -p["delta"], p["delta"]), g)
+
+
+# --- smooth_l1_loss ---------------------------------------------------------------------------
+
+
+def smooth_l1_loss(a, p) -> Elementwise:
+    """ℓ = ½ d² / β if |d| < β, else |d| − ½ β, with d = x − y and β = ``beta`` ≥ 0.
+
+    Domain: x, y real. β = 0 is exactly ℓ = |d| (torch documents it as equivalent to l1_loss). For β > 0,
+    smooth_l1(β) = huber(δ=β) / β. Subgradient: for β > 0 the loss is C¹ (∂ℓ/∂d = clip(d/β, −1, 1));
+    for β = 0 the kink at d = 0 takes the minimum-norm subgradient, 0.
+    """
+    d, beta = _diff(a), p["beta"]
+    ad = np.abs(d)
+    if beta == 0:
+        return Elementwise(ad)
+    return Elementwise(np.where(ad < beta, 0.5 * d * d / beta, ad - 0.5 * beta))
+
+
+def smooth_l1_loss_vjp(a, p, g):
+    d, beta = _diff(a), p["beta"]
+    slope = np.sign(d) if beta == 0 else np.clip(d / beta, -1.0, 1.0)
+    return _pull_back(a, slope, g)
+
+
+# --- log_cosh ---------------------------------------------------------------------------------
+
+
+def log_cosh(a, p) -> Elementwise:
+    """ℓ = log(cosh(x − y)).
+
+    Domain: x, y real. Evaluated as |d| + log1p(e^{−2|d|}) − log 2 = |d| + softplus(−2|d|) − log 2,
+    which neither overflows for large |d| nor loses the small-|d| value. Smooth: ∂ℓ/∂d = tanh(d).
+    """
+    ad = np.abs(_diff(a))
+    return Elementwise(ad + softplus(-2.0 * ad) - np.log(2.0))
+
+
+def log_cosh_vjp(a, p, g):
+    return _pull_back(a, np.tanh(_diff(a)), g)
+
+
+LOSSES = (
+    LossSpec(
+        "mse_loss",
+        "regression",
+        "squared error (x − y)²",
+        _ARRAYS,
+        (P.reduction(),),
+        _LAYOUTS,
+        mse_loss,
+        mse_loss_vjp,
+        torch_name="mse_loss",
+    ),
+    LossSpec(
+        "l1_loss",
+        "regression",
+        "absolute error |x − y|",
+        _ARRAYS,
+        (P.reduction(),),
+        _LAYOUTS,
+        l1_loss,
+        l1_loss_vjp,
+        smooth_at=lambda a, p, h: _away_from(_diff(a), (0.0,), h),
+        torch_name="l1_loss",
+    ),
+    LossSpec(
+        "huber_loss",
+        "regression",
+        "quadratic within δ, linear beyond",
+        _ARRAYS,
+        (
+            P.positive("delta", 1.0, (1.0, 0.5), "where the quadratic part turns linear"),
+            P.reduction(),
+        ),
+        _LAYOUTS,
+        huber_loss,
+        huber_loss_vjp,
+        smooth_at=lambda a, p, h: _away_from(np.abs(_diff(a)), (p["delta"],), h),
+        torch_name="huber_loss",
+    ),
+    LossSpec(
+        "smooth_l1_loss",
+        "regression",
+        "Huber divided by β; |x − y| at β = 0",
+        _ARRAYS,
+        (
+            P.nonnegative("beta", 1.0, (1.0, 0.0, 0.5), "where the quadratic part turns linear"),
+            P.reduction(),
+        ),
+        _LAYOUTS,
+        smooth_l1_loss,
+        smooth_l1_loss_vjp,
+        smooth_at=lambda a, p, h: (
+            _away_from(np.abs(_diff(a)), (p["beta"],), h) and _away_from(_diff(a), (0.0,), h)
+        ),
+        torch_name="smooth_l1_loss",
+    ),
+    LossSpec(
+        "log_cosh",
+        "regression",
+        "log(cosh(x − y)) (no torch function; Keras LogCosh, optax log_cosh)",
+        _ARRAYS,
+        (P.reduction(),),
+        _LAYOUTS,
+        log_cosh,
+        log_cosh_vjp,
+    ),
+)
