@@ -187,6 +187,14 @@ class Adapter(abc.ABC):
     def run(self, case: Case) -> Outcome:
         """Compute the case natively; never raise for what the framework raises (return it)."""
 
+    @abc.abstractmethod
+    def snippet(self, case: Case) -> str:
+        """Standalone Python source for the reproducer: with ``arrays`` (dict of NumPy arrays as the
+        framework sees them: float64 holding values rounded to the case dtype, int64 indices) and
+        ``cotangent`` (NumPy array or None) already defined, it imports the framework, runs the
+        native call exactly as :meth:`run` does (same dtype, device, mode, composition) and binds
+        ``value`` (float64 NumPy array) and ``grads`` (dict of float64 NumPy arrays)."""
+
     def divergences(self) -> list[Divergence]:
         """This framework's registry of known divergences."""
         return []

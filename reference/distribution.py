@@ -17,7 +17,8 @@ def kl_div(a, p) -> Elementwise:
     """ℓ = t (log t − x), pointwise; with ``log_target`` the target is given as log t: e^t (t − x).
 
     Domain: x = ``input`` holds log-probabilities (any real is accepted), t = ``target``
-    probabilities in [0, 1] (enforced) or log-probabilities. A zero target contributes 0 whatever x is (0·log 0 = 0).
+    probabilities in [0, 1] (enforced) or log-probabilities. A zero target contributes 0 whatever
+    x is (0·log 0 = 0).
     Reductions: ``mean`` divides by the number of elements (torch's default, which is *not* the
     KL divergence), ``batchmean`` by the batch size input.shape[0], which is. Smooth:
     ∂ℓ/∂x = −t, ∂ℓ/∂t = log t + 1 − x (−inf at t = 0); with log_target ∂ℓ/∂t = e^t (t − x + 1).

@@ -1,0 +1,124 @@
+"""The adapter contract, checked for the selected framework on fixed float64 inputs.
+
+Every catalogue loss × configuration is either mapped to a native call or ``not-offered`` with a
+reason; every mapped one is run on fixed inputs in every layout and compared with the reference in
+float64. A difference must be explained by an entry of the adapter's divergence registry.
+"""
+
+import subprocess
+import sys
+import zlib
+
+import numpy as np
+import pytest
+
+import reference as R
+from adapters import Native, NotOffered, Outcome
+from cases.sampling import output_shape, sample_arrays
+from reference import Case, shapes
+
+ALL = [(spec.name, config) for spec in R.REGISTRY.values() for config in R.all_configs(spec)]
+IDS = [R.config_id(R.get(name), config) for name, config in ALL]
+
+
+def _close(got, expected) -> bool:
+    got, expected = np.asarray(got, float), np.asarray(expected, float)
+    if got.shape != expected.shape:
+        return False
+    return bool(np.allclose(got, expected, rtol=1e-9, atol=1e-12, equal_nan=True))
+
+
+def _explained(adapter, case: Case, part: str) -> bool:
+    return any(
+        d.applies(case, adapter.version()) and part in d.affects for d in adapter.divergences()
+    )
+
+
+def _cases(spec, config):
+    """One fixed case per layout the configuration allows, seeded by the configuration id."""
+    params, _ = R.split(spec, config)
+    seed = zlib.crc32(R.config_id(spec, config).encode())
+    rng = np.random.default_rng(seed)
+    for layout in shapes.layouts_for(spec.layouts, {**spec.defaults(), **params}):
+        arrays = sample_arrays(spec, config, rng, layout=layout)
+        try:
+            R.validate(spec.name, arrays, params)
+        except R.InvalidInput:
+            continue  # an optional array this layout cannot hold
+        cot = None
+        if params["reduction"] == "none":
+            cot = rng.standard_normal(output_shape(spec, arrays, params))
+        yield layout.name, Case(spec.name, params, arrays, "float64", "cpu", "eager", cot)
+
+
+def test_adapters_package_imports_no_framework():
+    code = "import sys, adapters; print(sorted({'torch','tensorflow','jax'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_identity(adapter):
+    assert adapter.name
+    assert adapter.version()
+    devices = adapter.devices()
+    assert devices[0] == "cpu"
+    assert "eager" in adapter.modes
+    assert set(adapter.dtypes) <= set(R.DTYPES)
+
+
+@pytest.mark.parametrize("loss, config", ALL, ids=IDS)
+def test_config_is_mapped_or_not_offered_with_reason(adapter, loss, config):
+    mapped = adapter.mapping(loss, config)
+    assert isinstance(mapped, (Native, NotOffered))
+    if isinstance(mapped, NotOffered):
+        assert len(mapped.reason) > 10, "a not-offered mapping needs a reason a user can act on"
+    else:
+        assert mapped.call.strip()
+
+
+@pytest.mark.parametrize("loss, config", ALL, ids=IDS)
+def test_mapped_config_agrees_with_reference_in_float64(adapter, loss, config):
+    spec = R.get(loss)
+    if isinstance(adapter.mapping(loss, config), NotOffered):
+        pytest.skip("not offered")
+    problems = []
+    for layout, case in _cases(spec, config):
+        expected, expected_grads = R.value_and_vjp(loss, case.arrays, case.params, case.cotangent)
+        out = adapter.run(case)
+        assert isinstance(out, Outcome)
+        if out.error is not None:
+            if not _explained(adapter, case, "error"):
+                problems.append(f"{layout}: raised {out.error.type}: {out.error.message}")
+            continue
+        if not _close(out.value, expected) and not _explained(adapter, case, "value"):
+            problems.append(
+                f"{layout}: value {np.asarray(out.value).ravel()[:4]} "
+                f"!= reference {np.asarray(expected).ravel()[:4]}"
+            )
+        for name, grad in out.grads.items():
+            if not _close(grad, expected_grads[name]) and not _explained(adapter, case, "grad"):
+                problems.append(
+                    f"{layout}: grad {name} {np.asarray(grad).ravel()[:4]} "
+                    f"!= reference {expected_grads[name].ravel()[:4]}"
+                )
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "nll_loss"])
+@pytest.mark.parametrize("bad", ["C", "-1"])
+def test_out_of_range_class_index_comes_back_as_data(adapter, loss, bad):
+    n_classes = 3
+    target = np.array([0, n_classes if bad == "C" else -1])
+    arrays = {"input": np.log(np.full((2, n_classes), 1 / 3)), "target": target}
+    case = Case(loss, {"reduction": "mean"}, arrays)
+    out = adapter.run(case)  # must not raise
+    assert (out.error is None) != (out.value is None)
+
+
+def test_snippet_reproduces_the_run(adapter):
+    spec = R.get("mse_loss")
+    config = next(iter(R.all_configs(spec)))
+    _, case = next(_cases(spec, config))
+    scope = {"np": np, "arrays": case.rounded(), "cotangent": case.cotangent}
+    exec(adapter.snippet(case), scope)
+    assert _close(scope["value"], adapter.run(case).value)

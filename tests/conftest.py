@@ -1,0 +1,11 @@
+"""Options shared by the whole test tree."""
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup("lossconf")
+    group.addoption(
+        "--framework",
+        default=None,
+        help="framework whose adapter to test: torch, tensorflow or jax "
+        "(default: $LOSSCONF_FRAMEWORK)",
+    )
