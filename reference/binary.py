@@ -1,8 +1,10 @@
 """Binary (per-element, two-class) losses on probabilities or logits.
 
 Conventions shared here: a term selected by a label is *absent* when its label weight is 0, so
-y·log p with y = 0 is 0 even at p = 0 (not 0·(−inf)). No clamps: −log 0 is +inf, and the frameworks'
-clamps (torch's log ≥ −100, Keras' clip to [ε, 1 − ε]) are recorded as their conventions.
+y·log p with y = 0 is 0 even at p = 0 (not 0·(−inf)); so is an element whose ``weight`` is 0, as
+a zero class weight is in cross_entropy and nll_loss. No clamps: −log 0 is +inf, and the
+frameworks' clamps (torch's log ≥ −100, Keras' clip to [ε, 1 − ε]) are recorded as their
+conventions.
 ``mean`` divides by the number of elements, with or without ``weight`` (torch's documented rule).
 """
 
@@ -33,14 +35,14 @@ def binary_cross_entropy(a, p) -> Elementwise:
     """
     x, y = a["input"], a["target"]
     loss = -(times_or_zero(y, np.log(x)) + times_or_zero(1.0 - y, np.log1p(-x)))
-    return Elementwise(_weight(a) * loss)
+    return Elementwise(times_or_zero(_weight(a), loss))
 
 
 def binary_cross_entropy_vjp(a, p, g):
     x, y, w = a["input"], a["target"], _weight(a)
     dx = -(times_or_zero(y, 1.0 / x) - times_or_zero(1.0 - y, 1.0 / (1.0 - x)))
     dy = -(np.log(x) - np.log1p(-x))
-    return {"input": g * w * dx, "target": g * w * dy}
+    return {"input": g * times_or_zero(w, dx), "target": g * times_or_zero(w, dy)}
 
 
 # --- binary_cross_entropy_with_logits -----------------------------------------------------------
@@ -59,14 +61,14 @@ def binary_cross_entropy_with_logits(a, p) -> Elementwise:
     """
     x, y = a["input"], a["target"]
     loss = times_or_zero(_pos_weight(a) * y, softplus(-x)) + times_or_zero(1.0 - y, softplus(x))
-    return Elementwise(_weight(a) * loss)
+    return Elementwise(times_or_zero(_weight(a), loss))
 
 
 def binary_cross_entropy_with_logits_vjp(a, p, g):
     x, y, w, q = a["input"], a["target"], _weight(a), _pos_weight(a)
     dx = times_or_zero(1.0 - y, sigmoid(x)) - times_or_zero(q * y, sigmoid(-x))
     dy = q * softplus(-x) - softplus(x)
-    return {"input": g * w * dx, "target": g * w * dy}
+    return {"input": g * times_or_zero(w, dx), "target": g * times_or_zero(w, dy)}
 
 
 # --- sigmoid_focal_loss -----------------------------------------------------------------------
@@ -75,7 +77,8 @@ def binary_cross_entropy_with_logits_vjp(a, p, g):
 def _focal_parts(x, y):
     prob = sigmoid(x)
     ce = times_or_zero(y, softplus(-x)) + times_or_zero(1.0 - y, softplus(x))
-    one_minus_pt = prob * (1.0 - y) + (1.0 - prob) * y  # 1 − p_t, p_t = p y + (1 − p)(1 − y)
+    # 1 − p_t with p_t = p y + (1 − p)(1 − y); σ(−x), not 1 − σ(x), which is 0 beyond x ≈ 37
+    one_minus_pt = prob * (1.0 - y) + sigmoid(-x) * y
     return prob, ce, one_minus_pt
 
 
@@ -104,9 +107,10 @@ def sigmoid_focal_loss_vjp(a, p, g):
     mod = m**gamma
     # d(m^γ)/dm = γ m^(γ−1), zero when γ = 0 and taken as 0 where m = 0
     dmod = np.where(m > 0, gamma * m ** (gamma - 1.0), 0.0) if gamma else np.zeros_like(m)
-    dm_dx = prob * (1.0 - prob) * (1.0 - 2.0 * y)
+    # σ(−x) for 1 − σ(x) again, so that confident logits keep their gradient's digits
+    dm_dx = prob * sigmoid(-x) * (1.0 - 2.0 * y)
     dm_dy = 1.0 - 2.0 * prob
-    dce_dx = prob - y
+    dce_dx = (1.0 - y) * prob - y * sigmoid(-x)  # = σ(x) − y
     dce_dy = -x
     at = _alpha_t(y, alpha)
     dx = at * (dce_dx * mod + times_or_zero(ce, dmod) * dm_dx)

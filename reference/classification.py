@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import params as P
-from ._math import log_softmax, sigmoid, softplus, times_or_zero
+from ._math import log_softmax, sigmoid, softmax_complement, softplus, times_or_zero
 from .domains import CLASS_INDEX, LOG_PROBABILITY, LOGIT, PROBABILITY, REAL, WEIGHT
 from .layouts import class_layouts
 from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
@@ -81,7 +81,8 @@ def cross_entropy(a, p) -> Elementwise:
     x = _class_last(a["input"])
     q, kept = _smoothed_target(a, p)
     w = _class_weights(a, x.shape[-1])
-    loss = -np.sum(times_or_zero(w * q, log_softmax(x)), axis=-1)
+    # w and q are tested for 0 one by one: their product can underflow to 0 where neither is 0
+    loss = -np.sum(times_or_zero(w, times_or_zero(q, log_softmax(x))), axis=-1)
     if p["target_kind"] == "index":
         picked_weight = _picked(np.broadcast_to(w, x.shape), a["target"], kept)
         return Elementwise(loss, {"mean": float(np.sum(picked_weight))})
@@ -94,10 +95,13 @@ def cross_entropy_vjp(a, p, g):
     w = _class_weights(a, x.shape[-1])
     logp = log_softmax(x)
     wq = w * q
-    dx = np.exp(logp) * np.sum(wq, axis=-1, keepdims=True) - wq
+    # softmax·Σwq − wq, regrouped as p_c Σ_{k≠c} w_k q_k − w_c q_c (1 − p_c) so that the target
+    # class of a confident prediction does not get its gradient as p − 1 with p ≈ 1
+    others = np.sum(wq, axis=-1, keepdims=True) - wq
+    dx = np.exp(logp) * others - wq * softmax_complement(x)
     out = {"input": _class_back(g[..., None] * dx)}
     if p["target_kind"] == "probability":
-        dt = -(1.0 - p["label_smoothing"]) * w * logp
+        dt = -(1.0 - p["label_smoothing"]) * times_or_zero(w, logp)
         out["target"] = _class_back(g[..., None] * dt)
     return out
 
@@ -161,7 +165,9 @@ def multi_margin_loss_vjp(a, p, g):
     scale = (g * w_y / n_classes)[..., None]
     dx = scale * slope
     onehot = ~others
-    dx = dx - onehot * np.sum(dx, axis=-1, keepdims=True)
+    # the target column gets minus the sum of the others; written with where so that an infinite
+    # score elsewhere does not turn 0·inf into NaN in the untouched columns
+    dx = np.where(onehot, -np.sum(dx, axis=-1, keepdims=True), dx)
     return {"input": _class_back(dx)}
 
 
@@ -184,7 +190,7 @@ def multilabel_soft_margin_loss(a, p) -> Elementwise:
     x, y = a["input"], a["target"]
     w = _class_weights(a, x.shape[-1])
     per_label = times_or_zero(y, softplus(-x)) + times_or_zero(1.0 - y, softplus(x))
-    return Elementwise(np.sum(w * per_label, axis=-1) / x.shape[-1])
+    return Elementwise(np.sum(times_or_zero(w, per_label), axis=-1) / x.shape[-1])
 
 
 def multilabel_soft_margin_loss_vjp(a, p, g):
@@ -192,7 +198,10 @@ def multilabel_soft_margin_loss_vjp(a, p, g):
     n_classes = x.shape[-1]
     w = _class_weights(a, n_classes)
     scale = g[..., None] * w / n_classes
-    return {"input": scale * (sigmoid(x) - y), "target": scale * (softplus(-x) - softplus(x))}
+    dy = times_or_zero(w, softplus(-x) - softplus(x)) * g[..., None] / n_classes
+    # σ(x) − y as (1 − y) σ(x) − y σ(−x): no 1 − σ(x) at a confident logit
+    dx = scale * ((1.0 - y) * sigmoid(x) - y * sigmoid(-x))
+    return {"input": dx, "target": dy}
 
 
 # --- declarations -----------------------------------------------------------------------------

@@ -179,7 +179,7 @@ LOSSES = (
                 "stirling",
                 "be 'stirling' or 'lgamma'",
                 lambda v: v in ("stirling", "lgamma"),
-                grid=("stirling",),
+                grid=("stirling", "lgamma"),
                 description="reference only: the documented Stirling term, or exact lgamma(y+1)",
                 api=False,
                 applies_when={"full": True},

@@ -9,7 +9,13 @@ reference computes it (``nll_loss`` is ``-input[target]`` whatever ``input`` hol
 
 from __future__ import annotations
 
+import numpy as np
+
 from .spec import Domain
+
+
+def _finite(x, ctx):
+    return np.isfinite(x)
 
 
 def _probability(x, ctx):
@@ -50,4 +56,5 @@ COUNT = Domain("count", "be a count ≥ 0 (not enforced: the formula is defined 
 RATE = Domain("rate", "be a rate ≥ 0 (not enforced: the formula is defined for any real)")
 VARIANCE = Domain("variance", "be a variance ≥ 0", _nonnegative, enforced=True)
 SIGN_LABEL = Domain("±1 label", "be a label in {-1, 1}", _sign_label, enforced=True)
-WEIGHT = Domain("weight", "be a real rescaling weight (usually ≥ 0; not enforced)")
+# A weight scales a term; an infinite one makes 0·inf of every term it does not select.
+WEIGHT = Domain("weight", "be a finite rescaling weight (usually ≥ 0)", _finite, enforced=True)

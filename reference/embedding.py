@@ -87,7 +87,8 @@ def _triplet_smooth(a, p, h):
 def _cosine(a):
     x1, x2 = a["input1"], a["input2"]
     n1, n2 = pnorm(x1, 2.0), pnorm(x2, 2.0)
-    return np.sum(x1 * x2, axis=-1) / (n1 * n2), n1, n2
+    # normalise first: x1·x2 and ‖x1‖‖x2‖ underflow (or overflow) for tiny (huge) vectors
+    return np.sum((x1 / n1[..., None]) * (x2 / n2[..., None]), axis=-1), n1, n2
 
 
 def cosine_embedding_loss(a, p) -> Elementwise:
@@ -108,9 +109,10 @@ def cosine_embedding_loss_vjp(a, p, g):
     cos, n1, n2 = _cosine(a)
     dcos = np.where(y == 1, -1.0, np.where(cos - p["margin"] > 0, 1.0, 0.0)) * g
     c, n1, n2, dcos = cos[..., None], n1[..., None], n2[..., None], dcos[..., None]
+    u1, u2 = x1 / n1, x2 / n2
     return {
-        "input1": dcos * (x2 / (n1 * n2) - c * x1 / (n1 * n1)),
-        "input2": dcos * (x1 / (n1 * n2) - c * x2 / (n2 * n2)),
+        "input1": dcos * (u2 - c * u1) / n1,
+        "input2": dcos * (u1 - c * u2) / n2,
     }
 
 

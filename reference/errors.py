@@ -15,6 +15,9 @@ def describe_value(value: object, limit: int = 6) -> str:
     return repr(value)
 
 
+_NO_VALUE = object()  # "no offending value to show" (a missing argument, a shape mismatch)
+
+
 class InvalidInput(ValueError):
     """Raised when an argument breaks the loss's declared domain, shape relation or parameter rule.
 
@@ -22,10 +25,11 @@ class InvalidInput(ValueError):
     ``cross_entropy: target must be a class index in [0, C) with C=3, or ignore_index=None; got [3]``.
     """
 
-    def __init__(self, loss: str, argument: str, rule: str, value: object = None):
+    def __init__(self, loss: str, argument: str, rule: str, value: object = _NO_VALUE):
         self.loss = loss
         self.argument = argument
         self.rule = rule
-        self.value = value
-        got = "" if value is None else f"; got {describe_value(value)}"
+        self.value = None if value is _NO_VALUE else value
+        # None is a value like any other (reduction=None): only an omitted value is left out
+        got = "" if value is _NO_VALUE else f"; got {describe_value(value)}"
         super().__init__(f"{loss}: {argument} {rule}{got}")

@@ -3,7 +3,7 @@
 ``none`` returns the elementwise loss; ``sum`` adds it up; ``mean`` and ``batchmean`` divide the sum
 by the denominator the loss declares (``loss.size`` unless it says otherwise: cross-entropy with
 class weights divides by the sum of the applied weights, ``kl_div``'s ``batchmean`` by the batch
-size). A denominator of zero gives NaN, as 0/0 does.
+size). A denominator of zero gives NaN when the sum is 0 and ±inf otherwise, as x/0 does.
 
 The vector-Jacobian product runs the same way backwards: a reduction's cotangent becomes a
 per-element cotangent, which the loss's ``elementwise_vjp`` then pulls back to its arguments. The

@@ -8,6 +8,7 @@ module never repeats ``mean``/``sum`` logic.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -169,7 +170,7 @@ class LossSpec:
 
     @property
     def doc(self) -> str:
-        return (self.elementwise.__doc__ or "").strip()
+        return inspect.cleandoc(self.elementwise.__doc__ or "")
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

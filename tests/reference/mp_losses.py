@@ -1,0 +1,617 @@
+"""Independent mpmath implementations of every loss in the catalogue, for checking the reference.
+
+Written from the published definitions, not from ``reference/``:
+
+- PyTorch ``torch.nn`` / ``torch.nn.functional`` docs for every loss torch has
+  (https://docs.pytorch.org/docs/stable/nn.html#loss-functions): MSELoss, L1Loss, HuberLoss,
+  SmoothL1Loss, BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, NLLLoss, MultiMarginLoss,
+  MultiLabelSoftMarginLoss, KLDivLoss, PoissonNLLLoss, GaussianNLLLoss, TripletMarginLoss (with
+  ``pairwise_distance``'s ‖x1 − x2 + eps‖_p), CosineEmbeddingLoss, MarginRankingLoss,
+  HingeEmbeddingLoss, SoftMarginLoss;
+- the RetinaNet paper (Lin et al. 2017, eq. 5) and torchvision.ops.sigmoid_focal_loss for the focal
+  loss α_t (1 − p_t)^γ CE with p_t = p y + (1 − p)(1 − y);
+- Keras ``LogCosh`` / optax ``log_cosh`` for log(cosh(x − y)).
+
+Conventions the catalogue states (the reference follows the math, frameworks' clamps are theirs):
+a term whose coefficient (a label, a target probability, a class or element weight) is 0 is
+absent, so 0·log 0 = 0 and 0·∞ never arises; ``ignore_index=None`` ignores nothing; division of
+a zero sum by a zero denominator is NaN (IEEE 0/0).
+
+Every formula is evaluated at ``DPS`` decimal digits with identities that keep each term accurate
+in *relative* terms however large the arguments (log1p(e^x) for softplus, σ(−x) for 1 − σ(x),
+log Σ_k e^{x_k − x_c} for −log softmax_c, 2 sinh²(d/2) for cosh d − 1), so an exact value is
+exact to about 40 digits even at logits of ±700 or probabilities of 1e-300.
+
+Besides the value, each element carries a *scale*: the sum of the absolute values of the terms a
+float64 evaluation of the documented formula must add (plus the rounding sensitivity of an
+argument it must form, like x + eps inside a log). A float64 sum Σ t_k has an error of order
+u·Σ|t_k| that no reordering removes, so agreement is measured relative to max(|exact|, scale):
+where the terms cancel (a Poisson NLL at its minimum, a KL divergence of equal distributions) the
+exact value may be 0 and a purely relative test would demand the impossible. Where the documented
+formula is a single well-conditioned term (log cosh d, a softplus, −log p_c) the scale is the
+value itself, so a float64 implementation that loses relative accuracy there (log(1 + tiny)
+instead of log1p) is caught.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import mpmath
+import numpy as np
+
+DPS = 40
+ZERO = mpmath.mpf(0)
+ONE = mpmath.mpf(1)
+
+
+@dataclass
+class Elementwise:
+    """Per-element exact values and scales (numpy object arrays of mpf), and the denominators of
+    the averaging reductions (a reduction missing here divides by the number of elements)."""
+
+    values: np.ndarray
+    scales: np.ndarray
+    denominators: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Exact:
+    """The reduced exact result: an mpf (or an object array for ``none``) and its scale."""
+
+    value: Any
+    scale: Any
+
+
+# --- exact arithmetic helpers ----------------------------------------------------------------
+
+
+def mpf(x) -> mpmath.mpf:
+    """A float64 number as an mpf, exactly (±inf and NaN included); an mpf stays as it is (the
+    derivative below moves one element off the float64 grid)."""
+    return x if isinstance(x, mpmath.mpf) else mpmath.mpf(float(x))
+
+
+def obj(shape) -> np.ndarray:
+    return np.empty(shape, dtype=object)
+
+
+def div(a, b):
+    """a / b with IEEE semantics for b = 0 (0/0 = NaN, a/0 = ±inf); mpmath raises there."""
+    if b == 0:
+        if a == 0 or mpmath.isnan(a):
+            return mpmath.nan
+        return mpmath.inf if a > 0 else -mpmath.inf
+    return a / b
+
+
+def coef_times(coefficient, term: Callable[[], Any]):
+    """coefficient · term(), where a zero coefficient makes the term absent (not 0·∞)."""
+    if coefficient == 0:
+        return ZERO
+    return coefficient * term()
+
+
+def softplus(x):
+    """log(1 + e^x), accurate in relative terms for every x (log1p of an accurate e^x)."""
+    return mpmath.log1p(mpmath.exp(x))
+
+
+def sigmoid(x):
+    """1 / (1 + e^{−x}); σ(−x) is used for 1 − σ(x), never a subtraction."""
+    return 1 / (1 + mpmath.exp(-x))
+
+
+def total(terms) -> Any:
+    return mpmath.fsum(terms)
+
+
+def magnitude(terms) -> Any:
+    """Σ|t| over the finite terms (an infinite term makes the value infinite or NaN anyway)."""
+    return mpmath.fsum(abs(t) for t in terms if mpmath.isfinite(t))
+
+
+def items(shape):
+    return list(np.ndindex(*shape))
+
+
+def _from_terms(shape, terms_at: Callable[[tuple], list]) -> tuple[np.ndarray, np.ndarray]:
+    values, scales = obj(shape), obj(shape)
+    for i in items(shape):
+        terms = terms_at(i)
+        values[i] = total(terms)
+        scales[i] = magnitude(terms)
+    return values, scales
+
+
+# --- regression: functions of d = x − y --------------------------------------------------------
+#
+# d = x − y is one correctly rounded subtraction in float64 (relative error ≤ u in d), and each
+# function below is well-conditioned in d, so the scale is the value itself.
+
+
+def _regression(f: Callable[[Any, Mapping], Any]):
+    def loss(a, p) -> Elementwise:
+        x, y = a["input"], a["target"]
+        return Elementwise(*_from_terms(x.shape, lambda i: [f(mpf(x[i]) - mpf(y[i]), p)]))
+
+    return loss
+
+
+def _mse(d, p):
+    return d * d
+
+
+def _l1(d, p):
+    return abs(d)
+
+
+def _huber(d, p):
+    delta = mpf(p["delta"])
+    return d * d / 2 if abs(d) < delta else delta * (abs(d) - delta / 2)
+
+
+def _smooth_l1(d, p):
+    beta = mpf(p["beta"])
+    if beta == 0:
+        return abs(d)
+    return d * d / (2 * beta) if abs(d) < beta else abs(d) - beta / 2
+
+
+def _log_cosh(d, p):
+    # log cosh d = log1p(cosh d − 1), and cosh d − 1 = 2 sinh²(d/2) without cancellation.
+    return mpmath.log1p(2 * mpmath.sinh(d / 2) ** 2)
+
+
+# --- binary ------------------------------------------------------------------------------------
+
+
+def _broadcast(a, name, shape, default=1.0):
+    return np.broadcast_to(np.asarray(a[name]) if name in a else np.float64(default), shape)
+
+
+def binary_cross_entropy(a, p) -> Elementwise:
+    """ℓ = −w [y log x + (1 − y) log(1 − x)] (torch BCELoss)."""
+    x, y = a["input"], a["target"]
+    w = _broadcast(a, "weight", x.shape)
+
+    def terms(i):
+        xi, yi, wi = mpf(x[i]), mpf(y[i]), mpf(w[i])
+        return [
+            coef_times(wi * yi, lambda: -mpmath.log(xi)),
+            coef_times(wi * (1 - yi), lambda: -mpmath.log1p(-xi)),
+        ]
+
+    return Elementwise(*_from_terms(x.shape, terms))
+
+
+def binary_cross_entropy_with_logits(a, p) -> Elementwise:
+    """ℓ = −w [q y log σ(x) + (1 − y) log(1 − σ(x))] (torch BCEWithLogitsLoss), with
+    −log σ(x) = softplus(−x) and −log(1 − σ(x)) = softplus(x); q = pos_weight along the last dim."""
+    x, y = a["input"], a["target"]
+    w = _broadcast(a, "weight", x.shape)
+    q = _broadcast(a, "pos_weight", x.shape)
+
+    def terms(i):
+        xi, yi, wi, qi = mpf(x[i]), mpf(y[i]), mpf(w[i]), mpf(q[i])
+        return [
+            coef_times(wi * qi * yi, lambda: softplus(-xi)),
+            coef_times(wi * (1 - yi), lambda: softplus(xi)),
+        ]
+
+    return Elementwise(*_from_terms(x.shape, terms))
+
+
+def sigmoid_focal_loss(a, p) -> Elementwise:
+    """FL = α_t (1 − p_t)^γ CE(p, y), p = σ(x), p_t = p y + (1 − p)(1 − y) (RetinaNet eq. 5 with
+    torchvision's soft-label form); α_t = α y + (1 − α)(1 − y), or 1 when alpha is None."""
+    x, y = a["input"], a["target"]
+    alpha, gamma = p["alpha"], mpf(p["gamma"])
+
+    def terms(i):
+        xi, yi = mpf(x[i]), mpf(y[i])
+        one_minus_pt = sigmoid(xi) * (1 - yi) + sigmoid(-xi) * yi
+        at = ONE if alpha is None else mpf(alpha) * yi + (1 - mpf(alpha)) * (1 - yi)
+        factor = at * one_minus_pt**gamma
+        # CE = −[y log p + (1 − y) log(1 − p)], one term per label side
+        return [
+            coef_times(factor * yi, lambda: softplus(-xi)),
+            coef_times(factor * (1 - yi), lambda: softplus(xi)),
+        ]
+
+    return Elementwise(*_from_terms(x.shape, terms))
+
+
+# --- classification: class dimension 1 of (N, C, d1, …), or 0 of (C) ---------------------------
+
+
+def _class_last(x: np.ndarray) -> np.ndarray:
+    return np.moveaxis(x, 1 if x.ndim >= 2 else 0, -1)
+
+
+def _neg_log_softmax(row: list, c: int):
+    """−log softmax(row)_c = log Σ_k e^{x_k − x_c} = log1p(Σ_{k≠c} e^{x_k − x_c}).
+
+    At x_c = −inf, p_c = 0 / Σ_k e^{x_k}: +inf loss, or 0/0 = NaN when every logit is −inf.
+    """
+    if row[c] == -mpmath.inf:
+        return mpmath.nan if all(v == -mpmath.inf for v in row) else mpmath.inf
+    others = [mpmath.exp(row[k] - row[c]) for k in range(len(row)) if k != c]
+    return mpmath.log1p(mpmath.fsum(others))
+
+
+def _difference_sensitivity(row: list, c: int):
+    """Σ_k p_k |x_k − x_c|: how much −log p_c moves when the differences x_k − x_c, which a float64
+    evaluation must form, are each perturbed by a relative u (∂(−log p_c)/∂(x_k − x_c) = p_k)."""
+    m = max(row)
+    weights = [mpmath.exp(v - m) for v in row]
+    norm = mpmath.fsum(weights)
+    return mpmath.fsum(
+        div(w_k, norm) * abs(row[k] - row[c])
+        for k, w_k in enumerate(weights)
+        if k != c and mpmath.isfinite(row[k] - row[c])
+    )
+
+
+def cross_entropy(a, p) -> Elementwise:
+    """ℓ_n = −Σ_c w_c q_c log softmax(x_n)_c (torch CrossEntropyLoss), q = (1 − ε) target + ε/C
+    (one-hot target for class indices); ``mean`` divides by Σ_n w_{y_n} over non-ignored items
+    for class indices, by the number of items for probability targets."""
+    x = _class_last(a["input"])
+    n_classes = x.shape[-1]
+    eps = mpf(p["label_smoothing"])
+    w = [mpf(v) for v in (a["weight"] if "weight" in a else np.ones(n_classes))]
+    index = p["target_kind"] == "index"
+    t = a["target"] if index else _class_last(a["target"])
+    shape = x.shape[:-1]
+    values, scales = obj(shape), obj(shape)
+    denominator = ZERO
+    for i in items(shape):
+        if index and p.get("ignore_index") is not None and t[i] == p["ignore_index"]:
+            values[i], scales[i] = ZERO, ZERO
+            continue
+        row = [mpf(v) for v in x[i]]
+        if index:
+            q = [(1 - eps) * (c == t[i]) + eps / n_classes for c in range(n_classes)]
+            denominator += w[int(t[i])]
+        else:
+            q = [(1 - eps) * mpf(t[i][c]) + eps / n_classes for c in range(n_classes)]
+        terms, extra = [], []
+        for c in range(n_classes):
+            terms.append(coef_times(w[c] * q[c], lambda c=c, row=row: _neg_log_softmax(row, c)))
+            extra.append(
+                coef_times(w[c] * q[c], lambda c=c, row=row: _difference_sensitivity(row, c))
+            )
+        values[i] = total(terms)
+        scales[i] = magnitude(terms) + magnitude(extra)
+    return Elementwise(values, scales, {"mean": denominator} if index else {})
+
+
+def nll_loss(a, p) -> Elementwise:
+    """ℓ_n = −w_{y_n} x_{n, y_n} (torch NLLLoss); ``mean`` divides by Σ_n w_{y_n} over kept n."""
+    x = _class_last(a["input"])
+    t = a["target"]
+    w = [mpf(v) for v in (a["weight"] if "weight" in a else np.ones(x.shape[-1]))]
+    shape = x.shape[:-1]
+    values, scales = obj(shape), obj(shape)
+    denominator = ZERO
+    for i in items(shape):
+        if p.get("ignore_index") is not None and t[i] == p["ignore_index"]:
+            values[i], scales[i] = ZERO, ZERO
+            continue
+        c = int(t[i])
+        denominator += w[c]
+        values[i] = coef_times(w[c], lambda i=i, c=c: -mpf(x[i][c]))
+        scales[i] = abs(values[i]) if mpmath.isfinite(values[i]) else ZERO
+    return Elementwise(values, scales, {"mean": denominator})
+
+
+def multi_margin_loss(a, p) -> Elementwise:
+    """ℓ_n = Σ_{i≠y} w_y max(0, margin − x_y + x_i)^p / C (torch MultiMarginLoss).
+
+    Scale: z_i = margin − x_y + x_i is a float64 sum of three numbers, so its error is of order
+    u (|margin| + |x_y| + |x_i|), and z^p moves by p |z|^(p−1) times that — over every i ≠ y,
+    active or not, since rounding can put z on either side of the hinge.
+    """
+    x = a["input"]
+    rows = x if x.ndim == 2 else x[None]
+    targets = np.atleast_1d(a["target"])
+    n_classes = rows.shape[-1]
+    w = [mpf(v) for v in (a["weight"] if "weight" in a else np.ones(n_classes))]
+    margin, power = mpf(p["margin"]), p["p"]
+    values, scales = obj(rows.shape[0]), obj(rows.shape[0])
+    for n in range(rows.shape[0]):
+        y = int(targets[n])
+        xy = mpf(rows[n][y])
+        acc, scale = [], []
+        for i in range(n_classes):
+            if i == y:
+                continue
+            xi = mpf(rows[n][i])
+            z = margin - xy + xi
+            acc.append(max(z, ZERO) ** power)
+            scale.append(power * abs(z) ** (power - 1) * (abs(margin) + abs(xy) + abs(xi)))
+        values[n] = w[y] * total(acc) / n_classes
+        scales[n] = abs(w[y]) * (magnitude(acc) + magnitude(scale)) / n_classes
+    if x.ndim == 1:
+        values, scales = values.reshape(()), scales.reshape(())
+    return Elementwise(values, scales)
+
+
+def multilabel_soft_margin_loss(a, p) -> Elementwise:
+    """ℓ_n = −(1/C) Σ_c w_c [y_c log σ(x_c) + (1 − y_c) log σ(−x_c)] (torch
+    MultiLabelSoftMarginLoss, with the class weight on each label's term)."""
+    x, y = a["input"], a["target"]
+    n_classes = x.shape[-1]
+    w = _broadcast(a, "weight", x.shape)
+
+    def terms(i):
+        out = []
+        for c in range(n_classes):
+            xc, yc, wc = mpf(x[i][c]), mpf(y[i][c]), mpf(w[i][c])
+            out.append(coef_times(wc * yc, lambda xc=xc: softplus(-xc)) / n_classes)
+            out.append(coef_times(wc * (1 - yc), lambda xc=xc: softplus(xc)) / n_classes)
+        return out
+
+    return Elementwise(*_from_terms(x.shape[:-1], terms))
+
+
+# --- distribution ------------------------------------------------------------------------------
+
+
+def kl_div(a, p) -> Elementwise:
+    """ℓ = t (log t − x) pointwise, or e^t (t − x) with log_target (torch KLDivLoss); ``batchmean``
+    divides the sum by input.shape[0]."""
+    x, t = a["input"], a["target"]
+
+    def terms(i):
+        xi, ti = mpf(x[i]), mpf(t[i])
+        if p["log_target"]:
+            # t − x is one correctly rounded subtraction: a single term
+            return [coef_times(mpmath.exp(ti), lambda: ti - xi)]
+        return [coef_times(ti, lambda: mpmath.log(ti)), coef_times(ti, lambda: -xi)]
+
+    return Elementwise(*_from_terms(x.shape, terms), {"batchmean": mpf(x.shape[0])})
+
+
+def _argument_is_rounded(x, y) -> bool:
+    """Whether the float64 sum x + y is inexact (then a function of it inherits a relative-u
+    perturbation of its argument, which no float64 implementation avoids)."""
+    return mpf(np.float64(x) + np.float64(y)) != mpf(x) + mpf(y)
+
+
+def poisson_nll_loss(a, p) -> Elementwise:
+    """ℓ = e^x − y x with log_input, else x − y log(x + eps) (torch PoissonNLLLoss); ``full`` adds
+    Stirling's y log y − y + ½ log(2π y) where y > 1 (torch's documented term), or, with
+    ``full_term='lgamma'``, the exact log(y!) = log Γ(y + 1)."""
+    x, y = a["input"], a["target"]
+    eps = p["eps"]
+
+    def terms(i):
+        xi, yi = mpf(x[i]), mpf(y[i])
+        sensitivity = []
+        if p["log_input"]:
+            out = [mpmath.exp(xi), coef_times(yi, lambda: -xi)]
+        else:
+            out = [xi, coef_times(yi, lambda: -mpmath.log(xi + mpf(eps)))]
+            if _argument_is_rounded(x[i], eps):
+                sensitivity.append(yi)  # δ log(s) = δs / s = u
+        if p["full"]:
+            if p.get("full_term", "stirling") == "lgamma":
+                out.append(mpmath.loggamma(yi + 1))
+                if _argument_is_rounded(y[i], 1.0):
+                    sensitivity.append((yi + 1) * mpmath.psi(0, yi + 1))
+            elif yi > 1:
+                out += [yi * mpmath.log(yi), -yi, mpmath.log(2 * mpmath.pi * yi) / 2]
+        return out, sensitivity
+
+    values, scales = obj(x.shape), obj(x.shape)
+    for i in items(x.shape):
+        out, sensitivity = terms(i)
+        values[i] = total(out)
+        scales[i] = magnitude(out) + magnitude(sensitivity)
+    return Elementwise(values, scales)
+
+
+def gaussian_nll_loss(a, p) -> Elementwise:
+    """ℓ = ½ [log max(var, eps) + (x − y)² / max(var, eps)] (+ ½ log 2π with ``full``) (torch
+    GaussianNLLLoss); a var with one fewer dimension than input gets a trailing one, then var is
+    broadcast to the input's shape, which is the shape of ``none``."""
+    x, y, var = a["input"], a["target"], a["var"]
+    if var.ndim == x.ndim - 1:
+        var = var[..., None]
+    var = np.broadcast_to(var, x.shape)
+    eps = mpf(p["eps"])
+
+    def terms(i):
+        v = max(mpf(var[i]), eps)
+        d = mpf(x[i]) - mpf(y[i])
+        out = [mpmath.log(v) / 2, d * d / (2 * v)]
+        if p["full"]:
+            out.append(mpmath.log(2 * mpmath.pi) / 2)
+        return out
+
+    return Elementwise(*_from_terms(x.shape, terms))
+
+
+# --- embedding ---------------------------------------------------------------------------------
+
+
+def _pnorm(components, order):
+    order = mpf(order)
+    return mpmath.fsum(abs(c) ** order for c in components) ** (1 / order)
+
+
+def triplet_margin_loss(a, p) -> Elementwise:
+    """ℓ = max(0, d(a, p) − d(a, n) + margin), d(u, v) = ‖u − v + eps‖_p over the last dimension
+    (torch TripletMarginLoss / pairwise_distance); with swap, d(a, n) → min(d(a, n), d(p, n)).
+
+    Scale: the distances and the margin are the summed terms; each component u_i − v_i + eps is two
+    float64 additions, error ≤ u (2|u_i − v_i| + eps), and a p-norm passes that on with factor ≤ 1.
+    """
+    anc, pos, neg = a["anchor"], a["positive"], a["negative"]
+    eps, order, margin = mpf(p["eps"]), p["p"], mpf(p["margin"])
+
+    def dist(u, v):
+        diffs = [mpf(s) - mpf(t) for s, t in zip(u, v, strict=True)]
+        return (
+            _pnorm([dd + eps for dd in diffs], order),
+            _pnorm([2 * abs(dd) + eps for dd in diffs], order),
+        )
+
+    rows = [(anc, pos, neg)] if anc.ndim == 1 else list(zip(anc, pos, neg, strict=True))
+    values, scales = obj(len(rows)), obj(len(rows))
+    for n, (an, po, ne) in enumerate(rows):
+        d_ap, s_ap = dist(an, po)
+        d_neg, s_neg = dist(an, ne)
+        if p["swap"]:
+            d_pn, s_pn = dist(po, ne)
+            if d_pn < d_neg:
+                d_neg, s_neg = d_pn, s_pn
+        values[n] = max(d_ap - d_neg + margin, ZERO)
+        scales[n] = s_ap + s_neg + abs(margin)
+    if anc.ndim == 1:
+        values, scales = values.reshape(()), scales.reshape(())
+    return Elementwise(values, scales)
+
+
+def cosine_embedding_loss(a, p) -> Elementwise:
+    """ℓ = 1 − cos(x1, x2) for y = 1, max(0, cos(x1, x2) − margin) for y = −1 (torch
+    CosineEmbeddingLoss), cos = x1·x2 / (‖x1‖ ‖x2‖) exactly (a zero vector gives 0/0 = NaN).
+
+    Scale: 1 (or the margin) and cos are the summed terms, and cos is itself a sum whose terms
+    x1_i x2_i / (‖x1‖‖x2‖) add up, in absolute value, to at most 1.
+    """
+    x1, x2, y = a["input1"], a["input2"], np.asarray(a["target"])
+    margin = mpf(p["margin"])
+    rows = [(x1, x2)] if x1.ndim == 1 else list(zip(x1, x2, strict=True))
+    flat_y = y.reshape(-1)
+    values, scales = obj(len(rows)), obj(len(rows))
+    for n, (u, v) in enumerate(rows):
+        u = [mpf(s) for s in u]
+        v = [mpf(s) for s in v]
+        norms = mpmath.sqrt(mpmath.fsum(s * s for s in u)) * mpmath.sqrt(
+            mpmath.fsum(s * s for s in v)
+        )
+        cos = div(mpmath.fsum(s * t for s, t in zip(u, v, strict=True)), norms)
+        cos_terms = div(mpmath.fsum(abs(s * t) for s, t in zip(u, v, strict=True)), norms)
+        if flat_y[n] == 1:
+            values[n], scales[n] = 1 - cos, 1 + cos_terms
+        else:
+            values[n] = max(cos - margin, ZERO) if not mpmath.isnan(cos) else mpmath.nan
+            scales[n] = cos_terms + abs(margin)
+    if x1.ndim == 1:
+        values, scales = values.reshape(()), scales.reshape(())
+    return Elementwise(values, scales)
+
+
+def margin_ranking_loss(a, p) -> Elementwise:
+    """ℓ = max(0, −y (x1 − x2) + margin) (torch MarginRankingLoss)."""
+    x1, x2, y = a["input1"], a["input2"], a["target"]
+    margin = mpf(p["margin"])
+
+    def terms(i):
+        d = mpf(x1[i]) - mpf(x2[i])
+        z = -mpf(y[i]) * d + margin
+        return max(z, ZERO), abs(d) + abs(margin)
+
+    values, scales = obj(x1.shape), obj(x1.shape)
+    for i in items(x1.shape):
+        values[i], scales[i] = terms(i)
+    return Elementwise(values, scales)
+
+
+def hinge_embedding_loss(a, p) -> Elementwise:
+    """ℓ = x for y = 1, max(0, margin − x) for y = −1 (torch HingeEmbeddingLoss)."""
+    x, y = a["input"], a["target"]
+    margin = mpf(p["margin"])
+    values, scales = obj(x.shape), obj(x.shape)
+    for i in items(x.shape):
+        xi = mpf(x[i])
+        if y[i] == 1:
+            values[i], scales[i] = xi, abs(xi)
+        else:
+            values[i], scales[i] = max(margin - xi, ZERO), abs(margin) + abs(xi)
+    return Elementwise(values, scales)
+
+
+def soft_margin_loss(a, p) -> Elementwise:
+    """ℓ = log(1 + e^{−y x}) (torch SoftMarginLoss)."""
+    x, y = a["input"], a["target"]
+    return Elementwise(*_from_terms(x.shape, lambda i: [softplus(-mpf(y[i]) * mpf(x[i]))]))
+
+
+LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elementwise]] = {
+    "mse_loss": _regression(_mse),
+    "l1_loss": _regression(_l1),
+    "huber_loss": _regression(_huber),
+    "smooth_l1_loss": _regression(_smooth_l1),
+    "log_cosh": _regression(_log_cosh),
+    "binary_cross_entropy": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "sigmoid_focal_loss": sigmoid_focal_loss,
+    "cross_entropy": cross_entropy,
+    "nll_loss": nll_loss,
+    "multi_margin_loss": multi_margin_loss,
+    "multilabel_soft_margin_loss": multilabel_soft_margin_loss,
+    "kl_div": kl_div,
+    "poisson_nll_loss": poisson_nll_loss,
+    "gaussian_nll_loss": gaussian_nll_loss,
+    "triplet_margin_loss": triplet_margin_loss,
+    "cosine_embedding_loss": cosine_embedding_loss,
+    "margin_ranking_loss": margin_ranking_loss,
+    "hinge_embedding_loss": hinge_embedding_loss,
+    "soft_margin_loss": soft_margin_loss,
+}
+
+
+def reduce(el: Elementwise, reduction: str) -> Exact:
+    """``none``: the elementwise arrays; ``sum``: Σ; ``mean``/``batchmean``: Σ / denominator."""
+    if reduction == "none":
+        return Exact(el.values, el.scales)
+    flat_v, flat_s = list(el.values.reshape(-1)), list(el.scales.reshape(-1))
+    value, scale = mpmath.fsum(flat_v), mpmath.fsum(flat_s)
+    if reduction == "sum":
+        return Exact(value, scale)
+    denominator = el.denominators.get(reduction, mpf(el.values.size))
+    return Exact(div(value, denominator), abs(div(scale, denominator)))
+
+
+def exact(name: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]) -> Exact:
+    """The loss ``name`` reduced as ``params['reduction']`` says, at ``DPS`` digits.
+
+    ``params`` must be complete (every parameter of the configuration, reduction included).
+    """
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    with mpmath.workdps(DPS):
+        return reduce(LOSSES[name](arrays, params), params["reduction"])
+
+
+def derivative(name: str, arrays, params, arg: str, index: tuple) -> Any:
+    """∂/∂arrays[arg][index] of the loss reduced with ``sum``, by mpmath's numerical
+    differentiation of the exact elementwise values (at 2·DPS digits, with a step relative to the
+    element, so the step error is far below DPS digits), one output element at a time so that a
+    term of 1e-300 in one element is not lost beside one of 1 in another (within one element
+    it would be: keep such terms in separate elements)."""
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    params = {**params, "reduction": "none"}
+    base = arrays[arg].astype(object)
+    cache: dict = {}
+
+    def at(t):
+        if t not in cache:
+            moved = base.copy()
+            moved[index] = t
+            cache[t] = LOSSES[name]({**arrays, arg: moved}, params).values
+        return cache[t]
+
+    with mpmath.workdps(DPS):
+        x0 = mpf(arrays[arg][index])
+        outputs = items(np.shape(LOSSES[name](arrays, params).values))
+        # central difference, step 2^-150 of |x0| (or absolute at 0): its O(h²) error is 2^-300
+        h = (abs(x0) if x0 != 0 else ONE) * mpmath.mpf(2) ** -150
+        with mpmath.workdps(4 * DPS):
+            parts = [mpmath.diff(lambda t, i=i: at(t)[i], x0, h=h) for i in outputs]
+            return +mpmath.fsum(parts)

@@ -1,0 +1,1038 @@
+"""Hand-worked values of every catalogue loss, from its documented formula.
+
+Each expected number is worked out next to it from the formula the reference cites (PyTorch's docs
+for the losses torch has, the RetinaNet paper for the focal loss, Keras/optax for log_cosh), never
+copied from a tutorial or from running any implementation. Inputs are chosen so that the answer is
+a short closed form: logits 0 and ±ln 3 (σ = 1/2, 3/4, 1/4), probabilities 1/2, 1/4, 3/4, and
+differences that are powers of two.
+
+Expected values are written as closed forms in ``math`` (with the decimal value in the comment);
+where the closed form is exact in binary the comparison is ``==``, otherwise ``RTOL`` allows the few
+ulps by which a float64 closed form and the reference's own float64 arithmetic may differ.
+
+Notation: L = log(1 + e + e²) = 2.4076059644443803 is logsumexp([0, 1, 2]), so
+log softmax([0, 1, 2]) = [−L, 1 − L, 2 − L].
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import sys
+
+import numpy as np
+
+import reference as R
+
+# Relative tolerance for closed forms that are not exact in binary: a handful of ulps (2.2e-16 each).
+RTOL = 1e-13
+
+LOG2 = math.log(2.0)
+LOG3 = math.log(3.0)
+LN3 = math.log(3.0)  # the logit whose sigmoid is 3/4
+E = math.e
+L = math.log(1.0 + E + E * E)  # logsumexp([0, 1, 2]) = 2.4076059644443803
+S = 1.0 + E + E * E  # softmax([0, 1, 2]) = [1, e, e²] / S
+SQRT2 = math.sqrt(2.0)
+
+
+def loss(name: str, arrays: dict, **params) -> np.ndarray:
+    """The reference loss; reduction ``none`` unless the test says otherwise."""
+    params.setdefault("reduction", "none")
+    return R.evaluate(name, {k: np.asarray(v) for k, v in arrays.items()}, params)
+
+
+def grads(name: str, arrays: dict, cotangent=None, **params) -> dict[str, np.ndarray]:
+    """The reference gradients; reduction ``sum`` unless the test says otherwise."""
+    params.setdefault("reduction", "sum")
+    arrays = {k: np.asarray(v) for k, v in arrays.items()}
+    return R.value_and_vjp(name, arrays, params, cotangent)[1]
+
+
+def assert_close(actual, expected, rtol: float = RTOL) -> None:
+    """Same shape, and equal within ``rtol`` relative; inf must be inf, NaN never matches, 0 is 0."""
+    actual, expected = np.asarray(actual), np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_allclose(actual, expected, rtol=rtol, atol=0.0, equal_nan=False)
+
+
+def assert_exact(actual, expected) -> None:
+    actual, expected = np.asarray(actual), np.asarray(expected, dtype=np.float64)
+    assert actual.shape == expected.shape, (actual.shape, expected.shape)
+    np.testing.assert_array_equal(actual, expected, strict=False)
+
+
+# === mse_loss =====================================================================================
+
+MSE = {"input": [1.0, 2.0, 4.0], "target": [0.0, 2.0, 1.0]}  # d = [1, 0, 3]
+
+
+def test_mse_loss_none_is_squared_difference():
+    assert_exact(loss("mse_loss", MSE), [1.0, 0.0, 9.0])  # d² = [1, 0, 9]
+
+
+def test_mse_loss_sum_and_mean():
+    assert loss("mse_loss", MSE, reduction="sum") == 10.0  # 1 + 0 + 9
+    assert_close(loss("mse_loss", MSE, reduction="mean"), 10.0 / 3.0)  # 10 / 3 = 3.3333333333333335
+
+
+def test_mse_loss_mean_gradient_is_two_d_over_n():
+    g = grads("mse_loss", MSE, reduction="mean")
+    assert_close(g["input"], [2.0 / 3.0, 0.0, 2.0])  # 2d/3 = [2/3, 0, 6/3]
+    assert_close(g["target"], [-2.0 / 3.0, 0.0, -2.0])  # −2d/3
+
+
+# === l1_loss ======================================================================================
+
+L1 = {"input": [1.0, -2.0, 0.5], "target": [0.0, 1.0, 0.5]}  # d = [1, −3, 0]
+
+
+def test_l1_loss_none_sum_mean():
+    assert_exact(loss("l1_loss", L1), [1.0, 3.0, 0.0])  # |d|
+    assert loss("l1_loss", L1, reduction="sum") == 4.0  # 1 + 3 + 0
+    assert_close(loss("l1_loss", L1, reduction="mean"), 4.0 / 3.0)  # 1.3333333333333333
+
+
+def test_l1_loss_subgradient_at_zero_difference_is_zero():
+    g = grads("l1_loss", L1)
+    assert_exact(g["input"], [1.0, -1.0, 0.0])  # sign(d), with sign(0) = 0
+    assert_exact(g["target"], [-1.0, 1.0, 0.0])
+
+
+# === huber_loss ===================================================================================
+
+HUBER = {"input": [0.5, 3.0, -2.0], "target": [0.0, 0.0, 0.0]}  # d = [0.5, 3, −2]
+
+
+def test_huber_loss_none_sum_mean_default_delta():
+    # δ = 1: |0.5| ≤ 1 → ½·0.25 = 0.125; |3| > 1 → 1·(3 − ½) = 2.5; |−2| > 1 → 1·(2 − ½) = 1.5
+    assert_exact(loss("huber_loss", HUBER), [0.125, 2.5, 1.5])
+    assert loss("huber_loss", HUBER, reduction="sum") == 4.125  # 0.125 + 2.5 + 1.5
+    assert loss("huber_loss", HUBER, reduction="mean") == 1.375  # 4.125 / 3
+
+
+def test_huber_loss_quadratic_part_has_the_one_half():
+    # |d| = 0.5 ≤ δ = 1: ½ d² = 0.125, not d² = 0.25
+    assert loss("huber_loss", {"input": [0.5], "target": [0.0]}) == 0.125
+
+
+def test_huber_loss_delta_half():
+    arrays = {"input": [0.25, 2.0, -0.5], "target": [0.0, 0.0, 0.0]}
+    # δ = 0.5: ½·0.25² = 0.03125; 0.5·(2 − 0.25) = 0.875; |d| = δ: ½·0.25 = 0.125 = 0.5·(0.5 − 0.25)
+    assert_exact(loss("huber_loss", arrays, delta=0.5), [0.03125, 0.875, 0.125])
+
+
+def test_huber_loss_gradient_is_difference_clipped_to_delta():
+    arrays = {"input": [0.25, 2.0, -3.0], "target": [0.0, 0.0, 0.0]}
+    g = grads("huber_loss", arrays, delta=0.5)
+    assert_exact(g["input"], [0.25, 0.5, -0.5])  # clip(d, −0.5, 0.5)
+    assert_exact(g["target"], [-0.25, -0.5, 0.5])
+
+
+# === smooth_l1_loss ===============================================================================
+
+SMOOTH = {"input": [0.5, -3.0, 1.5], "target": [0.0, 0.0, 0.0]}  # d = [0.5, −3, 1.5]
+
+
+def test_smooth_l1_loss_none_sum_mean_default_beta():
+    # β = 1: |0.5| < 1 → ½·0.25/1 = 0.125; |−3| → 3 − ½ = 2.5; |1.5| → 1.5 − ½ = 1
+    assert_exact(loss("smooth_l1_loss", SMOOTH), [0.125, 2.5, 1.0])
+    assert loss("smooth_l1_loss", SMOOTH, reduction="sum") == 3.625  # 0.125 + 2.5 + 1
+    assert_close(loss("smooth_l1_loss", SMOOTH, reduction="mean"), 3.625 / 3)  # 1.2083333333333333
+
+
+def test_smooth_l1_loss_is_huber_divided_by_beta_not_huber():
+    arrays = {"input": [0.25], "target": [0.0]}
+    # β = 0.5, d = 0.25: smooth_l1 = ½ d²/β = 0.03125/0.5 = 0.0625; huber(δ = 0.5) = ½ d² = 0.03125
+    assert loss("smooth_l1_loss", arrays, beta=0.5)[0] == 0.0625
+    assert loss("huber_loss", arrays, delta=0.5)[0] == 0.03125
+
+
+def test_smooth_l1_loss_beta_half_linear_part_and_gradient():
+    arrays = {"input": [0.25, 2.0], "target": [0.0, 0.0]}
+    # |2| ≥ 0.5: 2 − ½·0.5 = 1.75
+    assert_exact(loss("smooth_l1_loss", arrays, beta=0.5), [0.0625, 1.75])
+    # ∂/∂d = clip(d/β, −1, 1): 0.25/0.5 = 0.5; 2/0.5 → 1
+    assert_exact(grads("smooth_l1_loss", arrays, beta=0.5)["input"], [0.5, 1.0])
+
+
+def test_smooth_l1_loss_beta_zero_is_l1_with_zero_subgradient_at_zero():
+    arrays = {"input": [-1.5, 0.0, 2.0], "target": [0.0, 0.0, 0.0]}
+    assert_exact(loss("smooth_l1_loss", arrays, beta=0.0), [1.5, 0.0, 2.0])  # |d|
+    assert_exact(grads("smooth_l1_loss", arrays, beta=0.0)["input"], [-1.0, 0.0, 1.0])  # sign(d)
+
+
+# === log_cosh =====================================================================================
+
+LOG_COSH = {"input": [0.0, 1.0, -2.0], "target": [0.0, 0.0, 0.0]}
+
+
+def test_log_cosh_none_sum_mean():
+    lc1 = math.log((E + 1 / E) / 2)  # log cosh 1 = log((e + e⁻¹)/2) = 0.43378083048302719
+    lc2 = math.log((E**2 + E**-2) / 2)  # log cosh 2 = log((e² + e⁻²)/2) = 1.3250027473578644
+    assert_close(loss("log_cosh", LOG_COSH), [0.0, lc1, lc2])  # log cosh 0 = log 1 = 0
+    assert_close(loss("log_cosh", LOG_COSH, reduction="sum"), lc1 + lc2)  # 1.7587835778408916
+    assert_close(
+        loss("log_cosh", LOG_COSH, reduction="mean"), (lc1 + lc2) / 3
+    )  # 0.5862611926136305
+
+
+def test_log_cosh_gradient_is_tanh_of_difference():
+    # tanh 1 = 0.76159415595576489, tanh(−2) = −0.96402758007581688
+    assert_close(grads("log_cosh", LOG_COSH)["input"], [0.0, math.tanh(1.0), -math.tanh(2.0)])
+
+
+def test_log_cosh_does_not_overflow_for_large_difference():
+    # cosh 800 overflows float64, but log cosh 800 = 800 − log 2 + log(1 + e⁻¹⁶⁰⁰) = 799.30685281944005
+    assert_close(loss("log_cosh", {"input": [800.0], "target": [0.0]}), [800.0 - LOG2])
+
+
+# === binary_cross_entropy =========================================================================
+
+BCE = {"input": [0.5, 0.25, 0.8], "target": [1.0, 0.0, 1.0]}
+
+
+def test_binary_cross_entropy_none_sum_mean():
+    # −log 0.5 = log 2; −log(1 − 0.25) = log(4/3); −log 0.8 = log(5/4)
+    assert_close(loss("binary_cross_entropy", BCE), [LOG2, math.log(4 / 3), math.log(5 / 4)])
+    # log 2 + log(4/3) + log(5/4) = log(10/3) = 1.203972804325936
+    assert_close(loss("binary_cross_entropy", BCE, reduction="sum"), math.log(10 / 3))
+    # log(10/3)/3 = 0.40132426810864533
+    assert_close(loss("binary_cross_entropy", BCE, reduction="mean"), math.log(10 / 3) / 3)
+
+
+def test_binary_cross_entropy_soft_target():
+    # −(½ log ¼ + ½ log ¾) = −½ log(3/16) = ½ log(16/3) = 0.83698821678583577
+    value = loss("binary_cross_entropy", {"input": [0.25], "target": [0.5]})
+    assert_close(value, [0.5 * math.log(16 / 3)])
+
+
+def test_binary_cross_entropy_weighted_mean_divides_by_element_count():
+    arrays = {**BCE, "weight": [2.0, 0.5, 1.0]}  # Σw = 3.5, but the mean still divides by 3
+    # [2 log 2, ½ log(4/3), log(5/4)]; sum = log 4 + log(5/4) + ½ log(4/3) = log 5 + ½ log(4/3)
+    assert_close(
+        loss("binary_cross_entropy", arrays), [2 * LOG2, 0.5 * math.log(4 / 3), math.log(5 / 4)]
+    )
+    expected_sum = math.log(5) + 0.5 * math.log(4 / 3)  # 1.7532789486599909
+    assert_close(loss("binary_cross_entropy", arrays, reduction="sum"), expected_sum)
+    # (log 5 + ½ log(4/3)) / 3 = 0.58442631621999695  (÷ 3.5 would be 0.5009…)
+    assert_close(loss("binary_cross_entropy", arrays, reduction="mean"), expected_sum / 3)
+
+
+def test_binary_cross_entropy_class_weight_broadcasts_over_rows():
+    arrays = {
+        "input": [[0.5, 0.5], [0.5, 0.5]],
+        "target": [[1.0, 0.0], [0.0, 1.0]],
+        "weight": [1.0, 3.0],
+    }
+    # every element is −log ½ = log 2, scaled by its column's weight
+    assert_close(loss("binary_cross_entropy", arrays), [[LOG2, 3 * LOG2], [LOG2, 3 * LOG2]])
+    assert_close(
+        loss("binary_cross_entropy", arrays, reduction="sum"), 8 * LOG2
+    )  # 5.5451774444795625
+
+
+def test_binary_cross_entropy_gradients():
+    g = grads("binary_cross_entropy", BCE)
+    # ∂ℓ/∂x = −[y/x − (1 − y)/(1 − x)]: −1/0.5 = −2; +1/0.75 = 4/3; −1/0.8 = −1.25
+    assert_close(g["input"], [-2.0, 4 / 3, -1.25])
+    # ∂ℓ/∂y = −[log x − log(1 − x)]: −log(½/½) = 0; −log(¼/¾) = log 3; −log(0.8/0.2) = −log 4
+    assert_close(g["target"], [0.0, LOG3, -2 * LOG2], rtol=1e-12)
+
+
+def test_binary_cross_entropy_is_infinite_where_the_label_has_probability_zero():
+    # −1·log 0 = +inf (input 0, target 1) and −1·log(1 − 1) = +inf (input 1, target 0)
+    value = loss("binary_cross_entropy", {"input": [0.0, 1.0], "target": [1.0, 0.0]})
+    assert_exact(value, [math.inf, math.inf])
+
+
+def test_binary_cross_entropy_is_zero_at_a_certain_correct_prediction():
+    # input 0, target 0: −(0·log 0 + 1·log 1) = 0 (the 0·log 0 term is absent, not NaN); same at 1, 1
+    value = loss("binary_cross_entropy", {"input": [0.0, 1.0], "target": [0.0, 1.0]})
+    assert_exact(value, [0.0, 0.0])
+
+
+# === binary_cross_entropy_with_logits =============================================================
+
+BCE_LOGITS = {"input": [0.0, LN3, -LN3], "target": [1.0, 1.0, 0.0]}
+
+
+def test_bce_with_logits_none_sum_mean():
+    # σ(0) = ½: −log ½ = log 2; σ(ln 3) = ¾: −log ¾ = log(4/3); 1 − σ(−ln 3) = ¾: log(4/3)
+    expected = [LOG2, math.log(4 / 3), math.log(4 / 3)]
+    assert_close(loss("binary_cross_entropy_with_logits", BCE_LOGITS), expected)
+    # log 2 + 2 log(4/3) = log(32/9) = 1.2685113254635072
+    total = math.log(32 / 9)
+    assert_close(loss("binary_cross_entropy_with_logits", BCE_LOGITS, reduction="sum"), total)
+    # log(32/9)/3 = 0.42283710848783572
+    assert_close(loss("binary_cross_entropy_with_logits", BCE_LOGITS, reduction="mean"), total / 3)
+
+
+def test_bce_with_logits_pos_weight_multiplies_only_the_positive_term():
+    arrays = {
+        "input": [[0.0, 0.0, 0.0]],
+        "target": [[1.0, 0.0, 0.5]],
+        "pos_weight": [3.0, 5.0, 3.0],
+    }
+    # q y log 2 + (1 − y) log 2: 3·1 = 3 log 2; 0 + 1 = log 2 (q = 5 unused); 3·½ + ½ = 2 log 2
+    expected = [[3 * LOG2, LOG2, 2 * LOG2]]
+    assert_close(loss("binary_cross_entropy_with_logits", arrays), expected)
+
+
+def test_bce_with_logits_pos_weight_of_shape_one_for_a_vector_input():
+    arrays = {"input": [0.0, 0.0], "target": [1.0, 0.0], "pos_weight": [2.0]}
+    # 2·log 2 for the positive, log 2 for the negative
+    assert_close(loss("binary_cross_entropy_with_logits", arrays), [2 * LOG2, LOG2])
+
+
+BCE_LOGITS_WEIGHTED = {
+    "input": [[0.0, LN3], [-LN3, 0.0]],
+    "target": [[1.0, 0.0], [1.0, 0.0]],
+    "weight": [2.0, 1.0],
+    "pos_weight": [3.0, 1.0],
+}
+
+
+def test_bce_with_logits_weight_and_pos_weight_together():
+    # (0,0): w 2, q 3, softplus(−0) = log 2 → 6 log 2      (0,1): w 1, softplus(ln 3) = log 4 = 2 log 2
+    # (1,0): w 2, q 3, softplus(ln 3) = log 4 → 12 log 2   (1,1): w 1, softplus(0) = log 2
+    expected = [[6 * LOG2, 2 * LOG2], [12 * LOG2, LOG2]]
+    assert_close(loss("binary_cross_entropy_with_logits", BCE_LOGITS_WEIGHTED), expected)
+    # sum 21 log 2 = 14.556090791758851; mean divides by the 4 elements: 3.6390226979397129
+    sum_ = loss("binary_cross_entropy_with_logits", BCE_LOGITS_WEIGHTED, reduction="sum")
+    mean = loss("binary_cross_entropy_with_logits", BCE_LOGITS_WEIGHTED, reduction="mean")
+    assert_close(sum_, 21 * LOG2)
+    assert_close(mean, 21 * LOG2 / 4)
+
+
+def test_bce_with_logits_gradients_with_weight_and_pos_weight():
+    g = grads("binary_cross_entropy_with_logits", BCE_LOGITS_WEIGHTED)
+    # ∂ℓ/∂x = w [(1 − y) σ(x) − q y σ(−x)]:
+    # (0,0): 2·(−3·½) = −3; (0,1): 1·σ(ln 3) = ¾; (1,0): 2·(−3·σ(ln 3)) = −4.5; (1,1): σ(0) = ½
+    assert_close(g["input"], [[-3.0, 0.75], [-4.5, 0.5]])
+    # ∂ℓ/∂y = w [q softplus(−x) − softplus(x)]:
+    # (0,0): 2(3 log 2 − log 2) = 4 log 2;  (0,1): log(4/3) − log 4 = −log 3
+    # (1,0): 2(3 log 4 − log(4/3)) = 8 log 2 + 2 log 3 = 7.7424020218157819;  (1,1): log 2 − log 2 = 0
+    expected = [[4 * LOG2, -LOG3], [8 * LOG2 + 2 * LOG3, 0.0]]
+    assert_close(g["target"], expected)
+
+
+def test_bce_with_logits_stays_finite_for_large_negative_logit():
+    # y = 1, x = −800: softplus(800) = 800 + log(1 + e⁻⁸⁰⁰) = 800 in float64
+    value = loss("binary_cross_entropy_with_logits", {"input": [-800.0], "target": [1.0]})
+    assert_exact(value, [800.0])
+
+
+# === sigmoid_focal_loss ===========================================================================
+
+FOCAL = {"input": [0.0, 0.0, LN3], "target": [1.0, 0.0, 1.0]}
+
+
+def test_sigmoid_focal_loss_default_alpha_and_gamma():
+    # α = 0.25, γ = 2 (RetinaNet). x = 0: p_t = ½, (1 − p_t)² = ¼, CE = log 2.
+    #   positive: α_t = 0.25 → log 2/16 = 0.043321698784996582
+    #   negative: α_t = 0.75 → 3 log 2/16 = 0.12996509635498975
+    # x = ln 3, y = 1: p_t = ¾, (¼)² = 1/16, CE = log(4/3), α_t = ¼ → log(4/3)/64 = 0.004495032382059077
+    expected = [LOG2 / 16, 3 * LOG2 / 16, math.log(4 / 3) / 64]
+    assert_close(loss("sigmoid_focal_loss", FOCAL), expected)
+    total = LOG2 / 4 + math.log(4 / 3) / 64  # 0.1777818275220454
+    assert_close(loss("sigmoid_focal_loss", FOCAL, reduction="sum"), total)
+    assert_close(loss("sigmoid_focal_loss", FOCAL, reduction="mean"), total / 3)
+
+
+def test_sigmoid_focal_loss_weighs_negatives_by_one_minus_alpha():
+    # same |x|, same p_t = ½: the negative's loss is 0.75/0.25 = 3 times the positive's
+    pos, neg = loss("sigmoid_focal_loss", {"input": [0.0, 0.0], "target": [1.0, 0.0]}, gamma=0.0)
+    assert_close(pos, 0.25 * LOG2)  # α·CE = 0.17328679513998633
+    assert_close(neg, 0.75 * LOG2)  # (1 − α)·CE = 0.51986038541995898, not 0.25·CE
+
+
+def test_sigmoid_focal_loss_without_alpha_and_gamma_zero_is_plain_cross_entropy():
+    arrays = {"input": [0.0, LN3], "target": [1.0, 0.0]}
+    # −log σ(0) = log 2; −log(1 − σ(ln 3)) = −log ¼ = log 4
+    assert_close(loss("sigmoid_focal_loss", arrays, alpha=None, gamma=0.0), [LOG2, 2 * LOG2])
+
+
+def test_sigmoid_focal_loss_without_alpha_keeps_the_modulating_factor():
+    # α = None, γ = 2, x = 0, y = 0: (1 − p_t)² CE = ¼ log 2 = 0.17328679513998633
+    value = loss("sigmoid_focal_loss", {"input": [0.0], "target": [0.0]}, alpha=None)
+    assert_close(value, [0.25 * LOG2])
+
+
+def test_sigmoid_focal_loss_alpha_three_quarters_gamma_one():
+    arrays = {"input": [LN3, LN3], "target": [0.0, 1.0]}
+    # y = 0: p_t = ¼, 1 − p_t = ¾, CE = log 4, α_t = 1 − 0.75 = ¼ → ¼·¾·2 log 2 = 0.375 log 2
+    # y = 1: p_t = ¾, 1 − p_t = ¼, CE = log(4/3), α_t = ¾ → 0.1875 log(4/3) = 0.053940388584708924
+    expected = [0.375 * LOG2, 0.1875 * math.log(4 / 3)]  # [0.25993019270997947, …]
+    assert_close(loss("sigmoid_focal_loss", arrays, alpha=0.75, gamma=1.0), expected)
+
+
+def test_sigmoid_focal_loss_gradient_at_zero_logit():
+    g = grads("sigmoid_focal_loss", {"input": [0.0, 0.0], "target": [1.0, 0.0]})
+    # y = 1: FL = α (1 − p)² (−log p); FL' = α [2(1 − p)·p(1 − p)·log p − (1 − p)³]
+    #   at p = ½: 0.25·[¼·(−log 2) − ⅛] = −0.0625 log 2 − 0.03125 = −0.074571698784996582
+    # y = 0: FL = (1 − α) p² (−log(1 − p)); FL' = (1 − α) [2p²(1 − p)(−log(1 − p)) + p³]
+    #   at p = ½: 0.75·[¼ log 2 + ⅛] = 0.1875 log 2 + 0.09375 = 0.22371509635498975
+    assert_close(g["input"], [-0.0625 * LOG2 - 0.03125, 0.1875 * LOG2 + 0.09375])
+
+
+# === cross_entropy ================================================================================
+
+ROWS = [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]  # log softmax of each row: [−L, 1 − L, 2 − L]
+
+
+def test_cross_entropy_index_target_none_sum_mean():
+    arrays = {"input": ROWS, "target": [2, 0]}
+    # −log softmax_2 = L − 2 = 0.4076059644443803; −log softmax_0 = L = 2.4076059644443803
+    assert_close(loss("cross_entropy", arrays), [L - 2, L])
+    assert_close(loss("cross_entropy", arrays, reduction="sum"), 2 * L - 2)  # 2.8152119288887606
+    assert_close(loss("cross_entropy", arrays, reduction="mean"), L - 1)  # 1.4076059644443803
+
+
+def test_cross_entropy_unbatched_class_vector():
+    value = loss("cross_entropy", {"input": [0.0, 1.0, 2.0], "target": np.int64(2)})
+    assert_close(value, L - 2)  # shape (), 0.4076059644443803
+
+
+def test_cross_entropy_weighted_mean_divides_by_sum_of_target_weights():
+    arrays = {"input": ROWS, "target": [2, 0], "weight": [1.0, 2.0, 3.0]}
+    # none: [w_2 (L − 2), w_0 L] = [3L − 6, L]; sum 4L − 6
+    assert_close(loss("cross_entropy", arrays), [3 * (L - 2), L])
+    # mean = (4L − 6)/(w_2 + w_0) = (4L − 6)/4 = L − 1.5 = 0.9076059644443803  (÷ N = 2 would be 2L − 3)
+    assert_close(loss("cross_entropy", arrays, reduction="mean"), L - 1.5)
+
+
+def test_cross_entropy_mean_excludes_ignored_items_from_denominator():
+    arrays = {"input": ROWS, "target": [2, -100]}
+    assert_close(loss("cross_entropy", arrays, ignore_index=-100), [L - 2, 0.0])
+    # one kept item: mean = (L − 2)/1 = 0.4076059644443803, not (L − 2)/2
+    assert_close(loss("cross_entropy", arrays, ignore_index=-100, reduction="mean"), L - 2)
+
+
+def test_cross_entropy_ignore_index_may_be_a_valid_class():
+    arrays = {"input": ROWS, "target": [2, 1]}
+    # ignore_index = 1 drops the second item: mean = (L − 2)/1
+    assert_close(loss("cross_entropy", arrays, ignore_index=1, reduction="mean"), L - 2)
+
+
+def test_cross_entropy_ignore_index_with_weights():
+    arrays = {"input": [*ROWS, [0.0, 1.0, 2.0]], "target": [2, -100, 0], "weight": [1.0, 2.0, 3.0]}
+    # none [3(L − 2), 0, L]; mean (4L − 6)/(w_2 + w_0) = L − 1.5 (the ignored item adds no weight)
+    assert_close(loss("cross_entropy", arrays, ignore_index=-100), [3 * (L - 2), 0.0, L])
+    assert_close(loss("cross_entropy", arrays, ignore_index=-100, reduction="mean"), L - 1.5)
+
+
+def test_cross_entropy_probability_target_mean_divides_by_item_count_whatever_the_weights():
+    arrays = {
+        "input": ROWS,
+        "target": [[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]],
+        "weight": [1.0, 2.0, 3.0],
+    }
+    params = {"target_kind": "probability"}
+    assert_close(loss("cross_entropy", arrays, **params), [3 * (L - 2), L])  # as with indices
+    # mean = (4L − 6)/N = (4L − 6)/2 = 2L − 3 = 1.8152119288887606  (index targets: ÷ 4)
+    assert_close(loss("cross_entropy", arrays, **params, reduction="mean"), 2 * L - 3)
+
+
+def test_cross_entropy_label_smoothing_spreads_eps_over_all_classes():
+    arrays = {"input": [[0.0, 1.0, 2.0]], "target": [2]}
+    # ε = 0.3, C = 3: q = 0.7·onehot(2) + 0.3/3 = [0.1, 0.1, 0.8]
+    # −Σ q log p = 0.1 L + 0.1 (L − 1) + 0.8 (L − 2) = L − 1.7 = 0.70760596444438035
+    # (ε/(C − 1) would give q = [0.15, 0.15, 0.7] and L − 1.55 = 0.8576…)
+    assert_close(loss("cross_entropy", arrays, label_smoothing=0.3), [L - 1.7])
+
+
+def test_cross_entropy_label_smoothing_with_weights_divides_by_target_weights():
+    arrays = {"input": ROWS, "target": [2, 0], "weight": [1.0, 2.0, 3.0]}
+    # row 0, q = [0.1, 0.1, 0.8]: 1·0.1·L + 2·0.1·(L − 1) + 3·0.8·(L − 2) = 2.7 L − 5.0
+    # row 1, q = [0.8, 0.1, 0.1]: 1·0.8·L + 2·0.1·(L − 1) + 3·0.1·(L − 2) = 1.3 L − 0.8
+    assert_close(loss("cross_entropy", arrays, label_smoothing=0.3), [2.7 * L - 5.0, 1.3 * L - 0.8])
+    # mean = (4 L − 5.8)/(w_2 + w_0) = (4 L − 5.8)/4 = L − 1.45 = 0.95760596444438035
+    mean = loss("cross_entropy", arrays, label_smoothing=0.3, reduction="mean")
+    assert_close(mean, L - 1.45)
+
+
+def test_cross_entropy_probability_target_with_label_smoothing():
+    arrays = {"input": [[0.0, 1.0, 2.0]], "target": [[0.5, 0.5, 0.0]]}
+    # q = 0.7·[½, ½, 0] + 0.1 = [0.45, 0.45, 0.1]; −Σ q log p = L − (0.45 + 0.2) = L − 0.65 = 1.7576…
+    value = loss("cross_entropy", arrays, target_kind="probability", label_smoothing=0.3)
+    assert_close(value, [L - 0.65])
+
+
+SPATIAL = np.array([[[0.0, 2.0], [1.0, 1.0], [2.0, 0.0]]])  # (N, C, d1) = (1, 3, 2)
+# position 0 has logits [0, 1, 2], position 1 has [2, 1, 0]
+
+
+def test_cross_entropy_on_n_c_d1_input_with_index_targets():
+    arrays = {"input": SPATIAL, "target": [[2, 1]], "weight": [1.0, 2.0, 3.0]}
+    # position 0, class 2: L − 2; position 1, logits [2, 1, 0], class 1: −(1 − L) = L − 1
+    assert_close(loss("cross_entropy", {"input": SPATIAL, "target": [[2, 1]]}), [[L - 2, L - 1]])
+    # weighted: [[3(L − 2), 2(L − 1)]]; mean = (5L − 8)/(3 + 2) = L − 1.6 = 0.80760596444438022
+    assert_close(loss("cross_entropy", arrays), [[3 * (L - 2), 2 * (L - 1)]])
+    assert_close(loss("cross_entropy", arrays, reduction="mean"), L - 1.6)
+
+
+def test_cross_entropy_on_n_c_d1_input_with_probability_targets():
+    onehot = np.array([[[0.0, 0.0], [0.0, 1.0], [1.0, 0.0]]])  # classes [2, 1] along d1
+    arrays = {"input": SPATIAL, "target": onehot, "weight": [1.0, 2.0, 3.0]}
+    params = {"target_kind": "probability"}
+    # mean divides by N·d1 = 2 items: (5L − 8)/2 = 2.0190149111109508
+    assert_close(loss("cross_entropy", arrays, **params, reduction="mean"), (5 * L - 8) / 2)
+
+
+def test_cross_entropy_gradient_is_softmax_minus_one_hot():
+    g = grads("cross_entropy", {"input": [[0.0, 1.0, 2.0]], "target": [2]})
+    # softmax = [1, e, e²]/S; minus onehot(2): [1/S, e/S, e²/S − 1 = −(1 + e)/S]
+    #         = [0.090030573170380458, 0.24472847105479765, −0.33475904422517811]
+    assert_close(g["input"], [[1 / S, E / S, -(1 + E) / S]])
+
+
+def test_cross_entropy_weighted_mean_gradient_divides_by_sum_of_target_weights():
+    arrays = {"input": ROWS, "target": [2, 0], "weight": [1.0, 2.0, 3.0]}
+    g = grads("cross_entropy", arrays, reduction="mean")
+    # row n: w_{y_n} (softmax − onehot(y_n)) / (w_2 + w_0 = 4)
+    row0 = [3 * (1 / S) / 4, 3 * (E / S) / 4, 3 * (-(1 + E) / S) / 4]
+    row1 = [(1 / S - 1) / 4, (E / S) / 4, (E * E / S) / 4]
+    assert_close(g["input"], [row0, row1])
+
+
+def test_cross_entropy_probability_target_gradient_wrt_target():
+    arrays = {"input": [[0.0, 1.0, 2.0]], "target": [[0.5, 0.5, 0.0]], "weight": [1.0, 2.0, 3.0]}
+    g = grads("cross_entropy", arrays, target_kind="probability", label_smoothing=0.3)
+    # ∂ℓ/∂t_c = −(1 − ε) w_c log p_c = 0.7·w_c·(L − c) = [0.7 L, 1.4 (L − 1), 2.1 (L − 2)]
+    assert_close(g["target"], [[0.7 * L, 1.4 * (L - 1), 2.1 * (L - 2)]])
+
+
+def test_cross_entropy_minus_inf_logit_on_another_class_is_finite():
+    arrays = {"input": [[-math.inf, 0.0, 0.0]], "target": [1]}
+    # softmax = [0, ½, ½]: −log ½ = log 2; the −inf class has q = 0 and contributes nothing
+    assert_close(loss("cross_entropy", arrays), [LOG2])
+    assert_exact(grads("cross_entropy", arrays)["input"], [[0.0, -0.5, 0.5]])  # softmax − onehot
+
+
+def test_cross_entropy_minus_inf_logit_with_label_smoothing_is_infinite():
+    # ε = 0.3 puts q = 0.1 on the class with p = 0: −0.1·log 0 = +inf
+    arrays = {"input": [[-math.inf, 0.0, 0.0]], "target": [1]}
+    assert_exact(loss("cross_entropy", arrays, label_smoothing=0.3), [math.inf])
+
+
+def test_cross_entropy_zero_target_weights_with_label_smoothing_mean_is_infinite():
+    arrays = {"input": [[0.0, 1.0, 2.0]], "target": [0], "weight": [0.0, 1.0, 1.0]}
+    # q = [0.8, 0.1, 0.1]: ℓ = −(0·0.8·(−L) + 1·0.1·(1 − L) + 1·0.1·(2 − L)) = 0.1 (2L − 3)
+    #   = 0.18152119288887606, but the mean divides by w_{y} = w_0 = 0: a positive number over 0
+    assert_close(loss("cross_entropy", arrays, label_smoothing=0.3), [0.1 * (2 * L - 3)])
+    mean = loss("cross_entropy", arrays, label_smoothing=0.3, reduction="mean")
+    assert mean == math.inf
+
+
+def test_cross_entropy_all_targets_ignored_mean_is_nan_sum_is_zero():
+    arrays = {"input": ROWS, "target": [-100, -100]}
+    assert_exact(loss("cross_entropy", arrays, ignore_index=-100), [0.0, 0.0])
+    assert loss("cross_entropy", arrays, ignore_index=-100, reduction="sum") == 0.0
+    assert np.isnan(loss("cross_entropy", arrays, ignore_index=-100, reduction="mean"))  # 0/0
+
+
+# === nll_loss =====================================================================================
+
+NLL = {"input": [[-1.0, -2.0, -3.0], [-0.5, -1.5, -2.5]], "target": [1, 0]}
+
+
+def test_nll_loss_none_sum_mean():
+    assert_exact(loss("nll_loss", NLL), [2.0, 0.5])  # −x[0, 1] = 2, −x[1, 0] = 0.5
+    assert loss("nll_loss", NLL, reduction="sum") == 2.5
+    assert loss("nll_loss", NLL, reduction="mean") == 1.25  # 2.5/2
+
+
+def test_nll_loss_weighted_mean_divides_by_sum_of_target_weights():
+    arrays = {**NLL, "weight": [1.0, 2.0, 3.0]}
+    assert_exact(loss("nll_loss", arrays), [4.0, 0.5])  # [w_1·2, w_0·0.5]
+    assert loss("nll_loss", arrays, reduction="mean") == 1.5  # 4.5/(w_1 + w_0) = 4.5/3, not 4.5/2
+
+
+def test_nll_loss_mean_excludes_ignored_items_from_denominator():
+    arrays = {**NLL, "target": [1, -100]}
+    assert_exact(loss("nll_loss", arrays, ignore_index=-100), [2.0, 0.0])
+    assert loss("nll_loss", arrays, ignore_index=-100, reduction="mean") == 2.0  # 2/1
+    weighted = {**arrays, "weight": [1.0, 2.0, 3.0]}
+    assert loss("nll_loss", weighted, ignore_index=-100, reduction="mean") == 2.0  # 4/w_1 = 4/2
+
+
+def test_nll_loss_on_n_c_d1_input():
+    # (1, 3, 2): position 0 holds [−1, −2, −3], position 1 holds [−0.5, −1.5, −2.5]
+    x = np.array([[[-1.0, -0.5], [-2.0, -1.5], [-3.0, -2.5]]])
+    arrays = {"input": x, "target": [[2, 0]], "weight": [1.0, 2.0, 3.0]}
+    assert_exact(loss("nll_loss", {"input": x, "target": [[2, 0]]}), [[3.0, 0.5]])
+    assert_exact(loss("nll_loss", arrays), [[9.0, 0.5]])  # [w_2·3, w_0·0.5]
+    assert loss("nll_loss", arrays, reduction="mean") == 2.375  # 9.5/(3 + 1)
+
+
+def test_nll_loss_weighted_mean_gradient():
+    g = grads("nll_loss", {**NLL, "weight": [1.0, 2.0, 3.0]}, reduction="mean")
+    # −w_{y_n} onehot(y_n) / (w_1 + w_0 = 3)
+    assert_close(g["input"], [[0.0, -2 / 3, 0.0], [-1 / 3, 0.0, 0.0]])
+
+
+def test_nll_loss_ignored_item_has_zero_gradient():
+    g = grads("nll_loss", {**NLL, "target": [1, -100]}, ignore_index=-100, reduction="mean")
+    assert_exact(g["input"], [[0.0, -1.0, 0.0], [0.0, 0.0, 0.0]])  # −onehot(1)/1 and nothing
+
+
+# === multi_margin_loss ============================================================================
+
+MULTI = {"input": [[1.5, 0.0, 2.0], [0.0, 3.0, 1.0]], "target": [0, 1]}
+# row 0 (y = 0), margin 1: z_1 = 1 − 1.5 + 0 = −0.5 → 0; z_2 = 1 − 1.5 + 2 = 1.5
+# row 1 (y = 1), margin 1: z_0 = 1 − 3 + 0 = −2 → 0; z_2 = 1 − 3 + 1 = −1 → 0 (beyond the margin)
+
+
+def test_multi_margin_loss_none_sum_mean():
+    assert_exact(loss("multi_margin_loss", MULTI), [0.5, 0.0])  # 1.5/C = 1.5/3; 0
+    assert loss("multi_margin_loss", MULTI, reduction="sum") == 0.5
+    assert loss("multi_margin_loss", MULTI, reduction="mean") == 0.25
+
+
+def test_multi_margin_loss_p2_squares_each_hinge():
+    assert_exact(loss("multi_margin_loss", MULTI, p=2), [0.75, 0.0])  # 1.5²/3 = 2.25/3
+
+
+def test_multi_margin_loss_weight_multiplies_the_powered_hinge():
+    arrays = {**MULTI, "weight": [2.0, 5.0, 7.0]}
+    # torch docs: Σ_i w[y] max(0, margin − x[y] + x[i])^p / C; row 0 has w_y = w_0 = 2
+    # p = 2: 2·1.5²/3 = 1.5  ((w·z)² would give (2·1.5)²/3 = 3)
+    assert_exact(loss("multi_margin_loss", arrays, p=2), [1.5, 0.0])
+    assert loss("multi_margin_loss", arrays, p=2, reduction="mean") == 0.75
+    assert_exact(loss("multi_margin_loss", arrays), [1.0, 0.0])  # p = 1: 2·1.5/3
+
+
+def test_multi_margin_loss_margin_half():
+    # row 0: z_2 = 0.5 − 1.5 + 2 = 1 → 1/3; row 1: z_2 = 0.5 − 3 + 1 = −1.5 → 0
+    assert_close(loss("multi_margin_loss", MULTI, margin=0.5), [1 / 3, 0.0])
+
+
+def test_multi_margin_loss_unbatched_class_vector():
+    value = loss("multi_margin_loss", {"input": [1.5, 0.0, 2.0], "target": np.int64(0)})
+    assert value == 0.5  # shape (), 1.5/3
+
+
+def test_multi_margin_loss_gradients():
+    g1 = grads("multi_margin_loss", MULTI)
+    # p = 1, row 0: active i = 2: ∂/∂x_2 = 1/C, ∂/∂x_y = −1/C; row 1 inactive
+    assert_close(g1["input"], [[-1 / 3, 0.0, 1 / 3], [0.0, 0.0, 0.0]])
+    g2 = grads("multi_margin_loss", {**MULTI, "weight": [2.0, 5.0, 7.0]}, p=2)
+    # p = 2, w_y = 2: ∂/∂x_2 = w_y·2z/C = 2·2·1.5/3 = 2, ∂/∂x_y = −2
+    assert_close(g2["input"], [[-2.0, 0.0, 2.0], [0.0, 0.0, 0.0]])
+
+
+def test_multi_margin_loss_subgradient_at_the_hinge_is_zero():
+    arrays = {"input": [[1.0, 0.0, 0.5]], "target": [0]}
+    # z_1 = 1 − 1 + 0 = 0 (at the hinge: 0), z_2 = 1 − 1 + 0.5 = 0.5 (active)
+    assert_close(loss("multi_margin_loss", arrays), [0.5 / 3])  # 0.16666666666666666
+    assert_close(grads("multi_margin_loss", arrays)["input"], [[-1 / 3, 0.0, 1 / 3]])
+
+
+# === multilabel_soft_margin_loss ==================================================================
+
+MULTILABEL = {
+    "input": [[0.0, LN3, -LN3], [0.0, 0.0, 0.0]],
+    "target": [[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]],
+}
+
+
+def test_multilabel_soft_margin_loss_none_sum_mean():
+    # row 0: [log 2, log(4/3), log(4/3)] averaged over C = 3: log(32/9)/3 = 0.42283710848783572
+    # row 1: every label costs log 2: 3 log 2/3 = log 2
+    row0 = math.log(32 / 9) / 3
+    assert_close(loss("multilabel_soft_margin_loss", MULTILABEL), [row0, LOG2])
+    assert_close(loss("multilabel_soft_margin_loss", MULTILABEL, reduction="sum"), row0 + LOG2)
+    mean = loss("multilabel_soft_margin_loss", MULTILABEL, reduction="mean")
+    assert_close(mean, (row0 + LOG2) / 2)  # 0.55799214452389051
+
+
+def test_multilabel_soft_margin_loss_class_weights():
+    arrays = {**MULTILABEL, "weight": [3.0, 1.0, 2.0]}
+    # row 0: (3 log 2 + 1·log(4/3) + 2 log(4/3))/3 = log 2 + log(4/3) = log(8/3) = 0.98082925301172624
+    # row 1: (3 + 1 + 2) log 2/3 = 2 log 2
+    assert_close(loss("multilabel_soft_margin_loss", arrays), [math.log(8 / 3), 2 * LOG2])
+
+
+def test_multilabel_soft_margin_loss_gradient():
+    g = grads("multilabel_soft_margin_loss", MULTILABEL)
+    # w_c (σ(x_c) − y_c)/C: row 0: [(½ − 1)/3, (¾ − 1)/3, (¼ − 0)/3]; row 1: [½/3, −½/3, ½/3]
+    assert_close(g["input"], [[-1 / 6, -1 / 12, 1 / 12], [1 / 6, -1 / 6, 1 / 6]])
+
+
+# === kl_div =======================================================================================
+
+KL = {"input": np.log([[0.25, 0.75], [0.5, 0.5]]), "target": [[0.5, 0.5], [1.0, 0.0]]}
+# t (log t − x): ½(log ½ − log ¼) = ½ log 2; ½(log ½ − log ¾) = ½ log(2/3); 1·(0 − log ½) = log 2; 0
+KL_NONE = [[0.5 * LOG2, 0.5 * math.log(2 / 3)], [LOG2, 0.0]]
+KL_SUM = 2 * LOG2 - 0.5 * LOG3  # ½ log 2 + ½ log 2 − ½ log 3 + log 2 = 0.83698821678583577
+
+
+def test_kl_div_none_and_sum():
+    assert_close(loss("kl_div", KL), KL_NONE)
+    assert_close(loss("kl_div", KL, reduction="sum"), KL_SUM)
+
+
+def test_kl_div_mean_divides_by_all_elements_batchmean_by_batch_size():
+    assert_close(
+        loss("kl_div", KL, reduction="mean"), KL_SUM / 4
+    )  # 4 elements: 0.20924705419645894
+    assert_close(
+        loss("kl_div", KL, reduction="batchmean"), KL_SUM / 2
+    )  # N = 2: 0.41849410839291789
+
+
+def test_kl_div_log_target_takes_the_target_as_log_probability():
+    arrays = {
+        "input": KL["input"],
+        "target": [[-LOG2, -LOG2], [0.0, -math.inf]],
+    }  # log of KL target
+    # e^s (s − x) with s = log t gives the same table; e^{−inf} = 0 removes the last term
+    assert_close(loss("kl_div", arrays, log_target=True), KL_NONE)
+
+
+def test_kl_div_zero_target_contributes_zero_even_at_minus_inf_input():
+    arrays = {"input": [[math.log(0.5), -math.inf]], "target": [[1.0, 0.0]]}
+    assert_close(loss("kl_div", arrays), [[LOG2, 0.0]])  # 0·(log 0 − (−inf)) is absent, not NaN
+
+
+def test_kl_div_gradients():
+    g = grads("kl_div", KL, reduction="batchmean")
+    assert_close(g["input"], [[-0.25, -0.25], [-0.5, 0.0]])  # −t/N
+    one = {"input": [[math.log(0.25)]], "target": [[0.5]]}
+    # ∂ℓ/∂t = log t + 1 − x = log ½ + 1 − log ¼ = 1 + log 2 = 1.6931471805599453
+    assert_close(grads("kl_div", one)["target"], [[1.0 + LOG2]])
+    one_log = {"input": [[math.log(0.25)]], "target": [[-LOG2]]}
+    # with log_target: e^s (s − x + 1) = ½ (log 2 + 1) = 0.84657359027997265
+    assert_close(grads("kl_div", one_log, log_target=True)["target"], [[0.5 * (LOG2 + 1.0)]])
+
+
+# === poisson_nll_loss =============================================================================
+
+POISSON = {"input": [0.0, math.log(2.0), 1.0], "target": [1.0, 2.0, 0.0]}
+
+
+def test_poisson_nll_loss_log_input_none_sum_mean():
+    # e^x − y x: 1 − 0 = 1; 2 − 2 log 2 = 0.61370563888010938; e − 0 = e
+    assert_close(loss("poisson_nll_loss", POISSON), [1.0, 2.0 - 2 * LOG2, E])
+    total = 3.0 + E - 2 * LOG2  # 4.3319874673391546
+    assert_close(loss("poisson_nll_loss", POISSON, reduction="sum"), total)
+    assert_close(loss("poisson_nll_loss", POISSON, reduction="mean"), total / 3)
+
+
+def test_poisson_nll_loss_rate_input_with_default_eps():
+    arrays = {"input": [1.0, 2.0], "target": [1.0, 2.0]}
+    # x − y log(x + 1e-8): 1 − log(1 + 1e-8) = 0.99999999000000005; 2 − 2 log(2 + 1e-8)
+    expected = [1.0 - math.log1p(1e-8), 2.0 - 2 * math.log(2.0 + 1e-8)]
+    assert_close(loss("poisson_nll_loss", arrays, log_input=False), expected)
+
+
+def test_poisson_nll_loss_rate_input_with_eps_half():
+    arrays = {"input": [0.5, 1.5, 0.0], "target": [2.0, 1.0, 0.0]}
+    # x − y log(x + 0.5): 0.5 − 2 log 1 = 0.5; 1.5 − log 2 = 0.80685281944005469; 0 − 0 = 0
+    assert_close(loss("poisson_nll_loss", arrays, log_input=False, eps=0.5), [0.5, 1.5 - LOG2, 0.0])
+    # ∂ℓ/∂x = 1 − y/(x + eps): 1 − 2/1 = −1; 1 − 1/2 = 0.5; 1 − 0 = 1
+    g = grads("poisson_nll_loss", arrays, log_input=False, eps=0.5)
+    assert_exact(g["input"], [-1.0, 0.5, 1.0])
+
+
+def test_poisson_nll_loss_zero_count_at_zero_rate_is_zero():
+    # eps = 0, x = 0, y = 0: 0 − 0·log 0 = 0 (the y-term is absent)
+    value = loss("poisson_nll_loss", {"input": [0.0], "target": [0.0]}, log_input=False, eps=0.0)
+    assert_exact(value, [0.0])
+
+
+def test_poisson_nll_loss_full_adds_stirling_only_where_target_exceeds_one():
+    arrays = {"input": [0.0, 0.0, 0.0, 0.0], "target": [0.0, 1.0, 2.0, 3.0]}
+    # e^0 − y·0 = 1, plus y log y − y + ½ log(2π y) for y > 1 and 0 for y ≤ 1:
+    # y = 2: 2 log 2 − 2 + ½ log 4π = 0.65180648460453602
+    # y = 3: 3 log 3 − 3 + ½ log 6π = 1.7640815435430567
+    # (at y = 1 the formula would add −1 + ½ log 2π = −0.0811; the docs add 0)
+    stirling2 = 2 * LOG2 - 2 + 0.5 * math.log(4 * math.pi)
+    stirling3 = 3 * LOG3 - 3 + 0.5 * math.log(6 * math.pi)
+    expected = [1.0, 1.0, 1.0 + stirling2, 1.0 + stirling3]
+    assert_close(loss("poisson_nll_loss", arrays, full=True), expected)
+
+
+def test_poisson_nll_loss_full_with_exact_log_factorial():
+    arrays = {"input": [0.0, 0.0, 0.0, 0.0], "target": [0.0, 1.0, 2.0, 3.0]}
+    # reference-only full_term = 'lgamma': log y! = [0, 0, log 2, log 6]
+    value = loss("poisson_nll_loss", arrays, full=True, full_term="lgamma")
+    assert_close(value, [1.0, 1.0, 1.0 + LOG2, 1.0 + math.log(6.0)])
+
+
+def test_poisson_nll_loss_log_input_gradient():
+    # e^x − y: 1 − 1 = 0; 2 − 2 = 0; e − 0 = e
+    assert_close(grads("poisson_nll_loss", POISSON)["input"], [0.0, 0.0, E], rtol=1e-12)
+
+
+# === gaussian_nll_loss ============================================================================
+
+GAUSS = {
+    "input": [[1.0, 2.0], [0.0, 0.0]],
+    "target": [[0.0, 0.0], [0.0, 1.0]],
+}  # d = [[1, 2], [0, −1]]
+
+
+def test_gaussian_nll_loss_elementwise_var_none_sum_mean():
+    arrays = {**GAUSS, "var": [[1.0, 4.0], [2.0, 0.5]]}
+    # ½(log v + d²/v): ½(0 + 1) = ½; ½(log 4 + 1) = log 2 + ½; ½(log 2 + 0); ½(log ½ + 2) = 1 − ½ log 2
+    expected = [[0.5, LOG2 + 0.5], [0.5 * LOG2, 1.0 - 0.5 * LOG2]]
+    assert_close(loss("gaussian_nll_loss", arrays), expected)
+    assert_close(
+        loss("gaussian_nll_loss", arrays, reduction="sum"), 2.0 + LOG2
+    )  # 2.6931471805599453
+    assert_close(loss("gaussian_nll_loss", arrays, reduction="mean"), (2.0 + LOG2) / 4)
+
+
+def test_gaussian_nll_loss_full_adds_half_log_two_pi():
+    arrays = {**GAUSS, "var": [[1.0, 4.0], [2.0, 0.5]]}
+    # + ½ log 2π = 0.91893853320467274 per element, 4 elements
+    total = 2.0 + LOG2 + 2 * math.log(2 * math.pi)
+    assert_close(loss("gaussian_nll_loss", arrays, full=True, reduction="sum"), total)
+
+
+def test_gaussian_nll_loss_var_with_one_fewer_dimension():
+    arrays = {**GAUSS, "var": [4.0, 2.0]}  # one variance per row
+    # row 0, v = 4: ½(log 4 + 1/4) = log 2 + ⅛; ½(log 4 + 4/4) = log 2 + ½
+    # row 1, v = 2: ½(log 2 + 0) = ½ log 2; ½(log 2 + 1/2) = ½ log 2 + ¼
+    expected = [[LOG2 + 0.125, LOG2 + 0.5], [0.5 * LOG2, 0.5 * LOG2 + 0.25]]
+    assert_close(loss("gaussian_nll_loss", arrays), expected)
+
+
+def test_gaussian_nll_loss_var_with_trailing_dimension_one():
+    arrays = {**GAUSS, "var": [[4.0], [2.0]]}  # same variances as above, shape (N, 1)
+    expected = [[LOG2 + 0.125, LOG2 + 0.5], [0.5 * LOG2, 0.5 * LOG2 + 0.25]]
+    assert_close(loss("gaussian_nll_loss", arrays), expected)
+
+
+def test_gaussian_nll_loss_vector_input_with_scalar_var():
+    arrays = {"input": [1.0, 3.0], "target": [0.0, 0.0], "var": 4.0}
+    # ½(log 4 + 1/4) = log 2 + ⅛; ½(log 4 + 9/4) = log 2 + 9/8
+    assert_close(loss("gaussian_nll_loss", arrays), [LOG2 + 0.125, LOG2 + 1.125])
+
+
+def test_gaussian_nll_loss_clamps_var_at_eps():
+    arrays = {"input": [0.5, 0.5], "target": [0.0, 0.0], "var": [0.1, 1.0]}
+    # eps = 0.25: v = max(0.1, 0.25) = 0.25: ½(log ¼ + 0.25/0.25) = ½ − log 2; v = 1: ½(0 + ¼) = ⅛
+    assert_close(loss("gaussian_nll_loss", arrays, eps=0.25), [0.5 - LOG2, 0.125])
+    # the clamp is flat in var: ∂/∂var = 0 below eps; ½(1/v − d²/v²) = ½(1 − ¼) = ⅜ above it
+    assert_exact(grads("gaussian_nll_loss", arrays, eps=0.25)["var"], [0.0, 0.375])
+
+
+def test_gaussian_nll_loss_zero_var_uses_default_eps():
+    arrays = {"input": [0.001], "target": [0.0], "var": [0.0]}
+    # v = 1e-6: ½(log 1e-6 + 1e-6/1e-6) = ½(1 − 6 log 10) = −6.4077552789821371
+    assert_close(loss("gaussian_nll_loss", arrays), [0.5 * (math.log(1e-6) + 1.0)], rtol=1e-12)
+
+
+def test_gaussian_nll_loss_gradients():
+    g = grads("gaussian_nll_loss", {**GAUSS, "var": [[1.0, 4.0], [2.0, 0.5]]})
+    assert_close(g["input"], [[1.0, 0.5], [0.0, -2.0]])  # d/v
+    # ½(1/v − d²/v²): ½(1 − 1) = 0; ½(¼ − 4/16) = 0; ½(½ − 0) = ¼; ½(2 − 4) = −1
+    assert_close(g["var"], [[0.0, 0.0], [0.25, -1.0]])
+    g_row = grads("gaussian_nll_loss", {**GAUSS, "var": [4.0, 2.0]})
+    # summed over D: row 0: ½(¼ − 1/16) + ½(¼ − 4/16) = 3/32; row 1: ½(½) + ½(½ − ¼) = ⅜
+    assert_close(g_row["var"], [3 / 32, 0.375])
+
+
+# === triplet_margin_loss ==========================================================================
+
+TRIPLET = {
+    "anchor": [[0.0, 0.0], [0.0, 0.0]],
+    "positive": [[0.0, 1.0], [3.0, 4.0]],
+    "negative": [[0.0, 2.0], [0.0, 4.5]],
+}
+# eps = 0: row 0: d(a, p) = 1, d(a, n) = 2, d(p, n) = 1
+#          row 1: d(a, p) = 5, d(a, n) = 4.5, d(p, n) = ‖(3, −0.5)‖ = √9.25 = 3.0413812651491098
+
+
+def test_triplet_margin_loss_none_sum_mean():
+    # max(0, 1 − 2 + 1) = 0; max(0, 5 − 4.5 + 1) = 1.5
+    assert_exact(loss("triplet_margin_loss", TRIPLET, eps=0.0), [0.0, 1.5])
+    assert loss("triplet_margin_loss", TRIPLET, eps=0.0, reduction="sum") == 1.5
+    assert loss("triplet_margin_loss", TRIPLET, eps=0.0, reduction="mean") == 0.75
+
+
+def test_triplet_margin_loss_swap_uses_the_closer_negative():
+    # row 0: min(2, 1) = 1 → 1 − 1 + 1 = 1; row 1: min(4.5, √9.25) → 6 − √9.25 = 2.9586187348508902
+    value = loss("triplet_margin_loss", TRIPLET, eps=0.0, swap=True)
+    assert_close(value, [1.0, 6.0 - math.sqrt(9.25)])
+
+
+def test_triplet_margin_loss_adds_eps_to_the_difference():
+    arrays = {"anchor": [0.0, 0.0], "positive": [0.0, 0.0], "negative": [3.0, 4.0]}
+    # eps = 0.5: d(a, p) = ‖(0.5, 0.5)‖ = √0.5; d(a, n) = ‖(−3 + 0.5, −4 + 0.5)‖ = √18.5
+    # margin 4: √0.5 − √18.5 + 4 = 0.40594414766523414  (eps on n − a would give √32.5)
+    value = loss("triplet_margin_loss", arrays, eps=0.5, margin=4.0)
+    assert_close(value, math.sqrt(0.5) - math.sqrt(18.5) + 4.0)
+
+
+def test_triplet_margin_loss_default_eps():
+    arrays = {k: v[1] for k, v in TRIPLET.items()}  # row 1, unbatched (D)
+    eps = 1e-6
+    # ‖(−3 + ε, −4 + ε)‖ − ‖(ε, −4.5 + ε)‖ + 1 ≈ (5 − 1.4ε) − (4.5 − ε) + 1 = 1.5 − 0.4ε = 1.4999995999998929
+    expected = math.hypot(-3 + eps, -4 + eps) - math.hypot(eps, -4.5 + eps) + 1.0
+    assert_close(loss("triplet_margin_loss", arrays), expected)
+
+
+def test_triplet_margin_loss_p1_and_margin():
+    arrays = {"anchor": [[0.0, 0.0]], "positive": [[1.0, 2.0]], "negative": [[2.0, 2.0]]}
+    # L1 distances: d(a, p) = 1 + 2 = 3, d(a, n) = 2 + 2 = 4
+    assert_exact(
+        loss("triplet_margin_loss", arrays, p=1.0, eps=0.0, margin=1.5), [0.5]
+    )  # 3 − 4 + 1.5
+    assert_exact(loss("triplet_margin_loss", arrays, p=1.0, eps=0.0, margin=0.5), [0.0])  # −0.5 → 0
+
+
+def test_triplet_margin_loss_gradients():
+    g = grads("triplet_margin_loss", TRIPLET, eps=0.0)
+    # row 0 sits exactly at the hinge (1 − 2 + 1 = 0): subgradient 0
+    # row 1: u_ap = (a − p)/5 = (−0.6, −0.8); u_an = (a − n)/4.5 = (0, −1)
+    #   ∂/∂a = u_ap − u_an = (−0.6, 0.2); ∂/∂p = −u_ap = (0.6, 0.8); ∂/∂n = u_an = (0, −1)
+    assert_close(g["anchor"], [[0.0, 0.0], [-0.6, 0.2]])
+    assert_close(g["positive"], [[0.0, 0.0], [0.6, 0.8]])
+    assert_close(g["negative"], [[0.0, 0.0], [0.0, -1.0]])
+
+
+def test_triplet_margin_loss_swap_gradient_follows_positive_negative_distance():
+    arrays = {k: v[:1] for k, v in TRIPLET.items()}  # row 0: a (0,0), p (0,1), n (0,2)
+    g = grads("triplet_margin_loss", arrays, eps=0.0, swap=True)
+    # ℓ = d(a, p) − d(p, n) + 1, u_ap = (a − p)/1 = (0, −1), u_pn = (p − n)/1 = (0, −1)
+    # ∂/∂a = u_ap = (0, −1); ∂/∂p = −u_ap − u_pn = (0, 2); ∂/∂n = u_pn = (0, −1)
+    assert_exact(g["anchor"], [[0.0, -1.0]])
+    assert_exact(g["positive"], [[0.0, 2.0]])
+    assert_exact(g["negative"], [[0.0, -1.0]])
+
+
+def test_triplet_margin_loss_subgradient_of_zero_distance_is_zero():
+    arrays = {"anchor": [[1.0, 2.0]], "positive": [[1.0, 2.0]], "negative": [[1.0, 0.0]]}
+    # eps = 0, anchor == positive: d(a, p) = 0; margin 3: 0 − 2 + 3 = 1 (active)
+    assert_exact(loss("triplet_margin_loss", arrays, eps=0.0, margin=3.0), [1.0])
+    g = grads("triplet_margin_loss", arrays, eps=0.0, margin=3.0)
+    # ‖·‖ at 0 takes subgradient 0, so only −d(a, n) moves: u_an = (0, 2)/2 = (0, 1)
+    assert_exact(g["positive"], [[0.0, 0.0]])
+    assert_exact(g["anchor"], [[0.0, -1.0]])  # −u_an
+    assert_exact(g["negative"], [[0.0, 1.0]])  # +u_an
+
+
+# === cosine_embedding_loss ========================================================================
+
+COSINE = {
+    "input1": [[1.0, 0.0], [0.0, 2.0], [1.0, 0.0]],
+    "input2": [[1.0, 1.0], [3.0, 0.0], [1.0, 1.0]],
+    "target": [1.0, -1.0, -1.0],
+}
+# cos = [1/√2, 0, 1/√2]
+
+
+def test_cosine_embedding_loss_none_sum_mean():
+    # y = 1: 1 − 1/√2 = 0.29289321881345248; y = −1: max(0, 0 − 0) = 0; max(0, 1/√2) = 0.7071…
+    assert_close(loss("cosine_embedding_loss", COSINE), [1 - 1 / SQRT2, 0.0, 1 / SQRT2])
+    assert_close(loss("cosine_embedding_loss", COSINE, reduction="sum"), 1.0)  # (1 − 1/√2) + 1/√2
+    assert_close(loss("cosine_embedding_loss", COSINE, reduction="mean"), 1 / 3)
+
+
+def test_cosine_embedding_loss_margin():
+    # margin 0.5: max(0, 1/√2 − 0.5) = 0.20710678118654752; margin −0.5: [.., 0.5, 1/√2 + 0.5]
+    value = loss("cosine_embedding_loss", COSINE, margin=0.5)
+    assert_close(value, [1 - 1 / SQRT2, 0.0, 1 / SQRT2 - 0.5])
+    value = loss("cosine_embedding_loss", COSINE, margin=-0.5)
+    assert_close(value, [1 - 1 / SQRT2, 0.5, 1 / SQRT2 + 0.5])
+    value = loss("cosine_embedding_loss", COSINE, margin=0.8)  # cos < 0.8 everywhere
+    assert_close(value, [1 - 1 / SQRT2, 0.0, 0.0])
+
+
+def test_cosine_embedding_loss_unbatched():
+    arrays = {"input1": [1.0, 0.0], "input2": [1.0, 1.0], "target": 1.0}
+    assert_close(loss("cosine_embedding_loss", arrays), 1 - 1 / SQRT2)  # shape ()
+
+
+def test_cosine_embedding_loss_gradient_of_a_similar_pair():
+    arrays = {"input1": [[1.0, 0.0]], "input2": [[1.0, 1.0]], "target": [1.0]}
+    g = grads("cosine_embedding_loss", arrays)
+    # ∂(1 − cos)/∂x1 = −[x2/(‖x1‖‖x2‖) − cos x1/‖x1‖²] = −[(1, 1)/√2 − (1, 0)/√2] = (0, −1/√2)
+    assert_close(g["input1"], [[0.0, -1 / SQRT2]])
+    # ∂(1 − cos)/∂x2 = −[x1/√2 − (1/√2)(1, 1)/2] = (−1/(2√2), 1/(2√2)) = ∓0.35355339059327376
+    assert_close(g["input2"], [[-1 / (2 * SQRT2), 1 / (2 * SQRT2)]])
+
+
+# === margin_ranking_loss ==========================================================================
+
+RANKING = {"input1": [1.0, 2.0, 0.0], "input2": [2.0, 1.0, 0.0], "target": [1.0, 1.0, -1.0]}
+
+
+def test_margin_ranking_loss_none_sum_mean():
+    # max(0, −y(x1 − x2)): −(−1) = 1; −(1) = −1 → 0; 0 → 0
+    assert_exact(loss("margin_ranking_loss", RANKING), [1.0, 0.0, 0.0])
+    assert loss("margin_ranking_loss", RANKING, reduction="sum") == 1.0
+    assert_close(loss("margin_ranking_loss", RANKING, reduction="mean"), 1 / 3)
+
+
+def test_margin_ranking_loss_margin_half():
+    # + 0.5: [1.5, −0.5 → 0, 0.5]
+    assert_exact(loss("margin_ranking_loss", RANKING, margin=0.5), [1.5, 0.0, 0.5])
+    assert loss("margin_ranking_loss", RANKING, margin=0.5, reduction="sum") == 2.0
+
+
+def test_margin_ranking_loss_scalar_inputs():
+    arrays = {"input1": 1.0, "input2": 2.0, "target": 1.0}
+    assert loss("margin_ranking_loss", arrays) == 1.0  # max(0, −(1 − 2)) = 1, shape ()
+
+
+def test_margin_ranking_loss_subgradient_at_the_hinge_is_zero():
+    g = grads("margin_ranking_loss", RANKING)
+    # element 0 active: ∂/∂x1 = −y = −1, ∂/∂x2 = 1; element 1 inactive; element 2 at z = 0: 0
+    assert_exact(g["input1"], [-1.0, 0.0, 0.0])
+    assert_exact(g["input2"], [1.0, 0.0, 0.0])
+
+
+# === hinge_embedding_loss =========================================================================
+
+HINGE = {"input": [0.25, 0.25, 2.0, 1.5], "target": [1.0, -1.0, -1.0, 1.0]}
+
+
+def test_hinge_embedding_loss_none_sum_mean():
+    # y = 1: x; y = −1: max(0, 1 − x): [0.25, 0.75, max(0, −1) = 0, 1.5]
+    assert_exact(loss("hinge_embedding_loss", HINGE), [0.25, 0.75, 0.0, 1.5])
+    assert loss("hinge_embedding_loss", HINGE, reduction="sum") == 2.5
+    assert loss("hinge_embedding_loss", HINGE, reduction="mean") == 0.625
+
+
+def test_hinge_embedding_loss_margin_half():
+    # y = −1, x = 0.25: max(0, 0.5 − 0.25) = 0.25
+    assert_exact(loss("hinge_embedding_loss", HINGE, margin=0.5), [0.25, 0.25, 0.0, 1.5])
+
+
+def test_hinge_embedding_loss_gradient_and_zero_subgradient_at_the_hinge():
+    assert_exact(grads("hinge_embedding_loss", HINGE)["input"], [1.0, -1.0, 0.0, 1.0])
+    at_hinge = {"input": [1.0], "target": [-1.0]}  # margin − x = 0
+    assert_exact(loss("hinge_embedding_loss", at_hinge), [0.0])
+    assert_exact(grads("hinge_embedding_loss", at_hinge)["input"], [0.0])
+
+
+# === soft_margin_loss =============================================================================
+
+SOFT = {"input": [0.0, LN3, LN3], "target": [1.0, 1.0, -1.0]}
+
+
+def test_soft_margin_loss_none_sum_mean():
+    # log(1 + e^{−yx}): log 2; log(1 + ⅓) = log(4/3); log(1 + 3) = log 4
+    assert_close(loss("soft_margin_loss", SOFT), [LOG2, math.log(4 / 3), 2 * LOG2])
+    total = math.log(32 / 3)  # log(2·(4/3)·4) = 2.3671236141316169
+    assert_close(loss("soft_margin_loss", SOFT, reduction="sum"), total)
+    assert_close(loss("soft_margin_loss", SOFT, reduction="mean"), total / 3)  # 0.78904120471053895
+
+
+def test_soft_margin_loss_gradient():
+    # −y σ(−y x): −σ(0) = −½; −σ(−ln 3) = −¼; +σ(ln 3) = ¾
+    assert_close(grads("soft_margin_loss", SOFT)["input"], [-0.5, -0.25, 0.75])
+
+
+# === coverage of the catalogue ====================================================================
+
+
+def test_every_catalogue_loss_has_hand_worked_values_here():
+    source = inspect.getsource(sys.modules[__name__])
+    missing = [name for name in R.names() if f'"{name}"' not in source]
+    assert not missing, missing
