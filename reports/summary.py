@@ -1,0 +1,114 @@
+"""The end-of-run terminal summary: verdict counts per framework × dtype × mode, then the
+records that failed the run (unexpected ones) and stale registry entries."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from .model import DTYPE_ORDER, MODE_ORDER, label_runs, order_key
+from .schema import Results
+from .verdicts import SYMBOLS, VERDICTS
+
+STYLES = {
+    "match": "green",
+    "mismatch": "bold red",
+    "convention": "blue",
+    "error-mismatch": "bold yellow",
+    "crash": "bold magenta",
+    "not-offered": "dim",
+}
+
+
+def counts_table(results: list[Results]) -> Table:
+    # Symbol headers keep the table inside 80 columns (CI logs); legend() spells them out.
+    table = Table(title="lossconf results", title_justify="left", box=None, padding=(0, 2, 0, 0))
+    table.add_column("framework", no_wrap=True)
+    table.add_column("dtype", no_wrap=True)
+    table.add_column("mode", no_wrap=True)
+    for verdict in VERDICTS:
+        table.add_column(SYMBOLS[verdict], justify="right", style=STYLES[verdict], min_width=3)
+    table.add_column("unexpected", justify="right")
+    for run in label_runs(results):
+        groups: dict[tuple[str, str], Counter] = {}
+        for record in run.results.records:
+            group = groups.setdefault((record["dtype"], record["mode"]), Counter())
+            group[record["verdict"]] += 1
+            group["unexpected"] += bool(record["unexpected"])
+        label = run.label if run.finished else f"{run.label} ⚠"
+        ordered = sorted(
+            groups, key=lambda k: (order_key(k[0], DTYPE_ORDER), order_key(k[1], MODE_ORDER))
+        )
+        for dtype, mode in ordered:
+            counts = groups[(dtype, mode)]
+            unexpected = counts["unexpected"]
+            table.add_row(
+                label,
+                dtype,
+                mode,
+                *(str(counts[verdict]) if counts[verdict] else "·" for verdict in VERDICTS),
+                Text(str(unexpected), style="bold red") if unexpected else Text("·"),
+            )
+            label = ""
+    return table
+
+
+def legend() -> Text:
+    text = Text()
+    for verdict in VERDICTS:
+        text.append(f"{SYMBOLS[verdict]} {verdict}", style=STYLES[verdict])
+        text.append("  ")
+    return text
+
+
+def attention_lines(results: list[Results]) -> list[Text]:
+    """Unfinished runs, unexpected records and stale registry entries, one line each."""
+    lines = []
+    for run in label_runs(results):
+        if not run.finished:
+            stopped = run.info["stopped_at"] or "before its first test"
+            lines.append(
+                Text(f"⚠ {run.label} did not finish: stopped at {stopped}", style="bold red")
+            )
+        for record in run.results.records:
+            if not record["unexpected"]:
+                continue
+            verdict = record["verdict"]
+            worst = (record["worst"] or {}).get("value_ulp")
+            detail = f", worst value {worst:g} ULP" if isinstance(worst, (int, float)) else ""
+            error = record["errors"][0] if record["errors"] else None
+            if error:
+                detail += f", {error.get('type', 'error')}: {error.get('message', '')}"
+            line = Text(
+                f"{SYMBOLS.get(verdict, '?')} {verdict:<14} ", style=STYLES.get(verdict, "")
+            )
+            line.append(
+                f"{run.label} {record['config_id']} "
+                f"{record['device']} {record['dtype']} {record['mode']}{detail}"
+            )
+            lines.append(line)
+        for entry in run.results.registry:
+            if entry["status"] == "stale":
+                lines.append(
+                    Text(
+                        f"stale registry entry {entry['id']} ({run.label}): {entry['description']}",
+                        style="yellow",
+                    )
+                )
+    return lines
+
+
+def print_summary(results: list[Results], console: Console) -> None:
+    console.print(counts_table(results))
+    console.print(legend())
+    lines = attention_lines(results)
+    console.print()
+    if not lines:
+        console.print(Text("No unexpected records, no stale registry entries.", style="green"))
+        return
+    console.print(Text(f"Needs attention ({len(lines)}):", style="bold"))
+    for line in lines:
+        console.print(line, soft_wrap=True)  # unwrapped: test ids stay whole for copying

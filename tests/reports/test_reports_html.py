@@ -1,0 +1,218 @@
+"""The HTML report rendered from the fixtures: content, escaping, and nothing loaded from the net."""
+
+from __future__ import annotations
+
+import re
+from html.parser import HTMLParser
+
+import pytest
+
+from reports.html import format_ulps, render_report
+from reports.model import build_report
+from reports.schema import ResultsWriter, load
+from reports.verdicts import SYMBOLS, VERDICTS
+
+CONFIGS = 12  # loss configurations across the fixture runs
+RECORDS = 147
+
+
+@pytest.fixture(scope="module")
+def results(fixtures):
+    return [load(path) for path in sorted(fixtures.glob("*.json"))]
+
+
+@pytest.fixture(scope="module")
+def page(results) -> str:
+    return render_report(results)
+
+
+class Elements(HTMLParser):
+    """Every start tag with its attributes, and the ids in document order."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.feed(text)
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, {name: value or "" for name, value in attrs}))
+
+    def with_id(self, prefix: str) -> list[dict[str, str]]:
+        return [attrs for _, attrs in self.tags if attrs.get("id", "").startswith(prefix)]
+
+
+def section(page: str, section_id: str) -> str:
+    """The HTML of one section, without the <wbr> line-break hints inside long calls."""
+    start = page.index(f'id="{section_id}"')
+    return page[start : page.index("</section>", start)].replace("<wbr>", "")
+
+
+def test_header_lists_every_run_and_flags_the_unfinished_one(page):
+    runs = section(page, "runs")
+    for label in ("jax 0.10.2", "tensorflow 2.21.0", "torch 2.12.0+cpu", "torch 2.13.0+cpu"):
+        assert label in runs
+    assert 'role="alert"' in runs and "Run did not finish" in runs
+    assert "test_loss[tensorflow-kl_div[batchmean,log_target=False]-cpu-float32-jit]" in runs
+    assert "ci-runner-4 / AMD EPYC 7B13 / 16 cores / NVIDIA L4" in runs
+
+
+def test_matrix_has_a_row_per_configuration_and_failing_rows_first(page):
+    matrix = section(page, "matrix")
+    names = re.findall(r'<tr data-order="\d+" data-name="([^"]+)"', matrix)
+    assert len(names) == CONFIGS
+    failing = {
+        "cross_entropy[index-target,mean]",
+        "kl_div[batchmean,log_target=False]",
+        "huber_loss[delta=0.5,mean]",
+    }
+    assert set(names[:3]) == failing
+    for verdict in VERDICTS:  # every verdict shows with its symbol, not only its colour
+        assert re.search(
+            rf'class="cell v-{verdict}[^"]*"[^>]*><span class="sym" aria-hidden="true">{SYMBOLS[verdict]}</span>',
+            matrix,
+        )
+    assert 'class="cell v-mismatch unexpected"' in matrix
+    assert 'class="cell v-mismatch known"' in matrix
+    # header groups: run, device, dtype, then one mode cell per column
+    assert (
+        '<th scope="colgroup" colspan="4" data-run="2" class="run-start">torch 2.12.0+cpu</th>'
+        in matrix
+    )
+
+
+def test_every_cell_has_a_drill_down(page):
+    elements = Elements(page)
+    drills = [a for tag, a in elements.tags if tag == "section" and a.get("class") == "drill"]
+    assert len(drills) == RECORDS
+    links = {a["href"] for tag, a in elements.tags if tag == "a" and "cell" in a.get("class", "")}
+    assert links == {f"#{drill['id']}" for drill in drills}
+
+
+def drill_down(page: str, config_id: str) -> str:
+    """The drill-down the summary's failure list links to for ``config_id``."""
+    anchor = re.search(rf'href="#(d[\d-]+)"><code>{re.escape(config_id)}</code>', page).group(1)
+    return section(page, anchor)
+
+
+def test_drill_down_of_a_mismatch_has_the_facts_and_the_reproducer(page):
+    drill = drill_down(page, "huber_loss[delta=0.5,mean]")
+    assert "torch 2.13.0+cpu · cpu · float32 · jit" in drill
+    assert "torch.nn.functional.huber_loss(input, target, delta=0.5)" in drill
+    assert "✗ mismatch 3" in drill and "✓ match 57" in drill
+    assert re.search(r"<th scope=\"row\">value</th><td>40</td>", drill)
+    assert 'class="copy"' in drill and "torch.compile(torch.nn.functional.huber_loss)" in drill
+    assert "&#34;input&#34;: [[0.5, -1.25, 2.0]]" in drill  # the worst example, escaped
+
+
+def test_drill_down_of_a_convention_links_its_citation(page):
+    start = page.index("Convention <code>torch-bce-log-clamp</code>")
+    drill = page[start : page.index("</section>", start)]
+    assert '<a href="https://pytorch.org/docs/stable/generated/torch.nn.BCELoss.html"' in drill
+    assert "<td><code>inf</code></td>" in drill  # the reference's inf, shown as a number
+
+
+def test_exception_text_is_escaped(page):
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert page.count("<script") == 1  # ours
+
+
+def test_mapping_table_is_prominent_and_complete(page):
+    assert page.index('id="mapping"') < page.index('id="matrix"')
+    mapping = section(page, "mapping")
+    assert "optax.losses.softmax_cross_entropy_with_integer_labels(input, target)" in mapping
+    assert "jnp.mean(optax.losses.huber_loss(input, target, delta=0.5))" in mapping  # composition
+    assert "label_smoothing=0.1 → optax.smooth_labels(target, alpha=0.1)" in mapping  # conversion
+    assert "optax has no margin ranking loss" in mapping  # a not-offered reason
+    # torch versions differ only on smooth_l1_loss, so only there are versions named
+    assert mapping.count('<div class="versions">') == 2
+
+
+def test_both_plots_are_inline_svg(page):
+    for plot in ("plot-ulp-histogram", "plot-error-vs-size"):
+        figure = page[
+            page.index(f'id="{plot}"') : page.index("</figure>", page.index(f'id="{plot}"'))
+        ]
+        assert "<svg" in figure and "</svg>" in figure
+        assert "<?xml" not in figure and "<!DOCTYPE" not in figure
+
+
+def test_summary_lists_failures_unexpected_first_and_stale_entries(page):
+    summary = section(page, "summary")
+    failures = re.findall(r'<span class="badge (unexpected|known)">', summary)
+    assert failures == ["unexpected", "unexpected", "known", "known", "known", "known"]
+    assert "torch-kl-div-jit-grad" in summary
+    assert summary.index("Failures") < summary.index("Stale registry entries")
+
+
+def test_nothing_is_loaded_from_the_network(page):
+    for tag, attrs in Elements(page).tags:
+        for name in ("src", "href", "xlink:href", "data", "poster", "srcset"):
+            value = attrs.get(name, "")
+            if re.match(r"\s*(https?:)?//", value):
+                assert tag == "a", f"<{tag} {name}={value!r}> loads from the network"
+    assert not re.search(r"@import|url\(\s*['\"]?(https?:)?//", page)
+    assert "<link" not in page and "<iframe" not in page
+
+
+def test_a_planted_javascript_link_is_not_rendered_as_a_link(tmp_path, make_run, make_record):
+    path = tmp_path / "evil.json"
+    divergence = {
+        "id": "x",
+        "kind": "convention",
+        "description": "d",
+        "citation": "javascript:alert(1)",
+    }
+    with ResultsWriter(path, make_run()) as writer:
+        writer.record(make_record(verdict="convention", divergence=divergence))
+    page = render_report([load(path)])
+    assert 'href="javascript:' not in page
+    assert "javascript:alert(1)" in page  # still shown, as text
+
+
+def test_results_without_plot_data_still_render(tmp_path, make_run, make_record):
+    path = tmp_path / "bare.json"
+    with ResultsWriter(path, make_run()) as writer:
+        writer.record(make_record())
+    page = render_report([load(path)])
+    assert "These results carry no ULP histograms." in page and "<svg" not in page
+
+
+def test_mapping_entries_are_shared_between_versions_that_agree(results):
+    report = build_report(results)
+    huber = next(row for row in report.mapping if row.config_id == "huber_loss[delta=0.5,mean]")
+    assert [labels for labels, _ in huber.by_framework["torch"]] == [
+        "torch 2.12.0+cpu, torch 2.13.0+cpu"
+    ]
+    smooth = next(row for row in report.mapping if row.loss == "smooth_l1_loss")
+    assert len(smooth.by_framework["torch"]) == 2
+
+
+def test_columns_are_grouped_by_run_device_dtype_mode(results):
+    report = build_report(results)
+    torch = [c for c in report.columns if c.run.label == "torch 2.13.0+cpu"]
+    assert [(c.device, c.dtype, c.mode) for c in torch] == [
+        ("cpu", "float64", "eager"),
+        ("cpu", "float32", "eager"),
+        ("cpu", "float32", "jit"),
+        ("cuda", "float32", "eager"),
+    ]
+    assert [c.starts_run for c in torch] == [True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        (None, ""),
+        (0.0, "0"),
+        (0.5, "0.5"),
+        (1.5, "1.5"),
+        (12.0, "12"),
+        (4321.0, "4.32k"),
+        (2.5e6, "2e+06"),
+        (float("inf"), "∞"),
+        (float("nan"), "nan"),
+    ],
+)
+def test_cell_error_text_is_short(value, text):
+    assert format_ulps(value) == text
