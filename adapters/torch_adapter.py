@@ -1,0 +1,264 @@
+"""The PyTorch adapter: ``torch.nn.functional`` losses, eager mode, gradients from ``torch.autograd``.
+
+Canonical names follow ``torch.nn.functional`` (see DESIGN.md), so a native call is built from the
+loss's spec alone: required arrays go positionally in spec order, optional arrays (``weight``,
+``pos_weight``) and API parameters go by keyword under the same names. The only departures are
+data in :data:`DROPPED` (canonical parameters torch has no argument for) and :data:`NOT_OFFERED`.
+
+torch is imported when the adapter is instantiated (``adapters.load("torch")``), never at
+``import adapters``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+import reference as R
+from reference import Case
+
+from .base import Adapter, Divergence, FrameworkError, Native, NotOffered, Outcome
+from .torch_known import DIVERGENCES
+
+FUNCTIONAL = "torch.nn.functional"
+
+# Losses torch has no function for, with the reason shown in the report.
+NOT_OFFERED = {
+    "sigmoid_focal_loss": (
+        "torch.nn.functional has no focal loss; it lives in torchvision.ops.sigmoid_focal_loss, "
+        "and torchvision cannot be installed beside this CPU torch wheel (PyPI's torchvision "
+        "fails to import: 'operator torchvision::nms does not exist')"
+    ),
+    "log_cosh": "torch has no log-cosh loss (neither torch.nn.functional nor torch.nn)",
+}
+
+# Canonical parameters that select how the arrays are built, not a torch argument.
+# ``target_kind``: torch's cross_entropy tells index from probability targets by the target's dtype.
+DROPPED = frozenset({"target_kind"})
+
+# Canonical value meaning "leave the argument out": ignore_index None = nothing is ignored, which
+# in torch is its default -100 with no target equal to it.
+OMIT_WHEN = {"ignore_index": None}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """How one loss is called, precomputed from its spec so that ``run`` parses nothing."""
+
+    function: str  # name in torch.nn.functional
+    positional: tuple[str, ...]  # required arrays, in spec order
+    keyword_arrays: tuple[str, ...]  # optional arrays, passed by keyword when present
+    params: tuple[str, ...]  # API parameters passed by keyword
+    defaults: Mapping[str, Any]  # canonical defaults, to fill a case's params
+    arrays: Mapping[str, R.ArraySpec]  # to tell index arrays (kept int64) from float ones
+
+    def integer_arrays(self, full: Mapping[str, Any]) -> frozenset[str]:
+        """Arrays holding class indices under these parameters (cross_entropy: target_kind)."""
+        return frozenset(n for n, a in self.arrays.items() if a.domain_for(full).integer)
+
+    def kwargs(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        full = {**self.defaults, **params}
+        return {
+            name: full[name]
+            for name in self.params
+            if not (name in OMIT_WHEN and full[name] is OMIT_WHEN[name])
+        }
+
+
+def _call_for(spec: R.LossSpec) -> _Call:
+    api = [p for p in spec.params if p.api and p.name not in DROPPED]
+    return _Call(
+        function=spec.torch_name,
+        positional=spec.required_arrays,
+        keyword_arrays=spec.optional_arrays,
+        params=tuple(p.name for p in api),
+        defaults=spec.defaults(),
+        arrays={a.name: a for a in spec.arrays},
+    )
+
+
+CALLS: dict[str, _Call] = {
+    spec.name: _call_for(spec)
+    for spec in R.REGISTRY.values()
+    if spec.name not in NOT_OFFERED and spec.torch_name
+}
+
+
+def _render(call: _Call, kwargs: Mapping[str, Any], arrays: tuple[str, ...]) -> str:
+    """The call as a user writes it: arrays by name, parameters as Python literals."""
+    parts = [*call.positional]
+    parts += [f"{name}={name}" for name in call.keyword_arrays if name in arrays]
+    parts += [f"{k}={v!r}" for k, v in kwargs.items()]
+    return f"{FUNCTIONAL}.{call.function}({', '.join(parts)})"
+
+
+class TorchAdapter(Adapter):
+    name = "torch"
+    modes = ("eager",)
+    dtypes = ("float64", "float32", "float16", "bfloat16")
+
+    def __init__(self) -> None:
+        import torch
+        import torch.nn.functional as F
+
+        self._torch = torch
+        self._functions = {loss: getattr(F, call.function) for loss, call in CALLS.items()}
+        # canonical dtype names are torch's own attribute names
+        self._dtypes = {name: getattr(torch, name) for name in self.dtypes}
+
+    # --- identity ------------------------------------------------------------------------------
+
+    def version(self) -> str:
+        return self._torch.__version__
+
+    def devices(self) -> list[str]:
+        cuda = self._torch.cuda
+        gpus = [f"cuda:{i}" for i in range(cuda.device_count())] if cuda.is_available() else []
+        return ["cpu", *gpus]
+
+    def divergences(self) -> list[Divergence]:
+        return list(DIVERGENCES)
+
+    # --- mapping -------------------------------------------------------------------------------
+
+    def mapping(self, loss: str, config: Mapping[str, Any]) -> Native | NotOffered:
+        if loss in NOT_OFFERED:
+            return NotOffered(NOT_OFFERED[loss])
+        if loss not in CALLS:
+            return NotOffered(f"{loss} has no torch.nn.functional counterpart declared")
+        call = CALLS[loss]
+        present = tuple(name for name in call.keyword_arrays if config.get(name))
+        params = {k: v for k, v in config.items() if k not in call.keyword_arrays}
+        return Native(_render(call, call.kwargs(params), present))
+
+    # --- running -------------------------------------------------------------------------------
+
+    def _tensors(self, case: Case, call: _Call, differentiable: list[str]) -> dict[str, Any]:
+        torch = self._torch
+        dtype = self._dtypes[case.dtype]
+        integer = call.integer_arrays({**call.defaults, **case.params})
+        out = {}
+        for name, value in case.rounded().items():
+            if name in integer:
+                out[name] = torch.from_numpy(np.asarray(value, np.int64)).to(case.device)
+            else:
+                t = torch.from_numpy(np.asarray(value, np.float64)).to(case.device, dtype)
+                out[name] = t.requires_grad_(name in differentiable)
+        return out
+
+    def _cotangent(self, case: Case):
+        cot = case.rounded_cotangent()
+        if cot is None:
+            return None
+        return self._torch.from_numpy(np.asarray(cot, np.float64)).to(
+            case.device, self._dtypes[case.dtype]
+        )
+
+    def run(self, case: Case) -> Outcome:
+        if case.loss not in CALLS:
+            return Outcome(error=FrameworkError("NotOffered", NOT_OFFERED.get(case.loss, "")))
+        call, fn = CALLS[case.loss], self._functions[case.loss]
+        wanted = self.differentiable_arguments(case)
+        try:
+            x = self._tensors(case, call, wanted)
+            cot = self._cotangent(case)
+            args = [x[name] for name in call.positional]
+            inputs = [x[name] for name in wanted]
+        except Exception as exc:  # a device or dtype torch lacks here, a missing argument
+            return Outcome(error=FrameworkError.of(exc))
+        kwargs = {name: x[name] for name in call.keyword_arrays if name in x}
+        kwargs.update(call.kwargs(case.params))
+
+        start = time.perf_counter()
+        try:
+            out = fn(*args, **kwargs)
+        except Exception as exc:
+            return Outcome(error=FrameworkError.of(exc), seconds=time.perf_counter() - start)
+        try:
+            found = self._grad(out, inputs, cot)
+            seconds = time.perf_counter() - start
+            results = [(g, None) for g in found]
+        except Exception:
+            # One argument torch cannot differentiate spoils the joint call: ask one at a time,
+            # so the others still come back and the failing one is named.
+            seconds = time.perf_counter() - start
+            results = [self._grad_one(out, x[name], cot) for name in wanted]
+        grads, grad_errors = {}, {}
+        for name, (g, problem) in zip(wanted, results, strict=True):
+            if g is not None:
+                grads[name] = self._numpy(g)
+            else:
+                grad_errors[name] = problem or "torch returned no gradient (not in the graph)"
+        return Outcome(self._numpy(out), grads, grad_errors, None, seconds)
+
+    def _grad(self, out, inputs: list, cot) -> tuple:
+        """VJPs of ``out`` with ``cot`` (None: the gradient of a scalar); None where unused."""
+        if not inputs:
+            return ()
+        return self._torch.autograd.grad(
+            out, inputs, grad_outputs=cot, retain_graph=True, allow_unused=True
+        )
+
+    def _grad_one(self, out, tensor, cot) -> tuple[Any, str | None]:
+        try:
+            (g,) = self._grad(out, [tensor], cot)
+            return g, None
+        except Exception as exc:
+            err = FrameworkError.of(exc)
+            return None, f"{err.type}: {err.message}"
+
+    def _numpy(self, t) -> np.ndarray:
+        """A tensor as float64 NumPy; widening float16/bfloat16 to float64 is exact."""
+        return t.detach().to(self._torch.float64).cpu().numpy()
+
+    # --- reproducer ----------------------------------------------------------------------------
+
+    def snippet(self, case: Case) -> str:
+        if case.loss not in CALLS:
+            raise ValueError(f"no torch reproducer: {NOT_OFFERED.get(case.loss, case.loss)}")
+        call = CALLS[case.loss]
+        wanted = self.differentiable_arguments(case)
+        integer = sorted(call.integer_arrays({**call.defaults, **case.params}))
+        args = [f"x[{n!r}]" for n in call.positional]
+        args += [f"{n}=x[{n!r}]" for n in call.keyword_arrays if n in case.arrays]
+        args += [f"{k}={v!r}" for k, v in call.kwargs(case.params).items()]
+        lines = [
+            "import numpy as np",
+            "import torch",
+            "import torch.nn.functional as F",
+            "",
+            f"dtype, device = torch.{case.dtype}, {case.device!r}",
+            f"differentiable, integer = {wanted!r}, {integer!r}",
+            "x = {}",
+            "for name, a in arrays.items():",
+            "    if name in integer:  # class indices stay int64",
+            "        x[name] = torch.from_numpy(np.asarray(a, np.int64)).to(device)",
+            "    else:  # values already rounded to the dtype: the conversion is exact",
+            "        t = torch.from_numpy(np.asarray(a, np.float64)).to(device, dtype)",
+            "        x[name] = t.requires_grad_(name in differentiable)",
+            "cot = None if cotangent is None else "
+            "torch.from_numpy(np.asarray(cotangent, np.float64)).to(device, dtype)",
+            f"out = F.{call.function}({', '.join(args)})",
+            "value = out.detach().to(torch.float64).cpu().numpy()",
+            "grads = {}",
+            "for name in differentiable:  # one at a time: torch may not differentiate every one",
+            "    try:",
+            "        (g,) = torch.autograd.grad(",
+            "            out, [x[name]], grad_outputs=cot, retain_graph=True, allow_unused=True",
+            "        )",
+            "    except RuntimeError as exc:",
+            "        print(f'no gradient for {name}: {exc}')",
+            "        continue",
+            "    if g is not None:",
+            "        grads[name] = g.to(torch.float64).cpu().numpy()",
+            "print('torch value', value)",
+            "print('torch grads', grads)",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+ADAPTER = TorchAdapter

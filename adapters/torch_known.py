@@ -1,0 +1,1200 @@
+"""Known divergences between torch (2.13.0+cpu, eager) and the reference, each reproduced and cited.
+
+Every entry was reproduced on torch 2.13.0+cpu before it was registered (``tests/adapters/
+test_torch.py`` rebuilds a concrete case per entry and checks that its predicate holds *and* that
+torch differs from the reference there). Predicates are deliberately narrow: they name the inputs
+where the difference occurs, not the loss as a whole, so a registry entry never hides an
+unrelated mismatch and turns *stale* as soon as an upgrade changes the behaviour.
+
+Kinds: ``convention`` for behaviour torch documents (docs page, or a maintainer's decision in an
+issue); ``known-bug`` for behaviour that is undocumented and gives a different number than the
+mathematical definition (0·inf = NaN where the term is absent, a gradient that is not the gradient
+of the value, an error for a valid input).
+
+Predicates read the arrays as torch saw them (``case.rounded()``). Where torch's result depends on
+its own arithmetic in the dtype (an overflow, an epsilon that vanishes, a tie or kink that exists
+only after rounding), the predicate repeats the few operations concerned with each result rounded
+to the dtype (``reference.round_to``); that only locates inputs, it never produces a loss value.
+Value and gradient predicates are false on inputs the reference rejects (``_valid_only``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+import reference as R
+from reference import Case
+
+from .base import Divergence
+
+# --- citations (each one read with the search tool) ---------------------------------------------
+
+_STABLE = "https://pytorch.org/docs/stable/"
+_DOCS_ORG = "https://docs.pytorch.org/docs/stable/generated/"
+# torch/nn/modules/loss.py docstrings (the source of the docs pages), for classes whose rendered
+# page the search tool does not hold: NLLLoss (ignore_index=-100), Hinge/SoftMargin (labels ±1).
+LOSS_PY = (
+    "https://github.com/pytorch/pytorch/blob/60ceafb3839ed350e1cf028c6888a28fdad246dd/"
+    "torch/nn/modules/loss.py"
+)
+DOCS = {
+    "BCELoss": _STABLE + "generated/torch.nn.BCELoss.html",
+    "BCEWithLogitsLoss": _STABLE + "generated/torch.nn.BCEWithLogitsLoss.html",
+    "CrossEntropyLoss": _STABLE + "generated/torch.nn.CrossEntropyLoss.html",
+    "cross_entropy": _STABLE + "generated/torch.nn.functional.cross_entropy.html",
+    "KLDivLoss": _STABLE + "generated/torch.nn.KLDivLoss.html",
+    "GaussianNLLLoss": _STABLE + "generated/torch.nn.GaussianNLLLoss.html",
+    "CosineEmbeddingLoss": _DOCS_ORG + "torch.nn.CosineEmbeddingLoss.html",
+    "MarginRankingLoss": _DOCS_ORG + "torch.nn.modules.loss.MarginRankingLoss.html",
+    "MultiLabelSoftMarginLoss": _DOCS_ORG + "torch.nn.modules.loss.MultiLabelSoftMarginLoss.html",
+    "NLLLoss": LOSS_PY,
+    "nll_loss": LOSS_PY,
+    "HingeEmbeddingLoss": LOSS_PY,
+    "SoftMarginLoss": LOSS_PY,
+}
+BROADCASTING_DOCS = "https://pytorch.org/docs/stable/notes/broadcasting.html"
+# aten/src/ATen/native/Loss.cpp: binary_cross_entropy (log clamp -100, backward EPSILON 1e-12),
+# cosine_embedding_loss (EPSILON added to squared norms), margin losses via clamp_min, poisson.
+LOSS_CPP = (
+    "https://github.com/pytorch/pytorch/blob/008af87c5f0d6652418bf0d884e63a3a06682e1d/"
+    "aten/src/ATen/native/Loss.cpp"
+)
+# Same file at an older commit that still shows soft_margin_loss forward as exp().add_(1).log_()
+# next to its backward -target*z/(1+z).
+LOSS_CPP_SOFT_MARGIN = (
+    "https://github.com/pytorch/pytorch/blob/c4f167bd84d185b5c86727c574f239427c2c7b5d/"
+    "aten/src/ATen/native/Loss.cpp"
+)
+MULTI_MARGIN_CPP = (
+    "https://github.com/pytorch/pytorch/blob/9e27943f9bcf06c174d3a45ff95e678eb965c65c/"
+    "aten/src/ATen/native/LossMultiMargin.cpp"
+)
+ISSUE = "https://github.com/pytorch/pytorch/issues/{}"
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _params(case: Case) -> dict[str, Any]:
+    return {**R.get(case.loss).defaults(), **case.params}
+
+
+def _class_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, d1, …) → (N, d1, …, C); an unbatched (C) stays as it is."""
+    return np.moveaxis(x, 1, -1) if x.ndim >= 2 else x
+
+
+def _kept_targets(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Index targets and the mask of items not equal to ignore_index."""
+    target = case.arrays["target"]
+    ignore = _params(case)["ignore_index"]
+    kept = np.ones(target.shape, bool) if ignore is None else target != ignore
+    return target, kept
+
+
+def _weighted(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
+    """Elements whose binary-loss weight is nonzero (a zero weight removes the element in both)."""
+    w = arrays.get("weight", 1.0)
+    return np.broadcast_to(w != 0, arrays["input"].shape)
+
+
+def _total_weight(case: Case) -> float:
+    """Σ w_{y_n} over kept items: the denominator of torch's weighted mean."""
+    arrays = case.rounded()
+    n_classes = _class_last(arrays["input"]).shape[-1]
+    w = arrays.get("weight", np.ones(n_classes))
+    target, kept = _kept_targets(case)
+    return float(np.sum(w[np.where(kept, target, 0)] * kept))
+
+
+# --- predicates: values and gradients on valid inputs -------------------------------------------
+#
+# A value or gradient divergence exists only where the reference returns a value, so these
+# predicates are wrapped in ``_valid_only``: on an input the reference rejects (a generated
+# invalid case) they are false instead of tripping over its shapes.
+
+
+def _valid_only(pred: Callable[[Case], bool]) -> Callable[[Case], bool]:
+    def guarded(case: Case) -> bool:
+        try:
+            R.validate(case.loss, case.arrays, case.params)
+        except R.InvalidInput:
+            return False
+        with np.errstate(all="ignore"):  # infinities are the point of several predicates
+            return pred(case)
+
+    guarded.__name__ = pred.__name__
+    guarded.__doc__ = pred.__doc__
+    return guarded
+
+
+@_valid_only
+def bce_log_clamped(case: Case) -> bool:
+    """Some term selected by the label has log(p) < -100, where torch clamps the log."""
+    a = case.rounded()
+    x, y = a["input"], a["target"]
+    with np.errstate(divide="ignore"):
+        low = (np.log(x) < -100) & (y != 0)
+        high = (np.log1p(-x) < -100) & (y != 1)
+    return bool(np.any((low | high) & _weighted(a)))
+
+
+@_valid_only
+def bce_grad_clamped(case: Case) -> bool:
+    """x(1 − x) < 1e-12, where torch's backward divides by 1e-12 instead (equal only at x = y)."""
+    a = case.rounded()
+    x, y = a["input"], a["target"]
+    clamped = x * (1.0 - x) < 1e-12
+    exact_anyway = (x > 0) & (x < 1) & (x == y)
+    return bool(np.any(clamped & ~exact_anyway & _weighted(a)))
+
+
+@_valid_only
+def cosine_epsilon_visible(case: Case) -> bool:
+    """Adding 1e-12 to a squared norm moves cos by more than 2 ulps of the dtype (or a norm is 0).
+
+    First order: torch's cos is the exact cos times 1 − ½·1e-12·(1/‖x1‖² + 1/‖x2‖²).
+    """
+    a = case.rounded()
+    s1 = np.sum(a["input1"] ** 2, axis=-1)
+    s2 = np.sum(a["input2"] ** 2, axis=-1)
+    with np.errstate(divide="ignore"):
+        shift = 0.5e-12 * (1.0 / s1 + 1.0 / s2)
+    return bool(np.any(shift > 2 * R.FORMATS[case.dtype].eps))
+
+
+@_valid_only
+def cosine_norms_overflow(case: Case) -> bool:
+    """‖x1‖², ‖x2‖² or their product exceeds the dtype's range (float16: ‖x1‖·‖x2‖ > 256)."""
+    a = case.rounded()
+    s1 = np.sum(a["input1"] ** 2, axis=-1) + 1e-12
+    s2 = np.sum(a["input2"] ** 2, axis=-1) + 1e-12
+    limit = R.FORMATS[case.dtype].max_value
+    return bool(np.any((s1 > limit) | (s2 > limit) | (s1 * s2 > limit)))
+
+
+@_valid_only
+def var_at_or_below_eps(case: Case) -> bool:
+    return bool(np.any(case.rounded()["var"] <= _params(case)["eps"]))
+
+
+def _eps_in_dtype(case: Case) -> tuple[float, float]:
+    """eps as the reference uses it, and as torch clamps with it (rounded to the dtype)."""
+    eps = float(_params(case)["eps"])
+    return eps, float(R.round_to(np.float64(eps), case.dtype))
+
+
+@_valid_only
+def var_clamped_to_rounded_eps(case: Case) -> bool:
+    """The clamp is active and eps rounded to the dtype is off by more than two unit roundoffs."""
+    eps, eps_dt = _eps_in_dtype(case)
+    shifted = abs(eps_dt - eps) / eps > R.FORMATS[case.dtype].eps
+    return shifted and bool(np.any(case.rounded()["var"] < max(eps, eps_dt)))
+
+
+def _elementwise_cotangent(case: Case, count: int) -> np.ndarray | float:
+    """|cotangent| reaching each element of the unreduced loss: the case's cotangent for none,
+    1/count for mean (count = the elements the mean divides by), 1 for sum."""
+    reduction = _params(case)["reduction"]
+    if reduction == "none":
+        return np.abs(case.rounded_cotangent())
+    return 1.0 / count if reduction == "mean" else 1.0
+
+
+@_valid_only
+def gaussian_backward_overflows(case: Case) -> bool:
+    """The backward of d²/v scales the incoming gradient by 1/v in the dtype: g·½/v beyond the
+    dtype's range (float16, v ≲ 7.6e-6 for g = 1) gives ±inf or NaN gradients where the
+    reference's are finite."""
+    a = case.rounded()
+    _, eps_dt = _eps_in_dtype(case)
+    var = a["var"][..., None] if a["var"].ndim == a["input"].ndim - 1 else a["var"]
+    v = np.broadcast_to(np.maximum(var, eps_dt), a["input"].shape)
+    g = _elementwise_cotangent(case, a["input"].size)
+    return bool(np.any(g * 0.5 / v > R.FORMATS[case.dtype].max_value))
+
+
+@_valid_only
+def ce_neginf_logit_without_mass(case: Case) -> bool:
+    """A logit is −inf where torch multiplies its log-probability by a zero weight·target mass."""
+    a, p = case.rounded(), _params(case)
+    x = _class_last(a["input"])
+    n_classes = x.shape[-1]
+    w = a.get("weight", np.ones(n_classes))
+    eps = p["label_smoothing"]
+    if p["target_kind"] == "probability":
+        mass = w * ((1.0 - eps) * _class_last(a["target"]) + eps / n_classes)
+        return bool(np.any(np.isneginf(x) & (mass == 0)))
+    target, kept = _kept_targets(case)
+    safe = np.where(kept, target, 0)
+    x_y = np.take_along_axis(x, safe[..., None], axis=-1)[..., 0]
+    nll_nan = kept & np.isneginf(x_y) & (w[safe] == 0)
+    if eps == 0:
+        return bool(np.any(nll_nan))
+    smooth_nan = kept[..., None] & np.isneginf(x) & (w == 0)
+    return bool(np.any(nll_nan) or np.any(smooth_nan))
+
+
+@_valid_only
+def nll_inf_at_zero_weight(case: Case) -> bool:
+    """A kept item's target-class input is ±inf and its class weight 0: torch computes −0·inf."""
+    a = case.rounded()
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    target, kept = _kept_targets(case)
+    safe = np.where(kept, target, 0)
+    x_y = np.take_along_axis(x, safe[..., None], axis=-1)[..., 0]
+    return bool(np.any(kept & np.isinf(x_y) & (w[safe] == 0)))
+
+
+@_valid_only
+def any_posinf_logit(case: Case) -> bool:
+    return bool(np.any(np.isposinf(case.rounded()["input"])))
+
+
+@_valid_only
+def zero_total_weight_nll(case: Case) -> bool:
+    """Σ w_y == 0 and some input entry is not a kept target (there torch's gradient is 0, not NaN)."""
+    _, kept = _kept_targets(case)
+    n_classes = _class_last(case.arrays["input"]).shape[-1]
+    return _total_weight(case) == 0 and (n_classes > 1 or not bool(np.all(kept)))
+
+
+@_valid_only
+def zero_total_weight_with_ignored(case: Case) -> bool:
+    _, kept = _kept_targets(case)
+    return _total_weight(case) == 0 and not bool(np.all(kept))
+
+
+@_valid_only
+def zero_total_weight_smoothed(case: Case) -> bool:
+    """Smoothing mass is positive while Σ w_y is 0: the reference's s/0 = inf, torch's 0/0 + s/0."""
+    a, p = case.rounded(), _params(case)
+    _, kept = _kept_targets(case)
+    n_classes = _class_last(a["input"]).shape[-1]
+    w = a.get("weight", np.ones(n_classes))
+    return (
+        p["label_smoothing"] > 0
+        and _total_weight(case) == 0
+        and bool(np.any(kept))
+        and bool(np.any(w != 0))
+    )
+
+
+@_valid_only
+def smoothing_sum_overflows(case: Case) -> bool:
+    """Σ over kept items of Σ_c w_c·(−log p_c) exceeds the dtype's range (torch sums it in the
+    dtype before dividing by the item count or weight)."""
+    a, p = case.rounded(), _params(case)
+    if p["label_smoothing"] == 0 or p["reduction"] == "none":
+        return False
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    logp = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    _, kept = _kept_targets(case)
+    total = np.sum(-logp * w * kept[..., None])
+    return bool(total > R.FORMATS[case.dtype].max_value)
+
+
+@_valid_only
+def prob_target_grad_overflows(case: Case) -> bool:
+    """The target gradient is built as log p·(g·w) in the dtype before the (1 − ε) factor: a
+    product beyond the dtype's range is ±inf where the final gradient is representable."""
+    a = case.rounded()
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    logp = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    g = _elementwise_cotangent(case, logp[..., 0].size)  # one loss per item (class-last view)
+    g = np.asarray(g)[..., None] if np.ndim(g) else g
+    return bool(np.any(np.abs(logp * w * g) > R.FORMATS[case.dtype].max_value))
+
+
+@_valid_only
+def kl_zero_target(case: Case) -> bool:
+    """t = 0 (with x ≠ −inf, where the reference's log 0 + 1 − x is NaN as well)."""
+    a = case.rounded()
+    return bool(np.any((a["target"] == 0) & ~np.isneginf(a["input"])))
+
+
+@_valid_only
+def kl_neginf_log_target(case: Case) -> bool:
+    return bool(np.any(np.isneginf(case.rounded()["target"])))
+
+
+@_valid_only
+def kl_zero_target_infinite_input(case: Case) -> bool:
+    a = case.rounded()
+    return bool(np.any((a["target"] == 0) & np.isinf(a["input"])))
+
+
+def _poisson_log_term(case: Case) -> np.ndarray:
+    """x (log_input) or log(x + eps) with x + eps rounded to the dtype, as torch computes it
+    (float16 rounds eps = 1e-8 to 0, so log(0 + eps) is −inf there)."""
+    a, p = case.rounded(), _params(case)
+    if p["log_input"]:
+        return a["input"]
+    return np.log(R.round_to(a["input"] + p["eps"], case.dtype))
+
+
+@_valid_only
+def poisson_zero_count_infinite_term(case: Case) -> bool:
+    """A zero count multiplies an infinite or NaN term: x (log_input) or log(x + eps)."""
+    y = case.rounded()["target"]
+    return bool(np.any((y == 0) & ~np.isfinite(_poisson_log_term(case))))
+
+
+@_valid_only
+def poisson_exp_overflows(case: Case) -> bool:
+    """log_input with a finite x whose e^x exceeds the dtype's range (float16: x > 11.09)."""
+    a, p = case.rounded(), _params(case)
+    x = a["input"]
+    limit = math.log(R.FORMATS[case.dtype].max_value)
+    return p["log_input"] and bool(np.any(np.isfinite(x) & (x > limit)))
+
+
+@_valid_only
+def poisson_eps_lost_in_dtype(case: Case) -> bool:
+    """A positive count at a rate whose x + eps is 0 in the dtype but not in float64."""
+    a, p = case.rounded(), _params(case)
+    if p["log_input"]:
+        return False
+    exact = a["input"] + p["eps"]
+    lost = (exact > 0) & (R.round_to(exact, case.dtype) <= 0)
+    return bool(np.any(lost & (a["target"] > 0)))
+
+
+@_valid_only
+def bce_logits_infinite(case: Case) -> bool:
+    """x = −inf (any target), or x = +inf with target 1: torch's formula meets 0·inf or inf − inf."""
+    a = case.rounded()
+    x, y = a["input"], a["target"]
+    return bool(np.any(np.isneginf(x) | (np.isposinf(x) & (y == 1))))
+
+
+@_valid_only
+def multilabel_infinite(case: Case) -> bool:
+    """x = −inf with target 0, or x = +inf with target 1: torch evaluates 0·log σ(∓inf)."""
+    a = case.rounded()
+    x, y = a["input"], a["target"]
+    return bool(np.any((np.isneginf(x) & (y == 0)) | (np.isposinf(x) & (y == 1))))
+
+
+@_valid_only
+def soft_margin_exp_overflows(case: Case) -> bool:
+    """exp(−y·x) overflows in the dtype, where torch computes log(1 + exp(−y·x)) literally."""
+    a = case.rounded()
+    limit = math.log(R.FORMATS[case.dtype].max_value)
+    return bool(np.any(-a["target"] * a["input"] > limit))
+
+
+@_valid_only
+def hinge_embedding_at_kink(case: Case) -> bool:
+    a, p = case.rounded(), _params(case)
+    return bool(np.any((a["target"] == -1) & (a["input"] == p["margin"])))
+
+
+@_valid_only
+def margin_ranking_at_kink(case: Case) -> bool:
+    """−y·(x1 − x2) + margin == 0, each operation rounded to the dtype as torch computes it."""
+    a, p = case.rounded(), _params(case)
+    diff = R.round_to(a["input1"] - a["input2"], case.dtype)
+    z = R.round_to(-a["target"] * diff + p["margin"], case.dtype)
+    return bool(np.any(z == 0))
+
+
+def _triplet_distances(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """d(a, p), d(a, n), d(p, n) as torch's pairwise_distance computes them: ‖u − v + eps‖_p with
+    the difference, the eps addition and the norm each rounded to the dtype (so ties and kinks are
+    the ones torch sees: with large entries eps vanishes in float32, and two distances can tie
+    there but not in float64)."""
+    a, p, dt = case.rounded(), _params(case), case.dtype
+
+    def rnd(x):
+        return R.round_to(x, dt)
+
+    def dist(u, v):  # the norm kernel accumulates in float and rounds its result once
+        diff = rnd(rnd(a[u] - a[v]) + p["eps"])
+        return rnd(np.sum(np.abs(diff) ** p["p"], axis=-1) ** (1.0 / p["p"]))
+
+    return dist("anchor", "positive"), dist("anchor", "negative"), dist("positive", "negative")
+
+
+@_valid_only
+def triplet_at_kink(case: Case) -> bool:
+    p = _params(case)
+    d_ap, d_an, d_pn = _triplet_distances(case)
+    d_neg = np.minimum(d_an, d_pn) if p["swap"] else d_an
+    return bool(np.any(p["margin"] + d_ap - d_neg == 0))
+
+
+@_valid_only
+def triplet_distance_overflows(case: Case) -> bool:
+    """A distance the loss uses exceeds the dtype's range (the loss itself may not)."""
+    d_ap, d_an, d_pn = _triplet_distances(case)  # rounded to the dtype: inf once beyond range
+    used = [d_ap, d_an, d_pn] if _params(case)["swap"] else [d_ap, d_an]
+    return bool(
+        any(np.any(np.isinf(d)) for d in used) and np.all(np.isfinite(case.rounded()["anchor"]))
+    )
+
+
+@_valid_only
+def triplet_swap_tie(case: Case) -> bool:
+    """An active triplet whose two negative distances tie (e.g. anchor == positive)."""
+    p = _params(case)
+    d_ap, d_an, d_pn = _triplet_distances(case)
+    return bool(np.any((d_an == d_pn) & (p["margin"] + d_ap - d_an > 0)))
+
+
+@_valid_only
+def cosine_at_kink(case: Case) -> bool:
+    """A −1 pair whose cosine, computed as torch does (1e-12 added to each squared norm, every
+    operation rounded to the dtype), equals the margin."""
+    a, p, dt = case.rounded(), _params(case), case.dtype
+
+    def rnd(x):
+        return R.round_to(x, dt)
+
+    x1, x2 = a["input1"], a["input2"]
+    s1 = rnd(rnd(np.sum(rnd(x1 * x1), -1)) + 1e-12)
+    s2 = rnd(rnd(np.sum(rnd(x2 * x2), -1)) + 1e-12)
+    cos = rnd(rnd(np.sum(rnd(x1 * x2), -1)) / rnd(np.sqrt(rnd(s1 * s2))))
+    return bool(np.any((a["target"] == -1) & (cos == p["margin"])))
+
+
+# --- predicates: invalid inputs torch accepts ----------------------------------------------------
+
+
+def _outside_unit_interval(name: str) -> Callable[[Case], bool]:
+    def pred(case: Case) -> bool:
+        x = case.rounded()[name]
+        return bool(np.any((x < 0) | (x > 1)))
+
+    return pred
+
+
+def not_sign_label(case: Case) -> bool:
+    y = case.rounded()["target"]
+    return bool(np.any((y != 1) & (y != -1)))
+
+
+def target_is_torch_default_ignore(case: Case) -> bool:
+    return bool(np.any(case.arrays["target"] == -100))
+
+
+def _reference_rejects_shapes(case: Case) -> bool:
+    try:
+        R.validate(case.loss, case.arrays, case.params)
+    except R.InvalidInput as exc:
+        return exc.argument == "shapes"
+    return False
+
+
+def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
+
+
+def _float_shapes(case: Case, optional: bool = False) -> list[tuple[int, ...]]:
+    spec, p = R.get(case.loss), _params(case)
+    return [
+        case.arrays[a.name].shape
+        for a in spec.arrays
+        if a.name in case.arrays and (optional or not a.optional) and not a.domain_for(p).integer
+    ]
+
+
+def _all_broadcast(case: Case) -> bool:
+    return _broadcast(*_float_shapes(case)) is not None
+
+
+def _all_broadcast_with_weight(case: Case) -> bool:
+    return _broadcast(*_float_shapes(case, optional=True)) is not None
+
+
+def _broadcast_to_input(case: Case) -> bool:
+    return _broadcast(*_float_shapes(case)) == case.arrays["input"].shape
+
+
+def _same_rank_and_broadcast(case: Case) -> bool:
+    shapes = _float_shapes(case)
+    return len({len(s) for s in shapes}) == 1 and _broadcast(*shapes) is not None
+
+
+def _target_like_input_weights_broadcast(case: Case) -> bool:
+    """bce losses: target must have the input's shape; weight/pos_weight broadcast to it."""
+    x = case.arrays["input"].shape
+    weights = [case.arrays[n].shape for n in ("weight", "pos_weight") if n in case.arrays]
+    return case.arrays["target"].shape == x and _broadcast(x, *weights) == x
+
+
+def _cosine_shapes(case: Case) -> bool:
+    """torch checks only ranks: 1-D target with 2-D inputs or 0-D with 1-D, then broadcasts."""
+    x1, x2, y = (case.arrays[n].shape for n in ("input1", "input2", "target"))
+    ranks_ok = len(x1) == len(x2) == len(y) + 1 and len(y) in (0, 1)
+    rows = _broadcast(x1, x2)
+    return ranks_ok and rows is not None and _broadcast(rows[:-1], y) is not None
+
+
+def _gaussian_shapes(case: Case) -> bool:
+    """torch 2.13's var rule: the input's shape, that shape less its last dimension, or the same
+    rank with mismatched dimensions summing to 1 (one dimension of size 1); target unchecked."""
+    x, y, v = (case.arrays[n].shape for n in ("input", "target", "var"))
+    if v != x:
+        if v == x[:-1]:
+            v = (*v, 1)
+        elif not (len(v) == len(x) and sum(b for a, b in zip(x, v, strict=True) if a != b) == 1):
+            return False
+    return _broadcast(x, y, v) is not None
+
+
+def _validates_after(case: Case, normalize: Callable[[dict], dict]) -> bool:
+    """torch accepts what the reference accepts once torch's own reshaping is applied."""
+    arrays = normalize(dict(case.arrays))
+    if all(arrays[k].shape == v.shape for k, v in case.arrays.items()):
+        return False
+    try:
+        R.validate(case.loss, arrays, case.params)
+    except R.InvalidInput:
+        return False
+    return True
+
+
+def _flat_class_weight(arrays: dict) -> dict:
+    """K-dimensional index targets go through nll_loss2d, which checks only weight.numel() == C."""
+    x = arrays["input"]
+    if x.ndim >= 3 and "weight" in arrays and arrays["weight"].size == x.shape[1]:
+        arrays["weight"] = arrays["weight"].reshape(-1)
+    return arrays
+
+
+def _unbatched_target_of_one(arrays: dict) -> dict:
+    """cross_entropy/nll_loss: an unbatched (C) input also takes a target of shape (1,)."""
+    arrays = _flat_class_weight(arrays)
+    if arrays["input"].ndim == 1 and arrays["target"].shape == (1,):
+        arrays["target"] = arrays["target"].reshape(())
+    return arrays
+
+
+def _multi_margin_frames(arrays: dict) -> dict:
+    """multi_margin_loss: ≤1-D input is one frame (0-D: C = 1); target needs numel == frames."""
+    x, t = arrays["input"], arrays["target"]
+    if x.ndim == 0:
+        arrays["input"] = x.reshape(1)
+    if x.ndim <= 1 and t.shape == (1,):
+        arrays["target"] = t.reshape(())
+    if x.ndim == 2 and x.shape[0] == 1 and t.ndim == 0:
+        arrays["target"] = t.reshape(1)
+    return arrays
+
+
+def _smoothing_weight_column(arrays: dict) -> dict:
+    """The label-smoothing path broadcasts the weight against (N, C, d1, …): a (C, 1) column passes."""
+    x = arrays["input"]
+    if x.ndim >= 3 and "weight" in arrays and arrays["weight"].shape == (x.shape[1], 1):
+        arrays["weight"] = arrays["weight"].reshape(-1)
+    return arrays
+
+
+def _class_index_shapes(case: Case) -> bool:
+    p = _params(case)
+    if p.get("target_kind", "index") == "probability":
+        return False  # probability targets need the input's shape and a 1-D weight
+    if p.get("label_smoothing", 0.0) > 0:
+        # the smoothed mean gathers weights by target and checks shapes strictly
+        return p["reduction"] != "mean" and _validates_after(case, _smoothing_weight_column)
+    return _validates_after(case, _unbatched_target_of_one)
+
+
+# torch's acceptance rule for a shape combination the reference rejects, per loss, with what it
+# does in words (measured on 2.13.0 by perturbing every argument of every layout of every
+# configuration: size 1, dropped/added leading and trailing dimensions, N ± 1; 9951 cases agree).
+_BROADCASTS = "broadcasts the arguments against each other"
+_WEIGHTS = "requires target.shape == input.shape but broadcasts weight/pos_weight to it"
+_CLASS_INDEX = (
+    "also takes a (1,) target with an unbatched (C) input and, for (N, C, d1, …) inputs, a class "
+    "weight of any shape holding C numbers"
+)
+
+SHAPE_RULES: Mapping[str, tuple[Callable[[Case], bool], str]] = {
+    "mse_loss": (_all_broadcast, _BROADCASTS + " with a UserWarning"),
+    "l1_loss": (_all_broadcast, _BROADCASTS + " with a UserWarning"),
+    "huber_loss": (_all_broadcast, _BROADCASTS + " with a UserWarning"),
+    "smooth_l1_loss": (_all_broadcast, _BROADCASTS + " with a UserWarning"),
+    "kl_div": (_all_broadcast, _BROADCASTS),
+    "poisson_nll_loss": (_all_broadcast, _BROADCASTS),
+    "hinge_embedding_loss": (_all_broadcast, _BROADCASTS),
+    "multilabel_soft_margin_loss": (_all_broadcast_with_weight, _BROADCASTS + ", weight included"),
+    "soft_margin_loss": (
+        _broadcast_to_input,
+        _BROADCASTS + " when the result has the input's shape",
+    ),
+    "margin_ranking_loss": (_same_rank_and_broadcast, "checks equal ranks only, then broadcasts"),
+    "triplet_margin_loss": (_same_rank_and_broadcast, "checks equal ranks only, then broadcasts"),
+    "cosine_embedding_loss": (_cosine_shapes, "checks ranks only, then broadcasts"),
+    "gaussian_nll_loss": (
+        _gaussian_shapes,
+        "takes a var with any one dimension of size 1 (documented) and broadcasts the target",
+    ),
+    "binary_cross_entropy": (_target_like_input_weights_broadcast, _WEIGHTS),
+    "binary_cross_entropy_with_logits": (_target_like_input_weights_broadcast, _WEIGHTS),
+    "cross_entropy": (_class_index_shapes, _CLASS_INDEX),
+    "nll_loss": (_class_index_shapes, _CLASS_INDEX),
+    "multi_margin_loss": (
+        lambda case: _validates_after(case, _multi_margin_frames),
+        "treats an input of rank ≤ 1 as one frame and checks only target.numel() == frames",
+    ),
+}
+
+
+def torch_accepts_rejected_shapes(case: Case) -> bool:
+    rule = SHAPE_RULES.get(case.loss)
+    return rule is not None and _reference_rejects_shapes(case) and rule[0](case)
+
+
+# --- the registry --------------------------------------------------------------------------------
+
+_VALUE_GRAD = ("value", "grad")
+
+DIVERGENCES: list[Divergence] = [
+    # binary_cross_entropy
+    Divergence(
+        id="bce-log-clamp-100",
+        kind="convention",
+        loss="binary_cross_entropy",
+        description=(
+            "clamps each log at −100 (documented), so a probability of exactly 0 (or below e^−100) "
+            "on the side the label selects costs 100·w per element instead of +inf"
+        ),
+        citation=DOCS["BCELoss"],
+        inputs=bce_log_clamped,
+        inputs_text="some nonzero-weight element with log(input) < −100 and target ≠ 0, or "
+        "log(1 − input) < −100 and target ≠ 1",
+        affects=("value",),
+    ),
+    Divergence(
+        id="bce-grad-epsilon",
+        kind="known-bug",
+        loss="binary_cross_entropy",
+        description=(
+            "the backward divides (input − target) by max(input·(1 − input), 1e-12): within 1e-12 "
+            "of 0 or 1 the input gradient is not the derivative of the value (x = 1e-13, y = 1: "
+            "−1e12 instead of −1e13; x = 0, y = 0: 0 instead of 1; x = 0, y = 1: −1e12, not −inf)"
+        ),
+        citation=LOSS_CPP,
+        inputs=bce_grad_clamped,
+        inputs_text="some nonzero-weight element with input·(1 − input) < 1e-12 (other than "
+        "input == target)",
+        affects=("grad",),
+    ),
+    # binary_cross_entropy_with_logits / multilabel_soft_margin_loss
+    Divergence(
+        id="bce-logits-infinite-logit",
+        kind="known-bug",
+        loss="binary_cross_entropy_with_logits",
+        description=(
+            "evaluates (1 − t)·x − log σ(x)·(1 + (q − 1)t) literally: a −inf logit gives "
+            "−inf + inf = NaN whatever the target (reference: 0 for t = 0, +inf otherwise), and "
+            "+inf with t = 1 gives 0·inf = NaN (reference: 0); gradients agree"
+        ),
+        citation=LOSS_CPP,
+        inputs=bce_logits_infinite,
+        inputs_text="some logit −inf, or +inf with target 1",
+        affects=("value",),
+    ),
+    Divergence(
+        id="multilabel-infinite-logit",
+        kind="known-bug",
+        loss="multilabel_soft_margin_loss",
+        description=(
+            "computes −(y·log σ(x) + (1 − y)·log σ(−x)) literally, so a −inf logit with label 0 (or "
+            "+inf with label 1) gives 0·(−inf) = NaN instead of 0 for that absent term"
+        ),
+        citation=DOCS["MultiLabelSoftMarginLoss"],
+        inputs=multilabel_infinite,
+        inputs_text="some logit −inf with target 0, or +inf with target 1",
+        affects=("value",),
+    ),
+    # cross_entropy / nll_loss
+    Divergence(
+        id="ce-posinf-logit-nan",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "log_softmax of a row holding +inf is NaN for every class (inf − inf), so the loss is "
+            "NaN where the limit is +inf (target class finite) and every gradient entry of the row "
+            "is NaN; maintainers: the one-hot limit holds 'in the limit sense only'"
+        ),
+        citation=ISSUE.format(6864),
+        inputs=any_posinf_logit,
+        inputs_text="some logit +inf",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="ce-neginf-logit-zero-mass",
+        kind="known-bug",
+        loss="cross_entropy",
+        description=(
+            "multiplies log-probabilities by weight·target without dropping zero terms, so a −inf "
+            "logit whose class has zero target probability or zero weight gives 0·(−inf) = NaN "
+            "instead of contributing 0 (e.g. logits [−inf, 0, 1], probabilities [0, .5, .5]: NaN, "
+            "reference 0.8133)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=ce_neginf_logit_without_mass,
+        inputs_text="some logit −inf in a kept item where weight·(smoothed) target mass is 0 and "
+        "torch multiplies it",
+        affects=("value",),
+    ),
+    Divergence(
+        id="nll-inf-input-zero-weight",
+        kind="known-bug",
+        loss="nll_loss",
+        description=(
+            "computes −w_y·x_y without dropping zero weights, so an infinite input at a target "
+            "class whose weight is 0 gives 0·inf = NaN instead of 0"
+        ),
+        citation=DOCS["NLLLoss"],
+        inputs=nll_inf_at_zero_weight,
+        inputs_text="some kept item whose target-class input is ±inf and whose class weight is 0",
+        affects=("value",),
+    ),
+    Divergence(
+        id="nll-zero-total-weight-grad",
+        kind="convention",
+        loss="nll_loss",
+        where={"reduction": "mean"},
+        description=(
+            "when Σ w_y over kept items is 0 (every target ignored, or all their weights 0) the "
+            "mean is 0/0 = NaN by design, but the gradient is 0 at every entry that is not a kept "
+            "target (NaN only at kept target entries), where the reference gives NaN throughout"
+        ),
+        citation=ISSUE.format(70348),
+        inputs=zero_total_weight_nll,
+        inputs_text="reduction mean and Σ w_y over kept items == 0",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="ce-zero-total-weight-ignored-grad",
+        kind="convention",
+        loss="cross_entropy",
+        where={"target_kind": "index", "reduction": "mean"},
+        description=(
+            "when Σ w_y over kept items is 0 the mean is NaN by design, but ignored items get a "
+            "gradient of exactly 0 while the reference's gradient of the NaN mean is NaN"
+        ),
+        citation=ISSUE.format(70348),
+        inputs=zero_total_weight_with_ignored,
+        inputs_text="reduction mean, Σ w_y over kept items == 0 and some item ignored",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="ce-smoothing-zero-total-weight",
+        kind="known-bug",
+        loss="cross_entropy",
+        where={"target_kind": "index", "reduction": "mean"},
+        description=(
+            "with label smoothing torch divides the NLL part and the smoothing part separately by "
+            "Σ w_y; when that is 0 the NLL part is 0/0 = NaN, so the loss and gradient are NaN "
+            "where the reference's single quotient is +inf (gradient ±inf)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=zero_total_weight_smoothed,
+        inputs_text="Σ w_y over kept items == 0 with a kept item and some nonzero class weight",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="ce-smoothing-sum-overflow",
+        kind="known-bug",
+        loss="cross_entropy",
+        where={"target_kind": "index"},
+        description=(
+            "with label smoothing the smoothing term Σ w·(−log p) is summed over all items in the "
+            "input dtype before it is scaled by ε/C (and, for mean, divided); in float16 that sum "
+            "overflows to inf although the loss is representable (logits ±8192, 4 items, mean: "
+            "inf, reference 9967.1)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=smoothing_sum_overflows,
+        inputs_text="label smoothing, reduction mean or sum, and Σ over kept items of "
+        "Σ_c w_c(−log p_c) above the dtype's largest number",
+        affects=("value",),
+    ),
+    Divergence(
+        id="ce-prob-target-grad-overflow",
+        kind="known-bug",
+        loss="cross_entropy",
+        where={"target_kind": "probability"},
+        description=(
+            "the target gradient is formed as log p·(g·w) in the input dtype and only then scaled "
+            "by (1 − ε); in float16 the product overflows to ±inf where the gradient itself is "
+            "representable (logits ±8192, w = 2: inf, reference 58985)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=prob_target_grad_overflows,
+        inputs_text="some |log p_c · w_c · incoming gradient| above the dtype's largest number",
+        affects=("grad",),
+    ),
+    # multi_margin_loss
+    Divergence(
+        id="multi-margin-no-half-cpu",
+        kind="known-bug",
+        loss="multi_margin_loss",
+        description=(
+            "the CPU kernel is dispatched for float32/float64 only: float16 and bfloat16 raise "
+            "NotImplementedError '\"multi_margin_loss_cpu_kernel\" not implemented for 'Half'' "
+            "('BFloat16')"
+        ),
+        citation=MULTI_MARGIN_CPP,
+        dtypes=("float16", "bfloat16"),
+        devices=("cpu",),
+        affects=("error",),
+    ),
+    # kl_div
+    Divergence(
+        id="kl-div-target-zero-grad",
+        kind="known-bug",
+        loss="kl_div",
+        where={"log_target": False},
+        description=(
+            "computes xlogy(t, t) − t·x; the derivative of xlogy(t, t) at t = 0 is 0/0, so the "
+            "target gradient is NaN where the reference gives −inf (log 0 + 1 − x)"
+        ),
+        citation=ISSUE.format(89558),
+        inputs=kl_zero_target,
+        inputs_text="some target == 0 whose input is not −inf",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="kl-div-zero-target-infinite-input",
+        kind="known-bug",
+        loss="kl_div",
+        where={"log_target": False},
+        description=(
+            "the −t·x term is not dropped at t = 0, so an infinite input there gives 0·inf = NaN "
+            "instead of 0"
+        ),
+        citation=ISSUE.format(89558),
+        inputs=kl_zero_target_infinite_input,
+        inputs_text="some target == 0 whose input is ±inf",
+        affects=("value",),
+    ),
+    Divergence(
+        id="kl-div-log-target-neginf",
+        kind="known-bug",
+        loss="kl_div",
+        where={"log_target": True},
+        description=(
+            "computes exp(t)·(t − x) literally (the documented formula), so a log-target of −inf "
+            "(probability 0) gives 0·(−inf) = NaN for the value and the target gradient instead "
+            "of 0"
+        ),
+        citation=DOCS["KLDivLoss"],
+        inputs=kl_neginf_log_target,
+        inputs_text="some target == −inf",
+        affects=_VALUE_GRAD,
+    ),
+    # poisson_nll_loss
+    Divergence(
+        id="poisson-zero-count-infinite-term",
+        kind="known-bug",
+        loss="poisson_nll_loss",
+        description=(
+            "computes exp(x) − y·x (or x − y·log(x + eps)) literally, so a zero count times an "
+            "infinite term is 0·inf = NaN instead of dropping the term (x = −inf, y = 0: NaN, "
+            "reference 0)"
+        ),
+        citation=LOSS_CPP,
+        inputs=poisson_zero_count_infinite_term,
+        inputs_text="some target == 0 where x (log_input) or log(x + eps) is not finite",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="poisson-exp-overflow",
+        kind="known-bug",
+        loss="poisson_nll_loss",
+        where={"log_input": True},
+        description=(
+            "evaluates e^x in the input dtype for the value and for the gradient g·(e^x − y): "
+            "once e^x overflows (float16: x > 11.09) the element is inf and the gradient ±inf "
+            "even where the mean, or a gradient scaled by a small cotangent, is representable "
+            "(x = 12, count 3, cotangent 1/256: −inf, reference −635.8)"
+        ),
+        citation=LOSS_CPP,
+        inputs=poisson_exp_overflows,
+        inputs_text="log_input and some finite x above log(largest number of the dtype)",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="poisson-eps-lost-in-dtype",
+        kind="known-bug",
+        loss="poisson_nll_loss",
+        where={"log_input": False},
+        description=(
+            "adds eps to the rate in the input dtype; float16 rounds 1e-8 to 0, so a positive count "
+            "at rate 0 gives x − y·log(0) = +inf where the reference's log(1e-8) is finite "
+            "(count 3: inf, reference 55.3)"
+        ),
+        citation=LOSS_CPP,
+        inputs=poisson_eps_lost_in_dtype,
+        inputs_text="some positive count whose rate + eps is 0 in the dtype",
+        affects=_VALUE_GRAD,
+    ),
+    # gaussian_nll_loss
+    Divergence(
+        id="gaussian-var-clamp-grad",
+        kind="convention",
+        loss="gaussian_nll_loss",
+        description=(
+            "clamps var to eps without autograd ('the clamping of var is ignored with respect to "
+            "autograd'), so where var ≤ eps the var gradient is ½(1/eps − d²/eps²) (e.g. 5e5 at "
+            "var = 0, d = 0) where the reference gives 0 (the clamped loss is flat in var)"
+        ),
+        citation=DOCS["GaussianNLLLoss"],
+        inputs=var_at_or_below_eps,
+        inputs_text="some var ≤ eps",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="gaussian-eps-rounded",
+        kind="known-bug",
+        loss="gaussian_nll_loss",
+        description=(
+            "clamps var with eps rounded to the input dtype: float16 cannot hold 1e-6 and clamps "
+            "to 1.0133e-6, so clamped elements are 1.3% off in d²/var (var = 2^-22: 30848, "
+            "reference 31243)"
+        ),
+        citation=DOCS["GaussianNLLLoss"],
+        inputs=var_clamped_to_rounded_eps,
+        inputs_text="some var below eps where eps rounded to the dtype is more than two unit "
+        "roundoffs away from eps",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="gaussian-backward-overflow",
+        kind="known-bug",
+        loss="gaussian_nll_loss",
+        description=(
+            "backpropagates through d²/v by multiplying the incoming gradient by 1/v in the input "
+            "dtype: in float16 with v near eps that product overflows, so input/target gradients "
+            "are ±inf (NaN where input == target) and the var gradient NaN, although the exact "
+            "gradients (d/v = 15420 at d = 1/64, v = eps) are representable"
+        ),
+        citation=DOCS["GaussianNLLLoss"],
+        inputs=gaussian_backward_overflows,
+        inputs_text="some element with |incoming gradient|·½/max(var, eps) above the dtype's "
+        "largest number",
+        affects=("grad",),
+    ),
+    # embedding losses
+    Divergence(
+        id="cosine-epsilon",
+        kind="convention",
+        loss="cosine_embedding_loss",
+        description=(
+            "adds EPSILON = 1e-12 to both squared norms before the square root, so a zero vector "
+            "gives cos = 0 (loss 1 for y = 1, finite gradients) instead of NaN, and every cosine is "
+            "scaled by ≈ 1 − ½·1e-12·(1/‖x1‖² + 1/‖x2‖²), visible in float64 for ordinary norms"
+        ),
+        citation=LOSS_CPP,
+        inputs=cosine_epsilon_visible,
+        inputs_text="some row where ½·1e-12·(1/‖x1‖² + 1/‖x2‖²) exceeds 2 ulps of the dtype "
+        "(includes zero vectors)",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="cosine-norm-overflow",
+        kind="known-bug",
+        loss="cosine_embedding_loss",
+        description=(
+            "computes sqrt(‖x1‖²·‖x2‖²) in the input dtype: once the product of squared norms "
+            "overflows (float16: ‖x1‖·‖x2‖ > 256, e.g. x1 = [200, 200]) cos becomes 0 (loss 1) or "
+            "NaN and the gradients 0 or NaN, although cos itself is a modest number"
+        ),
+        citation=LOSS_CPP,
+        inputs=cosine_norms_overflow,
+        inputs_text="some row with ‖x1‖², ‖x2‖² or ‖x1‖²·‖x2‖² above the dtype's largest number",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="cosine-hinge-subgradient",
+        kind="known-bug",
+        loss="cosine_embedding_loss",
+        description=(
+            "max(0, cos − margin) is clamp_min, whose backward passes the gradient at the kink "
+            "(subgradient 1) where the reference takes the minimum-norm 0"
+        ),
+        citation=ISSUE.format(184572),
+        inputs=cosine_at_kink,
+        inputs_text="a −1 pair whose cosine equals the margin",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="hinge-embedding-subgradient",
+        kind="known-bug",
+        loss="hinge_embedding_loss",
+        description=(
+            "max(0, margin − x) is clamp_min, whose backward passes the gradient at the kink: at "
+            "x == margin with y = −1 the gradient is −1, the reference's minimum-norm choice is 0"
+        ),
+        citation=ISSUE.format(184572),
+        inputs=hinge_embedding_at_kink,
+        inputs_text="some y = −1 element with input == margin",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="margin-ranking-subgradient",
+        kind="known-bug",
+        loss="margin_ranking_loss",
+        description=(
+            "max(0, −y(x1 − x2) + margin) is clamp_min, whose backward passes the gradient at the "
+            "kink: with x1 == x2 and margin 0 the gradients are ∓y, the reference's are 0"
+        ),
+        citation=ISSUE.format(184572),
+        inputs=margin_ranking_at_kink,
+        inputs_text="some element with −y(x1 − x2) + margin == 0",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="triplet-subgradient",
+        kind="known-bug",
+        loss="triplet_margin_loss",
+        description=(
+            "max(0, d(a, p) − d(a, n) + margin) is clamp_min, whose backward passes the gradient "
+            "at the kink, where the reference takes the minimum-norm 0"
+        ),
+        citation=ISSUE.format(184572),
+        inputs=triplet_at_kink,
+        inputs_text="some triplet with d(a, p) − d(a, n) + margin == 0",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="triplet-distance-overflow",
+        kind="known-bug",
+        loss="triplet_margin_loss",
+        description=(
+            "computes each pairwise distance in the input dtype, so a distance beyond the dtype's "
+            "range is inf and the loss inf or NaN even where d(a, p) − d(a, n) + margin is "
+            "representable (float16, p = 1, entries ±8192)"
+        ),
+        citation=LOSS_CPP,
+        inputs=triplet_distance_overflows,
+        inputs_text="some distance d(a, p), d(a, n) (or d(p, n) with swap) above the dtype's "
+        "largest number",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="triplet-swap-tie-subgradient",
+        kind="convention",
+        loss="triplet_margin_loss",
+        where={"swap": True},
+        description=(
+            "the swapped negative distance is torch.min(d(a, n), d(p, n)), whose backward splits "
+            "the gradient evenly between equal arguments; at a tie (anchor == positive makes one) "
+            "the gradient is the midpoint of the two branches, where the reference takes the "
+            "minimum-norm point between them"
+        ),
+        citation=ISSUE.format(56734),
+        inputs=triplet_swap_tie,
+        inputs_text="swap, an active triplet with d(a, n) == d(p, n)",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="soft-margin-exp-overflow",
+        kind="known-bug",
+        loss="soft_margin_loss",
+        description=(
+            "computes log(1 + exp(−y·x)) and −y·z/(1 + z) with z = exp(−y·x) literally: once z "
+            "overflows the dtype (−y·x > 709.8 in float64, 88.7 in float32/bfloat16, 11.09 in "
+            "float16) the loss is +inf instead of ≈ −y·x and the gradient NaN instead of ≈ −y"
+        ),
+        citation=LOSS_CPP_SOFT_MARGIN,
+        inputs=soft_margin_exp_overflows,
+        inputs_text="some element with −y·x > log(largest finite number of the dtype)",
+        affects=_VALUE_GRAD,
+    ),
+    # --- invalid inputs torch accepts (the reference raises InvalidInput) ---
+    *(
+        Divergence(
+            id=f"{loss.replace('_', '-')}-default-ignore-index",
+            kind="convention",
+            loss=loss,
+            where={"ignore_index": None, **extra},
+            description=(
+                "canonical ignore_index None is torch's default ignore_index=-100, so a target "
+                "of −100 (invalid: outside [0, C)) is silently ignored instead of rejected"
+            ),
+            citation=DOCS[loss],
+            inputs=target_is_torch_default_ignore,
+            inputs_text="some target == −100",
+            affects=("error",),
+        )
+        for loss, extra in (("cross_entropy", {"target_kind": "index"}), ("nll_loss", {}))
+    ),
+    *(
+        Divergence(
+            id=f"{loss.replace('_', '-')}-target-unchecked",
+            kind="convention",
+            loss=loss,
+            where=where,
+            description=(
+                f"{page} documents targets in [0, 1] but does not check them: other values "
+                "give a number (possibly NaN), not an error"
+            ),
+            citation=DOCS[page],
+            inputs=_outside_unit_interval("target"),
+            inputs_text="some target outside [0, 1]",
+            affects=("error",),
+        )
+        for loss, page, where in (
+            ("cross_entropy", "CrossEntropyLoss", {"target_kind": "probability"}),
+            ("binary_cross_entropy_with_logits", "BCEWithLogitsLoss", {}),
+            ("multilabel_soft_margin_loss", "MultiLabelSoftMarginLoss", {}),
+            ("kl_div", "KLDivLoss", {"log_target": False}),
+        )
+    ),
+    *(
+        Divergence(
+            id=f"{loss.replace('_', '-')}-label-unchecked",
+            kind="convention",
+            loss=loss,
+            description=(
+                f"{page} documents labels 1 or −1 but does not check them: any other value selects "
+                "a branch (or none) and gives a number, not an error"
+            ),
+            citation=DOCS[page],
+            inputs=not_sign_label,
+            inputs_text="some target not in {−1, 1}",
+            affects=("error",),
+        )
+        for loss, page in (
+            ("cosine_embedding_loss", "CosineEmbeddingLoss"),
+            ("margin_ranking_loss", "MarginRankingLoss"),
+            ("hinge_embedding_loss", "HingeEmbeddingLoss"),
+            ("soft_margin_loss", "SoftMarginLoss"),
+        )
+    ),
+    *(
+        Divergence(
+            id=f"{loss.replace('_', '-')}-broadcasts-shapes",
+            kind="convention",
+            loss=loss,
+            description=(
+                f"{what}: shapes outside the documented ones (which the reference enforces) give "
+                "a number instead of an error"
+            ),
+            citation=DOCS["GaussianNLLLoss"] if loss == "gaussian_nll_loss" else BROADCASTING_DOCS,
+            inputs=torch_accepts_rejected_shapes,
+            inputs_text="shapes that fit no layout of the loss but pass torch's own shape checks",
+            affects=("error",),
+        )
+        for loss, (_, what) in SHAPE_RULES.items()
+    ),
+]
