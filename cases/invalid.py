@@ -1,0 +1,122 @@
+"""Invalid inputs, generated from the registry's enforced domains and layouts, never per loss.
+
+For each configuration a valid base case is drawn (seeded by the configuration id), then broken
+one way at a time:
+
+- every argument whose :class:`~reference.spec.Domain` is *enforced* gets, in one element, each
+  value of :data:`VIOLATIONS` for its domain (a class index of C and of −1, a probability below 0
+  and above 1, a negative variance, ±1 labels of 0 and 2, an infinite or NaN weight); a value the
+  domain happens to accept in this configuration (−1 when ``ignore_index`` is −1) is skipped;
+- every argument, in turn, gets its last dimension one longer (a scalar becomes a vector of 2);
+  the result is kept only where no layout of the loss accepts the shapes.
+
+The reference raises :class:`reference.InvalidInput` for each; a framework either raises too
+(verdict match) or returns a number (error-mismatch, recorded). Labels read
+``invalid:<argument> <what>``. The base case's cotangent (reduction ``none``) is kept, also for the
+shape mismatches, whose output shape the reference does not define.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import numpy as np
+
+import reference as R
+from reference import shapes
+from reference.spec import LossSpec
+
+from . import profiles, strategies
+
+# Enforced domain name -> (what, value as a function of the bound sizes) that breaks it.
+VIOLATIONS: dict[str, tuple[tuple[str, Callable[[Mapping[str, int]], float]], ...]] = {
+    "class index": (
+        ("class index = C", lambda sizes: sizes["C"]),
+        ("class index = -1", lambda sizes: -1),
+    ),
+    "probability": (
+        ("probability -0.25 (below 0)", lambda sizes: -0.25),
+        ("probability 1.25 (above 1)", lambda sizes: 1.25),
+    ),
+    "variance": (("variance -1 (negative)", lambda sizes: -1.0),),
+    "weight": (
+        ("weight +inf (not finite)", lambda sizes: math.inf),
+        ("weight NaN", lambda sizes: math.nan),
+    ),
+    "±1 label": (
+        ("±1 label of 0", lambda sizes: 0.0),
+        ("±1 label of 2", lambda sizes: 2.0),
+    ),
+}
+
+
+def base_case(spec: LossSpec, config: Mapping[str, Any]) -> R.Case:
+    """A valid case in the canonical layout, seeded by the configuration id (deterministic)."""
+    seed = zlib.crc32(R.config_id(spec, config).encode())
+    profile = profiles.get("ci")
+    return strategies.seeded_case(
+        np.random.default_rng(seed), spec, config, "float64", profile, mode="jit", label="base"
+    )
+
+
+def _domain_breaks(spec, case, full, bound) -> list[tuple[str, str, np.ndarray]]:
+    out = []
+    context = {**full, **bound}
+    for name, values in case.arrays.items():
+        domain = spec.array(name).domain_for(full)
+        if not domain.enforced or values.size == 0:
+            continue
+        for what, bad in VIOLATIONS.get(domain.name, ()):
+            broken = values.copy().reshape(-1)
+            broken[0] = bad(bound)
+            broken = broken.reshape(values.shape).astype(values.dtype)
+            if np.all(domain.valid(broken, context)):
+                continue  # this configuration accepts the value (ignore_index = -1)
+            out.append((f"{name} {what}", name, broken))
+    return out
+
+
+def _grown(values: np.ndarray) -> np.ndarray:
+    """The array with its last dimension one longer (a scalar becomes a vector of two)."""
+    if values.ndim == 0:
+        return np.repeat(values[None], 2)
+    pad = [(0, 0)] * (values.ndim - 1) + [(0, 1)]
+    return np.pad(values, pad, mode="edge")
+
+
+def _shape_breaks(spec, case, full) -> list[tuple[str, str, np.ndarray]]:
+    out = []
+    for name, values in case.arrays.items():
+        grown = _grown(values)
+        given = {k: (grown if k == name else v).shape for k, v in case.arrays.items()}
+        if shapes.match(spec.layouts, given, full) is None:
+            what = "scalar given as a vector" if values.ndim == 0 else "last dimension one longer"
+            out.append((f"{name} {what} (shapes fit no layout)", name, grown))
+    return out
+
+
+def invalid_cases(spec: LossSpec, config: Mapping[str, Any], dtype: str) -> list[R.Case]:
+    """Cases the reference rejects with InvalidInput, labelled ``invalid:<argument> <what>``."""
+    base = base_case(spec, config)
+    full = {**spec.defaults(), **base.params}
+    _, bound = shapes.match(spec.layouts, {k: v.shape for k, v in base.arrays.items()}, full)
+    out = []
+    for what, name, broken in _domain_breaks(spec, base, full, bound) + _shape_breaks(
+        spec, base, full
+    ):
+        arrays = {**base.arrays, name: broken}
+        out.append(
+            R.Case(
+                spec.name,
+                base.params,
+                arrays,
+                dtype,
+                cotangent=base.cotangent,
+                label=f"invalid:{what}",
+                meta={"argument": name},
+            )
+        )
+    return out

@@ -1,0 +1,163 @@
+"""Run profiles: how much the conformance run explores, and which configurations it runs.
+
+Three profiles, registered with hypothesis as ``lossconf-ci``, ``lossconf-default`` and
+``lossconf-thorough`` (chosen by ``--profile`` or ``LOSSCONF_PROFILE``, default ``ci``):
+
+=========  ===============  ============  ==============  ==========================================
+profile    configurations   examples per  hypothesis      compiled-mode shapes
+                            item          database
+=========  ===============  ============  ==============  ==========================================
+ci         pairwise subset  6             none            one layout, one size per symbol
+                            (derandomised)                (one compilation per item)
+default    all              25            .hypothesis/    every layout, N ∈ {1, 4}
+thorough   all              200           .hypothesis/    every layout, N ∈ {1, 4, 7}, C ∈ {3, 5}
+=========  ===============  ============  ==============  ==========================================
+
+The ci budget (one framework, this 2-core machine, ≤ 5 minutes including native calls and JIT
+compilation; ``python -m cases budget`` prints the counts): the pairwise subset has 120
+configurations, so 120 × 4 dtypes × 2 modes = 960 items, each running 6 drawn examples plus its
+edge and invalid cases (3.5 + 4.0 on average): ≈ 13 000 native calls. Measured with the torch
+adapter (eager only, 108 offered configurations × 4 dtypes = 432 items) through the conformance
+plugin: an item whose cases all agree or are explained takes ≈ 0.19 s (≈ 3.8 ms per native call,
+≈ 40 ms of hypothesis overhead), so ≈ 85 s; an item with an unexpected result also pays for
+hypothesis' shrinking (≈ 4 s on average, up to ≈ 33 s). A compiled item compiles about once — its
+drawn cases and 98 % of the edge cases share the canonical shape — and one
+``jax.jit(value_and_grad(…))`` compilation took 0.05–0.45 s (mean 0.16 s): 480 compiled items ×
+≈ 0.16 s ≈ 80 s. Eager shapes are drawn freely from the menu below; compiled shapes come from a
+small menu because ``tf.function`` and ``jax.jit`` compile once per input shape.
+
+Scalar hyperparameters (delta, margin, label_smoothing…) are never drawn: they are configuration
+values (see :class:`reference.spec.Param`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from hypothesis import HealthCheck, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+ENV = "LOSSCONF_PROFILE"
+DEFAULT = "ci"
+DATABASE_DIR = os.path.join(".hypothesis", "examples")  # gitignored
+
+# Symbol sizes hypothesis draws from, simplest first (hypothesis shrinks toward the first).
+# N = 1 is the batch of one; d1, d2 the extra dimensions of K-dimensional cross-entropy.
+EAGER_SIZES: Mapping[str, tuple[int, ...]] = {
+    "N": (1, 2, 3, 4, 7),
+    "C": (3, 2, 1, 5, 8),
+    "D": (3, 1, 2, 5),
+    "E": (2, 1, 3),
+    "d1": (2, 1, 3),
+    "d2": (2, 1),
+}
+# The one shape every compiled case of a ci item uses (edge cases are written at it too).
+CANONICAL_SIZES: Mapping[str, tuple[int, ...]] = {
+    "N": (4,),
+    "C": (3,),
+    "D": (3,),
+    "E": (2,),
+    "d1": (2,),
+    "d2": (2,),
+}
+
+
+@dataclass(frozen=True)
+class Profile:
+    """One run profile. ``configs``: ``pairwise`` (covering subset) or ``all``.
+
+    ``compiled_layouts``: ``canonical`` (compiled modes draw only the loss's canonical layout, see
+    :func:`cases.strategies.canonical_layout`) or ``all``. ``max_elements`` bounds the number of
+    array elements of one drawn case (hypothesis cannot draw much more than ~400 floats per example).
+    ``corpus_examples`` is the number of drawn cases per configuration ``python -m cases freeze``
+    stores.
+    """
+
+    name: str
+    max_examples: int
+    configs: str
+    derandomize: bool
+    database: bool
+    compiled_sizes: Mapping[str, tuple[int, ...]]
+    compiled_layouts: str
+    eager_sizes: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: dict(EAGER_SIZES))
+    max_elements: int = 160
+    corpus_examples: int = 8
+    seed: int = 0
+    deadline: None = None
+
+    @property
+    def settings_name(self) -> str:
+        return f"lossconf-{self.name}"
+
+    def sizes(self, mode: str) -> Mapping[str, tuple[int, ...]]:
+        """The symbol-size menu for an execution mode (every mode but eager compiles)."""
+        return self.eager_sizes if mode == "eager" else self.compiled_sizes
+
+    def all_layouts(self, mode: str) -> bool:
+        return mode == "eager" or self.compiled_layouts == "all"
+
+    def hypothesis_settings(self) -> settings:
+        return settings(
+            max_examples=self.max_examples,
+            derandomize=self.derandomize,
+            database=DirectoryBasedExampleDatabase(DATABASE_DIR) if self.database else None,
+            deadline=self.deadline,
+            # the native calls and JIT compilations are slow by design, and arrays are large draws
+            suppress_health_check=[
+                HealthCheck.too_slow,
+                HealthCheck.data_too_large,
+                HealthCheck.large_base_example,
+            ],
+            print_blob=not self.derandomize,
+        )
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            "ci",
+            max_examples=6,
+            configs="pairwise",
+            derandomize=True,
+            database=False,
+            compiled_sizes=CANONICAL_SIZES,
+            compiled_layouts="canonical",
+        ),
+        Profile(
+            "default",
+            max_examples=25,
+            configs="all",
+            derandomize=False,
+            database=True,
+            compiled_sizes={**CANONICAL_SIZES, "N": (1, 4)},
+            compiled_layouts="all",
+        ),
+        Profile(
+            "thorough",
+            max_examples=200,
+            configs="all",
+            derandomize=False,
+            database=True,
+            compiled_sizes={**CANONICAL_SIZES, "N": (1, 4, 7), "C": (3, 5)},
+            compiled_layouts="all",
+            max_elements=240,
+        ),
+    )
+}
+NAMES: tuple[str, ...] = tuple(PROFILES)
+
+for _profile in PROFILES.values():
+    settings.register_profile(_profile.settings_name, _profile.hypothesis_settings())
+
+
+def get(name: str | None = None) -> Profile:
+    """The profile called ``name``; None means ``$LOSSCONF_PROFILE``, else ``ci``."""
+    name = name or os.environ.get(ENV) or DEFAULT
+    try:
+        return PROFILES[name]
+    except KeyError:
+        raise KeyError(f"unknown profile {name!r}; known: {', '.join(NAMES)}") from None

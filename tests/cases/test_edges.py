@@ -1,0 +1,194 @@
+"""Hand-picked edge cases and generated invalid inputs: the reference accepts every edge case and
+rejects every invalid one, and each case is what its label says."""
+
+import numpy as np
+import pytest
+
+import reference as R
+from cases import edges, invalid
+
+ALL = [(spec, config) for spec in R.REGISTRY.values() for config in R.all_configs(spec)]
+IDS = [R.config_id(spec, config) for spec, config in ALL]
+
+
+def _edge_cases(dtype="float64"):
+    for spec, config in ALL:
+        for case in edges.edge_cases(spec, config, dtype):
+            yield spec, config, case
+
+
+@pytest.mark.parametrize("dtype", R.DTYPES)
+def test_every_edge_case_is_accepted_by_the_reference(dtype):
+    for _spec, config, case in _edge_cases(dtype):
+        value, _grads = R.value_and_vjp(
+            case.loss, case.rounded(), case.params, case.rounded_cotangent()
+        )
+        assert R.config_of(case) == config, case.label
+        assert (case.dtype, case.device, case.mode) == (dtype, "cpu", "eager")
+        assert (case.cotangent is not None) == (config["reduction"] == "none"), case.label
+        if case.cotangent is not None:
+            assert case.cotangent.shape == np.shape(value)
+
+
+def test_every_configuration_has_edge_cases_with_distinct_labels():
+    for spec, config in ALL:
+        labels = [c.label for c in edges.edge_cases(spec, config, "float64")]
+        assert len(labels) >= 2, R.config_id(spec, config)
+        assert len(set(labels)) == len(labels), labels
+        assert all(label.startswith("edge:") and len(label) > len("edge:") + 3 for label in labels)
+
+
+def test_every_edge_row_applies_somewhere():
+    used = {(c.loss, c.label) for _, _, c in _edge_cases()}
+    unused = [(e.loss, e.what) for e in edges.EDGES if (e.loss, f"edge:{e.what}") not in used]
+    assert not unused
+
+
+@pytest.mark.parametrize("dtype", R.DTYPES)
+def test_edge_values_are_exact_in_the_dtype_unless_the_row_says_why(dtype):
+    declared = {(e.loss, f"edge:{e.what}"): e.inexact for e in edges.EDGES}
+    for _, _, case in _edge_cases(dtype):
+        reason = declared[(case.loss, case.label)]
+        if not case.meta["exact"]:
+            assert reason, f"{case.loss} {case.label}: inexact in {dtype} without a reason"
+            assert case.meta["inexact"] == reason
+    assert R.round_to(np.array(edges.BIG), "bfloat16") == edges.BIG
+
+
+def test_edge_cases_mostly_share_the_compiled_ci_shape():
+    """So that a compiled ci item compiles once for its drawn and its edge cases."""
+    from cases import profiles, strategies
+
+    sizes = {k: v[0] for k, v in profiles.get("ci").compiled_sizes.items()}
+    same = total = 0
+    for spec, config, case in _edge_cases():
+        layout = strategies.canonical_layout(spec, config)
+        want = R.shapes.concrete(layout, sizes, list(case.arrays))
+        same += {k: v.shape for k, v in case.arrays.items()} == want
+        total += 1
+    assert same >= 0.95 * total, f"{same} of {total}"
+
+
+def _diff(case):
+    x = case.rounded()
+    return x["input"] - x["target"]
+
+
+def _picked(case, value):
+    x, t = case.rounded()["input"], case.arrays["target"]
+    return x[np.arange(len(t)), t] == value
+
+
+def _off_target(case, value):
+    x, t = case.rounded()["input"], case.arrays["target"]
+    others = np.ones(x.shape, bool)
+    others[np.arange(len(t)), t] = False
+    return np.any(x[others] == value)
+
+
+# Label text -> what must be true of the case's arrays (as the framework sees them). This is
+# how "the label names what it covers" is checked, for the points the issue lists.
+CLAIMS = {
+    "error 0 (input = target)": lambda c: np.all(_diff(c) == 0),
+    "errors exactly ±delta": lambda c: np.all(np.abs(_diff(c)) == c.params["delta"]),
+    "errors exactly ±beta": lambda c: np.all(np.abs(_diff(c)) == c.params["beta"]),
+    "input probabilities exactly 0 and 1": lambda c: {0.0, 1.0} <= set(c.rounded()["input"]),
+    "-inf logit at the target class": lambda c: (
+        c.params.get("target_kind") == "probability" or np.all(_picked(c, -np.inf))
+    ),
+    "-inf logit at a non-target class": lambda c: (
+        c.params.get("target_kind") == "probability"
+        or (_off_target(c, -np.inf) and not np.any(_picked(c, -np.inf)))
+    ),
+    "-inf log-probability at the target class": lambda c: np.all(_picked(c, -np.inf)),
+    "every target ignored": lambda c: np.all(c.arrays["target"] == c.params["ignore_index"]),
+    "every class weight 0": lambda c: np.all(c.arrays["weight"] == 0),
+    "every weight 0": lambda c: np.all(c.arrays["weight"] == 0),
+    "pos_weight 0": lambda c: np.all(c.arrays["pos_weight"] == 0),
+    "zero vector": lambda c: np.any(np.all(c.arrays["input1"] == 0, axis=-1)),
+    "identical vectors": lambda c: np.array_equal(c.arrays["input1"], c.arrays["input2"]),
+    "anchor equal to positive": lambda c: np.array_equal(c.arrays["anchor"], c.arrays["positive"]),
+    "anchor equal to negative": lambda c: np.array_equal(c.arrays["anchor"], c.arrays["negative"]),
+    "variance 0": lambda c: np.all(c.arrays["var"] == 0),
+    "tiny variance": lambda c: np.all((c.arrays["var"] > 0) & (c.arrays["var"] < c.params["eps"])),
+    "count 0 at rate 0": lambda c: np.any((c.arrays["input"] == 0) & (c.arrays["target"] == 0)),
+    "count 0 at log-rate -inf": lambda c: np.any(
+        (c.arrays["input"] == -np.inf) & (c.arrays["target"] == 0)
+    ),
+    "input exactly at the margin": lambda c: np.any(c.rounded()["input"] == c.params["margin"]),
+    "score difference exactly ±margin": lambda c: np.all(
+        np.abs(c.rounded()["input1"] - c.rounded()["input2"]) == c.params["margin"]
+    ),
+    "hinge exactly at the margin": lambda c: _triplet_hinge_is_zero(c),
+    "target score exactly margin above another class": lambda c: _margin_hit(c),
+}
+
+
+def _triplet_hinge_is_zero(case):
+    a, p, n = (case.rounded()[k] for k in ("anchor", "positive", "negative"))
+    order = case.params["p"]
+    dist = lambda u, v: np.sum(np.abs(u - v) ** order, axis=-1) ** (1 / order)  # noqa: E731
+    return np.all(dist(a, p) - dist(a, n) + case.params["margin"] == 0)
+
+
+def _margin_hit(case):
+    x, t = case.rounded()["input"], case.arrays["target"]
+    gap = x[np.arange(len(t)), t][:, None] - x
+    return np.all(np.any(gap == case.params["margin"], axis=1))
+
+
+@pytest.mark.parametrize("dtype", R.DTYPES)
+def test_edge_cases_hold_what_their_labels_claim(dtype):
+    checked = set()
+    for _, _, case in _edge_cases(dtype):
+        for claim, holds in CLAIMS.items():
+            if claim in case.label:
+                assert holds(case), f"{case.loss} {case.params} {case.label} in {dtype}"
+                checked.add(claim)
+    assert checked == set(CLAIMS), set(CLAIMS) - checked
+
+
+# --- invalid inputs ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", R.DTYPES)
+def test_every_invalid_case_makes_the_reference_raise(dtype):
+    for spec, config in ALL:
+        cases = invalid.invalid_cases(spec, config, dtype)
+        assert cases, R.config_id(spec, config)
+        for case in cases:
+            assert case.label.startswith("invalid:") and case.dtype == dtype
+            with pytest.raises(R.InvalidInput) as info:
+                R.value_and_vjp(case.loss, case.rounded(), case.params, case.rounded_cotangent())
+            expected = "shapes" if "fit no layout" in case.label else case.meta["argument"]
+            assert info.value.argument == expected, (case.label, str(info.value))
+
+
+def test_invalid_cases_break_every_enforced_domain_and_the_shapes():
+    enforced = set()
+    for spec, config in ALL:
+        params, _ = R.split(spec, config)
+        full = {**spec.defaults(), **params}
+        labels = [c.label for c in invalid.invalid_cases(spec, config, "float64")]
+        assert any("fit no layout" in label for label in labels), labels
+        for name in invalid.base_case(spec, config).arrays:
+            domain = spec.array(name).domain_for(full)
+            if domain.enforced:
+                enforced.add(domain.name)
+                assert any(label.startswith(f"invalid:{name} ") for label in labels), (
+                    R.config_id(spec, config),
+                    name,
+                    labels,
+                )
+    assert enforced == set(invalid.VIOLATIONS), (
+        "every enforced domain has violations, and only those"
+    )
+
+
+def test_invalid_class_indices_are_c_and_minus_one():
+    spec = R.get("nll_loss")
+    config = next(c for c in R.all_configs(spec) if c["ignore_index"] is None)
+    cases = {c.label: c for c in invalid.invalid_cases(spec, config, "float32")}
+    c_bad = cases["invalid:target class index = C"].arrays["target"]
+    n_classes = cases["invalid:target class index = C"].arrays["input"].shape[1]
+    assert n_classes in c_bad and -1 in cases["invalid:target class index = -1"].arrays["target"]

@@ -1,0 +1,189 @@
+"""The hypothesis strategies: valid cases for every loss and configuration, labelled draws, shapes
+from the profile's menus."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import reference as R
+from cases import profiles, strategies
+from cases.sampling import output_shape
+
+CI = profiles.get("ci")
+FAST = settings(
+    max_examples=40,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+class LabelCheckingData:
+    """Wraps hypothesis' data object and insists that every draw carries a label."""
+
+    def __init__(self, data):
+        self.data, self.labels = data, []
+
+    def draw(self, strategy, label=None):
+        assert isinstance(label, str) and label, f"unlabelled draw of {strategy!r}"
+        self.labels.append(label)
+        return self.data.draw(strategy, label=label)
+
+
+@pytest.mark.parametrize("loss", R.names())
+def test_every_configuration_draws_cases_the_reference_accepts(loss):
+    spec = R.get(loss)
+    configs = list(R.all_configs(spec))
+
+    @FAST
+    @given(
+        data=st.data(),
+        config=st.sampled_from(configs),
+        dtype=st.sampled_from(R.DTYPES),
+        mode=st.sampled_from(("eager", "jit")),
+    )
+    def check(data, config, dtype, mode):
+        wrapped = LabelCheckingData(data)
+        case = strategies.draw_case(wrapped, spec, config, dtype, "cpu", mode, CI)
+        assert wrapped.labels, "nothing was drawn"
+        assert (case.loss, case.dtype, case.device, case.mode, case.label) == (
+            loss,
+            dtype,
+            "cpu",
+            mode,
+            "hypothesis",
+        )
+        assert R.config_of(case) == config
+        value, _grads = R.value_and_vjp(loss, case.rounded(), case.params, case.rounded_cotangent())
+        if config["reduction"] == "none":
+            assert case.cotangent is not None
+            assert case.cotangent.shape == np.shape(value)
+        else:
+            assert case.cotangent is None and np.shape(value) == ()
+        assert sum(v.size for v in case.arrays.values()) <= CI.max_elements
+        for name, values in case.arrays.items():
+            integer = spec.array(name).domain_for({**spec.defaults(), **case.params}).integer
+            assert values.dtype == (np.int64 if integer else np.float64), name
+            if not integer:
+                assert np.all(np.isfinite(values)), f"{name}: drawn values are finite"
+
+    check()
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse_loss", "gaussian_nll_loss"])
+def test_compiled_ci_items_use_one_shape(loss):
+    """So that tf.function / jax.jit compile once per ci item."""
+    spec = R.get(loss)
+    config = next(iter(R.all_configs(spec)))
+    seen = set()
+
+    @FAST
+    @given(data=st.data())
+    def check(data):
+        case = strategies.draw_case(data, spec, config, "float32", "cpu", "jit", CI)
+        seen.add(tuple((k, v.shape) for k, v in case.arrays.items()))
+
+    check()
+    assert len(seen) == 1, seen
+    layout = strategies.canonical_layout(spec, config)
+    (shapes,) = seen
+    assert dict(shapes) == R.shapes.concrete(
+        layout, {k: v[0] for k, v in CI.compiled_sizes.items()}, [n for n, _ in shapes]
+    )
+
+
+def test_canonical_layouts_are_the_small_batched_ones():
+    got = {
+        name: strategies.canonical_layout(R.get(name), next(iter(R.all_configs(R.get(name))))).name
+        for name in ("cross_entropy", "mse_loss", "triplet_margin_loss", "gaussian_nll_loss")
+    }
+    assert got == {
+        "cross_entropy": "(N, C)",
+        "mse_loss": "(N)",
+        "triplet_margin_loss": "(N, D)",
+        "gaussian_nll_loss": "(N)",
+    }
+
+
+def test_sizes_respect_the_element_budget():
+    spec = R.get("cross_entropy")
+    layout = next(lay for lay in spec.layouts if lay.name == "(N, C, d1, d2)")
+    names = ["input", "target", "weight"]
+    rng = strategies.RngDrawer(np.random.default_rng(0))
+    for _ in range(200):
+        sizes = strategies.draw_sizes(rng, layout, names, CI.eager_sizes, 60)
+        assert strategies.n_elements(layout, names, sizes) <= 60
+        assert all(sizes[s] in CI.eager_sizes[s] for s in sizes)
+
+
+def test_seeded_draws_are_deterministic_and_valid():
+    spec = R.get("binary_cross_entropy_with_logits")
+    for config in R.all_configs(spec):
+        a = strategies.seeded_case(np.random.default_rng(3), spec, config, "float16", CI)
+        b = strategies.seeded_case(np.random.default_rng(3), spec, config, "float16", CI)
+        assert a.arrays.keys() == b.arrays.keys()
+        assert all(np.array_equal(a.arrays[k], b.arrays[k]) for k in a.arrays)
+        R.validate(spec.name, a.arrays, a.params)
+
+
+@pytest.mark.parametrize("dtype", R.DTYPES)
+def test_bands_stay_inside_the_dtype(dtype):
+    """No drawn value rounds to ±inf, and no band is empty or inverted."""
+    rng = np.random.default_rng(0)
+    params = {"delta": 1.0, "beta": 0.5, "margin": 1.0, "eps": 1e-6}
+    for domain in strategies.BANDS:
+        for band in strategies.bands(domain, dtype, params):
+            assert band.kind in ("values", "near", "mixed") or band.lo <= band.hi, band.name
+            values = strategies.RngDrawer(rng).floats(band, 500, band.name)
+            assert np.all(np.isfinite(R.round_to(values, dtype))), (domain, band.name)
+
+
+@pytest.mark.parametrize("dtype", R.DTYPES)
+def test_saturation_and_overflow_bands_straddle_the_dtype_limits(dtype):
+    fmt = R.FORMATS[dtype]
+    s, top = strategies.saturation(fmt), strategies.exp_overflow(fmt)
+    sigmoid = lambda x: 1.0 / (1.0 + math.exp(-x))  # noqa: E731
+    assert R.round_to(np.array(sigmoid(2 * s)), dtype) == 1.0
+    assert R.round_to(np.array(sigmoid(s / 2)), dtype) < 1.0
+    with np.errstate(over="ignore"):
+        assert np.isinf(R.round_to(np.exp(np.array(1.1 * top)), dtype))
+        assert np.isfinite(R.round_to(np.exp(np.array(0.9 * top)), dtype))
+    assert strategies.large_high(fmt) == 1e4 and 1e4 < fmt.max_value
+
+
+def test_kink_points_come_from_the_configuration():
+    assert strategies.kink_points({"delta": 0.5, "reduction": "mean"}) == (-0.5, 0.0, 0.5)
+    assert strategies.kink_points({"beta": 0.0}) == (0.0,)
+    assert strategies.kink_points({"margin": 1.0, "eps": 1e-6}) == (-1.0, 0.0, 1.0)
+
+
+def test_class_probability_normalisation_sums_to_one_along_c():
+    x = np.array([[[0.5, 0.0]], [[0.25, 0.0]], [[0.25, 0.0]]]).transpose(1, 0, 2)  # (1, C=3, 2)
+    out = strategies.NORMALISE["probability"](x, 1)
+    assert np.allclose(out.sum(axis=1), 1.0)
+    assert np.allclose(out[0, :, 1], 1 / 3)  # an all-zero column becomes uniform
+    logp = strategies.NORMALISE["log-probability"](np.array([[-1e4, 0.0, 3.0]]), 1)
+    assert np.isclose(np.exp(logp).sum(), 1.0)
+
+
+def test_output_shape_helper_still_works():
+    spec = R.get("cross_entropy")
+    arrays = {"input": np.zeros((2, 3, 4)), "target": np.zeros((2, 4), dtype=np.int64)}
+    assert output_shape(spec, arrays, {}) == (2, 4)
+
+
+def test_case_strategy_wraps_the_same_draw():
+    spec = R.get("kl_div")
+    config = next(c for c in R.all_configs(spec) if c["reduction"] == "batchmean")
+
+    @FAST
+    @given(case=strategies.case_strategy(spec, config, "bfloat16", profile=CI))
+    def check(case):
+        assert case.dtype == "bfloat16" and case.label == "hypothesis"
+        R.validate(case.loss, case.rounded(), case.params)
+
+    check()
