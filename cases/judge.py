@@ -1,0 +1,124 @@
+"""Applying a framework's registry of known divergences to raw comparisons (DESIGN.md rule 8).
+
+An entry (an :class:`adapters.base.Divergence`, duck-typed: ``id``, ``kind``, ``loss``,
+``affects``, ``applies(case, version)``, ``as_record()``) *applies* to an example when
+``entry.applies(case, version)`` is true; it *explains* a failed part of the comparison when that
+part is in its ``affects``: "value" covers "value" and "shape", "grad" covers every "grad:<name>",
+"error" covers the "error" part of an error-mismatch or a crash.
+
+A non-matching example is explained when every part that failed is explained by some applicable
+entry. Then a ``convention`` entry turns the verdict into ``convention``; a ``known-bug`` entry
+keeps the verdict (mismatch, error-mismatch, crash) and marks it known. What no entry explains is
+*unexpected*: the conformance test fails on it.
+
+The judge also counts, per entry, the examples it applied to and those among them whose
+divergence it explained. An entry that applied to examples that all matched the reference no
+longer reproduces: it is *stale*, and the run fails until the registry follows the framework.
+An entry that applied to nothing is *unexercised* (a warning: the run did not test it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from reference import Case
+
+CONVENTION = "convention"
+KNOWN_BUG = "known-bug"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The final verdict of one example.
+
+    ``verdict``: match | mismatch | convention | error-mismatch | crash. ``divergence``: the
+    ``as_record()`` of the entry behind a convention or known bug (None otherwise). ``known``: a
+    registry entry expects this non-match. ``unexpected``: a mismatch, error-mismatch or crash no
+    entry explains — the conformance test must fail for it.
+    """
+
+    verdict: str
+    divergence: dict[str, Any] | None = None
+    known: bool = False
+    unexpected: bool = False
+
+
+def covers(affects: Iterable[str], part: str) -> bool:
+    """Whether an entry affecting ``affects`` explains a failed comparison ``part``."""
+    if part in ("value", "shape"):
+        return "value" in affects
+    if part.startswith("grad:"):
+        return "grad" in affects or part in affects
+    return part in affects
+
+
+class Judge:
+    """Applies one framework's divergence registry and keeps per-entry counts for the run."""
+
+    def __init__(self, divergences: Iterable[Any], framework_version: str):
+        self.entries = list(divergences)
+        self.version = framework_version
+        self.applied = [0] * len(self.entries)
+        self.diverged = [0] * len(self.entries)
+        # Entries by loss, so that an example only asks the entries that could apply to it.
+        self._by_loss: dict[str, list[int]] = defaultdict(list)
+        self._wildcard = [i for i, e in enumerate(self.entries) if getattr(e, "loss", "*") == "*"]
+        for i, entry in enumerate(self.entries):
+            if getattr(entry, "loss", "*") != "*":
+                self._by_loss[entry.loss].append(i)
+
+    def applicable(self, case: Case) -> list[int]:
+        """Indices of the entries that apply to ``case``, in registry order."""
+        candidates = sorted(self._wildcard + self._by_loss.get(case.loss, []))
+        return [i for i in candidates if self.entries[i].applies(case, self.version)]
+
+    def judge(self, case: Case, comparison: Any) -> Judgement:
+        found = self.applicable(case)
+        for i in found:
+            self.applied[i] += 1
+        if comparison.verdict == "match":
+            return Judgement("match")
+        failed = tuple(comparison.failed) or (comparison.part,)
+        explaining: dict[str, int] = {}
+        for part in failed:
+            for i in found:
+                if covers(self.entries[i].affects, part):
+                    explaining.setdefault(part, i)
+        for i in found:
+            if any(covers(self.entries[i].affects, part) for part in failed):
+                self.diverged[i] += 1
+        if len(explaining) < len(failed):
+            return Judgement(comparison.verdict, None, known=False, unexpected=True)
+        chosen = [self.entries[explaining[part]] for part in failed]
+        bug = next((e for e in chosen if e.kind == KNOWN_BUG), None)
+        if bug is not None:
+            return Judgement(comparison.verdict, bug.as_record(), known=True)
+        return Judgement(CONVENTION, chosen[0].as_record(), known=True)
+
+    def registry_status(self) -> list[dict[str, Any]]:
+        """Every entry's record with ``status`` (applied | stale | unexercised) and its counts."""
+        out = []
+        for entry, applied, diverged in zip(self.entries, self.applied, self.diverged, strict=True):
+            if diverged:
+                status = "applied"
+            elif applied:
+                status = "stale"
+            else:
+                status = "unexercised"
+            out.append(
+                {
+                    **entry.as_record(),
+                    "status": status,
+                    "examples": applied,
+                    "applied": applied,
+                    "diverged": diverged,
+                }
+            )
+        return out
+
+    def stale(self) -> list[dict[str, Any]]:
+        """The entries that applied to examples none of which diverged: they no longer reproduce."""
+        return [entry for entry in self.registry_status() if entry["status"] == "stale"]

@@ -1,0 +1,305 @@
+"""One results-file record per loss × configuration × dtype × device × mode, built as examples run.
+
+:class:`RecordBuilder` accumulates every example's comparison and judgement and produces the
+record the results file holds (field names fixed by ``reports/schema.py``; plain data only —
+NaN and ±inf are left as floats here, the results writer encodes them). The *worst* example is
+the one a reader should look at first: the most severe final verdict (crash > mismatch >
+error-mismatch > convention > match), among those an unexpected one before a known one, then the
+largest error (value or gradient, in ULPs). It is stored inline when small, else by corpus id.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+import zlib
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from reference import Case
+
+# Overall verdict precedence, most severe first.
+PRECEDENCE = ("crash", "mismatch", "error-mismatch", "convention", "match")
+FAILING = frozenset({"crash", "mismatch", "error-mismatch"})
+
+INLINE_NUMBERS = 64  # an example with at most this many numbers is stored inline
+SHOWN_NUMBERS = 16  # expected / got / outputs show this many numbers
+MAX_SAMPLES = 64
+MAX_OUTPUTS = 200
+MAX_ERRORS = 5
+
+# Upper bounds of the value-ULP histogram buckets (the keys reports/schema.py reads).
+ULP_BOUNDS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0)
+ULP_BUCKETS = (*(f"{b:g}" for b in ULP_BOUNDS), ">1024", "nonfinite")
+
+
+def ulp_bucket(value_ulp: float) -> str:
+    if not math.isfinite(value_ulp):
+        return "nonfinite"
+    for bound, name in zip(ULP_BOUNDS, ULP_BUCKETS, strict=False):
+        if value_ulp <= bound:
+            return name
+    return ">1024"
+
+
+def plain(x: Any) -> Any:
+    """A float or nested list of floats, NaN/inf written as "nan"/"inf"/"-inf"."""
+    if isinstance(x, np.ndarray):
+        return plain(x.tolist())
+    if isinstance(x, (list, tuple)):
+        return [plain(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        x = float(x)
+        if math.isnan(x):
+            return "nan"
+        if math.isinf(x):
+            return "inf" if x > 0 else "-inf"
+        return x
+    if isinstance(x, np.integer):
+        return int(x)
+    return x
+
+
+def first_numbers(values: np.ndarray | None, limit: int = SHOWN_NUMBERS) -> Any:
+    """A scalar as a number, an array as its first ``limit`` numbers (flattened); None stays."""
+    if values is None:
+        return None
+    values = np.asarray(values)
+    if values.ndim == 0:
+        return plain(float(values))
+    return plain(values.ravel()[:limit].astype(np.float64))
+
+
+def _example(case: Case) -> dict[str, Any]:
+    """The worst example's inputs: inline when small, else its corpus id, else a summary."""
+    arrays = dict(case.rounded())
+    cotangent = case.rounded_cotangent()
+    if cotangent is not None:
+        arrays["cotangent"] = cotangent
+    total = sum(np.size(v) for v in arrays.values())
+    if total <= INLINE_NUMBERS:
+        return {name: plain(np.asarray(v)) for name, v in arrays.items()}
+    if "corpus_id" in case.meta:
+        return {"corpus_id": case.meta["corpus_id"]}
+    summary = {}
+    for name, v in arrays.items():
+        v = np.asarray(v, dtype=np.float64)
+        finite = v[np.isfinite(v)]
+        summary[name] = {
+            "min": plain(float(finite.min())) if finite.size else None,
+            "max": plain(float(finite.max())) if finite.size else None,
+            "nonfinite": int(v.size - finite.size),
+        }
+    return {"shapes": {n: list(np.shape(v)) for n, v in arrays.items()}, "summary": summary}
+
+
+def _severity(verdict: str, unexpected: bool, comparison: Any) -> tuple:
+    ulps = [u for u in (comparison.value_ulp, comparison.grad_ulp) if u is not None]
+    error = max(ulps) if ulps else -1.0
+    if math.isnan(error):
+        error = math.inf
+    return (len(PRECEDENCE) - PRECEDENCE.index(verdict), unexpected, error)
+
+
+def _native_fields(native: Any) -> dict[str, Any]:
+    if native is None or _is_not_offered(native):
+        return {"native": None, "composition": None, "conversions": []}
+    return {
+        "native": native.call,
+        "composition": native.composition,
+        "conversions": list(getattr(native, "conversions", ()) or ()),
+    }
+
+
+class RecordBuilder:
+    """Accumulates one record's examples; :meth:`to_dict` returns the record.
+
+    ``native`` is the adapter's mapping for the configuration: a Native (``call``,
+    ``composition``, ``conversions``) or a NotOffered (``reason``).
+    """
+
+    def __init__(
+        self,
+        loss: str,
+        family: str,
+        config: Mapping[str, Any],
+        config_id: str,
+        dtype: str,
+        device: str,
+        mode: str,
+        native: Any,
+    ):
+        self.loss, self.family = loss, family
+        self.config, self.config_id = dict(config), config_id
+        self.dtype, self.device, self.mode = dtype, device, mode
+        self.native = native
+        self.reproducer: str | None = None
+        self.duration_s: float | None = None  # None: measured from creation to to_dict()
+        self._started = time.perf_counter()
+        self._verdicts: Counter[str] = Counter()
+        self._worst: tuple | None = None  # (severity, case, comparison, judgement)
+        self._samples: list[list[float]] = []
+        self._seen_for_samples = 0
+        self._rng = random.Random(zlib.crc32(f"{config_id}|{dtype}|{device}|{mode}".encode()))
+        self._hist: Counter[str] = Counter()
+        self._outputs: list[dict[str, Any]] = []
+        self._crash_errors: list[dict[str, str]] = []
+        self._other_errors: list[dict[str, str]] = []
+        self._error_value: Any = None
+        self._missing_grads: dict[str, str] = {}
+        self._unexpected = False
+
+    # --- accumulating -----------------------------------------------------------------------
+
+    def add(self, case: Case, comparison: Any, judgement: Any) -> None:
+        verdict = judgement.verdict
+        self._verdicts[verdict] += 1
+        self._unexpected |= bool(judgement.unexpected)
+        severity = _severity(verdict, bool(judgement.unexpected), comparison)
+        if self._worst is None or severity > self._worst[0]:
+            self._worst = (severity, case, comparison, judgement)
+        if comparison.value_ulp is not None:
+            self._hist[ulp_bucket(comparison.value_ulp)] += 1
+            if math.isfinite(comparison.value_ulp):
+                self._sample([comparison.n_reduced, comparison.value_ulp])
+        if "corpus_id" in case.meta and len(self._outputs) < MAX_OUTPUTS:
+            self._outputs.append(
+                {
+                    "id": case.meta["corpus_id"],
+                    "value": first_numbers(comparison.got_value),
+                    "value_ulp": plain(comparison.value_ulp),
+                    "grad_ulp": plain(comparison.grad_ulp),
+                }
+            )
+        if comparison.error is not None:
+            self._note_error(case, comparison, verdict)
+        if verdict == "error-mismatch" and self._error_value is None:
+            self._error_value = first_numbers(comparison.got_value)
+        for name, reason in comparison.missing_grads.items():
+            self._missing_grads.setdefault(name, reason)
+
+    def _sample(self, pair: list[float]) -> None:
+        """Reservoir sampling: every example has the same chance to be among the samples."""
+        self._seen_for_samples += 1
+        if len(self._samples) < MAX_SAMPLES:
+            self._samples.append(pair)
+            return
+        slot = self._rng.randrange(self._seen_for_samples)
+        if slot < MAX_SAMPLES:
+            self._samples[slot] = pair
+
+    def _note_error(self, case: Case, comparison: Any, verdict: str) -> None:
+        entry = {
+            "type": getattr(comparison.error, "type", type(comparison.error).__name__),
+            "message": getattr(comparison.error, "message", str(comparison.error)),
+            "label": case.label,
+        }
+        bucket = self._crash_errors if verdict == "crash" else self._other_errors
+        if len(bucket) < MAX_ERRORS:
+            bucket.append(entry)
+
+    def set_reproducer(self, text: str) -> None:
+        self.reproducer = text
+
+    @property
+    def worst(self) -> tuple[Case, Any, Any] | None:
+        """(case, comparison, judgement) of the worst example so far, for the reproducer."""
+        return None if self._worst is None else self._worst[1:]
+
+    # --- the record -------------------------------------------------------------------------
+
+    @property
+    def verdict(self) -> str:
+        if _is_not_offered(self.native):
+            return "not-offered"
+        for verdict in PRECEDENCE:
+            if self._verdicts.get(verdict):
+                return verdict
+        return "match"
+
+    def _worst_fields(self) -> dict[str, Any] | None:
+        if self._worst is None:
+            return None
+        _, case, cmp, _ = self._worst
+        return {
+            "value_ulp": plain(cmp.value_ulp),
+            "value_rel": plain(cmp.value_rel),
+            "grad_ulp": plain(cmp.grad_ulp),
+            "grad_rel": plain(cmp.grad_rel),
+            "reduced_elements": cmp.n_reduced,
+            "label": case.label,
+            "example": _example(case),
+            "expected": first_numbers(cmp.expected_shown),
+            "got": first_numbers(cmp.got_shown),
+            "part": cmp.part,
+            "detail": cmp.detail,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        worst = self._worst
+        judgement = worst[3] if worst else None
+        comparison = worst[2] if worst else None
+        verdict = self.verdict
+        divergence = None
+        if judgement is not None and (judgement.known or judgement.verdict == "convention"):
+            divergence = judgement.divergence
+        duration = self.duration_s
+        if duration is None:
+            duration = time.perf_counter() - self._started
+        return {
+            "loss": self.loss,
+            "family": self.family,
+            "config_id": self.config_id,
+            "params": dict(self.config),
+            "dtype": self.dtype,
+            "device": self.device,
+            "mode": self.mode,
+            **_native_fields(self.native),
+            "not_offered": self.native.reason if _is_not_offered(self.native) else None,
+            "verdict": verdict,
+            "examples": sum(self._verdicts.values()),
+            "verdicts": dict(self._verdicts),
+            "worst": self._worst_fields(),
+            "tolerance": None
+            if comparison is None
+            else {
+                "value_ulp": plain(comparison.bound_value_ulp),
+                "grad_ulp": plain(comparison.bound_grad_ulp),
+            },
+            "reproducer": self.reproducer,
+            "divergence": divergence,
+            "known": verdict in (*FAILING, "convention") and not self._unexpected,
+            "unexpected": self._unexpected,
+            "errors": (self._crash_errors + self._other_errors)[:MAX_ERRORS],
+            "error_value": self._error_value,
+            "missing_grads": dict(self._missing_grads),
+            "samples": [list(pair) for pair in self._samples],
+            "ulp_hist": {name: self._hist.get(name, 0) for name in ULP_BUCKETS},
+            "outputs": list(self._outputs),
+            "duration_s": round(duration, 6),
+        }
+
+    @classmethod
+    def not_offered(
+        cls,
+        loss: str,
+        family: str,
+        config: Mapping[str, Any],
+        config_id: str,
+        dtype: str,
+        device: str,
+        mode: str,
+        native: Any,
+    ) -> dict[str, Any]:
+        """The record of a configuration the framework does not offer (``native`` a NotOffered)."""
+        record = cls(loss, family, config, config_id, dtype, device, mode, native)
+        record.duration_s = 0.0
+        return record.to_dict()
+
+
+def _is_not_offered(native: Any) -> bool:
+    return native is not None and hasattr(native, "reason") and not hasattr(native, "call")
