@@ -51,6 +51,7 @@ DOCS = {
     "CosineEmbeddingLoss": _DOCS_ORG + "torch.nn.CosineEmbeddingLoss.html",
     "MarginRankingLoss": _DOCS_ORG + "torch.nn.modules.loss.MarginRankingLoss.html",
     "MultiLabelSoftMarginLoss": _DOCS_ORG + "torch.nn.modules.loss.MultiLabelSoftMarginLoss.html",
+    "MultiMarginLoss": _STABLE + "generated/torch.nn.MultiMarginLoss.html",
     "NLLLoss": LOSS_PY,
     "nll_loss": LOSS_PY,
     "HingeEmbeddingLoss": LOSS_PY,
@@ -476,6 +477,13 @@ def _outside_unit_interval(name: str) -> Callable[[Case], bool]:
         return bool(np.any((x < 0) | (x > 1)))
 
     return pred
+
+
+def _nonfinite_weight(case: Case) -> bool:
+    return any(
+        name in case.arrays and not np.all(np.isfinite(case.arrays[name]))
+        for name in ("weight", "pos_weight")
+    )
 
 
 def not_sign_label(case: Case) -> bool:
@@ -1179,6 +1187,29 @@ DIVERGENCES: list[Divergence] = [
             ("margin_ranking_loss", "MarginRankingLoss"),
             ("hinge_embedding_loss", "HingeEmbeddingLoss"),
             ("soft_margin_loss", "SoftMarginLoss"),
+        )
+    ),
+    *(
+        Divergence(
+            id=f"{loss.replace('_', '-')}-weight-unchecked",
+            kind="convention",
+            loss=loss,
+            description=(
+                f"{page} documents a rescaling weight but does not check its values: a NaN or "
+                "infinite weight gives a number (NaN or inf), not an error"
+            ),
+            citation=DOCS[page],
+            inputs=_nonfinite_weight,
+            inputs_text="some weight or pos_weight is NaN or ±inf",
+            affects=("error",),
+        )
+        for loss, page in (
+            ("binary_cross_entropy", "BCELoss"),
+            ("binary_cross_entropy_with_logits", "BCEWithLogitsLoss"),
+            ("cross_entropy", "CrossEntropyLoss"),
+            ("nll_loss", "NLLLoss"),
+            ("multi_margin_loss", "MultiMarginLoss"),
+            ("multilabel_soft_margin_loss", "MultiLabelSoftMarginLoss"),
         )
     ),
     *(
