@@ -9,3 +9,8 @@ def pytest_addoption(parser):
         help="framework whose adapter to test: torch, tensorflow or jax "
         "(default: $LOSSCONF_FRAMEWORK)",
     )
+    group.addoption(
+        "--profile",
+        default=None,
+        help="hypothesis profile: ci, default or thorough (default: $LOSSCONF_PROFILE or ci)",
+    )

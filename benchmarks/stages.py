@@ -1,0 +1,91 @@
+"""Print where the conformance harness spends its time, from a ``--timings`` file.
+
+    python -m benchmarks.stages TIMINGS.json [TIMINGS.json ...] [--markdown]
+
+The conformance plugin (``pytest tests/conformance --timings PATH``) records, for every example,
+the seconds spent generating the case (hypothesis draw), evaluating the reference, in the native
+call (forward + backward, as the adapter timed it), in the adapter around it (building tensors,
+converting results), comparing and judging, and recording; and, per item, the wall time and
+example count, so that what falls between the stages (hypothesis' engine, pytest) shows as
+"other". The harness is everything but the native call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+HARNESS = ("generate", "reference", "adapter", "compare", "record")
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:,.0f} µs"
+
+
+def table(data: dict) -> list[tuple[str, str, str, str]]:
+    stages = data["stages"]
+    n = len(stages["native"])
+    totals = {name: sum(values) for name, values in stages.items()}
+    wall = sum(item[0] for item in data.get("items", []))
+    other = max(wall - sum(totals.values()), 0.0)
+    rows = []
+    for name in ("generate", "reference", "native", "adapter", "compare", "record"):
+        values = stages[name]
+        rows.append(
+            (
+                name,
+                _us(statistics.median(values)),
+                f"{totals[name]:.1f} s",
+                f"{100 * totals[name] / wall:.1f} %" if wall else "—",
+            )
+        )
+    rows.append(("other", "—", f"{other:.1f} s", f"{100 * other / wall:.1f} %" if wall else "—"))
+    harness = [sum(stages[s][i] for s in HARNESS) for i in range(n)]
+    rows.append(
+        (
+            "harness (all but native)",
+            _us(statistics.median(harness)),
+            f"{sum(harness) + other:.1f} s",
+            f"{100 * (sum(harness) + other) / wall:.1f} %" if wall else "—",
+        )
+    )
+    rows.append(
+        ("items / examples / wall", f"{len(data.get('items', []))} / {n}", f"{wall:.1f} s", "")
+    )
+    return rows
+
+
+def render(data: dict, markdown: bool) -> str:
+    title = f"{data['framework']} {data['version']}, profile {data['profile']}"
+    head = ("stage", "median per example", "total", "share of item time")
+    rows = table(data)
+    if markdown:
+        lines = [f"**{title}**", "", "| " + " | ".join(head) + " |", "|---|---:|---:|---:|"]
+        lines += ["| " + " | ".join(r) + " |" for r in rows]
+        return "\n".join(lines)
+    widths = [max(len(x) for x in col) for col in zip(head, *rows, strict=True)]
+    fmt = "  ".join(f"{{:<{w}}}" if i == 0 else f"{{:>{w}}}" for i, w in enumerate(widths))
+    return "\n".join([title, fmt.format(*head), *(fmt.format(*r) for r in rows)])
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.stages", description=__doc__)
+    parser.add_argument("timings", nargs="+")
+    parser.add_argument("--markdown", action="store_true")
+    args = parser.parse_args(argv)
+    for path in args.timings:
+        try:
+            data = json.loads(Path(path).read_text())
+        except (OSError, ValueError) as exc:
+            print(f"{path}: cannot read timings ({exc})", file=sys.stderr)
+            return 2
+        print(render(data, args.markdown))
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
