@@ -1,0 +1,552 @@
+"""The JAX/Optax adapter: optax's losses, differentiated by JAX's own autodiff, eager or ``jax.jit``.
+
+Importing this module imports jax and optax and turns on ``jax_enable_x64`` (float64 cases need
+it). With x64 on, a Python float or an array built without a dtype would become float64, so every
+array is created with the case's dtype explicitly and every result's dtype is checked.
+
+Each mapped configuration is one Python expression, exactly as a JAX user writes it
+(``jnp.mean(optax.losses.huber_loss(input, target, delta=0.5))``). The expression is compiled into
+a small module source — ``loss_fn`` and ``value_and_grads`` (the value and the VJP through
+``jax.vjp``) — and that same source is what :meth:`JaxAdapter.run` executes and what
+:meth:`JaxAdapter.snippet` prints, so a reproducer cannot drift from the run.
+
+Modes: ``eager`` calls ``value_and_grads`` directly, so JAX runs it op by op (that is what eager
+means in JAX: ``jax.vjp`` traces the Python function on concrete values every call); ``jit`` keeps
+one ``jax.jit(value_and_grads)`` per (loss, configuration, dtype, device), and JAX caches one
+compilation per argument shape.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+import jax.numpy as jnp  # noqa: E402  (after enabling x64, before any array exists)
+import jaxlib  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+import reference as R  # noqa: E402
+from reference import Case, configs  # noqa: E402
+
+from . import jax_known  # noqa: E402
+from .base import Adapter, Divergence, FrameworkError, Native, NotOffered, Outcome  # noqa: E402
+
+# NumPy dtypes for the arrays handed to JAX (bfloat16 from ml_dtypes, through jax.numpy).
+NUMPY_DTYPES = {
+    "float64": np.float64,
+    "float32": np.float32,
+    "float16": np.float16,
+    "bfloat16": jnp.bfloat16,
+}
+
+
+# --- the mapping ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One configuration as JAX code: an expression over the argument names.
+
+    ``setup`` holds assignments the expression uses (``class_axis = …``); ``composition`` says
+    what around the optax call is the user's own composition; ``conversions`` what was converted
+    (parameters, layout) on the way.
+    """
+
+    expression: str
+    composition: str | None = None
+    conversions: tuple[str, ...] = ()
+    setup: tuple[str, ...] = ()
+
+    def native(self) -> Native:
+        return Native(self.expression, self.composition, self.conversions)
+
+
+REDUCE = {"mean": "jnp.mean({})", "sum": "jnp.sum({})", "none": "{}"}
+COMPOSITION = {
+    "mean": "jnp.mean(…) over optax's elementwise losses",
+    "sum": "jnp.sum(…) over optax's elementwise losses",
+    "none": None,
+}
+
+# torch puts classes on dim 1 (dim 0 unbatched); optax takes the class axis as ``axis=``.
+CLASS_AXIS = "class_axis = 1 if input.ndim > 1 else 0"
+CLASS_AXIS_NOTE = (
+    "axis=class_axis: torch's class dimension (1, or 0 for an unbatched (C) input) is passed as "
+    "optax's axis= instead of moving it last"
+)
+
+
+def _reduced(config, call: str, conversions: tuple[str, ...] = (), setup=()) -> Recipe:
+    reduction = config["reduction"]
+    return Recipe(REDUCE[reduction].format(call), COMPOSITION[reduction], conversions, setup)
+
+
+def _not_offered(reason: str) -> Callable[[Mapping[str, Any]], NotOffered]:
+    return lambda config: NotOffered(reason)
+
+
+def _mse_loss(c):
+    return _reduced(c, "optax.losses.squared_error(input, target)")
+
+
+def _huber_loss(c):
+    return _reduced(c, f"optax.losses.huber_loss(input, target, delta={c['delta']!r})")
+
+
+def _smooth_l1_loss(c):
+    if c["beta"] != 1.0:
+        return NotOffered(
+            "smooth_l1(β) = huber(δ=β)/β and optax has only huber_loss: for β ≠ 1 the result "
+            "would have to be divided by β (β = 0 is the absolute error, which optax lacks)"
+        )
+    return _reduced(
+        c,
+        "optax.losses.huber_loss(input, target, delta=1.0)",
+        ("delta = beta = 1.0: smooth_l1(β) = huber(δ=β)/β is huber itself at β = 1",),
+    )
+
+
+def _log_cosh(c):
+    return _reduced(c, "optax.losses.log_cosh(input, target)")
+
+
+def _bce_with_logits(c):
+    if c["weight"] or c["pos_weight"]:
+        return NotOffered(
+            "optax.losses.sigmoid_binary_cross_entropy has no weight or pos_weight argument; "
+            "multiplying the loss terms by hand would re-implement the loss"
+        )
+    return _reduced(c, "optax.losses.sigmoid_binary_cross_entropy(input, target)")
+
+
+def _sigmoid_focal_loss(c):
+    return _reduced(
+        c,
+        f"optax.losses.sigmoid_focal_loss(input, target, alpha={c['alpha']!r}, "
+        f"gamma={c['gamma']!r})",
+    )
+
+
+def _cross_entropy(c):
+    if c["weight"]:
+        return NotOffered(
+            "optax's softmax cross-entropy losses have no class-weight argument; weighting the "
+            "per-class terms (and torch's weighted mean) by hand would re-implement the loss"
+        )
+    setup = [CLASS_AXIS]
+    conversions = [CLASS_AXIS_NOTE]
+    composition = []
+    where = ""
+    mean = "jnp.mean({})"
+    if c["target_kind"] == "index" and c.get("ignore_index") is not None:
+        setup.append(f"kept = target != {c['ignore_index']!r}")
+        where = ", where=kept"
+        mean = "jnp.mean({}, where=kept)"
+        composition.append(
+            "ignore_index → optax's where=kept (kept = target != ignore_index): ignored items "
+            "give 0"
+            + (
+                ", and jnp.mean(…, where=kept) divides by the number of kept items, as torch does"
+                if c["reduction"] == "mean"
+                else ""
+            )
+        )
+    if c["target_kind"] == "index" and not c["label_smoothing"]:
+        call = (
+            "optax.losses.softmax_cross_entropy_with_integer_labels("
+            f"input, target, axis=class_axis{where})"
+        )
+    else:
+        labels = "target"
+        if c["target_kind"] == "index":
+            labels = "jax.nn.one_hot(target, input.shape[class_axis], dtype=input.dtype, axis=class_axis)"
+            composition.append(
+                "jax.nn.one_hot(target, C, dtype=input.dtype) turns indices into the one-hot "
+                "labels optax's label smoothing needs"
+            )
+        if c["label_smoothing"]:
+            labels = f"optax.smooth_labels({labels}, {c['label_smoothing']!r}, axis=class_axis)"
+            composition.append(
+                "optax.smooth_labels(labels, ε) (optax's own label smoothing: (1 − ε)·labels + ε/C)"
+            )
+        call = f"optax.losses.softmax_cross_entropy(input, {labels}, axis=class_axis{where})"
+    reduction = c["reduction"]
+    expression = mean.format(call) if reduction == "mean" else REDUCE[reduction].format(call)
+    if reduction != "none":
+        composition.insert(0, f"jnp.{reduction}(…) over optax's per-item losses")
+    return Recipe(expression, "; ".join(composition) or None, tuple(conversions), tuple(setup))
+
+
+def _multilabel_soft_margin_loss(c):
+    if c["weight"]:
+        return NotOffered(
+            "optax.losses.sigmoid_binary_cross_entropy has no per-class weight argument"
+        )
+    per_item = "jnp.mean(optax.losses.sigmoid_binary_cross_entropy(input, target), axis=-1)"
+    recipe = _reduced(c, per_item)
+    items = "jnp.mean(…, axis=-1) over the C labels (torch's per-item average of C logistic losses)"
+    outer = COMPOSITION[c["reduction"]]
+    return Recipe(recipe.expression, items + (f"; {outer}" if outer else ""))
+
+
+def _kl_div(c):
+    api = "kl_divergence_with_log_targets" if c["log_target"] else "kl_divergence"
+    reduction = c["reduction"]
+    if reduction == "batchmean":
+        return Recipe(
+            f"jnp.mean(optax.losses.{api}(input, target, axis=rest_axes))",
+            "jnp.mean(…) over the batch of per-item divergences",
+            ("axis=rest_axes: every axis but the batch axis 0, so optax sums each item's terms",),
+            ("rest_axes = tuple(range(1, input.ndim))",),
+        )
+    pointwise = f"optax.losses.{api}(input, target, axis=())"
+    return Recipe(
+        REDUCE[reduction].format(pointwise),
+        COMPOSITION[reduction],
+        (
+            "axis=(): optax sums over the last axis by default (a per-distribution KL); an empty "
+            "axis keeps torch's pointwise terms",
+        ),
+    )
+
+
+def _triplet_margin_loss(c):
+    if c["swap"]:
+        return NotOffered("optax.losses.triplet_margin_loss has no swap (distance swap) argument")
+    return _reduced(
+        c,
+        "optax.losses.triplet_margin_loss(anchor, positive, negative, "
+        f"norm_degree={c['p']!r}, margin={c['margin']!r}, eps={c['eps']!r})",
+        ("norm_degree = p",),
+    )
+
+
+MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
+    "mse_loss": _mse_loss,
+    "l1_loss": _not_offered(
+        "optax 0.2.8 has no absolute-error loss (huber_loss(delta=0) is identically 0, l2_loss "
+        "and squared_error are squares); jnp.abs(input - target) would re-implement the loss"
+    ),
+    "huber_loss": _huber_loss,
+    "smooth_l1_loss": _smooth_l1_loss,
+    "log_cosh": _log_cosh,
+    "binary_cross_entropy": _not_offered(
+        "optax has no binary cross-entropy of probabilities, only of logits "
+        "(sigmoid_binary_cross_entropy); converting probabilities to logits would change the loss"
+    ),
+    "binary_cross_entropy_with_logits": _bce_with_logits,
+    "sigmoid_focal_loss": _sigmoid_focal_loss,
+    "cross_entropy": _cross_entropy,
+    "nll_loss": _not_offered(
+        "optax has no negative log-likelihood of given log-probabilities: "
+        "softmax_cross_entropy_with_integer_labels renormalises its input (it equals nll_loss only "
+        "where logsumexp(input) = 0)"
+    ),
+    "multi_margin_loss": _not_offered(
+        "optax.losses.multiclass_hinge_loss is the Crammer-Singer hinge max_j(x_j + 1 − [j = y]) − "
+        "x_y (a max over classes, margin 1), not torch's Σ_{i≠y} max(0, margin − x_y + x_i)^p / C; "
+        "optax has no p, margin or class weight"
+    ),
+    "multilabel_soft_margin_loss": _multilabel_soft_margin_loss,
+    "kl_div": _kl_div,
+    "poisson_nll_loss": _not_offered("optax 0.2.8 has no Poisson negative log-likelihood loss"),
+    "gaussian_nll_loss": _not_offered("optax 0.2.8 has no Gaussian negative log-likelihood loss"),
+    "triplet_margin_loss": _triplet_margin_loss,
+    "cosine_embedding_loss": _not_offered(
+        "optax.losses.cosine_distance is 1 − cos(x1, x2) with no ±1 label and no margin; the "
+        "y = −1 branch max(0, cos − margin) has no optax form"
+    ),
+    "margin_ranking_loss": _not_offered(
+        "optax has no ranking hinge of two scores: hinge_loss(s, y) = max(0, 1 − s·y) fixes the "
+        "margin at 1 and perceptron_loss at 0, and both take one score, not x1 and x2"
+    ),
+    "hinge_embedding_loss": _not_offered(
+        "optax has no hinge embedding loss: hinge_loss(x, y) = max(0, 1 − x·y) differs for y = 1 "
+        "(torch's loss is x itself there) and has no margin"
+    ),
+    "soft_margin_loss": _not_offered(
+        "optax has no logistic loss on ±1 labels: sigmoid_binary_cross_entropy takes labels in "
+        "[0, 1], and rewriting the labels as (y + 1)/2 is a change of the input, not a native call"
+    ),
+}
+
+
+# --- compiled configurations ------------------------------------------------------------------
+
+
+def module_source(recipe: Recipe, names: tuple[str, ...], differentiable: tuple[str, ...]) -> str:
+    """``loss_fn`` and ``value_and_grads`` for one configuration, as Python source.
+
+    The gradients come from one ``jax.vjp`` of the native call with respect to the differentiable
+    arguments (the others are closed over): with the case's cotangent for reduction ``none``,
+    with 1 for a scalar result.
+    """
+    args = ", ".join(names)
+    diff = ", ".join(differentiable)
+    body = [f"    {line}" for line in recipe.setup] + [f"    return {recipe.expression}"]
+    return "\n".join(
+        [
+            f"def loss_fn({args}):",
+            *body,
+            "",
+            "",
+            f"def value_and_grads({args}, cotangent=None):",
+            f"    value, pullback = jax.vjp(lambda {diff}: loss_fn({args}), {diff})",
+            "    seed = jnp.ones_like(value) if cotangent is None else cotangent",
+            f"    return value, dict(zip({differentiable!r}, pullback(seed)))",
+            "",
+        ]
+    )
+
+
+@dataclass
+class Compiled:
+    """One configuration ready to run: its source, and the callables built from that source."""
+
+    names: tuple[str, ...]
+    differentiable: tuple[str, ...]
+    source: str
+    loss_fn: Callable
+    value_and_grads: Callable  # jax.jit-wrapped in jit mode
+    jitted: bool
+
+    def compilations(self) -> int:
+        """Distinct compilations so far (jit mode; one per argument shape and dtype)."""
+        return self.value_and_grads._cache_size() if self.jitted else 0
+
+
+def _compile(recipe: Recipe, names, differentiable, jitted: bool) -> Compiled:
+    source = module_source(recipe, names, differentiable)
+    namespace = {"jax": jax, "jnp": jnp, "optax": optax}
+    exec(compile(source, f"<lossconf jax: {recipe.expression[:60]}>", "exec"), namespace)
+    fn = namespace["value_and_grads"]
+    return Compiled(
+        names,
+        differentiable,
+        source,
+        namespace["loss_fn"],
+        jax.jit(fn) if jitted else fn,
+        jitted,
+    )
+
+
+# --- the adapter ------------------------------------------------------------------------------
+
+
+class Configured(NamedTuple):
+    config_id: str
+    config: dict[str, Any]
+    recipe: Recipe | NotOffered
+
+
+class JaxAdapter(Adapter):
+    name = "jax"
+    modes = ("eager", "jit")
+    dtypes = ("float64", "float32", "float16", "bfloat16")
+
+    def __init__(self):
+        self._compiled: dict[tuple, Compiled] = {}
+        self._configs: dict[tuple, Configured] = {}
+
+    # identity
+
+    def version(self) -> str:
+        return jax.__version__
+
+    def versions(self) -> dict[str, str]:
+        return {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "optax": optax.__version__}
+
+    def devices(self) -> list[str]:
+        return ["cpu"] + [f"cuda:{i}" for i in range(len(_gpus()))]
+
+    def divergences(self) -> list[Divergence]:
+        return list(jax_known.DIVERGENCES)
+
+    # mapping
+
+    def mapping(self, loss: str, config: Mapping[str, Any]) -> Native | NotOffered:
+        recipe = self.recipe(loss, config)
+        return recipe if isinstance(recipe, NotOffered) else recipe.native()
+
+    def recipe(self, loss: str, config: Mapping[str, Any]) -> Recipe | NotOffered:
+        """The recipe for a configuration; parameters it leaves out take their defaults."""
+        if loss not in MAPPINGS:
+            return NotOffered(f"the JAX adapter has no mapping for {loss!r}")
+        return MAPPINGS[loss]({**configs.config_of(R.get(loss), {}, set()), **config})
+
+    # running
+
+    def run(self, case: Case) -> Outcome:
+        configured = self._configured(case)
+        if isinstance(configured.recipe, NotOffered):
+            return Outcome(error=FrameworkError("NotOffered", configured.recipe.reason))
+        compiled = self.compiled(case)
+        arrays = case.rounded()
+        host = [_host(arrays[name], case.dtype) for name in compiled.names]
+        cotangent = case.rounded_cotangent()
+        if cotangent is not None:
+            host.append(_host(cotangent, case.dtype))
+        # One device_put for every array: per-array calls cost ~0.1 ms each.
+        args = jax.device_put(host, _device(case.device))
+        if cotangent is not None:
+            cotangent = args.pop()
+        try:
+            (value, grads), seconds = _timed(compiled, args, cotangent)
+        except Exception as exc:  # the framework's exception is data
+            return _forward_only(compiled, args, exc)
+        problem = _dtype_problem(case.dtype, value, grads)
+        if problem:
+            return Outcome(error=FrameworkError("ResultDtypeError", problem), seconds=seconds)
+        return Outcome(
+            value=np.asarray(value, dtype=np.float64),
+            grads={k: np.asarray(v, dtype=np.float64) for k, v in grads.items()},
+            seconds=seconds,
+        )
+
+    def compiled(self, case: Case) -> Compiled:
+        """The compiled form of a mapped case: one per (loss, config, dtype, device, mode)."""
+        configured = self._configured(case)
+        if isinstance(configured.recipe, NotOffered):
+            raise ValueError(f"{configured.config_id} is not offered: {configured.recipe.reason}")
+        key = (configured.config_id, case.dtype, case.device, case.mode)
+        found = self._compiled.get(key)
+        if found is None:
+            spec = R.get(case.loss)
+            names = tuple(a.name for a in spec.arrays if a.name in case.arrays)
+            differentiable = tuple(self.differentiable_arguments(case))
+            found = _compile(configured.recipe, names, differentiable, case.mode == "jit")
+            self._compiled[key] = found
+        return found
+
+    def _configured(self, case: Case) -> Configured:
+        # Memoised per (loss, params, arrays present): config_of, config_id and the mapping are
+        # pure functions of these, and recomputing them is most of the harness's per-call cost.
+        key = (case.loss, tuple(sorted(case.params.items())), tuple(sorted(case.arrays)))
+        found = self._configs.get(key)
+        if found is None:
+            config = R.config_of(case)
+            config_id = R.config_id(R.get(case.loss), config)
+            found = Configured(config_id, config, self.recipe(case.loss, config))
+            self._configs[key] = found
+        return found
+
+    # reproducer
+
+    def snippet(self, case: Case) -> str:
+        recipe = self._configured(case).recipe
+        if isinstance(recipe, NotOffered):
+            return f"# {case.loss}: not offered by JAX/Optax: {recipe.reason}\n"
+        compiled = self.compiled(case)
+        platform, index = _platform_and_index(case.device)
+        put = [
+            f"    {name!r}: jax.device_put(np.asarray(arrays[{name!r}], dtype="
+            f"{'np.int64' if np.issubdtype(case.arrays[name].dtype, np.integer) else 'dtype'}), "
+            "device),"
+            for name in compiled.names
+        ]
+        lines = [
+            "import jax",
+            "",
+            'jax.config.update("jax_enable_x64", True)  # for float64; arrays get explicit dtypes',
+            "import jax.numpy as jnp",
+            "import numpy as np",
+            "import optax",
+            "",
+            compiled.source,
+            *(["value_and_grads = jax.jit(value_and_grads)"] if compiled.jitted else []),
+            f"device = jax.devices({platform!r})[{index}]",
+            f"dtype = jnp.{case.dtype}",
+            "inputs = {",
+            *put,
+            "}",
+            "seed = None if cotangent is None else jax.device_put("
+            "np.asarray(cotangent, dtype=dtype), device)",
+            "value_, grads_ = value_and_grads(**inputs, cotangent=seed)",
+            "value = np.asarray(value_, dtype=np.float64)",
+            "grads = {k: np.asarray(v, dtype=np.float64) for k, v in grads_.items()}",
+            'print("jax value:", value)',
+            'print("jax grads:", grads)',
+            "",
+        ]
+        return "\n".join(lines)
+
+
+ADAPTER = JaxAdapter
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _gpus() -> list:
+    try:
+        return jax.devices("gpu")
+    except RuntimeError:  # no GPU backend in this jaxlib, or no GPU
+        return []
+
+
+def _platform_and_index(device: str) -> tuple[str, int]:
+    if device == "cpu":
+        return "cpu", 0
+    if device.startswith("cuda:"):
+        return "gpu", int(device.split(":", 1)[1])
+    raise ValueError(f"unknown device {device!r}; the JAX adapter knows 'cpu' and 'cuda:N'")
+
+
+@functools.cache
+def _device(device: str):
+    platform, index = _platform_and_index(device)
+    return jax.devices(platform)[index]
+
+
+def _host(x: np.ndarray, dtype: str) -> np.ndarray:
+    """A host array in the tested dtype (class indices stay int64), exact: x is already rounded."""
+    if np.issubdtype(x.dtype, np.integer):
+        return np.asarray(x, dtype=np.int64)
+    return np.asarray(x, dtype=NUMPY_DTYPES[dtype])
+
+
+def _timed(compiled: Compiled, args, cotangent):
+    """Run value_and_grads to completion; the seconds of the native forward + backward alone.
+
+    A jit call that compiled is timed again, so the figure is the steady-state call, not XLA's
+    compile time.
+    """
+    before = compiled.compilations()
+    start = time.perf_counter()
+    out = jax.block_until_ready(compiled.value_and_grads(*args, cotangent))
+    seconds = time.perf_counter() - start
+    if compiled.compilations() != before:
+        start = time.perf_counter()
+        out = jax.block_until_ready(compiled.value_and_grads(*args, cotangent))
+        seconds = time.perf_counter() - start
+    return out, seconds
+
+
+def _forward_only(compiled: Compiled, args, exc: Exception) -> Outcome:
+    """After value_and_grads raised: did the forward call raise, or only the gradient?"""
+    try:
+        forward = jax.jit(compiled.loss_fn) if compiled.jitted else compiled.loss_fn
+        value = jax.block_until_ready(forward(*args))
+    except Exception as forward_exc:
+        return Outcome(error=FrameworkError.of(forward_exc))
+    message = str(FrameworkError.of(exc).message)
+    return Outcome(
+        value=np.asarray(value, dtype=np.float64),
+        grad_errors={name: f"{type(exc).__name__}: {message}" for name in compiled.differentiable},
+    )
+
+
+def _dtype_problem(dtype: str, value, grads) -> str | None:
+    """A result computed in another dtype than the case's (x64 promotion) would be a wrong test."""
+    want = jnp.dtype(NUMPY_DTYPES[dtype])
+    got = {"value": value.dtype, **{f"grad {k}": v.dtype for k, v in grads.items()}}
+    wrong = {k: str(v) for k, v in got.items() if v != want}
+    return f"{dtype} case computed in {wrong}" if wrong else None

@@ -1,0 +1,588 @@
+"""JAX/Optax adapter: its registry reproduces, jit compiles once per shape, dtypes are honoured.
+
+Runs only with ``--framework jax`` (or ``LOSSCONF_FRAMEWORK=jax``) in an environment with jax and
+optax; the framework-free contract tests live in ``test_contract.py``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import statistics
+import time
+import zlib
+
+import numpy as np
+import pytest
+
+import reference as R
+from adapters import NotOffered
+from cases.sampling import output_shape, sample_arrays
+from reference import Case, shapes
+
+INF = np.inf
+
+
+@pytest.fixture(scope="module")
+def jax_adapter(adapter):
+    if adapter.name != "jax":
+        pytest.skip("JAX adapter tests (run with --framework jax)")
+    return adapter
+
+
+def _a(*values) -> np.ndarray:
+    return np.array(values, dtype=np.float64)
+
+
+# --- one concrete reproduction per registry entry ---------------------------------------------
+
+_RNG = np.random.default_rng(20260101)
+_TRIPLET = {k: _RNG.standard_normal((3, 4)) for k in ("anchor", "positive", "negative")}
+
+REPRODUCTIONS: dict[str, Case] = {
+    "jax-triplet-eps-inside-root": Case(
+        "triplet_margin_loss", {"eps": 1e-6, "reduction": "sum"}, _TRIPLET
+    ),
+    "jax-triplet-l1-without-abs": Case(
+        "triplet_margin_loss",
+        {"p": 1.0, "eps": 0.0, "reduction": "sum"},
+        {"anchor": _a(0.5, -0.5), "positive": _a(1.0, 0.0), "negative": _a(2.0, 1.0)},
+    ),
+    "jax-triplet-zero-distance-nan-grad": Case(
+        "triplet_margin_loss",
+        {"eps": 0.0, "reduction": "sum"},
+        {"anchor": _a(1.0, 2.0), "positive": _a(1.0, 2.0), "negative": _a(0.0, 0.0)},
+    ),
+    "jax-triplet-hinge-tie-half-gradient": Case(
+        "triplet_margin_loss",
+        {"eps": 0.0, "margin": 0.5, "reduction": "sum"},
+        {"anchor": np.zeros((2, 3)), "positive": np.eye(3)[:2], "negative": 1.5 * np.eye(3)[:2]},
+    ),
+    "jax-triplet-squares-out-of-range": Case(
+        "triplet_margin_loss",
+        {"reduction": "sum"},
+        {"anchor": _a(300.0, 0.0), "positive": _a(0.0, 0.0), "negative": _a(0.0, 10.0)},
+        dtype="float16",
+    ),
+    "jax-ce-integer-labels-lse-cancellation": Case(
+        "cross_entropy",
+        {"reduction": "none"},
+        {"input": np.array([[1e6, 1e6, 0.0]]), "target": np.array([0])},
+        cotangent=_a(1.0),
+    ),
+    "jax-bce-logits-infinite-logit-nan": Case(
+        "binary_cross_entropy_with_logits",
+        {"reduction": "none"},
+        {"input": _a(INF, -INF, 0.5), "target": _a(1.0, 0.0, 0.5)},
+        cotangent=_a(1.0, 1.0, 1.0),
+    ),
+    "jax-multilabel-infinite-logit-nan": Case(
+        "multilabel_soft_margin_loss",
+        {"reduction": "mean"},
+        {"input": np.array([[INF, -INF, 0.3]]), "target": np.array([[1.0, 0.0, 0.5]])},
+    ),
+    "jax-focal-infinite-logit-nan": Case(
+        "sigmoid_focal_loss", {"reduction": "sum"}, {"input": _a(INF, 0.5), "target": _a(1.0, 0.5)}
+    ),
+    "jax-focal-hard-label-target-grad": Case(
+        "sigmoid_focal_loss", {"reduction": "sum"}, {"input": _a(0.0, 1.5), "target": _a(1.0, 0.0)}
+    ),
+    "jax-ce-neginf-logit-zero-label-nan": Case(
+        "cross_entropy",
+        {"target_kind": "probability", "reduction": "mean"},
+        {"input": np.array([[-INF, 0.5, 1.0]]), "target": np.array([[0.0, 0.5, 0.5]])},
+    ),
+    "jax-ce-posinf-logit-nan-grad": Case(
+        "cross_entropy",
+        {"target_kind": "probability", "reduction": "mean"},
+        {"input": np.array([[INF, 0.0, 1.0]]), "target": np.array([[0.2, 0.3, 0.5]])},
+    ),
+    "jax-ce-every-target-ignored-zero-grad": Case(
+        "cross_entropy",
+        {"ignore_index": -100, "reduction": "mean"},
+        {"input": _RNG.standard_normal((2, 3)), "target": np.array([-100, -100])},
+    ),
+    "jax-kl-zero-target-nan-grad": Case(
+        "kl_div",
+        {"reduction": "batchmean"},
+        {"input": np.log([[0.5, 0.25, 0.25]]), "target": np.array([[0.0, 0.5, 0.5]])},
+    ),
+    "jax-kl-zero-target-neginf-input-nan": Case(
+        "kl_div",
+        {"reduction": "sum"},
+        {"input": np.array([[-INF, -0.5, -0.9]]), "target": np.array([[0.0, 0.5, 0.5]])},
+    ),
+    "jax-kl-log-target-neginf-nan": Case(
+        "kl_div",
+        {"log_target": True, "reduction": "sum"},
+        {
+            "input": np.log([[0.5, 0.25, 0.25]]),
+            "target": np.array([[-INF, np.log(0.5), np.log(0.5)]]),
+        },
+    ),
+    "jax-ce-index-out-of-range-gather": Case(
+        "cross_entropy",
+        {"reduction": "mean"},
+        {"input": _RNG.standard_normal((2, 3)), "target": np.array([0, 3])},
+    ),
+    "jax-ce-index-out-of-range-one-hot": Case(
+        "cross_entropy",
+        {"label_smoothing": 0.1, "reduction": "mean"},
+        {"input": _RNG.standard_normal((2, 3)), "target": np.array([0, -1])},
+    ),
+}
+
+_OUTSIDE = {
+    "binary_cross_entropy_with_logits": ({}, _a(0.3, -0.2), _a(1.5, 0.5)),
+    "sigmoid_focal_loss": ({}, _a(0.3, -0.2), _a(1.5, 0.5)),
+    "cross_entropy": (
+        {"target_kind": "probability"},
+        np.array([[0.3, -0.2]]),
+        np.array([[1.5, -0.5]]),
+    ),
+    "multilabel_soft_margin_loss": ({}, np.array([[0.3, -0.2]]), np.array([[1.5, 0.5]])),
+    "kl_div": ({}, np.array([[-0.3, -0.2]]), np.array([[1.5, -0.5]])),
+}
+for _loss, (_params, _x, _t) in _OUTSIDE.items():
+    REPRODUCTIONS[f"jax-{_loss}-target-outside-unit-interval"] = Case(
+        _loss, {**_params, "reduction": "mean"}, {"input": _x, "target": _t}
+    )
+
+_ROWS, _ROW = _RNG.standard_normal((2, 3)), _RNG.standard_normal(3)
+_BROADCAST = {
+    "huber_loss": {"input": _ROWS, "target": _ROW},
+    "smooth_l1_loss": {"input": _ROWS, "target": _ROW},
+    "log_cosh": {"input": _ROWS, "target": _ROW},
+    "binary_cross_entropy_with_logits": {"input": _ROWS, "target": np.abs(_ROW) / 3},
+    "sigmoid_focal_loss": {"input": _ROWS, "target": np.abs(_ROW) / 3},
+    "multilabel_soft_margin_loss": {"input": _ROWS, "target": np.abs(_ROW) / 3},
+    "kl_div": {"input": -np.abs(_ROWS), "target": np.abs(_ROW) / 3},
+    "triplet_margin_loss": {"anchor": _ROWS, "positive": _ROW, "negative": _ROWS[::-1]},
+}
+REPRODUCTIONS["jax-cross_entropy-broadcasts-mismatched-shapes"] = Case(
+    "cross_entropy", {"reduction": "mean"}, {"input": _ROWS, "target": np.array([1])}
+)
+for _loss, _arrays in _BROADCAST.items():
+    REPRODUCTIONS[f"jax-{_loss}-broadcasts-mismatched-shapes"] = Case(
+        _loss, {"reduction": "mean"}, _arrays
+    )
+
+
+def _differs(got, expected) -> bool:
+    """Shapes differ, NaN/inf disagree, or some finite element is off by more than 1e-12 relative."""
+    got, expected = np.asarray(got, float), np.asarray(expected, float)
+    if got.shape != expected.shape:
+        return True
+    return not np.allclose(got, expected, rtol=1e-12, atol=0.0, equal_nan=True)
+
+
+def _beyond_tolerance(case: Case, got, expected, name: str | None) -> bool:
+    """The suite's own tolerance policy (cases.tolerance) rejects ``got``; ``name`` None is the
+    value, else that argument's gradient."""
+    from cases import tolerance as T
+
+    arrays, cot = case.rounded(), case.rounded_cotangent()
+    scales = T.scales(case.loss, arrays, case.params, cot)
+    if name is None:
+        bound = T.bound(expected, scales.value, scales.floor, case.dtype, scales.n, T.K_VALUE)
+    else:
+        scale = scales.grads[name]
+        bound = T.bound(expected, scale, scales.grad_floor, case.dtype, scales.n, T.K_GRAD)
+    return np.shape(got) != np.shape(expected) or not T.check(got, expected, bound, case.dtype).ok
+
+
+def _reproduces(adapter, entry, case: Case) -> list[str]:
+    """The parts in which JAX differs from the reference on ``case``: beyond 1e-12 relative and
+    beyond the suite's tolerance."""
+    out = adapter.run(case)
+    try:
+        value, grads = R.value_and_vjp(case.loss, case.rounded(), case.params, case.cotangent)
+    except R.InvalidInput:
+        # The reference rejects the input; JAX answered with a number (and no exception).
+        return ["error"] if out.error is None and out.value is not None else []
+    if out.error is not None:
+        return ["error"]
+    found = []
+    if _differs(out.value, value) and _beyond_tolerance(case, out.value, value, None):
+        found.append("value")
+    if any(
+        _differs(out.grads[k], grads[k]) and _beyond_tolerance(case, out.grads[k], grads[k], k)
+        for k in out.grads
+    ):
+        found.append("grad")
+    return found
+
+
+def test_every_entry_has_a_reproduction(jax_adapter):
+    ids = [d.id for d in jax_adapter.divergences()]
+    assert len(ids) == len(set(ids)), "registry ids must be unique"
+    assert set(ids) == set(REPRODUCTIONS)
+
+
+def test_every_entry_is_cited_and_described(jax_adapter):
+    for d in jax_adapter.divergences():
+        assert d.kind in ("convention", "known-bug"), d.id
+        assert d.citation.startswith("https://"), d.id
+        assert len(d.description) > 40 and d.inputs_text, d.id
+        assert set(d.affects) <= {"value", "grad", "error"} and d.affects, d.id
+        if d.loss == "*":
+            continue
+        assert d.loss in R.REGISTRY, d.id
+        offered = [
+            c
+            for c in R.all_configs(R.get(d.loss))
+            if not isinstance(jax_adapter.mapping(d.loss, c), NotOffered)
+        ]
+        assert offered, f"{d.id}: {d.loss} is not offered at all"
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+@pytest.mark.parametrize("entry_id", sorted(REPRODUCTIONS))
+def test_entry_reproduces(jax_adapter, entry_id, mode):
+    entry = next(d for d in jax_adapter.divergences() if d.id == entry_id)
+    case = dataclasses.replace(REPRODUCTIONS[entry_id], mode=mode)
+    config = R.config_of(case)
+    assert not isinstance(jax_adapter.mapping(case.loss, config), NotOffered)
+    assert entry.applies(case, jax_adapter.version()), f"{entry_id}: predicate false on its case"
+    differing = _reproduces(jax_adapter, entry, case)
+    assert set(differing) & set(entry.affects), (
+        f"{entry_id}: JAX agrees with the reference on {entry.affects} (differs in {differing})"
+    )
+
+
+def _ordinary_cases():
+    """The contract test's fixed, valid inputs: one per mapped configuration and layout."""
+    for spec in R.REGISTRY.values():
+        for config in R.all_configs(spec):
+            params, _ = R.split(spec, config)
+            rng = np.random.default_rng(zlib.crc32(R.config_id(spec, config).encode()))
+            for layout in shapes.layouts_for(spec.layouts, {**spec.defaults(), **params}):
+                arrays = sample_arrays(spec, config, rng, layout=layout)
+                try:
+                    R.validate(spec.name, arrays, params)
+                except R.InvalidInput:
+                    continue
+                cot = None
+                if params["reduction"] == "none":
+                    cot = rng.standard_normal(output_shape(spec, arrays, params))
+                yield Case(spec.name, params, arrays, cotangent=cot)
+
+
+# Entries whose predicate marks a window where rounding *can* exceed the tolerance (a difference of
+# rounding errors), rather than a structural difference (NaN, a sign, a missing term): an
+# application may happen to round the same way as the reference.
+WINDOWED = {
+    "jax-ce-integer-labels-lse-cancellation",
+    "jax-triplet-hinge-tie-half-gradient",
+}
+
+
+def test_entries_apply_only_where_jax_differs(jax_adapter):
+    """Narrowness on ordinary valid inputs (the contract's): a structural entry diverges on every
+    input it applies to; a windowed one on at least one (else it would be stale)."""
+    version = jax_adapter.version()
+    applied: dict[str, int] = {}
+    diverged: dict[str, int] = {}
+    for base in _ordinary_cases():
+        if isinstance(jax_adapter.mapping(base.loss, R.config_of(base)), NotOffered):
+            continue
+        for mode in ("eager", "jit"):
+            case = dataclasses.replace(base, mode=mode)
+            entries = [d for d in jax_adapter.divergences() if d.applies(case, version)]
+            if not entries:
+                continue
+            differing = _reproduces(jax_adapter, None, case)
+            for d in entries:
+                applied[d.id] = applied.get(d.id, 0) + 1
+                if set(differing) & set(d.affects):
+                    diverged[d.id] = diverged.get(d.id, 0) + 1
+    assert applied, "no entry applied to any ordinary input (the check would be empty)"
+    problems = [
+        f"{entry}: applied to {n} ordinary inputs, diverged on {diverged.get(entry, 0)}"
+        for entry, n in applied.items()
+        if diverged.get(entry, 0) < (1 if entry in WINDOWED else n)
+    ]
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize(
+    "params, target, broadcasts",
+    [
+        ({"target_kind": "probability"}, np.array([0.2, 0.3, 0.5]), True),
+        ({"target_kind": "probability", "label_smoothing": 0.1}, np.array([[0.2, 0.3, 0.5]]), True),
+        ({"target_kind": "probability", "label_smoothing": 0.1}, np.array([0.2, 0.3, 0.5]), False),
+        ({"label_smoothing": 0.1}, np.array([1]), True),
+        ({"ignore_index": -100}, np.array([1]), True),
+        ({}, np.array([1, 2, 0]), False),
+        ({}, np.array([[1], [2]]), False),
+    ],
+)
+def test_cross_entropy_shape_predicate_matches_what_jax_does(
+    jax_adapter, params, target, broadcasts
+):
+    """The broadcasting entry's predicate is true exactly where optax computes instead of raising."""
+    case = Case(
+        "cross_entropy", {**params, "reduction": "mean"}, {"input": _ROWS, "target": target}
+    )
+    entry = next(
+        d
+        for d in jax_adapter.divergences()
+        if d.id == "jax-cross_entropy-broadcasts-mismatched-shapes"
+    )
+    with pytest.raises(R.InvalidInput):
+        R.validate(case.loss, case.arrays, case.params)
+    assert entry.applies(case, jax_adapter.version()) == broadcasts
+    assert (jax_adapter.run(case).error is None) == broadcasts
+
+
+# --- jit: one compilation per (configuration, dtype, device) and shape ----------------------------
+
+
+class _CompileCounter:
+    """Counts XLA backend compilations and jit traces through jax.monitoring."""
+
+    def __init__(self):
+        from jax._src import dispatch  # the event names JAX records
+
+        self.events = (dispatch.BACKEND_COMPILE_EVENT, dispatch.JAXPR_TRACE_EVENT)
+        self.count = 0
+
+    def __call__(self, event, duration, **kwargs):
+        if event in self.events:
+            self.count += 1
+
+    def __enter__(self):
+        import jax.monitoring
+
+        jax.monitoring.register_event_duration_secs_listener(self)
+        return self
+
+    def __exit__(self, *exc):
+        import jax.monitoring
+
+        jax.monitoring.unregister_event_duration_listener(self)
+
+
+def _focal_case(rng, n: int) -> Case:
+    return Case(
+        "sigmoid_focal_loss",
+        {"reduction": "none"},
+        {"input": rng.standard_normal((n, 3)), "target": rng.uniform(0, 1, (n, 3))},
+        dtype="float32",
+        mode="jit",
+        cotangent=rng.standard_normal((n, 3)),
+    )
+
+
+def test_jit_does_not_recompile_for_the_same_shapes(jax_adapter):
+    rng = np.random.default_rng(7)
+    first = _focal_case(rng, 4)
+    jax_adapter.run(first)  # compiles (or finds the cache warm)
+    compiled = jax_adapter.compiled(first)
+    cached = compiled.compilations()
+    with _CompileCounter() as counter:
+        for _ in range(3):
+            out = jax_adapter.run(_focal_case(rng, 4))  # new values, same shapes and dtype
+            assert out.error is None
+    assert counter.count == 0, f"{counter.count} compilations/traces on repeated same-shape calls"
+    assert compiled.compilations() == cached
+    assert jax_adapter.compiled(_focal_case(rng, 4)) is compiled  # one jitted function per config
+
+    # The counter does see a compilation: a new shape compiles once, then is cached too.
+    with _CompileCounter() as counter:
+        jax_adapter.run(_focal_case(rng, 5))
+    assert counter.count > 0
+    assert compiled.compilations() == cached + 1
+    with _CompileCounter() as counter:
+        jax_adapter.run(_focal_case(rng, 5))
+    assert counter.count == 0
+
+
+def test_jit_timing_excludes_compilation(jax_adapter):
+    rng = np.random.default_rng(8)
+    case = dataclasses.replace(_focal_case(rng, 6), loss="sigmoid_focal_loss")
+    started = time.perf_counter()
+    out = jax_adapter.run(case)  # a new shape: compiles inside run
+    total = time.perf_counter() - started
+    assert 0 < out.seconds < total / 2, (out.seconds, total)
+
+
+# --- dtypes: with x64 enabled, low-precision cases still compute in their dtype ------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_low_precision_cases_compute_in_their_dtype(jax_adapter, dtype, mode):
+    rng = np.random.default_rng(9)
+    cases = [
+        Case(
+            "huber_loss",
+            {"delta": 0.5, "reduction": "mean"},
+            {"input": rng.standard_normal((3, 4)), "target": rng.standard_normal((3, 4))},
+        ),
+        Case(
+            "cross_entropy",
+            {"label_smoothing": 0.1, "ignore_index": -100, "reduction": "sum"},
+            {
+                "input": rng.standard_normal((3, 4, 2)),
+                "target": np.array([[0, 1], [2, -100], [3, 3]]),
+            },
+        ),
+        Case(
+            "kl_div",
+            {"reduction": "batchmean"},
+            {"input": -rng.exponential(1.0, (3, 4)), "target": rng.uniform(0, 1, (3, 4))},
+        ),
+    ]
+    import jax.numpy as jnp
+
+    want = jnp.dtype(dtype)
+    for case in cases:
+        case = dataclasses.replace(case, dtype=dtype, mode=mode)
+        # The native result itself is in the case's dtype (not float64 from x64 promotion) ...
+        compiled = jax_adapter.compiled(case)
+        arrays = case.rounded()
+        args = [
+            jnp.asarray(arrays[n], dtype=jnp.int64 if arrays[n].dtype.kind == "i" else want)
+            for n in compiled.names
+        ]
+        value, grads = compiled.value_and_grads(*args, None)
+        assert value.dtype == want, (case.loss, value.dtype)
+        assert all(g.dtype == want for g in grads.values()), (case.loss, grads)
+        # ... and what run returns holds numbers of that dtype, which float64 arithmetic rarely
+        # produces: the float64 reference is not representable in it.
+        out = jax_adapter.run(case)
+        assert out.error is None, out.error
+        for got in (out.value, *out.grads.values()):
+            assert np.array_equal(R.round_to(got, dtype), got), (case.loss, got)
+        expected = R.evaluate(case.loss, arrays, case.params)
+        assert not np.array_equal(R.round_to(expected, dtype), expected)
+        assert out.value != expected
+
+
+def test_a_result_in_another_dtype_is_reported_not_compared(jax_adapter):
+    import jax.numpy as jnp
+
+    from adapters import jax_adapter as module
+
+    value = jnp.zeros((), dtype=jnp.float64)
+    assert module._dtype_problem("float32", value, {"input": value})
+    assert module._dtype_problem("float64", value, {"input": value}) is None
+
+
+def test_x64_is_enabled(jax_adapter):
+    import jax
+
+    assert jax.config.jax_enable_x64
+
+
+# --- the rest of the adapter surface -------------------------------------------------------------
+
+
+def test_every_catalogue_loss_has_a_mapping_entry(jax_adapter):
+    from adapters import jax_adapter as module
+
+    assert set(module.MAPPINGS) == set(R.REGISTRY)
+
+
+def test_versions_name_jax_jaxlib_and_optax(jax_adapter):
+    import jax
+    import optax
+
+    versions = jax_adapter.versions()
+    assert set(versions) == {"jax", "jaxlib", "optax"}
+    assert versions["jax"] == jax.__version__ == jax_adapter.version()
+    assert versions["optax"] == optax.__version__
+
+
+def test_devices_without_a_gpu_backend(jax_adapter, monkeypatch):
+    import jax
+
+    real = jax.devices
+
+    def devices(backend=None):
+        if backend == "gpu":
+            raise RuntimeError("Unknown backend: 'gpu' requested")
+        return real(backend)
+
+    monkeypatch.setattr(jax, "devices", devices)
+    assert jax_adapter.devices() == ["cpu"]
+
+
+def test_devices_name_gpus_as_cuda(jax_adapter, monkeypatch):
+    import jax
+
+    real = jax.devices
+    monkeypatch.setattr(
+        jax, "devices", lambda backend=None: ["g0", "g1"] if backend == "gpu" else real(backend)
+    )
+    assert jax_adapter.devices() == ["cpu", "cuda:0", "cuda:1"]
+
+
+def test_not_offered_run_returns_the_reason_as_data(jax_adapter):
+    case = Case("l1_loss", {"reduction": "mean"}, {"input": _a(1.0), "target": _a(2.0)})
+    out = jax_adapter.run(case)
+    assert out.value is None and out.error.type == "NotOffered" and "absolute" in out.error.message
+
+
+def test_exception_comes_back_as_data(jax_adapter):
+    case = Case("mse_loss", {"reduction": "mean"}, {"input": np.ones(3), "target": np.ones(4)})
+    for mode in ("eager", "jit"):
+        out = jax_adapter.run(dataclasses.replace(case, mode=mode))
+        assert out.value is None and out.error.type == "ValueError"
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_snippet_reproduces_a_jit_index_target_run(jax_adapter, mode):
+    case = Case(
+        "cross_entropy",
+        {"ignore_index": -100, "label_smoothing": 0.1, "reduction": "none"},
+        {"input": _RNG.standard_normal((3, 4, 2)), "target": np.array([[0, 1], [2, -100], [3, 3]])},
+        dtype="float32",
+        mode=mode,
+        cotangent=_RNG.standard_normal((3, 2)),
+    )
+    source = jax_adapter.snippet(case)
+    assert ("jax.jit(value_and_grads)" in source) == (mode == "jit")
+    scope = {"arrays": case.rounded(), "cotangent": case.cotangent}
+    exec(source, scope)
+    out = jax_adapter.run(case)
+    assert np.array_equal(scope["value"], out.value)
+    assert scope["grads"].keys() == out.grads.keys()
+    assert all(np.array_equal(scope["grads"][k], out.grads[k]) for k in out.grads)
+
+
+def test_mapping_declares_its_compositions(jax_adapter):
+    mean = jax_adapter.mapping("huber_loss", {"delta": 0.5, "reduction": "mean"})
+    assert mean.call == "jnp.mean(optax.losses.huber_loss(input, target, delta=0.5))"
+    assert "jnp.mean" in mean.composition
+    assert jax_adapter.mapping("huber_loss", {"reduction": "none"}).composition is None
+    smooth = jax_adapter.mapping("smooth_l1_loss", {"beta": 1.0, "reduction": "sum"})
+    assert smooth.conversions and "huber_loss" in smooth.call
+    assert isinstance(jax_adapter.mapping("smooth_l1_loss", {"beta": 0.5}), NotOffered)
+    ce = jax_adapter.mapping("cross_entropy", {"ignore_index": -100, "label_smoothing": 0.1})
+    assert "optax.smooth_labels" in ce.call and "where=kept" in ce.call
+    assert "smooth_labels" in ce.composition and "where=kept" in ce.composition
+    assert isinstance(jax_adapter.mapping("cross_entropy", {"weight": True}), NotOffered)
+
+
+def test_harness_overhead_is_below_a_millisecond(jax_adapter):
+    rng = np.random.default_rng(10)
+    case = _focal_case(rng, 4)
+    jax_adapter.run(case)
+    overheads = []
+    for _ in range(40):
+        started = time.perf_counter()
+        out = jax_adapter.run(case)
+        overheads.append(time.perf_counter() - started - out.seconds)
+    assert statistics.median(overheads) < 1e-3, statistics.median(overheads)
+
+
+def test_a_subnormal_label_is_a_hard_label_on_cpu(jax_adapter):
+    """Denormals-are-zero on CPU: a float64 label of 1e-310 is 0 to JAX, so the focal-loss entry
+    (hard labels) must apply to it, and JAX must differ there (hypothesis found this one)."""
+    case = Case(
+        "sigmoid_focal_loss", {"reduction": "sum"}, {"input": _a(0.0), "target": _a(1e-310)}
+    )
+    entry = next(d for d in jax_adapter.divergences() if d.id == "jax-focal-hard-label-target-grad")
+    assert entry.applies(case, jax_adapter.version())
+    assert "grad" in _reproduces(jax_adapter, entry, case)
