@@ -1,0 +1,649 @@
+"""The TensorFlow / Keras adapter.
+
+Each configuration maps to a :class:`Plan`: a few lines of Python *source* that construct the
+native loss (a Keras loss object, built in the tested dtype) and the body of ``native(...)``, which
+calls it. The same text is executed by :meth:`TensorFlowAdapter.run` and printed by
+:meth:`TensorFlowAdapter.snippet`, so a reproducer is the run, not a paraphrase of it.
+
+Native APIs: ``tf.nn.*`` where TensorFlow has the op (reduced by the user-level ``tf.reduce_mean``
+/ ``tf.reduce_sum``, declared as composition), otherwise the ``tf.keras.losses`` class. Keras'
+own semantics — the class axis is last, most losses average (KLDivergence: sums) over the last axis
+before the reduction, probabilities are clipped to [ε, 1 − ε] — are left as they are; the
+differences they make are registered in :mod:`adapters.tf_known`.
+
+Modes: ``eager``, and ``jit`` = ``tf.function(forward_backward, jit_compile=True)``, one function
+per (loss, configuration, dtype, device), traced once per input shape.
+"""
+
+from __future__ import annotations
+
+import linecache
+import logging
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+import reference as R
+from reference import Case
+
+from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, to_numpy
+from .tf_known import DIVERGENCES
+
+
+class _ExpectedRetracing(logging.Filter):
+    """Drops TensorFlow's "triggered tf.function retracing" advice: the adapter keeps one
+    tf.function per configuration and traces it once per input shape on purpose (XLA compiles per
+    shape in any case), so varying shapes retrace by design."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "triggered tf.function retracing" not in record.getMessage()
+
+
+tf.get_logger().addFilter(_ExpectedRetracing())
+
+# --- plans: the native call of one configuration, as source ------------------------------------
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How one configuration is computed natively.
+
+    ``setup``: statements run once per dtype (they may use ``DTYPE``, the tested dtype's name);
+    ``body``: the statements of ``native(<arrays>)``, ending in ``return``; ``call``,
+    ``composition`` and ``conversions`` are what :class:`Native` shows in the mapping table.
+    """
+
+    call: str
+    body: str
+    setup: str = ""
+    composition: str | None = None
+    conversions: tuple[str, ...] = ()
+
+    def native(self) -> Native:
+        return Native(self.call, self.composition, self.conversions)
+
+
+Builder = Callable[[Mapping[str, Any]], "Plan | NotOffered"]
+
+# Keras reduction argument for each canonical reduction (None: no aggregation).
+KERAS_REDUCTION = {
+    "mean": '"sum_over_batch_size"',
+    "batchmean": '"sum_over_batch_size"',
+    "sum": '"sum"',
+    "none": "None",
+}
+# The user-level reduction written around an elementwise tf.nn result.
+TF_REDUCTION = {"mean": "tf.reduce_mean", "sum": "tf.reduce_sum", "none": None}
+
+# Layout helpers a user porting torch code writes: torch's class axis is dim 1 (dim 0 unbatched).
+CLASS_LAST = '''
+def class_last(x):
+    """torch's class dimension 1 moved to TensorFlow's last axis (no-op for (C) and (N, C))."""
+    return x if x.shape.rank <= 2 else tf.experimental.numpy.moveaxis(x, 1, -1)
+'''
+CLASS_AXIS = '''
+def class_axis(x):
+    """torch's class dimension: 1, or 0 for an unbatched (C) input."""
+    return 1 if x.shape.rank >= 2 else 0
+'''
+AXIS_NOTE = "axis = torch's class dimension (1; 0 for an unbatched (C) input)"
+MOVEAXIS_NOTE = (
+    "tf.experimental.numpy.moveaxis(input, 1, -1) for (N, C, d1, …): TF's class axis is last"
+)
+
+
+def _kwargs(pairs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in pairs.items())
+
+
+def keras_plan(
+    cls: str,
+    config: Mapping[str, Any],
+    y_true: str = "target",
+    y_pred: str = "input",
+    setup: str = "",
+    composition: str | None = None,
+    conversions: tuple[str, ...] = (),
+    per_call: bool = False,
+    **kwargs: Any,
+) -> Plan:
+    """``tf.keras.losses.<cls>(**kwargs, reduction=…, dtype=DTYPE)(y_true, y_pred)``.
+
+    The loss object is built once per dtype, or inside ``native`` (``per_call``) when an argument
+    depends on the input (the class axis).
+    """
+    args = ", ".join(
+        filter(None, (_kwargs(kwargs), f"reduction={KERAS_REDUCTION[config['reduction']]}"))
+    )
+    construct = f"loss_object = tf.keras.losses.{cls}({args}, dtype=DTYPE)"
+    call = f"return loss_object({y_true}, {y_pred})"
+    return Plan(
+        call=f"tf.keras.losses.{cls}({args})({y_true}, {y_pred})",
+        setup=setup if per_call else f"{setup}\n{construct}\n",
+        body=f"{construct}\n{call}" if per_call else call,
+        composition=composition,
+        conversions=conversions,
+    )
+
+
+def tf_nn_plan(
+    expr: str,
+    config: Mapping[str, Any],
+    setup: str = "",
+    composition: str | None = None,
+    conversions: tuple[str, ...] = (),
+) -> Plan:
+    """An elementwise ``tf.nn`` call, reduced with tf.reduce_mean / tf.reduce_sum as users do."""
+    reduce = TF_REDUCTION[config["reduction"]]
+    parts = [f"{reduce}(…) over the elementwise result"] if reduce else []
+    if composition:
+        parts.append(composition)
+    return Plan(
+        call=expr if reduce is None else f"{reduce}({expr})",
+        setup=setup,
+        body=f"return {expr}" if reduce is None else f"return {reduce}({expr})",
+        composition="; ".join(parts) or None,
+        conversions=conversions,
+    )
+
+
+def not_offered_if(config: Mapping[str, Any], reasons: Mapping[str, str]) -> NotOffered | None:
+    """NotOffered for the first optional array present in ``config`` that has a reason."""
+    for name, reason in reasons.items():
+        if config.get(name):
+            return NotOffered(reason)
+    return None
+
+
+# --- the mapping, loss by loss --------------------------------------------------------------------
+
+SAMPLE_WEIGHT_IS_PER_SAMPLE = (
+    "Keras losses take sample_weight, which weights the per-sample loss after the mean over the "
+    "last axis, not each element before it, and tf.nn has no weight argument; only the deprecated "
+    "TF1 API tf.compat.v1.losses has elementwise weights"
+)
+NO_CLASS_WEIGHT = (
+    "Keras and tf.nn cross-entropies have no per-class weight argument; sample_weight = "
+    "tf.gather(weight, target) would re-implement torch's weighted mean (divided by the summed "
+    "weights), which Keras does not compute"
+)
+
+
+def keras_regression(cls: str, **params: str) -> Builder:
+    """Keras' elementwise-mean regression losses; ``params`` maps Keras keyword → canonical name."""
+
+    def build(config):
+        return keras_plan(cls, config, **{k: config[v] for k, v in params.items()})
+
+    return build
+
+
+def smooth_l1(config):
+    beta = config["beta"]
+    if beta == 1.0:
+        return keras_plan(
+            "Huber",
+            config,
+            delta=1.0,
+            conversions=(
+                "delta = beta = 1.0: smooth_l1(β) = huber(δ=β)/β is huber itself at β = 1",
+            ),
+        )
+    if beta == 0.0:
+        return keras_plan(
+            "MeanAbsoluteError",
+            config,
+            conversions=("beta = 0: smooth_l1 is |input − target|, i.e. MeanAbsoluteError",),
+        )
+    return NotOffered(
+        f"Keras has Huber(delta) but no smooth L1: smooth_l1(beta={beta}) = Huber(delta={beta}) / "
+        f"{beta}, and dividing the result by beta would be result scaling, not a parameter "
+        "conversion"
+    )
+
+
+def binary_cross_entropy(config):
+    return not_offered_if(config, {"weight": SAMPLE_WEIGHT_IS_PER_SAMPLE}) or keras_plan(
+        "BinaryCrossentropy", config, from_logits=False
+    )
+
+
+def binary_cross_entropy_with_logits(config):
+    refused = not_offered_if(config, {"weight": SAMPLE_WEIGHT_IS_PER_SAMPLE})
+    if refused:
+        return refused
+    if config["pos_weight"]:
+        expr = (
+            "tf.nn.weighted_cross_entropy_with_logits("
+            "labels=target, logits=input, pos_weight=pos_weight)"
+        )
+    else:
+        expr = "tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=input)"
+    return tf_nn_plan(expr, config)
+
+
+def sigmoid_focal_loss(config):
+    alpha = config["alpha"]
+    balancing = (
+        {"apply_class_balancing": True, "alpha": alpha}
+        if alpha is not None
+        else {"apply_class_balancing": False}
+    )
+    return keras_plan(
+        "BinaryFocalCrossentropy",
+        config,
+        conversions=() if alpha is not None else ("alpha=None → apply_class_balancing=False",),
+        **balancing,
+        gamma=config["gamma"],
+        from_logits=True,
+    )
+
+
+class _Raw(str):
+    """A keyword value written into the source as code, not as a literal."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def cross_entropy(config):
+    refused = not_offered_if(config, {"weight": NO_CLASS_WEIGHT})
+    if refused:
+        return refused
+    smoothing = config["label_smoothing"]
+    if config["target_kind"] == "probability":
+        if smoothing:
+            return keras_plan(
+                "CategoricalCrossentropy",
+                config,
+                setup=CLASS_AXIS,
+                conversions=(AXIS_NOTE,),
+                from_logits=True,
+                label_smoothing=smoothing,
+                axis=_Raw("class_axis(input)"),
+                per_call=True,
+            )
+        return tf_nn_plan(
+            "tf.nn.softmax_cross_entropy_with_logits("
+            "labels=target, logits=input, axis=class_axis(input))",
+            config,
+            setup=CLASS_AXIS,
+            conversions=(AXIS_NOTE,),
+        )
+    ignore = config.get("ignore_index")
+    if smoothing and ignore is not None:
+        return NotOffered(
+            "no Keras loss has both ignore_class and label_smoothing: "
+            "SparseCategoricalCrossentropy "
+            "has no label_smoothing, CategoricalCrossentropy (one-hot targets) no ignore_class"
+        )
+    if smoothing:
+        return keras_plan(
+            "CategoricalCrossentropy",
+            config,
+            y_true=(
+                "tf.one_hot(target, input.shape[class_axis(input)], axis=class_axis(input), "
+                "dtype=DTYPE)"
+            ),
+            setup=CLASS_AXIS,
+            composition="tf.one_hot(target, C): Keras label smoothing needs one-hot targets",
+            from_logits=True,
+            label_smoothing=smoothing,
+            axis=_Raw("class_axis(input)"),
+            conversions=(AXIS_NOTE,),
+            per_call=True,
+        )
+    if ignore is not None:
+        return keras_plan(
+            "SparseCategoricalCrossentropy",
+            config,
+            y_pred="class_last(input)",
+            setup=CLASS_LAST,
+            composition=MOVEAXIS_NOTE + " (the TF backend supports only axis=-1)",
+            from_logits=True,
+            ignore_class=ignore,
+        )
+    return tf_nn_plan(
+        "tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=class_last(input))",
+        config,
+        setup=CLASS_LAST,
+        composition=MOVEAXIS_NOTE,
+    )
+
+
+def multilabel_soft_margin_loss(config):
+    return not_offered_if(
+        config,
+        {
+            "weight": "Keras BinaryCrossentropy has no per-class weight (sample_weight weights "
+            "samples)"
+        },
+    ) or keras_plan("BinaryCrossentropy", config, from_logits=True)
+
+
+def kl_div(config):
+    y_true = "tf.exp(target)" if config["log_target"] else "target"
+    note = "tf.exp(input)" + (" and tf.exp(target)" if config["log_target"] else "")
+    return keras_plan(
+        "KLDivergence",
+        config,
+        y_true=y_true,
+        y_pred="tf.exp(input)",
+        composition=f"{note}: Keras takes probabilities where torch takes log-probabilities",
+    )
+
+
+def poisson_nll_loss(config):
+    if config["log_input"]:
+        return tf_nn_plan(
+            "tf.nn.log_poisson_loss(targets=target, log_input=input, "
+            f"compute_full_loss={config['full']})",
+            config,
+        )
+    if config["full"]:
+        return NotOffered(
+            "Keras Poisson (rate input) has no Stirling term, and tf.nn.log_poisson_loss("
+            "compute_full_loss=True) takes the log-rate: feeding it log(input + eps) would "
+            "re-implement torch's eps"
+        )
+    return keras_plan("Poisson", config)
+
+
+def soft_margin_loss(config):
+    return tf_nn_plan(
+        "tf.nn.sigmoid_cross_entropy_with_logits(labels=(target + 1) / 2, logits=input)",
+        config,
+        conversions=("labels = (target + 1) / 2: torch's ±1 labels as TF's {0, 1} labels",),
+    )
+
+
+def not_offered(reason: str) -> Builder:
+    return lambda config: NotOffered(reason)
+
+
+MAPPINGS: dict[str, Builder] = {
+    "mse_loss": keras_regression("MeanSquaredError"),
+    "l1_loss": keras_regression("MeanAbsoluteError"),
+    "huber_loss": keras_regression("Huber", delta="delta"),
+    "smooth_l1_loss": smooth_l1,
+    "log_cosh": keras_regression("LogCosh"),
+    "binary_cross_entropy": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
+    "sigmoid_focal_loss": sigmoid_focal_loss,
+    "cross_entropy": cross_entropy,
+    "nll_loss": not_offered(
+        "TF/Keras have no negative log-likelihood of log-probabilities: "
+        "sparse_softmax_cross_entropy_with_logits renormalises its input with a softmax (equal to "
+        "nll only for normalised log-probabilities) and SparseCategoricalCrossentropy takes "
+        "probabilities"
+    ),
+    "multi_margin_loss": not_offered(
+        "Keras CategoricalHinge is the Crammer-Singer hinge max(0, 1 + max_wrong − x_y) with "
+        "one-hot targets, not torch's sum of hinges over the wrong classes divided by C; it has "
+        "no margin or p"
+    ),
+    "multilabel_soft_margin_loss": multilabel_soft_margin_loss,
+    "kl_div": kl_div,
+    "poisson_nll_loss": poisson_nll_loss,
+    "gaussian_nll_loss": not_offered(
+        "TensorFlow and Keras ship no Gaussian negative log-likelihood loss (TensorFlow "
+        "Probability's distributions are a separate package)"
+    ),
+    "triplet_margin_loss": not_offered(
+        "TensorFlow and Keras ship no triplet margin loss (TF Addons' TripletSemiHardLoss mines "
+        "triplets in a batch and is a separate, deprecated package)"
+    ),
+    "cosine_embedding_loss": not_offered(
+        "Keras CosineSimilarity returns −cos(x1, x2) with an ε in the normalisation; there is no "
+        "1 − cos / max(0, cos − margin) loss with ±1 labels"
+    ),
+    "margin_ranking_loss": not_offered(
+        "TensorFlow and Keras ship no pairwise ranking loss max(0, −y (x1 − x2) + margin)"
+    ),
+    "hinge_embedding_loss": not_offered(
+        "Keras Hinge is max(0, 1 − y·x) averaged over the last axis, not torch's x for y = 1 and "
+        "max(0, margin − x) for y = −1"
+    ),
+    "soft_margin_loss": soft_margin_loss,
+}
+
+# --- the source executed by run and printed by snippet --------------------------------------------
+
+RUNNER = '''
+def forward_backward(args, cotangent):
+    """The loss and its vector-Jacobian product for every watched argument (None: no path)."""
+    with tf.GradientTape() as tape:
+        for name in WATCH:
+            tape.watch(args[name])
+        value = native(**args)
+    if cotangent is not None and value.shape != cotangent.shape:
+        return value, None  # the loss's shape differs from the reference's: nothing to pull back
+    sources = [args[name] for name in WATCH]
+    return value, tape.gradient(value, sources, output_gradients=cotangent)
+
+
+def forward(args):
+    return native(**args)
+'''
+
+
+def framework_error(exc: BaseException) -> FrameworkError:
+    """The exception as data, with TensorFlow's wrappers removed from the message.
+
+    A trace-time error in a ``tf.function`` reads "in user code:" followed by the traceback; the
+    error itself is its last line. Kernel errors start with a "{{function_node …}}" tag.
+    """
+    error = FrameworkError.of(exc)
+    text = str(exc).strip()
+    if text.startswith("in user code:"):
+        last = text.splitlines()[-1].strip()
+        kind, sep, message = last.partition(": ")
+        error = FrameworkError(kind if sep else error.type, (message if sep else last)[:500])
+    message = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", error.message)
+    return FrameworkError(error.type, message)
+
+
+def tf_device(device: str) -> str:
+    """Canonical device ("cpu", "cuda:N") → TensorFlow device string."""
+    if device == "cpu":
+        return "/CPU:0"
+    kind, _, index = device.partition(":")
+    if kind != "cuda":
+        raise ValueError(f"unknown device {device!r}")
+    return f"/GPU:{index or 0}"
+
+
+def _source(plan: Plan, arrays: list[str], watch: list[str], dtype: str) -> str:
+    body = "\n".join("    " + line for line in plan.body.splitlines())
+    return (
+        f"DTYPE = {dtype!r}\n"
+        f"{plan.setup.strip()}\n\n\n"
+        f"def native({', '.join(arrays)}):\n{body}\n\n\n"
+        f"WATCH = {tuple(watch)!r}  # the differentiable arguments\n"
+        f"{RUNNER}"
+    )
+
+
+@dataclass
+class Compiled:
+    """One (loss, configuration, dtype, device, mode): the functions run calls, and their source."""
+
+    source: str
+    forward_backward: Callable
+    forward: Callable
+    watch: tuple[str, ...]
+    integer: frozenset[str]
+
+
+class TensorFlowAdapter(Adapter):
+    name = "tensorflow"
+    modes = ("eager", "jit")
+    dtypes = ("float64", "float32", "float16", "bfloat16")
+
+    def __init__(self):
+        self._plans: dict[tuple, Plan | NotOffered] = {}
+        self._compiled: dict[tuple, Compiled] = {}
+
+    # -- identity ---------------------------------------------------------------------------------
+
+    def version(self) -> str:
+        return tf.__version__
+
+    def versions(self) -> dict[str, str]:
+        return {"tensorflow": tf.__version__, "keras": keras.__version__}
+
+    def devices(self) -> list[str]:
+        gpus = tf.config.list_physical_devices("GPU")
+        return ["cpu", *(f"cuda:{i}" for i in range(len(gpus)))]
+
+    def divergences(self):
+        return list(DIVERGENCES)
+
+    # -- mapping ----------------------------------------------------------------------------------
+
+    def plan(self, loss: str, config: Mapping[str, Any]) -> Plan | NotOffered:
+        key = (loss, tuple(sorted(config.items())))
+        if key not in self._plans:
+            self._plans[key] = MAPPINGS[loss](config)
+        return self._plans[key]
+
+    def mapping(self, loss: str, config: Mapping[str, Any]) -> Native | NotOffered:
+        plan = self.plan(loss, config)
+        return plan if isinstance(plan, NotOffered) else plan.native()
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def _compile(self, case: Case, config: Mapping[str, Any], plan: Plan) -> Compiled:
+        key = (case.loss, tuple(sorted(config.items())), case.dtype, case.device, case.mode)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            spec = R.get(case.loss)
+            params = {**spec.defaults(), **case.params}
+            arrays = [a.name for a in spec.arrays if a.name in case.arrays]
+            integer = frozenset(a for a in arrays if spec.array(a).domain_for(params).integer)
+            watch = self.differentiable_arguments(case)
+            source = _source(plan, arrays, watch, case.dtype)
+            scope: dict[str, Any] = {"tf": tf, "np": np}
+            filename = f"<lossconf {case.loss} {len(self._compiled)}>"
+            # AutoGraph reads a function's source through linecache, as for a function in a file.
+            linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            exec(compile(source, filename, "exec"), scope)
+            fb, fwd = scope["forward_backward"], scope["forward"]
+            if case.mode == "jit":
+                fb = tf.function(fb, jit_compile=True)
+                fwd = tf.function(fwd, jit_compile=True)
+            compiled = Compiled(source, fb, fwd, tuple(watch), integer)
+            self._compiled[key] = compiled
+        return compiled
+
+    def traces(self, case: Case) -> int:
+        """How often the jit function of this case's (loss, configuration, dtype, device) has been
+        traced so far (0 before its first call): one trace per input shape is the design."""
+        config = R.config_of(case)
+        plan = self.plan(case.loss, config)
+        if isinstance(plan, NotOffered) or case.mode != "jit":
+            return 0
+        return self._compile(case, config, plan).forward_backward.experimental_get_tracing_count()
+
+    def run(self, case: Case) -> Outcome:
+        config = R.config_of(case)
+        plan = self.plan(case.loss, config)
+        if isinstance(plan, NotOffered):
+            return Outcome(error=FrameworkError("NotOffered", plan.reason))
+        compiled = self._compile(case, config, plan)
+        dtype = tf.as_dtype(case.dtype)
+        with tf.device(tf_device(case.device)):
+            args = {
+                name: tf.constant(value, dtype=tf.int64 if name in compiled.integer else dtype)
+                for name, value in case.rounded().items()
+            }
+            cot = case.rounded_cotangent()
+            cot = None if cot is None else tf.constant(cot, dtype=dtype)
+            start = time.perf_counter()
+            try:
+                value, grads = compiled.forward_backward(args, cot)
+                value = value.numpy()  # waits for the device: part of the timed call
+                grads = None if grads is None else [None if g is None else g.numpy() for g in grads]
+                seconds = time.perf_counter() - start
+            except Exception as exc:  # the framework raised: data, never a crash of the suite
+                return self._forward_only(compiled, args, exc)
+        return self._outcome(compiled, value, grads, seconds)
+
+    def _forward_only(self, compiled: Compiled, args, exc: Exception) -> Outcome:
+        """forward_backward raised: if the forward alone runs, only the gradients failed."""
+        try:
+            start = time.perf_counter()
+            value = compiled.forward(args).numpy()
+            seconds = time.perf_counter() - start
+        except Exception as forward_exc:
+            return Outcome(error=framework_error(forward_exc))
+        error = framework_error(exc)
+        return Outcome(
+            value=to_numpy(value),
+            grad_errors={n: f"{error.type}: {error.message}" for n in compiled.watch},
+            seconds=seconds,
+        )
+
+    @staticmethod
+    def _outcome(compiled: Compiled, value, grads, seconds: float) -> Outcome:
+        out = Outcome(value=to_numpy(value), seconds=seconds)
+        for i, name in enumerate(compiled.watch):
+            if grads is None:
+                out.grad_errors[name] = (
+                    f"the loss has shape {tuple(value.shape)}, not the reference's: the cotangent "
+                    "does not apply, no vector-Jacobian product to compare"
+                )
+            elif grads[i] is None:
+                out.grad_errors[name] = (
+                    f"tf.GradientTape returned None for {name}: no differentiable path from it to "
+                    "the loss in the native call"
+                )
+            else:
+                out.grads[name] = to_numpy(grads[i])
+        return out
+
+    # -- reproducer -------------------------------------------------------------------------------
+
+    def snippet(self, case: Case) -> str:
+        config = R.config_of(case)
+        plan = self.plan(case.loss, config)
+        if isinstance(plan, NotOffered):
+            return f"# {case.loss} is not offered by TensorFlow/Keras: {plan.reason}\n"
+        compiled = self._compile(case, config, plan)
+        wrap = (
+            "tf.function(forward_backward, jit_compile=True)"
+            if case.mode == "jit"
+            else "forward_backward"
+        )
+        return (
+            f"# lossconf reproducer: TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+            f"{case.dtype} on {case.device}, mode {case.mode}\n"
+            "import traceback\n\nimport numpy as np\nimport tensorflow as tf\n\n"
+            f"{compiled.source}\n\n"
+            f"INTEGER = {tuple(sorted(compiled.integer))!r}  # class indices\n"
+            "value, grads, error = None, {}, None\n"
+            f"with tf.device({tf_device(case.device)!r}):\n"
+            "    args = {\n"
+            "        name: tf.constant(x, dtype=tf.int64 if name in INTEGER else DTYPE)\n"
+            "        for name, x in arrays.items()\n"
+            "    }\n"
+            "    cot = None if cotangent is None else tf.constant(cotangent, dtype=DTYPE)\n"
+            "    try:\n"
+            f"        value_t, grads_t = {wrap}(args, cot)\n"
+            "    except Exception as exc:  # as in lossconf's run: the exception is the result\n"
+            "        error = exc\n"
+            "        traceback.print_exc()\n"
+            "    else:\n"
+            "        value = np.asarray(value_t, dtype=np.float64)\n"
+            "        pairs = zip(WATCH, grads_t or [None] * len(WATCH))\n"
+            "        grads = {n: np.asarray(g, np.float64) for n, g in pairs if g is not None}\n"
+        )
+
+
+ADAPTER = TensorFlowAdapter
