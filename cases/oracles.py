@@ -128,7 +128,10 @@ class Relation:
 
 
 def _differs(what: str, m: Map, a, b, dtype: str) -> str | None:
-    expected = m.apply(a)
+    try:
+        expected = m.apply(a)
+    except (IndexError, ValueError) as exc:  # result a has another shape than the map assumes
+        return f"{what}: result a of shape {np.shape(a)} does not fit {m} ({exc})"
     got = np.asarray(b, dtype=np.float64)
     if expected.shape != got.shape:
         return f"{what}: shape {got.shape}, expected {expected.shape} ({m})"
