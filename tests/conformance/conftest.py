@@ -84,6 +84,7 @@ class StageTimer:
 
     def __init__(self):
         self.samples: dict[str, list[float]] = {stage: [] for stage in self.STAGES}
+        self.items: list[tuple[float, int]] = []  # (wall seconds, examples) per item
 
     def add(self, **seconds: float) -> None:
         for stage in self.STAGES:
@@ -93,7 +94,7 @@ class StageTimer:
         import json
 
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        Path(path).write_text(json.dumps({**meta, "stages": self.samples}))
+        Path(path).write_text(json.dumps({**meta, "stages": self.samples, "items": self.items}))
 
 
 @dataclass
