@@ -75,6 +75,12 @@ MULTI_MARGIN_CPP = (
     "aten/src/ATen/native/LossMultiMargin.cpp"
 )
 ISSUE = "https://github.com/pytorch/pytorch/issues/{}"
+# torch/csrc/autograd/FunctionsManual.cpp: binary_cross_entropy_target_backward is
+# −logit(input)·grad·weight, the weight applied last.
+FUNCTIONS_MANUAL = (
+    "https://github.com/pytorch/pytorch/blob/002ca6715ba1ab4d2369262b487eeb30bf249911/"
+    "torch/csrc/autograd/FunctionsManual.cpp"
+)
 
 
 # --- small helpers -------------------------------------------------------------------------------
@@ -154,6 +160,40 @@ def bce_grad_clamped(case: Case) -> bool:
     return bool(np.any(clamped & ~exact_anyway & _weighted(a)))
 
 
+def _bce_unweighted_input_grad(case: Case) -> np.ndarray:
+    """g·(x − y)/max((1 − x)·x, 1e-12) with each operation rounded to the dtype, as torch's
+    backward kernel forms it before the weight and the 1/N of ``mean`` (float16 holds no 1e-12:
+    its max is with 0). g is the incoming gradient: the cotangent for ``none``, else 1."""
+    a, dt = case.rounded(), case.dtype
+    x, y = a["input"], a["target"]
+    g = np.abs(case.rounded_cotangent()) if _params(case)["reduction"] == "none" else 1.0
+    denominator = np.maximum(R.round_to((1.0 - x) * x, dt), R.round_to(np.float64(1e-12), dt))
+    return R.round_to(R.round_to(g * (x - y), dt) / denominator, dt)
+
+
+@_valid_only
+def bce_zero_weight_at_nonfinite_grad(case: Case) -> bool:
+    """A zero-weight element whose unweighted gradient is ±inf or NaN in the dtype: the target's
+    −logit(x) at input 0 or 1, or the input's (x − y)/max(x(1 − x), 1e-12) (see
+    :func:`_bce_unweighted_input_grad`)."""
+    a = case.rounded()
+    x = a["input"]
+    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
+    nonfinite = (x == 0) | (x == 1) | ~np.isfinite(_bce_unweighted_input_grad(case))
+    return bool(np.any((w == 0) & nonfinite))
+
+
+@_valid_only
+def bce_unweighted_grad_overflows(case: Case) -> bool:
+    """A nonzero-weight element with x(1 − x) ≥ 1e-12 (else bce-grad-epsilon) whose unweighted
+    input gradient overflows the dtype (float16: x below about 1.5e-5)."""
+    a = case.rounded()
+    x = a["input"]
+    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
+    unclamped = x * (1.0 - x) >= 1e-12
+    return bool(np.any((w != 0) & unclamped & np.isinf(_bce_unweighted_input_grad(case))))
+
+
 @_valid_only
 def cosine_epsilon_visible(case: Case) -> bool:
     """Adding 1e-12 to a squared norm moves cos by more than 2 ulps of the dtype (or a norm is 0).
@@ -176,6 +216,26 @@ def cosine_norms_overflow(case: Case) -> bool:
     s2 = np.sum(a["input2"] ** 2, axis=-1) + 1e-12
     limit = R.FORMATS[case.dtype].max_value
     return bool(np.any((s1 > limit) | (s2 > limit) | (s1 * s2 > limit)))
+
+
+@_valid_only
+def cosine_norms_underflow(case: Case) -> bool:
+    """‖x1‖²·‖x2‖², computed as torch does (1e-12 added in the dtype, where float16 rounds it to
+    0), lies below the dtype's smallest normal number, or a step of the backward through it
+    overflows: g·|cos|/(2·‖x1‖²‖x2‖²) for the square root, that times ‖x1‖² (= g·|cos|/(2‖x2‖²))
+    for ‖x2‖², and likewise for ‖x1‖²."""
+    a, dt = case.rounded(), case.dtype
+    fmt = R.FORMATS[dt]
+
+    def squared_norm(x):
+        return R.round_to(R.round_to(np.sum(x * x, axis=-1), dt) + 1e-12, dt)
+
+    s1, s2 = squared_norm(a["input1"]), squared_norm(a["input2"])
+    product = R.round_to(s1 * s2, dt)
+    cos = np.sum(a["input1"] * a["input2"], axis=-1) / np.sqrt(product)
+    g = np.broadcast_to(_elementwise_cotangent(case, product.size), product.shape)
+    backward = g * np.abs(cos) / (2.0 * np.minimum(product, np.minimum(s1, s2)))
+    return bool(np.any((product < fmt.tiny) | (backward > fmt.max_value)))
 
 
 @_valid_only
@@ -204,6 +264,17 @@ def _elementwise_cotangent(case: Case, count: int) -> np.ndarray | float:
     if reduction == "none":
         return np.abs(case.rounded_cotangent())
     return 1.0 / count if reduction == "mean" else 1.0
+
+
+@_valid_only
+def gaussian_square_overflows(case: Case) -> bool:
+    """(input − target)², computed in the dtype before the division by var, is beyond the dtype's
+    range (float16: |input − target| ≥ 256) while input and target are finite."""
+    a, dt = case.rounded(), case.dtype
+    d = R.round_to(a["input"] - a["target"], dt)
+    square = R.round_to(d * d, dt)
+    finite = np.isfinite(a["input"]) & np.isfinite(a["target"])
+    return bool(np.any(finite & np.isinf(square)))
 
 
 @_valid_only
@@ -238,6 +309,16 @@ def ce_neginf_logit_without_mass(case: Case) -> bool:
         return bool(np.any(nll_nan))
     smooth_nan = kept[..., None] & np.isneginf(x) & (w == 0)
     return bool(np.any(nll_nan) or np.any(smooth_nan))
+
+
+@_valid_only
+def prob_target_neginf_at_zero_weight(case: Case) -> bool:
+    """A −inf logit at a class whose weight is 0 (probability targets: the target gradient
+    −(1 − ε)·w_c·log p_c multiplies them without dropping the zero weight)."""
+    a = case.rounded()
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    return bool(np.any(np.isneginf(x) & (w == 0)))
 
 
 @_valid_only
@@ -305,15 +386,19 @@ def smoothing_sum_overflows(case: Case) -> bool:
 @_valid_only
 def prob_target_grad_overflows(case: Case) -> bool:
     """The target gradient is built as log p·(g·w) in the dtype before the (1 − ε) factor: a
-    product beyond the dtype's range is ±inf where the final gradient is representable."""
-    a = case.rounded()
+    product beyond the dtype's range is ±inf where the final gradient, (1 − ε)·log p·g·w, is
+    representable (a finite log p; with ε = 0, or at a −inf logit, both are infinite)."""
+    a, dt = case.rounded(), case.dtype
     x = _class_last(a["input"])
     w = a.get("weight", np.ones(x.shape[-1]))
     shifted = x - np.max(x, axis=-1, keepdims=True)
     logp = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
     g = _elementwise_cotangent(case, logp[..., 0].size)  # one loss per item (class-last view)
     g = np.asarray(g)[..., None] if np.ndim(g) else g
-    return bool(np.any(np.abs(logp * w * g) > R.FORMATS[case.dtype].max_value))
+    product = logp * w * g
+    final = R.round_to((1.0 - _params(case)["label_smoothing"]) * product, dt)
+    overflows = np.isinf(R.round_to(product, dt)) & np.isfinite(final)
+    return bool(np.any(np.isfinite(logp) & overflows))
 
 
 @_valid_only
@@ -321,6 +406,31 @@ def kl_zero_target(case: Case) -> bool:
     """t = 0 (with x ≠ −inf, where the reference's log 0 + 1 − x is NaN as well)."""
     a = case.rounded()
     return bool(np.any((a["target"] == 0) & ~np.isneginf(a["input"])))
+
+
+def _kl_incoming_gradient(case: Case) -> np.ndarray:
+    """|∂result/∂ℓ_i| as torch's backward hands it to each element, rounded to the dtype: the
+    cotangent (none), 1/numel (mean), 1/batch size (batchmean), 1 (sum)."""
+    a, p = case.rounded(), _params(case)
+    x = a["input"]
+    per_reduction = {
+        "none": lambda: np.abs(case.rounded_cotangent()),
+        "mean": lambda: 1.0 / max(x.size, 1),
+        "batchmean": lambda: 1.0 / (x.shape[0] if x.ndim else 1),
+        "sum": lambda: 1.0,
+    }
+    g = np.asarray(per_reduction[p["reduction"]](), dtype=np.float64)
+    return R.round_to(np.broadcast_to(g, np.broadcast_shapes(g.shape, x.shape)), case.dtype)
+
+
+@_valid_only
+def kl_target_grad_product_underflows(case: Case) -> bool:
+    """A positive target t whose g·t (xlogy's backward forms g·t, then divides by t) rounds in
+    the dtype's subnormal range with more than a unit roundoff of relative error."""
+    t = case.rounded()["target"]
+    gt = _kl_incoming_gradient(case) * t  # exact in float64: two numbers of the dtype
+    lost = np.abs(R.round_to(gt, case.dtype) - gt) > 0.5 * R.FORMATS[case.dtype].eps * np.abs(gt)
+    return bool(np.any((t > 0) & np.isfinite(t) & lost))
 
 
 @_valid_only
@@ -426,12 +536,21 @@ def _triplet_distances(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return dist("anchor", "positive"), dist("anchor", "negative"), dist("positive", "negative")
 
 
+def _triplet_hinge_argument(case: Case, d_neg: np.ndarray) -> np.ndarray:
+    """margin + d(a, p) − d_neg as torch evaluates it: (margin + d(a, p)) rounded to the dtype,
+    then the difference rounded (float16 distances near 1000 have a spacing of 1, so adding a
+    margin of ½ can round up to the next distance and put the triplet exactly on the kink)."""
+    d_ap = _triplet_distances(case)[0]
+    dt = case.dtype
+    return R.round_to(R.round_to(_params(case)["margin"] + d_ap, dt) - d_neg, dt)
+
+
 @_valid_only
 def triplet_at_kink(case: Case) -> bool:
     p = _params(case)
-    d_ap, d_an, d_pn = _triplet_distances(case)
+    _, d_an, d_pn = _triplet_distances(case)
     d_neg = np.minimum(d_an, d_pn) if p["swap"] else d_an
-    return bool(np.any(p["margin"] + d_ap - d_neg == 0))
+    return bool(np.any(_triplet_hinge_argument(case, d_neg) == 0))
 
 
 @_valid_only
@@ -447,9 +566,8 @@ def triplet_distance_overflows(case: Case) -> bool:
 @_valid_only
 def triplet_swap_tie(case: Case) -> bool:
     """An active triplet whose two negative distances tie (e.g. anchor == positive)."""
-    p = _params(case)
-    d_ap, d_an, d_pn = _triplet_distances(case)
-    return bool(np.any((d_an == d_pn) & (p["margin"] + d_ap - d_an > 0)))
+    _, d_an, d_pn = _triplet_distances(case)
+    return bool(np.any((d_an == d_pn) & (_triplet_hinge_argument(case, d_an) > 0)))
 
 
 @_valid_only
@@ -702,6 +820,41 @@ DIVERGENCES: list[Divergence] = [
         "input == target)",
         affects=("grad",),
     ),
+    Divergence(
+        id="bce-zero-weight-nonfinite-grad",
+        kind="known-bug",
+        loss="binary_cross_entropy",
+        description=(
+            "multiplies each element's gradient by its weight only after forming it, so a zero "
+            "weight does not remove a non-finite term: at input 0 or 1 the target gradient "
+            "−logit(x)·g·w is 0·(±inf) = NaN in every dtype, and in float16, where the backward's "
+            "1e-12 rounds to 0, so is the input gradient (x − y)/max(x(1 − x), 0)·w; the "
+            "reference's zero weight removes the element (x = 0, y = 0, w = 0: target gradient "
+            "NaN, reference 0); so is the input gradient wherever (x − y)/(x(1 − x)) overflows "
+            "the dtype (float16, x = 1.0e-5, y = 1, w = 0: NaN, reference 0)"
+        ),
+        citation=FUNCTIONS_MANUAL,
+        inputs=bce_zero_weight_at_nonfinite_grad,
+        inputs_text="some element with weight 0 and input exactly 0 or 1, or whose unweighted "
+        "input gradient (x − y)/max(x(1 − x), 1e-12) is not finite in the dtype",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="bce-backward-overflow",
+        kind="known-bug",
+        loss="binary_cross_entropy",
+        description=(
+            "forms the input gradient (x − y)/max(x(1 − x), 1e-12) in the input dtype before "
+            "multiplying by the weight and dividing by the element count (mean): in float16 it "
+            "overflows for inputs below about 1.5e-5, although the weighted gradient is "
+            "representable (x = 2^-16, y = 1, mean of 8: −inf, reference −8192)"
+        ),
+        citation=LOSS_CPP,
+        inputs=bce_unweighted_grad_overflows,
+        inputs_text="some nonzero-weight element with input·(1 − input) ≥ 1e-12 whose "
+        "(x − y)/(x(1 − x)) overflows the dtype",
+        affects=("grad",),
+    ),
     # binary_cross_entropy_with_logits / multilabel_soft_margin_loss
     Divergence(
         id="bce-logits-infinite-logit",
@@ -760,6 +913,21 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="some logit −inf in a kept item where weight·(smoothed) target mass is 0 and "
         "torch multiplies it",
         affects=("value",),
+    ),
+    Divergence(
+        id="ce-prob-target-grad-zero-weight",
+        kind="known-bug",
+        loss="cross_entropy",
+        where={"target_kind": "probability"},
+        description=(
+            "forms the target gradient −(1 − ε)·w_c·log p_c without dropping a zero weight, so a "
+            "−inf logit at a class of weight 0 gives 0·(−inf) = NaN where the reference's zero "
+            "weight gives 0 (logits [−inf, 0, 1], weight [0, 1, 1]: NaN, reference 0)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=prob_target_neginf_at_zero_weight,
+        inputs_text="some logit −inf at a class whose weight is 0",
+        affects=("grad",),
     ),
     Divergence(
         id="nll-inf-input-zero-weight",
@@ -843,11 +1011,12 @@ DIVERGENCES: list[Divergence] = [
         description=(
             "the target gradient is formed as log p·(g·w) in the input dtype and only then scaled "
             "by (1 − ε); in float16 the product overflows to ±inf where the gradient itself is "
-            "representable (logits ±8192, w = 2: inf, reference 58985)"
+            "representable (logits ±8192, w = 4, ε = 0.1: inf, reference 58982)"
         ),
         citation=DOCS["CrossEntropyLoss"],
         inputs=prob_target_grad_overflows,
-        inputs_text="some |log p_c · w_c · incoming gradient| above the dtype's largest number",
+        inputs_text="some finite log p_c whose log p_c · w_c · incoming gradient overflows the "
+        "dtype while (1 − ε) times it does not",
         affects=("grad",),
     ),
     # multi_margin_loss
@@ -878,6 +1047,23 @@ DIVERGENCES: list[Divergence] = [
         citation=ISSUE.format(89558),
         inputs=kl_zero_target,
         inputs_text="some target == 0 whose input is not −inf",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="kl-div-target-grad-underflow",
+        kind="known-bug",
+        loss="kl_div",
+        where={"log_target": False},
+        description=(
+            "computes xlogy(t, t) − t·x, and xlogy's backward forms the +1 of log t + 1 − x as "
+            "(g·t)/t in the input dtype: where g·t falls into the subnormal range it loses its "
+            "digits (to 0 at the smallest ones), so the target gradient misses part or all of g "
+            "(float32, t = 2^-149, x = 0, cotangent ½: −51.639, reference −51.139)"
+        ),
+        citation=ISSUE.format(89558),
+        inputs=kl_target_grad_product_underflows,
+        inputs_text="some positive target whose product with the incoming gradient rounds in the "
+        "dtype's subnormal range with more than a unit roundoff of relative error",
         affects=("grad",),
     ),
     Divergence(
@@ -986,6 +1172,21 @@ DIVERGENCES: list[Divergence] = [
         affects=_VALUE_GRAD,
     ),
     Divergence(
+        id="gaussian-square-overflow",
+        kind="known-bug",
+        loss="gaussian_nll_loss",
+        description=(
+            "evaluates the documented (input − target)²/max(var, eps) with the square formed "
+            "first in the input dtype: once it overflows (float16: |input − target| ≥ 256) the "
+            "element is inf and the var gradient −inf or NaN although d²/(2·var) is representable "
+            "(input 256, target 0, var 1: inf, reference 32768)"
+        ),
+        citation=DOCS["GaussianNLLLoss"],
+        inputs=gaussian_square_overflows,
+        inputs_text="some finite input and target whose difference squared overflows the dtype",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
         id="gaussian-backward-overflow",
         kind="known-bug",
         loss="gaussian_nll_loss",
@@ -1029,6 +1230,25 @@ DIVERGENCES: list[Divergence] = [
         citation=LOSS_CPP,
         inputs=cosine_norms_overflow,
         inputs_text="some row with ‖x1‖², ‖x2‖² or ‖x1‖²·‖x2‖² above the dtype's largest number",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="cosine-norm-underflow",
+        kind="known-bug",
+        loss="cosine_embedding_loss",
+        description=(
+            "computes sqrt(‖x1‖²·‖x2‖²) in the input dtype, and float16 rounds its EPSILON = "
+            "1e-12 to 0: once ‖x1‖·‖x2‖ < 2^-7 the product of squared norms is subnormal or 0, so "
+            "cos loses its digits or becomes ±inf/NaN, and the backward through it, "
+            "g·cos/(2·‖x1‖²‖x2‖²) and that times a squared norm (g·cos/(2‖x2‖²)), overflows even "
+            "where the product is normal (x1 = x2 = [2^-6], y = 1: gradients inf, reference 0; "
+            "x1 = [8], x2 = [2^-10], y = −1, mean of 7: gradient of x2 −inf, reference 0)"
+        ),
+        citation=LOSS_CPP,
+        inputs=cosine_norms_underflow,
+        inputs_text="some row whose ‖x1‖²·‖x2‖² (as torch computes it) is below the dtype's "
+        "smallest normal number, or whose g·|cos|/(2·min(‖x1‖²‖x2‖², ‖x1‖², ‖x2‖²)) exceeds its "
+        "largest",
         affects=_VALUE_GRAD,
     ),
     Divergence(

@@ -132,6 +132,11 @@ def _binary_edges() -> list[Edge]:
         ),
         Edge(
             bce,
+            "input 2^-16 where the label is 1 (confident and wrong: ∂ℓ/∂x = -65536)",
+            lambda c: {"input": _a(2.0**-16, 0.25, 0.5, 0.75), "target": _a(1, 0, 1, 0)},
+        ),
+        Edge(
+            bce,
             "target probabilities 0, 1 and ½",
             lambda c: {"input": _a(0.25, 0.75, 0.5, 0.125), "target": _a(0, 1, 0.5, 1)},
         ),
@@ -215,6 +220,14 @@ def _ignore_all(c: Config) -> np.ndarray:
     return np.full(4, c["ignore_index"], dtype=np.int64)
 
 
+def _neginf_at_zero_weight_target(c: Config) -> Arrays:
+    """-inf at row 1's target class (class 0), whose class weight is 0: a zero weight removes the
+    term (as the reference defines it for every weighted loss), so the loss stays finite."""
+    x = _LOGITS.copy()
+    x[1, _INDEX[1]] = -INF
+    return {"input": x, "target": _class_target(c), "weight": _a(0, 0.5, 2)}
+
+
 _SOFT = np.array([[0.5, 0.5, 0.0], [0.0, 0.25, 0.75], [1.0, 0.0, 0.0], [0.25, 0.25, 0.5]])
 _BIG_LOGITS = np.array([[BIG, -BIG, 0], [-BIG, BIG, 0], [BIG, BIG, -BIG], [0, -BIG, BIG]])
 
@@ -241,6 +254,17 @@ def _classification_edges() -> list[Edge]:
             ce,
             "-inf logit at the target class (infinite loss)",
             lambda c: {"input": _with_column(-INF, True), "target": _class_target(c)},
+        ),
+        Edge(
+            ce,
+            "+inf logit at a non-target class (infinite loss)",
+            lambda c: {"input": _with_column(INF, False), "target": _class_target(c)},
+        ),
+        Edge(
+            ce,
+            "-inf logit at a zero-weight target class (absent term)",
+            _neginf_at_zero_weight_target,
+            when=_has("weight"),
         ),
         Edge(
             ce,
@@ -294,6 +318,12 @@ def _classification_edges() -> list[Edge]:
             nll,
             "-inf log-probability at the target class (infinite loss)",
             lambda c: {"input": _with_column(-INF, True), "target": _INDEX.copy()},
+        ),
+        Edge(
+            nll,
+            "-inf log-probability at a zero-weight target class (absent term)",
+            lambda c: {**_neginf_at_zero_weight_target(c), "target": _INDEX.copy()},
+            when=_has("weight"),
         ),
         Edge(
             nll,

@@ -55,7 +55,11 @@ The error model
     ``F``           the underflow floor, 1 + Σ|c_i|: an intermediate that falls below the normal
                     range loses up to η_min absolutely, whatever the terms. η_min is the smallest
                     normal number for float64/float32/bfloat16 (flush-to-zero, as XLA on CPU
-                    does, passes) and the smallest subnormal for float16.
+                    does, passes) and the smallest subnormal for float16. Where a gradient
+                    divides by such an intermediate d, the absolute error η of d moves it by
+                    |∂g/∂d|·η, which the division turns into a relative error η/d: F for those
+                    gradients adds |∂g/∂d| per element (``TermScale.grad_floor``; the triplet
+                    loss's g = v/d at distances of the size of eps = 1e-6, subnormal in float16).
     ``K``           the number of rounding errors, counted in units of u·S, that an ordinary
                     evaluation may accumulate. It is calibrated (below), not derived.
 
@@ -168,10 +172,17 @@ def k(n: int, constant: float = K_VALUE) -> float:
 
 @dataclass(frozen=True)
 class TermScale:
+    """T (``value``) and G (``grads``) of one loss, and, for gradients that divide by an
+    intermediate which can fall below the normal range, that division's share of F
+    (``grad_floor``, see :func:`scales`)."""
+
     value: Callable[[Mapping[str, np.ndarray], Mapping[str, Any], np.ndarray], np.ndarray]
     grads: Callable[
         [Mapping[str, np.ndarray], Mapping[str, Any], np.ndarray], dict[str, np.ndarray]
     ]
+    grad_floor: (
+        Callable[[Mapping[str, np.ndarray], Mapping[str, Any], np.ndarray], np.ndarray] | None
+    ) = None
 
 
 def _abs_vjp(name: str):
@@ -484,6 +495,37 @@ def _triplet_grads(a, p, c):
     }
 
 
+def _pnorm_grad_sensitivity(v: np.ndarray, d: np.ndarray, order: float) -> np.ndarray:
+    """|∂g_j/∂d| + |∂g_j/∂v_j| for the p-norm's gradient g_j = sign(v_j)(|v_j|/d)^(p−1).
+
+    How far an absolute error η in the norm d, or in a component v_j of the difference, moves
+    the gradient: η·(p − 1)/d·((|v_j|/d)^(p−1) + (|v_j|/d)^(p−2)), i.e. η·(1/d + |v_j|/d²) for
+    p = 2 (for p > 2 the second term is bounded by its value at |v_j| = d, which is used; the
+    configurations use p ∈ {1, 2}). 0 for p = 1, whose gradient sign(v) does not divide by d, and
+    at d = 0, where torch and the reference both take the subgradient 0.
+    """
+    if order == 1:
+        return np.zeros(v.shape)
+    d = d[..., None]
+    safe = np.where(d > 0, d, 1.0)
+    ratio = np.abs(v) / safe
+    second = ratio ** (order - 2.0) if order <= 2 else np.ones(v.shape)
+    return np.where(d > 0, (order - 1.0) / safe * (ratio ** (order - 1.0) + second), 0.0)
+
+
+def _triplet_grad_floor(a, p, c):
+    """Each gradient of an active triplet divides by its distances (∂d/∂v = v/d for p = 2).
+    A distance of the size of eps (anchor equal to positive or negative, eps = 1e-6) lies below
+    float16's smallest normal number 6.1e-5, where it keeps only a few significant bits: the
+    absolute error η of that one rounding, divided by d, moves the gradient by η/d (2^-25/1.7e-6
+    = 1.7 % at D = 3), however correctly each operation rounds. Summed over the distances the loss
+    uses, per element, the same for the three arguments (they share their shape)."""
+    diffs, d, _, near = _triplet_parts(a, p)
+    used = ("ap", "an", "pn") if p["swap"] else ("ap", "an")
+    total = sum(_pnorm_grad_sensitivity(diffs[k], d[k], p["p"]) for k in used)
+    return np.where(near, c, 0.0)[..., None] * total
+
+
 def _cosine_parts(a, p):
     x1, x2 = a["input1"], a["input2"]
     cos, n1, n2 = embedding._cosine(a)
@@ -570,7 +612,7 @@ TERM_SCALES: dict[str, TermScale] = {
     "kl_div": TermScale(_kl_value, _kl_grads),
     "poisson_nll_loss": TermScale(_poisson_value, _poisson_grads),
     "gaussian_nll_loss": TermScale(_gaussian_value, _gaussian_grads),
-    "triplet_margin_loss": TermScale(_triplet_value, _triplet_grads),
+    "triplet_margin_loss": TermScale(_triplet_value, _triplet_grads, _triplet_grad_floor),
     "cosine_embedding_loss": TermScale(_cosine_value, _cosine_grads),
     "margin_ranking_loss": TermScale(_ranking_value, _ranking_grads),
     "hinge_embedding_loss": TermScale(_hinge_value, _hinge_grads),
@@ -586,13 +628,15 @@ class Scales:
     """Everything the bound needs about one case, computed once with the reference.
 
     ``value``: S, with the result's shape (0-d for a scalar reduction); ``grads``: G per argument;
-    ``floor``: F for the value, ``grad_floor``: F for the gradients; ``n``: the fan-in.
+    ``floor``: F for the value, ``grad_floor``: F for the gradients, a number or, where the loss
+    declares a per-element share (:attr:`TermScale.grad_floor`), an array broadcastable to every
+    gradient; ``n``: the fan-in.
     """
 
     value: np.ndarray
     grads: dict[str, np.ndarray]
     floor: float
-    grad_floor: float
+    grad_floor: float | np.ndarray
     n: int
 
 
@@ -644,7 +688,9 @@ def scales(
         grads = {
             name: np.asarray(g, dtype=np.float64) for name, g in ts.grads(arrs, full, c).items()
         }
-    grad_floor = 1.0 + (float(np.max(c)) if c.size else 0.0)
+        grad_floor = 1.0 + (float(np.max(c)) if c.size else 0.0)
+        if ts.grad_floor is not None:
+            grad_floor = grad_floor + np.asarray(ts.grad_floor(arrs, full, c), dtype=np.float64)
     n = fan_in(arrs, int(np.size(value)))
     return Scales(value, grads, floor, grad_floor, n)
 

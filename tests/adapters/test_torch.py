@@ -224,6 +224,20 @@ REPRODUCTIONS = {
         {"reduction": "sum"},
         {"input": a([1e-13, 0.5]), "target": a([1.0, 0.5])},
     ),
+    "bce-zero-weight-nonfinite-grad": _c(
+        "binary_cross_entropy",
+        {},
+        {"input": a([0.0, 1.0, 0.5]), "target": a([0.0, 1.0, 0.5]), "weight": a([0.0, 0.0, 1.0])},
+    ),
+    "bce-backward-overflow": _c(
+        "binary_cross_entropy",
+        {"reduction": "mean"},
+        {
+            "input": a([2.0**-16, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]),
+            "target": a([1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+        },
+        "float16",
+    ),
     "bce-logits-infinite-logit": _c(
         "binary_cross_entropy_with_logits", {}, {"input": a([-inf, 0.5]), "target": a([0.0, 1.0])}
     ),
@@ -237,6 +251,15 @@ REPRODUCTIONS = {
         "cross_entropy",
         {"target_kind": "probability"},
         {"input": a([[-inf, 0.0, 1.0]]), "target": a([[0.0, 0.5, 0.5]])},
+    ),
+    "ce-prob-target-grad-zero-weight": _c(
+        "cross_entropy",
+        {"target_kind": "probability"},
+        {
+            "input": a([[-inf, 0.0, 1.0], [0.5, 0.0, 1.0]]),
+            "target": a([[0.5, 0.25, 0.25], [0.0, 0.5, 0.5]]),
+            "weight": a([0.0, 1.0, 1.0]),
+        },
     ),
     "nll-inf-input-zero-weight": _c(
         "nll_loss",
@@ -283,6 +306,13 @@ REPRODUCTIONS = {
     "kl-div-target-zero-grad": _c(
         "kl_div", {}, {"input": a([-1.0, -2.0]), "target": a([0.0, 0.5])}
     ),
+    "kl-div-target-grad-underflow": Case(
+        "kl_div",
+        {"reduction": "none"},
+        {"input": a([0.0, -1.0]), "target": a([2.0**-149, 0.5])},
+        "float32",
+        cotangent=a([0.5, 1.0]),
+    ),
     "kl-div-zero-target-infinite-input": _c(
         "kl_div", {}, {"input": a([-inf, -1.0]), "target": a([0.0, 0.5])}
     ),
@@ -301,6 +331,12 @@ REPRODUCTIONS = {
         "gaussian_nll_loss",
         {},
         {"input": a([0.25, 0.0]), "target": a([0.265625, 0.0]), "var": a([2.0**-22, 1.0])},
+        "float16",
+    ),
+    "gaussian-square-overflow": _c(
+        "gaussian_nll_loss",
+        {"reduction": "mean"},
+        {"input": a([256.0, 1.0]), "target": a([0.0, 0.5]), "var": a([1.0, 1.0])},
         "float16",
     ),
     "gaussian-backward-overflow": _c(
@@ -345,6 +381,16 @@ REPRODUCTIONS = {
         "cosine_embedding_loss",
         {},
         {"input1": a([[200.0, 200.0]]), "input2": a([[1.0, 2.0]]), "target": a([1.0])},
+        "float16",
+    ),
+    "cosine-norm-underflow": _c(
+        "cosine_embedding_loss",
+        {},
+        {
+            "input1": a([[2.0**-6, 0.0], [1.0, 2.0]]),
+            "input2": a([[2.0**-6, 0.0], [2.0, 1.0]]),
+            "target": a([1.0, 1.0]),
+        },
         "float16",
     ),
     "cosine-hinge-subgradient": _c(
@@ -408,6 +454,31 @@ REPRODUCTIONS = {
     ),
     "soft-margin-loss-label-unchecked": _c(
         "soft_margin_loss", {}, {"input": a([0.5, 0.3]), "target": a([2.0, 1.0])}
+    ),
+    # non-finite weights (the reference requires finite ones)
+    "binary-cross-entropy-weight-unchecked": _c(
+        "binary_cross_entropy",
+        {},
+        {"input": a([0.25, 0.5]), "target": a([1.0, 0.0]), "weight": a([inf, 1.0])},
+    ),
+    "binary-cross-entropy-with-logits-weight-unchecked": _c(
+        "binary_cross_entropy_with_logits",
+        {},
+        {"input": a([0.25, 0.5]), "target": a([1.0, 0.0]), "weight": a([np.nan, 1.0])},
+    ),
+    "cross-entropy-weight-unchecked": _c(
+        "cross_entropy", {}, {"input": M, "target": a([0, 2]), "weight": a([inf, 1.0, 1.0])}
+    ),
+    "nll-loss-weight-unchecked": _c(
+        "nll_loss", {}, {"input": M, "target": a([0, 2]), "weight": a([np.nan, 1.0, 1.0])}
+    ),
+    "multi-margin-loss-weight-unchecked": _c(
+        "multi_margin_loss", {}, {"input": M, "target": a([0, 2]), "weight": a([inf, 1.0, 1.0])}
+    ),
+    "multilabel-soft-margin-loss-weight-unchecked": _c(
+        "multilabel_soft_margin_loss",
+        {},
+        {"input": M, "target": a([[1.0, 0, 1], [0, 1, 0]]), "weight": a([np.nan, 1.0, 1.0])},
     ),
     # broadcastable shapes the reference rejects (x: (3, 2) against (1, 2) unless stated)
     **{

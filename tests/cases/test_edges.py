@@ -93,6 +93,9 @@ CLAIMS = {
     "errors exactly ±delta": lambda c: np.all(np.abs(_diff(c)) == c.params["delta"]),
     "errors exactly ±beta": lambda c: np.all(np.abs(_diff(c)) == c.params["beta"]),
     "input probabilities exactly 0 and 1": lambda c: {0.0, 1.0} <= set(c.rounded()["input"]),
+    "input 2^-16 where the label is 1": lambda c: np.any(
+        (c.rounded()["input"] == 2.0**-16) & (c.arrays["target"] == 1)
+    ),
     "-inf logit at the target class": lambda c: (
         c.params.get("target_kind") == "probability" or np.all(_picked(c, -np.inf))
     ),
@@ -101,6 +104,14 @@ CLAIMS = {
         or (_off_target(c, -np.inf) and not np.any(_picked(c, -np.inf)))
     ),
     "-inf log-probability at the target class": lambda c: np.all(_picked(c, -np.inf)),
+    "+inf logit at a non-target class": lambda c: (
+        c.params.get("target_kind") == "probability"
+        or (_off_target(c, np.inf) and not np.any(_picked(c, np.inf)))
+    ),
+    "-inf logit at a zero-weight target class": lambda c: _neginf_only_at_zero_weight_target(c),
+    "-inf log-probability at a zero-weight target class": lambda c: (
+        _neginf_only_at_zero_weight_target(c)
+    ),
     "every target ignored": lambda c: np.all(c.arrays["target"] == c.params["ignore_index"]),
     "every class weight 0": lambda c: np.all(c.arrays["weight"] == 0),
     "every weight 0": lambda c: np.all(c.arrays["weight"] == 0),
@@ -122,6 +133,19 @@ CLAIMS = {
     "hinge exactly at the margin": lambda c: _triplet_hinge_is_zero(c),
     "target score exactly margin above another class": lambda c: _margin_hit(c),
 }
+
+
+def _neginf_only_at_zero_weight_target(case):
+    """Some -inf, each at a class with weight 0 that is its row's target (index) or has target
+    probability > 0."""
+    x, t, w = case.rounded()["input"], case.arrays["target"], case.arrays["weight"]
+    if case.params.get("target_kind") == "probability":
+        is_target = t > 0
+    else:
+        is_target = np.zeros(x.shape, bool)
+        is_target[np.arange(len(t)), t] = True
+    at = np.isneginf(x)
+    return bool(np.any(at) and np.all(is_target[at] & (np.broadcast_to(w, x.shape)[at] == 0)))
 
 
 def _triplet_hinge_is_zero(case):

@@ -225,6 +225,58 @@ def test_float32_softplus_sum_of_many_confident_logits():
     assert chk.ok, chk
 
 
+F16 = np.float16
+TRIPLET = {
+    "anchor": np.array([0.5, -1.0, 2.0]),
+    "positive": np.array([0.0, -1.5, 1.5]),
+    "negative": np.array([0.5, -1.0, 2.0]),  # anchor == negative: d(a, n) = √3·eps
+}
+
+
+def _float16_triplet_anchor_grad(arrays) -> np.ndarray:
+    """∂/∂anchor of d(a, p) − d(a, n) as torch evaluates it in float16: the difference plus eps
+    rounded to float16, the norm accumulated in float32 and rounded once, then v/d in float16."""
+
+    def unit(u, w):
+        v = (F16(u - w) + F16(1e-6)).astype(F16)
+        d = F16(np.sqrt(np.sum(v.astype(F32) ** 2)))
+        return (v / d).astype(F16)
+
+    a, p, n = (arrays[k].astype(F16) for k in ("anchor", "positive", "negative"))
+    return (unit(a, p) - unit(a, n)).astype(float)
+
+
+def _triplet_grad_check(arrays, got, grad_floor=None):
+    params = {"reduction": "sum"}
+    _, grads = R.value_and_vjp("triplet_margin_loss", arrays, params)
+    sc = T.scales("triplet_margin_loss", arrays, params)
+    floor = sc.grad_floor if grad_floor is None else grad_floor
+    allowed = T.bound(grads["anchor"], sc.grads["anchor"], floor, "float16", sc.n, T.K_GRAD)
+    return T.check(got, grads["anchor"], allowed, "float16")
+
+
+def test_triplet_gradient_at_a_float16_subnormal_distance():
+    """d(a, n) = √3·1.0133e-6 is subnormal in float16: its one rounding (2^-25 absolute) moves
+    v/d by 1.6 % (0.5864 instead of 0.5774), far beyond K·u of the gradient's terms, yet every
+    operation rounds correctly. The triplet's share of F (η/d per distance) accepts it; F = 1 + c
+    alone does not."""
+    got = _float16_triplet_anchor_grad(TRIPLET)
+    assert np.all(np.abs(got) > 0.005)  # the reference is 0 up to float64 rounding
+    assert _triplet_grad_check(TRIPLET, got).ok
+    assert not _triplet_grad_check(TRIPLET, got, grad_floor=2.0).ok
+
+
+def test_triplet_floor_leaves_ordinary_distances_alone():
+    """At distances of order 1 the share is ~1/d: η/d is 10⁻⁴ of K·u·G in float16, so a 2 %
+    error in the anchor's gradient still fails."""
+    arrays = {**TRIPLET, "negative": TRIPLET["anchor"] + np.array([1.0, 0.5, -0.5])}
+    _, grads = R.value_and_vjp("triplet_margin_loss", arrays, {"reduction": "sum"})
+    sc = T.scales("triplet_margin_loss", arrays, {"reduction": "sum"})
+    share = np.max(sc.grad_floor) * T.underflow("float16")
+    assert share < 1e-3 * T.unit_roundoff("float16") * np.min(sc.grads["anchor"])
+    assert not _triplet_grad_check(arrays, grads["anchor"] * 1.02).ok
+
+
 # --- but a 1e-3 relative error still fails at those points -------------------------------------
 
 
