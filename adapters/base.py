@@ -16,6 +16,7 @@ import abc
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 import numpy as np
@@ -89,8 +90,10 @@ class Divergence:
     ``{"reduction": "mean"}``), for the listed dtypes/devices/modes (empty: all), to inputs for
     which ``inputs(case)`` is true (None: all inputs; ``inputs_text`` says it in words), and to the parts
     of the comparison in ``affects`` ("value", "grad", "error"). ``versions`` is a range of framework
-    versions such as ">=2.0,<3" ("" = all). An entry that applies to examples that nevertheless all
-    agree with the reference is *stale* and is reported, so registries follow upgrades.
+    versions such as ">=2.0,<3" ("" = all); a clause may name another package of the release,
+    ``"optax>=0.2.5"``, when the behaviour belongs to it (see :class:`Release`). An entry that
+    applies to examples that nevertheless all agree with the reference is *stale* and is reported,
+    so registries follow upgrades.
     """
 
     id: str
@@ -137,16 +140,60 @@ class Divergence:
         }
 
 
+class Release(str):
+    """A framework's version string that also carries the versions of the packages it runs with.
+
+    ``Release("0.10.2", {"jax": "0.10.2", "jaxlib": "0.10.2", "optax": "0.2.8"})`` is the string
+    "0.10.2" everywhere a version string goes (results files, file names, comparisons), and lets a
+    registry entry depend on one of those packages: ``versions="optax>=0.2.5"``. An adapter whose
+    losses live in another package than its framework returns one from :meth:`Adapter.version`,
+    so every caller that passes ``adapter.version()`` to :meth:`Divergence.applies` keeps working.
+    """
+
+    packages: Mapping[str, str]
+
+    def __new__(cls, version: str, packages: Mapping[str, str]) -> Release:
+        release = super().__new__(cls, version)
+        release.packages = MappingProxyType(dict(packages))
+        return release
+
+    def __reduce__(self):
+        return (Release, (str(self), dict(self.packages)))
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     return tuple(int(x) for x in re.findall(r"\d+", text.split("+")[0])[:3])
 
 
+# An optional package name, a comparison, a version: "optax>=0.2.5", "<2.14".
+_CLAUSE = re.compile(r"([A-Za-z_][\w.-]*)?\s*(>=|<=|==|!=|>|<)\s*(\d[\w.+-]*)")
+
+
+def _version_of(version: str, package: str | None, spec: str) -> str:
+    """The version a clause compares: the framework's, or the named package's in the release."""
+    if package is None:
+        return version
+    packages = getattr(version, "packages", {})
+    if package not in packages:
+        raise ValueError(
+            f"version range {spec!r} names {package}, but the version {str(version)!r} carries no "
+            f"{package} version (pass the adapter's version(), a Release listing its packages)"
+        )
+    return packages[package]
+
+
 def version_in(version: str, spec: str) -> bool:
-    """Whether ``version`` ("2.13.0+cpu") satisfies a range like ">=2.0,<2.14" ("" = any)."""
-    v = _version_tuple(version)
+    """Whether ``version`` ("2.13.0+cpu") satisfies a range like ">=2.0,<2.14" ("" = any).
+
+    A clause that names a package ("optax>=0.2.5") compares that package's version, which
+    ``version`` must carry (a :class:`Release`).
+    """
     for clause in filter(None, (c.strip() for c in spec.split(","))):
-        op, bound = re.match(r"(>=|<=|==|!=|>|<)\s*(.+)", clause).groups()
-        b = _version_tuple(bound)
+        match = _CLAUSE.fullmatch(clause)
+        if match is None:
+            raise ValueError(f"malformed version clause {clause!r} in {spec!r}")
+        package, op, bound = match.groups()
+        v, b = _version_tuple(_version_of(version, package, spec)), _version_tuple(bound)
         ok = {
             ">=": v >= b,
             "<=": v <= b,
@@ -169,7 +216,8 @@ class Adapter(abc.ABC):
 
     @abc.abstractmethod
     def version(self) -> str:
-        """The framework's version string as it reports it (``torch.__version__``)."""
+        """The framework's version string as it reports it (``torch.__version__``); a
+        :class:`Release` where registry entries depend on other packages' versions too."""
 
     def versions(self) -> dict[str, str]:
         """Every package whose version matters (e.g. jax, jaxlib and optax)."""

@@ -14,11 +14,18 @@ Modes: ``eager`` calls ``value_and_grads`` directly, so JAX runs it op by op (th
 means in JAX: ``jax.vjp`` traces the Python function on concrete values every call); ``jit`` keeps
 one ``jax.jit(value_and_grads)`` per (loss, configuration, dtype, device), and JAX caches one
 compilation per argument shape.
+
+The mapping describes the installed jax/optax release (``tox -e upgrade-jax`` runs two): every
+framework call in a recipe is checked against the installed functions' signatures, and behaviours
+no signature shows are probed (:func:`offered`); what the release lacks is not-offered, with the
+release named ("optax 0.2.4's smooth_labels has no axis argument").
 """
 
 from __future__ import annotations
 
+import ast
 import functools
+import inspect
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,7 +44,15 @@ import reference as R  # noqa: E402
 from reference import Case, configs  # noqa: E402
 
 from . import jax_known  # noqa: E402
-from .base import Adapter, Divergence, FrameworkError, Native, NotOffered, Outcome  # noqa: E402
+from .base import (  # noqa: E402
+    Adapter,
+    Divergence,
+    FrameworkError,
+    Native,
+    NotOffered,
+    Outcome,
+    Release,
+)
 
 # NumPy dtypes for the arrays handed to JAX (bfloat16 from ml_dtypes, through jax.numpy).
 NUMPY_DTYPES = {
@@ -57,17 +72,22 @@ class Recipe:
 
     ``setup`` holds assignments the expression uses (``class_axis = …``); ``composition`` says
     what around the optax call is the user's own composition; ``conversions`` what was converted
-    (parameters, layout) on the way.
+    (parameters, layout) on the way; ``needs`` names the behaviours of the installed release it
+    relies on that no signature shows (keys of :data:`CAPABILITIES`).
     """
 
     expression: str
     composition: str | None = None
     conversions: tuple[str, ...] = ()
     setup: tuple[str, ...] = ()
+    needs: tuple[str, ...] = ()
 
     def native(self) -> Native:
         return Native(self.expression, self.composition, self.conversions)
 
+
+# The installed release, as the not-offered reasons name it.
+OPTAX = f"optax {optax.__version__}"
 
 REDUCE = {"mean": "jnp.mean({})", "sum": "jnp.sum({})", "none": "{}"}
 COMPOSITION = {
@@ -182,7 +202,10 @@ def _cross_entropy(c):
     expression = mean.format(call) if reduction == "mean" else REDUCE[reduction].format(call)
     if reduction != "none":
         composition.insert(0, f"jnp.{reduction}(…) over optax's per-item losses")
-    return Recipe(expression, "; ".join(composition) or None, tuple(conversions), tuple(setup))
+    needs = ("item-where",) if where else ()
+    return Recipe(
+        expression, "; ".join(composition) or None, tuple(conversions), tuple(setup), needs
+    )
 
 
 def _multilabel_soft_margin_loss(c):
@@ -219,12 +242,13 @@ def _kl_div(c):
 
 
 def _triplet_margin_loss(c):
-    if c["swap"]:
-        return NotOffered("optax.losses.triplet_margin_loss has no swap (distance swap) argument")
+    # swap=True is written as torch spells it: no optax release so far takes it, so the signature
+    # check (offered, below) makes it not-offered, naming the release.
+    swap = ", swap=True" if c["swap"] else ""
     return _reduced(
         c,
         "optax.losses.triplet_margin_loss(anchor, positive, negative, "
-        f"norm_degree={c['p']!r}, margin={c['margin']!r}, eps={c['eps']!r})",
+        f"norm_degree={c['p']!r}, margin={c['margin']!r}, eps={c['eps']!r}{swap})",
         ("norm_degree = p",),
     )
 
@@ -232,7 +256,7 @@ def _triplet_margin_loss(c):
 MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "mse_loss": _mse_loss,
     "l1_loss": _not_offered(
-        "optax 0.2.8 has no absolute-error loss (huber_loss(delta=0) is identically 0, l2_loss "
+        f"{OPTAX} has no absolute-error loss (huber_loss(delta=0) is identically 0, l2_loss "
         "and squared_error are squares); jnp.abs(input - target) would re-implement the loss"
     ),
     "huber_loss": _huber_loss,
@@ -257,8 +281,8 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     ),
     "multilabel_soft_margin_loss": _multilabel_soft_margin_loss,
     "kl_div": _kl_div,
-    "poisson_nll_loss": _not_offered("optax 0.2.8 has no Poisson negative log-likelihood loss"),
-    "gaussian_nll_loss": _not_offered("optax 0.2.8 has no Gaussian negative log-likelihood loss"),
+    "poisson_nll_loss": _not_offered(f"{OPTAX} has no Poisson negative log-likelihood loss"),
+    "gaussian_nll_loss": _not_offered(f"{OPTAX} has no Gaussian negative log-likelihood loss"),
     "triplet_margin_loss": _triplet_margin_loss,
     "cosine_embedding_loss": _not_offered(
         "optax.losses.cosine_distance is 1 − cos(x1, x2) with no ±1 label and no margin; the "
@@ -277,6 +301,127 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
         "[0, 1], and rewriting the labels as (y + 1)/2 is a change of the input, not a native call"
     ),
 }
+
+
+# --- what the installed release offers ----------------------------------------------------------
+#
+# The upgrade workflow runs this adapter on two jax/optax releases, so the mapping describes the
+# one installed, by feature detection rather than version numbers: a recipe is offered when every
+# jax/jnp/optax call in its source exists and takes the arguments it passes (read from the
+# installed functions' signatures), and when the release has each behaviour in ``needs`` that no
+# signature shows (probed once). What is missing is not-offered, with the release named.
+
+NAMESPACE = {"jax": jax, "jnp": jnp, "optax": optax}
+RELEASES = {
+    "jax": f"jax {jax.__version__}",
+    "jnp": f"jax {jax.__version__}",
+    "optax": f"optax {optax.__version__}",
+}
+
+
+def _dotted(node: ast.expr) -> str | None:
+    """``optax.losses.huber_loss`` for an attribute chain rooted at jax, jnp or optax."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name) and node.id in NAMESPACE and parts:
+        return ".".join([node.id, *reversed(parts)])
+    return None
+
+
+def _calls(recipe: Recipe) -> list[tuple[str, int, tuple[str, ...]]]:
+    """(function, positional count, keyword names) of each framework call in the recipe's source."""
+    tree = ast.parse("\n".join([*recipe.setup, recipe.expression]))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and (name := _dotted(node.func)):
+            keywords = tuple(k.arg for k in node.keywords if k.arg is not None)
+            found.append((name, len(node.args), keywords))
+    return found
+
+
+@functools.cache
+def _call_problem(name: str, positional: int, keywords: tuple[str, ...]) -> str | None:
+    """Why the installed release cannot make this call (None: it can)."""
+    root, *path = name.split(".")
+    release = RELEASES[root]
+    target = NAMESPACE[root]
+    for attribute in path:
+        target = getattr(target, attribute, None)
+        if target is None:
+            return f"{release} has no {name}"
+    try:
+        parameters = inspect.signature(target).parameters.values()
+    except (TypeError, ValueError):  # no introspectable signature: nothing more to check
+        return None
+    kinds = {p.kind for p in parameters}
+    named = {p.name for p in parameters if p.kind not in (p.POSITIONAL_ONLY, p.VAR_POSITIONAL)}
+    if inspect.Parameter.VAR_KEYWORD not in kinds:
+        for keyword in keywords:
+            if keyword not in named:
+                return f"{release}'s {path[-1]} has no {keyword} argument"
+    room = sum(p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in parameters)
+    if inspect.Parameter.VAR_POSITIONAL not in kinds and positional > room:
+        return f"{release}'s {path[-1]} takes {room} positional arguments, not {positional}"
+    return None
+
+
+def _cross_entropy_masks_items() -> bool:
+    """Whether optax's softmax cross-entropies take ``where=`` per item (the labels' shape,
+    expanded along ``axis``) and give 0 for a masked item — what ignore_index maps to. optax
+    0.2.4 reads ``where`` as a mask of the logits' elements, where a per-item mask fails to
+    broadcast (or, were C = N, would mask classes)."""
+    logits = jnp.zeros((2, 3), jnp.float32)
+    labels, kept = jnp.array([0, 1]), jnp.array([True, False])
+    try:
+        losses = (
+            optax.losses.softmax_cross_entropy_with_integer_labels(logits, labels, where=kept),
+            optax.losses.softmax_cross_entropy(logits, jax.nn.one_hot(labels, 3), where=kept),
+        )
+    except Exception:  # any refusal (a failed broadcast, a chex assertion) means no
+        return False
+    return all(
+        loss.shape == (2,) and np.isfinite(float(loss[0])) and float(loss[1]) == 0.0
+        for loss in losses
+    )
+
+
+@dataclass(frozen=True)
+class Capability:
+    """A behaviour a recipe relies on that no signature shows: a probe, and the reason given
+    (with the release named) when the installed release lacks it."""
+
+    probe: Callable[[], bool]
+    missing: str
+
+
+CAPABILITIES = {
+    "item-where": Capability(
+        _cross_entropy_masks_items,
+        f"{OPTAX}'s softmax cross-entropy losses take where= as a mask of the logits' elements, "
+        "not of items: ignore_index has no per-item mask to map to",
+    ),
+}
+
+
+@functools.cache
+def _has(capability: str) -> bool:
+    return bool(CAPABILITIES[capability].probe())
+
+
+def offered(recipe: Recipe | NotOffered) -> Recipe | NotOffered:
+    """The recipe if the installed jax/optax can run it, else why not."""
+    if isinstance(recipe, NotOffered):
+        return recipe
+    for call in _calls(recipe):
+        problem = _call_problem(*call)
+        if problem:
+            return NotOffered(problem)
+    for capability in recipe.needs:
+        if not _has(capability):
+            return NotOffered(CAPABILITIES[capability].missing)
+    return recipe
 
 
 # --- compiled configurations ------------------------------------------------------------------
@@ -358,8 +503,10 @@ class JaxAdapter(Adapter):
 
     # identity
 
-    def version(self) -> str:
-        return jax.__version__
+    def version(self) -> Release:
+        """jax's version, carrying jaxlib's and optax's: registry entries about an optax
+        behaviour name their range as ``versions="optax>=…"``."""
+        return Release(jax.__version__, self.versions())
 
     def versions(self) -> dict[str, str]:
         return {"jax": jax.__version__, "jaxlib": jaxlib.__version__, "optax": optax.__version__}
@@ -380,7 +527,7 @@ class JaxAdapter(Adapter):
         """The recipe for a configuration; parameters it leaves out take their defaults."""
         if loss not in MAPPINGS:
             return NotOffered(f"the JAX adapter has no mapping for {loss!r}")
-        return MAPPINGS[loss]({**configs.config_of(R.get(loss), {}, set()), **config})
+        return offered(MAPPINGS[loss]({**configs.config_of(R.get(loss), {}, set()), **config}))
 
     # running
 

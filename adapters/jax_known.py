@@ -1,4 +1,12 @@
-"""Known divergences between JAX/Optax (jax 0.10.2, optax 0.2.8) and the reference, each cited.
+"""Known divergences between JAX/Optax and the reference, each cited.
+
+Written against jax 0.10.2 with optax 0.2.8 and checked on jax 0.9.0 with optax 0.2.4 (the pair
+``tox -e upgrade-jax`` compares). An entry about a behaviour that changed between releases names
+the releases it holds for, as ``versions="optax>=0.2.6"`` (read against the adapter's
+:class:`adapters.base.Release`, which carries the optax version): the bounds come from the released
+wheels' source, 0.2.4 to 0.2.8. An entry about a configuration an older release does not offer at
+all (triplet_margin_loss before optax 0.2.5, ignore_index before 0.2.6, label smoothing before
+0.2.7) needs no range: the mapping says not-offered there and the entry never applies.
 
 Every entry was reproduced before it was registered: ``tests/adapters/test_jax.py`` builds one
 concrete case per entry and checks that its predicate holds *and* that JAX differs from the
@@ -325,6 +333,22 @@ def ce_posinf_logit_in_softmax_path(case: Case) -> bool:
 
 
 @_valid_only
+def ce_posinf_logit_absent_class(case: Case) -> bool:
+    """Probability targets without smoothing, and an item whose +inf logits all sit at classes
+    with target 0 while some class has a positive target: the reference's loss is +inf there
+    (the terms with t > 0 have log-probability −inf; the +inf classes' terms are absent)."""
+    p = _params(case)
+    if p["target_kind"] != "probability" or p["label_smoothing"]:
+        return False
+    a = case.rounded()
+    axis = _class_axis(a["input"])
+    x, zero = a["input"], _zero_for_jax(a["target"], case)
+    posinf = x == np.inf
+    absent = np.all(~posinf | zero, axis=axis) & np.any(posinf, axis=axis)
+    return bool(np.any(absent & np.any(~zero & (a["target"] > 0), axis=axis)))
+
+
+@_valid_only
 def every_target_ignored(case: Case) -> bool:
     ignore = _params(case)["ignore_index"]
     return ignore is not None and bool(np.all(case.arrays["target"] == ignore))
@@ -552,9 +576,11 @@ DIVERGENCES: list[Divergence] = [
             "b=[1 − y, y]); JAX replaces an entry whose b is exactly 0 by −inf, so its derivative "
             "with respect to b is lost. For a hard label (y = 0 or 1) and gamma > 0 the gradient "
             "with respect to target misses α_t·γ·CE·(1 − p_t)^(γ−1)·p_t. Value and input "
-            "gradient are right."
+            "gradient are right. Since optax 0.2.6 (the log-space focal weight); up to 0.2.5 "
+            "optax computed (1 − p_t)^γ directly and this gradient is right."
         ),
         citation=JAX_ISSUE.format(22398),
+        versions="optax>=0.2.6",
         inputs=focal_label_gradient_dropped,
         inputs_text="gamma > 0, a finite logit, target 1 or 0 (or subnormal, on CPU), dropped term > 2 ULPs",
         affects=("grad",),
@@ -593,6 +619,23 @@ DIVERGENCES: list[Divergence] = [
         affects=("grad",),
     ),
     Divergence(
+        id="jax-ce-posinf-logit-nan-value",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "jax.nn.log_softmax documents that an item with a +inf logit gives NaN at every "
+            "class, so optax.losses.softmax_cross_entropy's value for that item is NaN. Where "
+            "every +inf logit's target probability is 0 (an absent term) and some other class "
+            "has a positive target, the reference's loss is +inf (that class's log-probability "
+            "is −inf). With label smoothing no target is 0 and both sides are NaN."
+        ),
+        citation=JAX_DOCS.format("jax.nn.log_softmax"),
+        where={"target_kind": "probability", "label_smoothing": 0.0},
+        inputs=ce_posinf_logit_absent_class,
+        inputs_text="an item whose +inf logits all have target 0, with a positive target elsewhere",
+        affects=("value",),
+    ),
+    Divergence(
         id="jax-ce-integer-labels-lse-cancellation",
         kind="known-bug",
         loss="cross_entropy",
@@ -602,9 +645,12 @@ DIVERGENCES: list[Divergence] = [
             "logit back before x_y is subtracted, so the loss has an absolute error ~u·|max x| "
             "instead of ~u·(loss + 1): with large logits (float32 logits ~100, or any dtype at "
             "±8192) a confident or tied item loses log2|max x| bits. The log_softmax path "
-            "(probability targets, label smoothing) and the gradient are accurate."
+            "(probability targets, label smoothing) and the gradient are accurate. Since optax "
+            "0.2.6; up to 0.2.5 optax subtracted stop_gradient(max x) from the logits first, "
+            "which keeps the error ~u·(loss + 1)."
         ),
         citation=OPTAX.format("_classification.py#L397-L406"),
+        versions="optax>=0.2.6",
         where={"target_kind": "index", "label_smoothing": 0.0},
         inputs=ce_lse_cancels,
         inputs_text="a kept item where (max x + log Σ e^(x − max)) − x_y, rounded in the dtype, is beyond the tolerance",
