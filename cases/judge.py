@@ -15,6 +15,14 @@ The judge also counts, per entry, the examples it applied to and those among the
 divergence it explained. An entry that applied to examples that all matched the reference no
 longer reproduces: it is *stale*, and the run fails until the registry follows the framework.
 An entry that applied to nothing is *unexercised* (a warning: the run did not test it).
+
+Speed: every example asks every entry of its loss (a few dozen, for torch), so the judge splits
+``applies`` the way :class:`adapters.base.Divergence` defines it — ``matches_config(loss,
+config_of(case), dtype, device, mode, version)`` and then ``inputs(case)`` — computing the case's
+configuration once per example instead of once per entry, and remembering which entries match a
+configuration (every example of an item shares it). Entries without those two attributes are
+asked ``applies`` as before. tests/cases/test_judge.py checks that both paths agree on every
+registered entry.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import reference as R
 from reference import Case
 
 CONVENTION = "convention"
@@ -64,16 +73,56 @@ class Judge:
         self.applied = [0] * len(self.entries)
         self.diverged = [0] * len(self.entries)
         # Entries by loss, so that an example only asks the entries that could apply to it.
-        self._by_loss: dict[str, list[int]] = defaultdict(list)
-        self._wildcard = [i for i, e in enumerate(self.entries) if getattr(e, "loss", "*") == "*"]
+        by_loss: dict[str, list[int]] = defaultdict(list)
+        wildcard = [i for i, e in enumerate(self.entries) if getattr(e, "loss", "*") == "*"]
         for i, entry in enumerate(self.entries):
             if getattr(entry, "loss", "*") != "*":
-                self._by_loss[entry.loss].append(i)
+                by_loss[entry.loss].append(i)
+        self._by_loss = {loss: sorted(wildcard + found) for loss, found in by_loss.items()}
+        self._wildcard = wildcard
+        # Entries that spell applies() as matches_config() + inputs(): see the module docstring.
+        self._split = [hasattr(e, "matches_config") and hasattr(e, "inputs") for e in self.entries]
+        # (loss, configuration, dtype, device, mode) -> candidate entries whose configuration
+        # part holds (split entries) or must be asked applies() (the others).
+        self._config_memo: dict[tuple, list[int]] = {}
+
+    def _candidates(self, case: Case) -> list[int]:
+        """The entries whose configuration part holds for ``case`` (plus unsplit entries)."""
+        candidates = self._by_loss.get(case.loss, self._wildcard)
+        if not any(self._split[i] for i in candidates):
+            return candidates
+        config = R.config_of(case)
+        try:
+            key = (case.loss, tuple(sorted(config.items())), case.dtype, case.device, case.mode)
+            hash(key)
+        except TypeError:  # an unhashable parameter value: decide without remembering
+            key = None
+        found = self._config_memo.get(key) if key is not None else None
+        if found is None:
+            found = [
+                i
+                for i in candidates
+                if not self._split[i]
+                or self.entries[i].matches_config(
+                    case.loss, config, case.dtype, case.device, case.mode, self.version
+                )
+            ]
+            if key is not None:
+                self._config_memo[key] = found
+        return found
 
     def applicable(self, case: Case) -> list[int]:
         """Indices of the entries that apply to ``case``, in registry order."""
-        candidates = sorted(self._wildcard + self._by_loss.get(case.loss, []))
-        return [i for i in candidates if self.entries[i].applies(case, self.version)]
+        out = []
+        for i in self._candidates(case):
+            entry = self.entries[i]
+            if not self._split[i]:
+                ok = entry.applies(case, self.version)
+            else:
+                ok = entry.inputs is None or bool(entry.inputs(case))
+            if ok:
+                out.append(i)
+        return out
 
     def judge(self, case: Case, comparison: Any) -> Judgement:
         found = self.applicable(case)

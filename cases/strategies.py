@@ -25,6 +25,10 @@ Scalar hyperparameters are never drawn (they are configuration values, see
 One drawing routine serves two backends: :class:`HypothesisDrawer` (every ``data.draw`` labelled,
 for the conformance run) and :class:`RngDrawer` (a seeded NumPy generator, for the frozen corpus,
 so that ``python -m cases freeze`` does not depend on the hypothesis version).
+
+Speed: strategies and bands are built once and reused (building a strategy per draw cost about
+as much as the draw); the choices hypothesis makes, and so the cases a derandomised run draws,
+are the same as with strategies built afresh.
 """
 
 from __future__ import annotations
@@ -212,6 +216,7 @@ def _weight_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
 
 
 # Domain name (reference/domains.py) -> its bands for a format and the configuration's params.
+# A band function reads only the KINK_PARAMS and eps of the params (bands() caches on those).
 BANDS: dict[str, Callable[[FloatFormat, Mapping[str, Any]], tuple[Band, ...]]] = {
     "real": _real_bands,
     "logit": _real_bands,
@@ -228,7 +233,18 @@ COTANGENT = Band("cotangent", "uniform", -2.0, 2.0)
 
 def bands(domain: str, dtype: str, params: Mapping[str, Any]) -> tuple[Band, ...]:
     """The bands a float argument of ``domain`` is drawn from for ``dtype``."""
-    return BANDS[domain](FORMATS[dtype], params)
+    # Remembered per (domain, dtype, the parameters bands read): every drawn array asks. Types
+    # are part of the key because True == 1 and kink_points ignores booleans.
+    relevant = tuple((k, type(params.get(k)), params.get(k)) for k in (*KINK_PARAMS, "eps"))
+    try:
+        return _bands(domain, dtype, relevant)
+    except TypeError:  # an unhashable parameter value: compute afresh
+        return BANDS[domain](FORMATS[dtype], params)
+
+
+@functools.lru_cache(maxsize=1024)
+def _bands(domain: str, dtype: str, relevant: tuple) -> tuple[Band, ...]:
+    return BANDS[domain](FORMATS[dtype], {k: v for k, _, v in relevant})
 
 
 # --- normalisation along the class axis ----------------------------------------------------------
@@ -289,6 +305,30 @@ def element_strategy(band: Band) -> st.SearchStrategy[float]:
     raise ValueError(f"unknown band kind {band.kind!r}")
 
 
+# The strategies the drawer uses, built once: constructing (and validating) a strategy for every
+# draw cost about as much as drawing from it. Same strategies, same choices: a derandomised run
+# draws the same cases as before.
+@functools.lru_cache(maxsize=4096)
+def _sampled(options: tuple, types: tuple) -> st.SearchStrategy:
+    # ``types`` keys the cache apart for equal options of other types: (False, True) == (0, 1)
+    return st.sampled_from(options)
+
+
+@functools.lru_cache(maxsize=1024)
+def _integer_list(lo: int, hi: int, n: int) -> st.SearchStrategy[list[int]]:
+    return st.lists(st.integers(lo, hi), min_size=n, max_size=n)
+
+
+@functools.lru_cache(maxsize=256)
+def _boolean_list(n: int) -> st.SearchStrategy[list[bool]]:
+    return st.lists(st.booleans(), min_size=n, max_size=n)
+
+
+@functools.lru_cache(maxsize=4096)
+def _float_list(band: Band, n: int) -> st.SearchStrategy[list[float]]:
+    return st.lists(element_strategy(band), min_size=n, max_size=n)
+
+
 class HypothesisDrawer:
     """Draws through ``draw(strategy, label)``: hypothesis' ``data.draw`` in the conformance run."""
 
@@ -296,21 +336,21 @@ class HypothesisDrawer:
         self._draw = draw
 
     def choice(self, options, label):
-        return self._draw(st.sampled_from(list(options)), label=label)
+        options = tuple(options)
+        try:
+            strategy = _sampled(options, tuple(map(type, options)))
+        except TypeError:  # unhashable options (layouts): build the strategy afresh
+            strategy = st.sampled_from(options)
+        return self._draw(strategy, label=label)
 
     def integers(self, lo, hi, n, label):
-        values = self._draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n), label=label)
-        return np.array(values, dtype=np.int64)
+        return np.array(self._draw(_integer_list(lo, hi, n), label=label), dtype=np.int64)
 
     def booleans(self, n, label):
-        return np.array(
-            self._draw(st.lists(st.booleans(), min_size=n, max_size=n), label=label), dtype=bool
-        )
+        return np.array(self._draw(_boolean_list(n), label=label), dtype=bool)
 
     def floats(self, band, n, label):
-        values = self._draw(
-            st.lists(element_strategy(band), min_size=n, max_size=n), label=f"{label} ({band.name})"
-        )
+        values = self._draw(_float_list(band, n), label=f"{label} ({band.name})")
         return np.array(values, dtype=np.float64)
 
 

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
+import reference as R
 from adapters import Divergence, FrameworkError, Outcome
 from cases.compare import compare, expected
 from cases.judge import Judge, covers
@@ -169,3 +172,37 @@ def test_an_entry_whose_divergence_is_gone_after_an_upgrade_is_stale():
     result = compare(invalid, expected(invalid), Outcome(error=FrameworkError("ValueError", "no")))
     assert judge.judge(invalid, result).verdict == "match"
     assert judge.stale()[0]["id"] == expects_number.id
+
+
+@pytest.mark.parametrize("framework", ["torch", "tf", "jax"])
+def test_the_judge_applies_entries_exactly_as_divergence_applies(framework):
+    """The judge splits ``applies`` into its configuration and input parts to go fast (see
+    cases/judge.py); on every registered entry it must agree with ``Divergence.applies``."""
+    import importlib
+
+    from adapters.base import Release
+    from cases import edges, invalid, profiles, selection, strategies
+
+    known = importlib.import_module(f"adapters.{framework}_known")
+    version = Release("2.13.0", {"optax": "0.2.8"})
+    judge = Judge(known.DIVERGENCES, version)
+    rng = np.random.default_rng(0)
+    ci = profiles.get("ci")
+    checked = 0
+    for loss in sorted({e.loss for e in known.DIVERGENCES} - {"*"}):
+        spec = R.get(loss)
+        for config in selection.configs(spec, ci):
+            for dtype in ("float32", "float16"):
+                cases = [
+                    *edges.edge_cases(spec, config, dtype),
+                    *invalid.invalid_cases(spec, config, dtype),
+                    strategies.seeded_case(rng, spec, config, dtype, ci),
+                ]
+                for case in cases:
+                    case = dataclasses.replace(case, dtype=dtype)
+                    want = [
+                        i for i, e in enumerate(judge.entries) if e.applies(case, judge.version)
+                    ]
+                    assert judge.applicable(case) == want, (loss, case.label)
+                    checked += 1
+    assert checked > 100
