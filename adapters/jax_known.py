@@ -372,6 +372,33 @@ def zero_target_finite_slope(case: Case) -> bool:
     return bool(np.any(zero & (x != -np.inf) & _item_cotangent_nonzero(case, t.shape)))
 
 
+def _kl_incoming_gradient(case: Case) -> np.ndarray:
+    """|∂result/∂ℓ_i| as JAX's backward hands it to each pointwise term, rounded to the dtype: the
+    cotangent (none), 1/numel (mean), 1/batch size (batchmean), 1 (sum)."""
+    x = case.rounded()["input"]
+    per_reduction = {
+        "none": lambda: np.abs(case.rounded_cotangent()),
+        "mean": lambda: 1.0 / max(x.size, 1),
+        "batchmean": lambda: 1.0 / (x.shape[0] if x.ndim else 1),
+        "sum": lambda: 1.0,
+    }
+    g = np.asarray(per_reduction[_params(case)["reduction"]](), dtype=np.float64)
+    return R.round_to(np.broadcast_to(g, np.broadcast_shapes(g.shape, x.shape)), case.dtype)
+
+
+@_valid_only
+def kl_target_grad_product_flushed(case: Case) -> bool:
+    """A normal target t and a normal incoming gradient g whose product g·t is nonzero but below
+    the dtype's smallest normal number, which XLA on CPU flushes to 0. (A subnormal t or g is 0
+    to JAX already: another mechanism. float16 is computed in float32 and keeps the product.)"""
+    t = case.rounded()["target"]
+    g = _kl_incoming_gradient(case)
+    gt = g * t  # exact in float64: two numbers of the dtype
+    tiny = R.FORMATS[case.dtype].tiny
+    normal = (t >= tiny) & np.isfinite(t) & (g >= tiny)
+    return bool(np.any(normal & (gt != 0) & (np.abs(gt) < tiny)))
+
+
 @_valid_only
 def zero_target_at_neginf_input(case: Case) -> bool:
     a = case.rounded()
@@ -687,6 +714,28 @@ DIVERGENCES: list[Divergence] = [
         where={"log_target": False},
         inputs=zero_target_finite_slope,
         inputs_text="a target probability 0 or subnormal (input not −inf, nonzero cotangent)",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="jax-kl-target-grad-product-flushed",
+        kind="known-bug",
+        loss="kl_div",
+        where={"log_target": False},
+        description=(
+            "optax.losses.kl_divergence computes t·(log t − x), and JAX's product rule hands "
+            "log's backward the product g·t, which it divides by t to form the +1 of "
+            "log t + 1 − x. Where g·t falls below the smallest normal number, XLA on CPU flushes "
+            "it to 0 (flush-to-zero, jax-ml/jax#26658), so the target gradient misses g "
+            "entirely (float32, t = 2^-15, x = 0, cotangent 2^-112: JAX −2.0024e-33 = g·log t, "
+            "reference g·(log t + 1) = −1.8098e-33). The same mechanism as torch's xlogy "
+            "backward (kl-div-target-grad-underflow)."
+        ),
+        citation=OPTAX.format("_classification.py#L528-L563"),
+        dtypes=FLUSHING,
+        devices=("cpu",),
+        inputs=kl_target_grad_product_flushed,
+        inputs_text="a normal target and a normal incoming gradient whose product is nonzero and "
+        "below the dtype's smallest normal number (flushed to 0 on CPU)",
         affects=("grad",),
     ),
     Divergence(

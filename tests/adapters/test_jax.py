@@ -113,6 +113,13 @@ REPRODUCTIONS: dict[str, Case] = {
         {"reduction": "batchmean"},
         {"input": np.log([[0.5, 0.25, 0.25]]), "target": np.array([[0.0, 0.5, 0.5]])},
     ),
+    "jax-kl-target-grad-product-flushed": Case(
+        "kl_div",
+        {"reduction": "none"},
+        {"input": np.zeros(2), "target": np.array([2.0**-6, 2.0**-15])},
+        dtype="float32",
+        cotangent=np.array([0.0, 2.0**-112]),
+    ),
     "jax-kl-zero-target-neginf-input-nan": Case(
         "kl_div",
         {"reduction": "sum"},
