@@ -214,6 +214,11 @@ class Adapter(abc.ABC):
     modes: tuple[str, ...] = ("eager",)
     dtypes: tuple[str, ...] = ("float64", "float32", "float16", "bfloat16")
 
+    def compiles_per_shape(self, mode: str) -> bool:
+        """Whether running ``mode`` compiles once per input shape (so the conformance run draws
+        shapes from a small menu and reuses compilations). Every mode but eager, by default."""
+        return mode != "eager"
+
     @abc.abstractmethod
     def version(self) -> str:
         """The framework's version string as it reports it (``torch.__version__``); a

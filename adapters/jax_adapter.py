@@ -495,6 +495,13 @@ class Configured(NamedTuple):
 class JaxAdapter(Adapter):
     name = "jax"
     modes = ("eager", "jit")
+
+    def compiles_per_shape(self, mode: str) -> bool:
+        """Both modes: op-by-op dispatch compiles each primitive with XLA once per shape and dtype
+        on first use (``jax._src.dispatch.apply_primitive``), which dominated the eager run when
+        shapes were drawn freely."""
+        return True
+
     dtypes = ("float64", "float32", "float16", "bfloat16")
 
     def __init__(self):

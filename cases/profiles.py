@@ -24,7 +24,9 @@ hypothesis' shrinking (≈ 4 s on average, up to ≈ 33 s). A compiled item comp
 drawn cases and 98 % of the edge cases share the canonical shape — and one
 ``jax.jit(value_and_grad(…))`` compilation took 0.05–0.45 s (mean 0.16 s): 480 compiled items ×
 ≈ 0.16 s ≈ 80 s. Eager shapes are drawn freely from the menu below; compiled shapes come from a
-small menu because ``tf.function`` and ``jax.jit`` compile once per input shape.
+small menu because ``tf.function`` and ``jax.jit`` compile once per input shape. JAX's eager mode
+compiles too (each primitive, once per shape and dtype, on first use), so its adapter declares
+both modes shape-specialised (``Adapter.compiles_per_shape``) and draws from the compiled menu.
 
 Scalar hyperparameters (delta, margin, label_smoothing…) are never drawn: they are configuration
 values (see :class:`reference.spec.Param`).
@@ -92,12 +94,12 @@ class Profile:
     def settings_name(self) -> str:
         return f"lossconf-{self.name}"
 
-    def sizes(self, mode: str) -> Mapping[str, tuple[int, ...]]:
-        """The symbol-size menu for an execution mode (every mode but eager compiles)."""
-        return self.eager_sizes if mode == "eager" else self.compiled_sizes
+    def sizes(self, compiled: bool) -> Mapping[str, tuple[int, ...]]:
+        """The symbol-size menu for a mode that does (or does not) compile per input shape."""
+        return self.compiled_sizes if compiled else self.eager_sizes
 
-    def all_layouts(self, mode: str) -> bool:
-        return mode == "eager" or self.compiled_layouts == "all"
+    def all_layouts(self, compiled: bool) -> bool:
+        return not compiled or self.compiled_layouts == "all"
 
     def hypothesis_settings(self) -> settings:
         return settings(

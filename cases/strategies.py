@@ -231,6 +231,14 @@ BANDS: dict[str, Callable[[FloatFormat, Mapping[str, Any]], tuple[Band, ...]]] =
 COTANGENT = Band("cotangent", "uniform", -2.0, 2.0)
 
 
+def sane_cotangent(values: np.ndarray, dtype: str) -> np.ndarray:
+    """A drawn cotangent (an upstream gradient) with every magnitude below the "small" bands'
+    floor (:func:`small_low`) set to 0: never subnormal in the dtype. A subnormal upstream
+    gradient tests how a framework's backward rounds on the subnormal grid (JAX flushes it to 0
+    on CPU; a float16 g/C underflows before its multiplication), not the loss."""
+    return np.where(np.abs(values) < small_low(FORMATS[dtype]), 0.0, values)
+
+
 def bands(domain: str, dtype: str, params: Mapping[str, Any]) -> tuple[Band, ...]:
     """The bands a float argument of ``domain`` is drawn from for ``dtype``."""
     # Remembered per (domain, dtype, the parameters bands read): every drawn array asks. Types
@@ -497,16 +505,22 @@ def draw_arrays(
     dtype: str,
     mode: str,
     profile,
+    compiled: bool | None = None,
 ) -> tuple[dict[str, np.ndarray], dict[str, Any], np.ndarray | None, dict[str, Any]]:
-    """Valid arrays, parameters, cotangent (reduction ``none``) and a description of the draw."""
+    """Valid arrays, parameters, cotangent (reduction ``none``) and a description of the draw.
+
+    ``compiled``: whether the framework compiles per input shape in ``mode`` (then shapes come
+    from the profile's small compiled menu, so compilations are reused); None: every mode but
+    eager does."""
     params, _ = R.split(spec, config)
     full = {**spec.defaults(), **params}
     names = present_arrays(spec, config)
     layouts = fitting_layouts(spec, config)
-    if not profile.all_layouts(mode):
+    compiled = mode != "eager" if compiled is None else compiled
+    if not profile.all_layouts(compiled):
         layouts = [canonical_layout(spec, config)]
     layout = drawer.choice(layouts, "layout")
-    sizes = draw_sizes(drawer, layout, names, profile.sizes(mode), profile.max_elements)
+    sizes = draw_sizes(drawer, layout, names, profile.sizes(compiled), profile.max_elements)
     concrete = shapes.concrete(layout, sizes, names)
     arrays: dict[str, np.ndarray] = {}
     drawn_from: dict[str, str] = {}
@@ -537,6 +551,7 @@ def draw_arrays(
     if full["reduction"] == "none":
         out_shape = output_shape(spec, arrays, params)
         cotangent = drawer.floats(COTANGENT, math.prod(out_shape), "cotangent").reshape(out_shape)
+        cotangent = sane_cotangent(cotangent, dtype)
     else:
         R.validate(spec.name, arrays, params)  # a strategy bug must surface, not be compared
     meta = {"layout": layout.name, "sizes": sizes, "drawn_from": drawn_from, "bands_for": dtype}
@@ -549,15 +564,25 @@ def _class_axis(layout: Layout, name: str) -> int | None:
 
 
 def draw_case(
-    data, spec: LossSpec, config: Mapping[str, Any], dtype: str, device: str, mode: str, profile
+    data,
+    spec: LossSpec,
+    config: Mapping[str, Any],
+    dtype: str,
+    device: str,
+    mode: str,
+    profile,
+    compiled: bool | None = None,
 ) -> R.Case:
     """One valid case for the item, every choice drawn through ``data.draw(…, label=…)``.
 
     ``data`` is hypothesis' ``st.data()`` object. The reference accepts the result (it does not
     raise); reduction ``none`` comes with a drawn cotangent; ``label`` is ``"hypothesis"``.
+    ``compiled``: see :func:`draw_arrays`.
     """
     drawer = HypothesisDrawer(data.draw)
-    arrays, params, cotangent, meta = draw_arrays(drawer, spec, config, dtype, mode, profile)
+    arrays, params, cotangent, meta = draw_arrays(
+        drawer, spec, config, dtype, mode, profile, compiled
+    )
     return R.Case(spec.name, params, arrays, dtype, device, mode, cotangent, "hypothesis", meta)
 
 
@@ -591,7 +616,10 @@ def seeded_case(
     profile,
     mode: str = "eager",
     label: str = "seeded",
+    compiled: bool | None = None,
 ) -> R.Case:
     """The same draw from a NumPy generator (deterministic for a seed; the frozen corpus)."""
-    arrays, params, cot, meta = draw_arrays(RngDrawer(rng), spec, config, dtype, mode, profile)
+    arrays, params, cot, meta = draw_arrays(
+        RngDrawer(rng), spec, config, dtype, mode, profile, compiled
+    )
     return R.Case(spec.name, params, arrays, "float64", "cpu", mode, cot, label, meta)

@@ -112,9 +112,11 @@ def test_profiles_are_registered_with_hypothesis(monkeypatch):
 
 def test_size_menus_hold_a_batch_of_one_and_compiled_menus_are_small():
     for p in profiles.PROFILES.values():
-        assert 1 in p.sizes("eager")["N"]
+        assert 1 in p.sizes(compiled=False)["N"]
         assert p.settings_name == f"lossconf-{p.name}" and p.deadline is None
-        assert all(len(v) <= 3 for v in p.sizes("jit").values())
+        assert all(len(v) <= 3 for v in p.sizes(compiled=True).values())
     ci = profiles.get("ci")
-    assert all(len(v) == 1 for v in ci.sizes("jit").values()) and not ci.all_layouts("jit")
-    assert ci.all_layouts("eager")
+    assert all(len(v) == 1 for v in ci.sizes(compiled=True).values()) and not ci.all_layouts(
+        compiled=True
+    )
+    assert ci.all_layouts(compiled=False)
