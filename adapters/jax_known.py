@@ -388,15 +388,20 @@ def _kl_incoming_gradient(case: Case) -> np.ndarray:
 
 @_valid_only
 def kl_target_grad_product_flushed(case: Case) -> bool:
-    """A normal target t and a normal incoming gradient g whose product g·t is nonzero but below
-    the dtype's smallest normal number, which XLA on CPU flushes to 0. (A subnormal t or g is 0
-    to JAX already: another mechanism. float16 is computed in float32 and keeps the product.)"""
+    """A normal target t and a normal incoming gradient g whose product g·t, formed in the dtype,
+    loses the digits of g: flushed to 0 below the smallest normal number (XLA on CPU, float64,
+    float32, bfloat16), or rounded on float16's subnormal grid with more than a unit roundoff of
+    relative error. (A subnormal t or g is 0 to JAX already: another mechanism.)"""
     t = case.rounded()["target"]
     g = _kl_incoming_gradient(case)
     gt = g * t  # exact in float64: two numbers of the dtype
-    tiny = R.FORMATS[case.dtype].tiny
-    normal = (t >= tiny) & np.isfinite(t) & (g >= tiny)
-    return bool(np.any(normal & (gt != 0) & (np.abs(gt) < tiny)))
+    fmt = R.FORMATS[case.dtype]
+    normal = (t >= fmt.tiny) & np.isfinite(t) & (g >= fmt.tiny)
+    if case.device == "cpu" and case.dtype in FLUSHING:
+        lost = (gt != 0) & (np.abs(gt) < fmt.tiny)
+    else:
+        lost = np.abs(R.round_to(gt, case.dtype) - gt) > 0.5 * fmt.eps * np.abs(gt)
+    return bool(np.any(normal & lost))
 
 
 @_valid_only
@@ -725,17 +730,15 @@ DIVERGENCES: list[Divergence] = [
             "optax.losses.kl_divergence computes t·(log t − x), and JAX's product rule hands "
             "log's backward the product g·t, which it divides by t to form the +1 of "
             "log t + 1 − x. Where g·t falls below the smallest normal number, XLA on CPU flushes "
-            "it to 0 (flush-to-zero, jax-ml/jax#26658), so the target gradient misses g "
-            "entirely (float32, t = 2^-15, x = 0, cotangent 2^-112: JAX −2.0024e-33 = g·log t, "
+            "it to 0 (flush-to-zero, jax-ml/jax#26658; in float16 it rounds on the subnormal "
+            "grid), so the target gradient misses g entirely (float32, t = 2^-15, x = 0, cotangent 2^-112: JAX −2.0024e-33 = g·log t, "
             "reference g·(log t + 1) = −1.8098e-33). The same mechanism as torch's xlogy "
             "backward (kl-div-target-grad-underflow)."
         ),
         citation=OPTAX.format("_classification.py#L528-L563"),
-        dtypes=FLUSHING,
-        devices=("cpu",),
         inputs=kl_target_grad_product_flushed,
-        inputs_text="a normal target and a normal incoming gradient whose product is nonzero and "
-        "below the dtype's smallest normal number (flushed to 0 on CPU)",
+        inputs_text="a normal target and a normal incoming gradient whose product is below the "
+        "dtype's smallest normal number (flushed to 0 on CPU; float16: rounded off)",
         affects=("grad",),
     ),
     Divergence(

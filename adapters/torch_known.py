@@ -434,6 +434,27 @@ def kl_target_grad_product_underflows(case: Case) -> bool:
 
 
 @_valid_only
+def kl_batchmean_sum_overflows(case: Case) -> bool:
+    """batchmean: the sum of the pointwise terms (each rounded to the dtype) is beyond the dtype's
+    range while the sum divided by the batch size is not."""
+    if _params(case)["reduction"] != "batchmean":
+        return False
+    a = case.rounded()
+    x, t = a["input"], a["target"]
+    if _params(case)["log_target"]:
+        terms = np.exp(t) * (t - x)
+    else:
+        with np.errstate(all="ignore"):
+            terms = np.where(t > 0, t * (np.log(np.where(t > 0, t, 1.0)) - x), 0.0)
+    terms = R.round_to(terms, case.dtype)
+    if not np.all(np.isfinite(terms)):
+        return False
+    total, top = float(np.sum(terms)), R.FORMATS[case.dtype].max_value
+    batch = x.shape[0] if x.ndim else 1
+    return abs(total) > top and abs(total / batch) <= top
+
+
+@_valid_only
 def kl_neginf_log_target(case: Case) -> bool:
     return bool(np.any(np.isneginf(case.rounded()["target"])))
 
@@ -1065,6 +1086,24 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="some positive target whose product with the incoming gradient rounds in the "
         "dtype's subnormal range with more than a unit roundoff of relative error",
         affects=("grad",),
+    ),
+    Divergence(
+        id="kl-div-batchmean-sum-overflow",
+        kind="known-bug",
+        loss="kl_div",
+        where={"reduction": "batchmean"},
+        description=(
+            "computes batchmean as torch.kl_div(..., reduction='sum') / input.size(0) in the "
+            "input dtype: where the sum overflows (float16: beyond 65504) the result is inf "
+            "although the batch mean is representable (float16, four items of terms summing to "
+            "65552: inf, reference 16388)"
+        ),
+        # kl_div: batchmean takes reduction_enum 'sum', then reduced / input.size()[0]
+        citation="https://github.com/pytorch/pytorch/blob/v2.13.0/torch/nn/functional.py#L3458-L3467",
+        inputs=kl_batchmean_sum_overflows,
+        inputs_text="finite pointwise terms whose sum overflows the dtype while sum / batch size "
+        "does not",
+        affects=_VALUE_GRAD,
     ),
     Divergence(
         id="kl-div-zero-target-infinite-input",

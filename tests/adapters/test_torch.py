@@ -313,6 +313,12 @@ REPRODUCTIONS = {
         "float32",
         cotangent=a([0.5, 1.0]),
     ),
+    "kl-div-batchmean-sum-overflow": _c(
+        "kl_div",
+        {"reduction": "batchmean"},
+        {"input": np.full((2, 2), -20000.0), "target": np.ones((2, 2))},
+        "float16",
+    ),
     "kl-div-zero-target-infinite-input": _c(
         "kl_div", {}, {"input": a([-inf, -1.0]), "target": a([0.0, 0.5])}
     ),
