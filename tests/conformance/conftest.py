@@ -16,6 +16,7 @@ import os
 import platform
 import socket
 import sys
+import warnings
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -204,6 +205,31 @@ def pytest_report_header(config):
     ]
 
 
+KNOWN_FAILURES = Path(__file__).with_name("known_failures.txt")
+
+
+def known_failures(framework: str) -> dict[str, str]:
+    """Items of ``framework`` that fail for a reason not yet registered: item id -> what was seen.
+
+    Each line of known_failures.txt is ``framework item-id reason``. Such an item is a strict
+    xfail: its records (mismatches included) go to the results file and the report as usual, and
+    the run turns red when it passes, so the line goes once the divergence is registered or fixed.
+    """
+    found = {}
+    for number, line in enumerate(KNOWN_FAILURES.read_text(encoding="utf-8").splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 2)
+        if len(parts) != 3:
+            raise pytest.UsageError(
+                f"{KNOWN_FAILURES}:{number}: expected 'framework item-id reason', got {line!r}"
+            )
+        if parts[0] == framework:
+            found[parts[1]] = parts[2]
+    return found
+
+
 def pytest_generate_tests(metafunc):
     if "item" not in metafunc.fixturenames:
         return
@@ -222,6 +248,7 @@ def pytest_generate_tests(metafunc):
         )
         return
     params = []
+    expected_failures = known_failures(run.framework)
     for loss in run.losses:
         spec = R.get(loss)
         for config in selection.configs(spec, run.profile):
@@ -229,7 +256,23 @@ def pytest_generate_tests(metafunc):
                 for device in run.devices:
                     for mode in run.modes:
                         item_id = selection.item_id(spec, config, dtype, device, mode)
-                        params.append(pytest.param((spec, config, dtype, device, mode), id=item_id))
+                        marks = []
+                        if item_id in expected_failures:
+                            reason = expected_failures.pop(item_id)
+                            marks.append(pytest.mark.xfail(strict=True, reason=reason))
+                        params.append(
+                            pytest.param(
+                                (spec, config, dtype, device, mode), id=item_id, marks=marks
+                            )
+                        )
+    stale = [i for i in expected_failures if i.split("[", 1)[0] in run.losses]
+    whole = set(run.dtypes) == set(run.adapter.dtypes) and set(run.modes) == set(run.adapter.modes)
+    if stale and whole and run.profile.name == "ci":  # written for the ci profile's items
+        warnings.warn(
+            f"{KNOWN_FAILURES.name}: {len(stale)} {run.framework} entries match no item: "
+            + ", ".join(stale),
+            stacklevel=1,
+        )
     metafunc.parametrize("item", params)
 
 
