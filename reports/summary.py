@@ -64,6 +64,26 @@ def legend() -> Text:
     return text
 
 
+def _attention_detail(record: dict) -> str:
+    """What went wrong in an unexpected record: the worst example's comparison (both numbers),
+    and for a crash or error-mismatch the framework's exception. The exceptions of invalid
+    inputs, which a mismatch record also holds, are expected and not shown."""
+    worst = record.get("worst") or {}
+    if worst.get("detail"):
+        detail = f": {worst['detail']}"
+    else:  # a record without the worst comparison's text: its largest errors
+        parts = [
+            f"worst {part} {worst[f'{part}_ulp']:g} ULP"
+            for part in ("value", "grad")
+            if isinstance(worst.get(f"{part}_ulp"), (int, float))
+        ]
+        detail = f", {', '.join(parts)}" if parts else ""
+    if record["verdict"] in ("crash", "error-mismatch") and record.get("errors"):
+        error = record["errors"][0]
+        detail += f"; {error.get('type', 'error')}: {error.get('message', '')}"
+    return detail
+
+
 def attention_lines(results: list[Results]) -> list[Text]:
     """Unfinished runs, unexpected records and stale registry entries, one line each."""
     lines = []
@@ -77,11 +97,7 @@ def attention_lines(results: list[Results]) -> list[Text]:
             if not record["unexpected"]:
                 continue
             verdict = record["verdict"]
-            worst = (record["worst"] or {}).get("value_ulp")
-            detail = f", worst value {worst:g} ULP" if isinstance(worst, (int, float)) else ""
-            error = record["errors"][0] if record["errors"] else None
-            if error:
-                detail += f", {error.get('type', 'error')}: {error.get('message', '')}"
+            detail = _attention_detail(record)
             line = Text(
                 f"{SYMBOLS.get(verdict, '?')} {verdict:<14} ", style=STYLES.get(verdict, "")
             )
