@@ -36,6 +36,7 @@ import reference as R
 from reference import Case, shapes
 
 from .base import Divergence
+from .predicates import kl_incoming_gradient
 
 # --- citations (each one read with the search tool) ---------------------------------------------
 
@@ -372,20 +373,6 @@ def zero_target_finite_slope(case: Case) -> bool:
     return bool(np.any(zero & (x != -np.inf) & _item_cotangent_nonzero(case, t.shape)))
 
 
-def _kl_incoming_gradient(case: Case) -> np.ndarray:
-    """|∂result/∂ℓ_i| as JAX's backward hands it to each pointwise term, rounded to the dtype: the
-    cotangent (none), 1/numel (mean), 1/batch size (batchmean), 1 (sum)."""
-    x = case.rounded()["input"]
-    per_reduction = {
-        "none": lambda: np.abs(case.rounded_cotangent()),
-        "mean": lambda: 1.0 / max(x.size, 1),
-        "batchmean": lambda: 1.0 / (x.shape[0] if x.ndim else 1),
-        "sum": lambda: 1.0,
-    }
-    g = np.asarray(per_reduction[_params(case)["reduction"]](), dtype=np.float64)
-    return R.round_to(np.broadcast_to(g, np.broadcast_shapes(g.shape, x.shape)), case.dtype)
-
-
 @_valid_only
 def kl_target_grad_product_flushed(case: Case) -> bool:
     """A normal target t and a normal incoming gradient g whose product g·t, formed in the dtype,
@@ -393,7 +380,7 @@ def kl_target_grad_product_flushed(case: Case) -> bool:
     float32, bfloat16), or rounded on float16's subnormal grid with more than a unit roundoff of
     relative error. (A subnormal t or g is 0 to JAX already: another mechanism.)"""
     t = case.rounded()["target"]
-    g = _kl_incoming_gradient(case)
+    g = kl_incoming_gradient(case)
     gt = g * t  # exact in float64: two numbers of the dtype
     fmt = R.FORMATS[case.dtype]
     normal = (t >= fmt.tiny) & np.isfinite(t) & (g >= fmt.tiny)

@@ -30,6 +30,7 @@ import reference as R
 from reference import Case
 
 from .base import Divergence
+from .predicates import kl_incoming_gradient
 
 # --- citations (each one read with the search tool) ---------------------------------------------
 
@@ -408,27 +409,12 @@ def kl_zero_target(case: Case) -> bool:
     return bool(np.any((a["target"] == 0) & ~np.isneginf(a["input"])))
 
 
-def _kl_incoming_gradient(case: Case) -> np.ndarray:
-    """|∂result/∂ℓ_i| as torch's backward hands it to each element, rounded to the dtype: the
-    cotangent (none), 1/numel (mean), 1/batch size (batchmean), 1 (sum)."""
-    a, p = case.rounded(), _params(case)
-    x = a["input"]
-    per_reduction = {
-        "none": lambda: np.abs(case.rounded_cotangent()),
-        "mean": lambda: 1.0 / max(x.size, 1),
-        "batchmean": lambda: 1.0 / (x.shape[0] if x.ndim else 1),
-        "sum": lambda: 1.0,
-    }
-    g = np.asarray(per_reduction[p["reduction"]](), dtype=np.float64)
-    return R.round_to(np.broadcast_to(g, np.broadcast_shapes(g.shape, x.shape)), case.dtype)
-
-
 @_valid_only
 def kl_target_grad_product_underflows(case: Case) -> bool:
     """A positive target t whose g·t (xlogy's backward forms g·t, then divides by t) rounds in
     the dtype's subnormal range with more than a unit roundoff of relative error."""
     t = case.rounded()["target"]
-    gt = _kl_incoming_gradient(case) * t  # exact in float64: two numbers of the dtype
+    gt = kl_incoming_gradient(case) * t  # exact in float64: two numbers of the dtype
     lost = np.abs(R.round_to(gt, case.dtype) - gt) > 0.5 * R.FORMATS[case.dtype].eps * np.abs(gt)
     return bool(np.any((t > 0) & np.isfinite(t) & lost))
 
