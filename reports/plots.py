@@ -17,7 +17,7 @@ from collections import defaultdict
 import matplotlib
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, SymmetricalLogLocator
 
 from .model import DTYPE_ORDER, Run, order_key
 from .schema import ULP_BUCKETS
@@ -182,6 +182,10 @@ def error_size_svg(runs: list[Run]) -> str | None:
             ax.set_xscale("log")
             ax.set_yscale("symlog", linthresh=1.0)
             ax.set_ylim(bottom=0)
+            # errors span 0 to ~1e120 ULPs (a tiny reference value): at most ~7 decade labels,
+            # else they overprint each other
+            ax.yaxis.set_major_locator(SymmetricalLogLocator(base=10, linthresh=1.0, subs=[1.0]))
+            ax.yaxis.get_major_locator().set_params(numticks=7)
             ax.set_xlabel("reduced elements")
         axes[0].set_ylabel("value error, ULPs")
         handles, labels = _legend_in_run_order(axes, runs)
