@@ -173,6 +173,11 @@ class RecordBuilder:
                     "value": first_numbers(comparison.got_value),
                     "value_ulp": plain(comparison.value_ulp),
                     "grad_ulp": plain(comparison.grad_ulp),
+                    # this example's own bounds: the diff of two runs excuses moves within them
+                    "tolerance": {
+                        "value_ulp": plain(comparison.bound_value_ulp),
+                        "grad_ulp": plain(comparison.bound_grad_ulp),
+                    },
                 }
             )
         if comparison.error is not None:

@@ -144,6 +144,13 @@ def _moved_values(
             yield f"value[{index}]", _number(old), _number(new), apart
 
 
+def _bound(tolerance: dict, key: str) -> float:
+    """The record's tolerance for ``key``; none recorded (absent or null: no example of the record
+    was compared against one) excuses nothing."""
+    value = tolerance.get(key)
+    return float(value) if isinstance(value, (int, float)) else 0.0
+
+
 def _moved_errors(
     before: dict, after: dict, tolerance: dict
 ) -> Iterator[tuple[str, str, str, float]]:
@@ -156,7 +163,7 @@ def _moved_errors(
             change = abs(new - old)
         else:
             change = 0.0 if (math.isnan(old) and math.isnan(new)) or old == new else math.inf
-        if change > tolerance.get(key, 0.0):
+        if change > _bound(tolerance, key):
             yield key, _number(old), _number(new), change
 
 
@@ -173,13 +180,15 @@ def moved_section(old: Results, new: Results) -> Section:
     for before, after in _paired(old, new):
         if not (before and after and before["verdict"] == after["verdict"] in PASSING):
             continue
-        tolerance = after["tolerance"] or before["tolerance"] or {}
+        record_tolerance = after["tolerance"] or before["tolerance"] or {}
         old_outputs = {output.get("id"): output for output in before["outputs"]}
         for output in after["outputs"]:
             previous = old_outputs.get(output.get("id"))
             if previous is None:
                 continue
-            value_tolerance = tolerance.get("value_ulp", 0.0)
+            # the example's own bounds where the run recorded them, else the record's
+            tolerance = output.get("tolerance") or record_tolerance
+            value_tolerance = _bound(tolerance, "value_ulp")
             moved = _moved_values(previous, output, after["dtype"], value_tolerance)
             changes = [
                 (what, was, now, f"{_number(apart)} ULP", f"{_number(value_tolerance)} ULP")
@@ -190,7 +199,7 @@ def moved_section(old: Results, new: Results) -> Section:
                     was,
                     now,
                     f"{_number(change)} ULP",
-                    f"{_number(tolerance.get(what, 0.0))} ULP",
+                    f"{_number(_bound(tolerance, what))} ULP",
                 )
                 for what, was, now, change in _moved_errors(previous, output, tolerance)
             ]

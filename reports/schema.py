@@ -31,7 +31,8 @@ A RECORD describes one loss × configuration × dtype × device × mode::
     error_value what the framework returned where the reference raised | null
     samples     up to 64 pairs [reduced_elements, value_ulp]
     ulp_hist    value-ULP histogram, keys from ULP_BUCKETS (each an upper bound)
-    outputs     up to 200 corpus examples {id, value (first ≤16 numbers), value_ulp, grad_ulp}
+    outputs     up to 200 corpus examples {id, value (first ≤16 numbers), value_ulp, grad_ulp,
+                tolerance {value_ulp, grad_ulp} (the example's own bounds; optional)}
     duration_s
 
 Required keys are listed in RUN_REQUIRED, RECORD_REQUIRED, MAPPING_REQUIRED and

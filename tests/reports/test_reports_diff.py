@@ -197,6 +197,36 @@ def test_diff_reads_outputs_written_as_a_single_number(tmp_path, make_run, make_
     assert moved[6] == "4 ULP"
 
 
+def test_a_null_tolerance_excuses_nothing(tmp_path, make_run, make_record):
+    """Records whose examples were all explained carry {"value_ulp": null, ...} (seen in a real
+    tensorflow upgrade run): a moved value counts, and nothing crashes."""
+    null = {"value_ulp": None, "grad_ulp": None}
+    record = make_record(tolerance=null, outputs=[{"id": "a", "value": 1.0, "grad_ulp": 1.0}])
+    old = write(tmp_path / "old.json", make_run, [record])
+    moved_record = json.loads(json.dumps(record))
+    moved_record["outputs"][0].update(value=1.0 + 2.0**-23, grad_ulp=2.0)
+    new = write(tmp_path / "new.json", make_run, [moved_record])
+    moved = rows(diff_results(old, new), "Values moved beyond tolerance")
+    assert [row[3] for row in moved] == ["value[0]", "grad_ulp"]
+    assert all(row[7] == "0 ULP" for row in moved)
+
+
+def test_an_examples_own_tolerance_excuses_its_move(tmp_path, make_run, make_record):
+    """A convention record carries no record-level tolerance, but each corpus output carries the
+    bounds of its own comparison: a 1-ULP move within a 2-ULP bound is not a regression."""
+    output = {"id": "a", "value": 1.0, "tolerance": {"value_ulp": 2.0, "grad_ulp": 2.0}}
+    record = make_record(tolerance={"value_ulp": None, "grad_ulp": None}, outputs=[output])
+    old = write(tmp_path / "old.json", make_run, [record])
+    moved_record = json.loads(json.dumps(record))
+    moved_record["outputs"][0]["value"] = 1.0 + 2.0**-23
+    new = write(tmp_path / "new.json", make_run, [moved_record])
+    assert rows(diff_results(old, new), "Values moved beyond tolerance") == []
+    moved_record["outputs"][0]["value"] = 1.0 + 3 * 2.0**-23
+    new = write(tmp_path / "new.json", make_run, [moved_record])
+    (moved,) = rows(diff_results(old, new), "Values moved beyond tolerance")
+    assert moved[6:] == ("3 ULP", "2 ULP")
+
+
 def test_markdown_cells_cannot_break_the_table_or_inject_html(tmp_path, make_run, make_record):
     old = write(tmp_path / "old.json", make_run, [make_record()])
     path = tmp_path / "new.json"
