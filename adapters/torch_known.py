@@ -83,6 +83,15 @@ FUNCTIONS_MANUAL = (
     "torch/csrc/autograd/FunctionsManual.cpp"
 )
 
+# torch/nn/functional.py at v2.13.0 (the installed 2.13.0+cpu): multilabel_soft_margin_loss forms
+# −(y·logsigmoid(x) + (1 − y)·logsigmoid(−x))·weight, sums over the labels, then divides by C;
+# gaussian_nll_loss forms 0.5 * (log(var) + (input − target)**2 / var).
+FUNCTIONAL_MULTILABEL = (
+    "https://github.com/pytorch/pytorch/blob/v2.13.0/torch/nn/functional.py#L4541-L4548"
+)
+FUNCTIONAL_GAUSSIAN = (
+    "https://github.com/pytorch/pytorch/blob/v2.13.0/torch/nn/functional.py#L3383-L3385"
+)
 
 # --- small helpers -------------------------------------------------------------------------------
 
@@ -128,9 +137,7 @@ def _total_weight(case: Case) -> float:
 
 def _valid_only(pred: Callable[[Case], bool]) -> Callable[[Case], bool]:
     def guarded(case: Case) -> bool:
-        try:
-            R.validate(case.loss, case.arrays, case.params)
-        except R.InvalidInput:
+        if case.rejection() is not None:  # the reference's verdict, checked once per case
             return False
         with np.errstate(all="ignore"):  # infinities are the point of several predicates
             return pred(case)
@@ -267,6 +274,14 @@ def _elementwise_cotangent(case: Case, count: int) -> np.ndarray | float:
     return 1.0 / count if reduction == "mean" else 1.0
 
 
+def _reduce(case: Case, per_element: np.ndarray) -> np.ndarray:
+    """The case's reduction of exact per-element losses, rounded to the dtype."""
+    reduction = _params(case)["reduction"]
+    if reduction != "none":
+        per_element = np.mean(per_element) if reduction == "mean" else np.sum(per_element)
+    return R.round_to(per_element, case.dtype)
+
+
 @_valid_only
 def gaussian_square_overflows(case: Case) -> bool:
     """(input − target)², computed in the dtype before the division by var, is beyond the dtype's
@@ -289,6 +304,59 @@ def gaussian_backward_overflows(case: Case) -> bool:
     v = np.broadcast_to(np.maximum(var, eps_dt), a["input"].shape)
     g = _elementwise_cotangent(case, a["input"].size)
     return bool(np.any(g * 0.5 / v > R.FORMATS[case.dtype].max_value))
+
+
+def _gaussian_quotients(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(x − y)², (x − y)²/v and ((x − y)²/v)/v with v = max(var, eps) (eps rounded to the dtype,
+    as torch clamps), each operation rounded to the dtype, as torch's forward and the division's
+    backward (−grad·((self/other)/other)) form them; and v broadcast to the input's shape."""
+    a, dt = case.rounded(), case.dtype
+    _, eps_dt = _eps_in_dtype(case)
+    var = a["var"][..., None] if a["var"].ndim == a["input"].ndim - 1 else a["var"]
+    v = np.broadcast_to(np.maximum(var, eps_dt), a["input"].shape)
+    d = R.round_to(a["input"] - a["target"], dt)
+    square = R.round_to(d * d, dt)
+    quotient = R.round_to(square / v, dt)
+    return square, quotient, R.round_to(quotient / v, dt), v
+
+
+@_valid_only
+def gaussian_quotient_overflows(case: Case) -> bool:
+    """(x − y)² is finite in the dtype but (x − y)²/max(var, eps), formed before the ½, is not,
+    while the exact loss (after the case's reduction) is representable (float16: ½d²/v between
+    32752 and 65504)."""
+    square, quotient, _, v = _gaussian_quotients(case)
+    a = case.rounded()
+    exact = 0.5 * (np.log(v) + (a["input"] - a["target"]) ** 2 / v)
+    if _params(case)["full"]:
+        exact = exact + 0.5 * math.log(2.0 * math.pi)
+    exact = np.broadcast_to(_reduce(case, exact), square.shape)
+    return bool(np.any(np.isfinite(square) & ~np.isfinite(quotient) & np.isfinite(exact)))
+
+
+@_valid_only
+def gaussian_var_grad_quotient_overflows(case: Case) -> bool:
+    """The division's part of the var gradient, −(g·½)·((x − y)²/v)/v, formed in the dtype and
+    summed (float accumulation, rounded once) over the dimensions var is broadcast along before
+    the log's part (g·½)/v is added, is ±inf or NaN (0·inf at g = 0) while the exact var
+    gradient is representable (elements whose (x − y)² overflows: gaussian-square-overflow)."""
+    a, p, dt = case.rounded(), _params(case), case.dtype
+    square, _, factor, v = _gaussian_quotients(case)
+    x = a["input"]
+    if p["reduction"] == "none":
+        g = np.broadcast_to(case.rounded_cotangent(), x.shape)
+    else:  # mean's backward forms 1/N in the dtype
+        g = np.full(
+            x.shape, R.round_to(np.float64(1.0 / x.size), dt) if p["reduction"] == "mean" else 1.0
+        )
+    part = np.where(np.isfinite(square), R.round_to(-R.round_to(0.5 * g, dt) * factor, dt), 0.0)
+    var = a["var"][..., None] if a["var"].ndim == x.ndim - 1 else a["var"]
+    axes = tuple(i for i, n in enumerate(var.shape) if n == 1 and x.shape[i] != 1)
+    d = x - a["target"]
+    exact = g * np.where(var > p["eps"], 0.5 * (1.0 / v - d * d / (v * v)), 0.0)
+    summed = R.round_to(np.sum(part, axis=axes), dt)
+    exact = R.round_to(np.sum(exact, axis=axes), dt)
+    return bool(np.any(~np.isfinite(summed) & np.isfinite(exact)))
 
 
 @_valid_only
@@ -503,6 +571,137 @@ def multilabel_infinite(case: Case) -> bool:
     return bool(np.any((np.isneginf(x) & (y == 0)) | (np.isposinf(x) & (y == 1))))
 
 
+def _logsigmoid(z: np.ndarray) -> np.ndarray:
+    return -np.logaddexp(0.0, -z)
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.exp(_logsigmoid(z))
+
+
+def _bce_logits_terms(case: Case) -> dict[str, np.ndarray]:
+    """binary_cross_entropy_with_logits element by element as torch forms it, each operation
+    rounded to the dtype (Loss.cpp forward, FunctionsManual.cpp backward): the unweighted loss
+    (1 − y)·x − log σ(x)·(1 + (q − 1)·y), and the input and target gradients
+    σ(x)·(q·y + 1 − y) − q·y and log σ(−x) − q·log σ(x) (without pos_weight σ(x) − y and −x)
+    times the incoming gradient g, before the weight w and, for ``mean``, 1/N. Also w, g, the
+    divisor N and the exact (float64) value and gradients, rounded to the dtype."""
+    a, dt, p = case.rounded(), case.dtype, _params(case)
+
+    def rnd(v):
+        return R.round_to(v, dt)
+
+    x, y = a["input"], a["target"]
+    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
+    q = np.broadcast_to(a.get("pos_weight", 1.0), x.shape)
+    g = np.broadcast_to(case.rounded_cotangent() if p["reduction"] == "none" else 1.0, x.shape)
+    n = x.size if p["reduction"] == "mean" else 1
+    ls = rnd(_logsigmoid(x))
+    if "pos_weight" in a:
+        term = rnd(ls * rnd(rnd(rnd(q - 1.0) * y) + 1.0))
+        qy = rnd(q * y)
+        grad_input = rnd(rnd(rnd(rnd(qy + 1.0) - y) * rnd(_sigmoid(x))) - qy)
+        grad_target = rnd(rnd(_logsigmoid(-x)) - rnd(ls * q))
+    else:
+        term, grad_input, grad_target = ls, rnd(rnd(_sigmoid(x)) - y), rnd(-x)
+    scale = g * w / n
+    exact_loss = w * ((1.0 - y) * x - (1.0 + (q - 1.0) * y) * _logsigmoid(x))
+    return {
+        "x": x,
+        "w": w,
+        "g": g,
+        "n": np.float64(n),
+        "loss": rnd(rnd(rnd(1.0 - y) * x) - term),
+        "input": rnd(grad_input * g),
+        "target": rnd(grad_target * g),
+        "exact:value": np.broadcast_to(_reduce(case, exact_loss), x.shape),
+        "exact:input": rnd((_sigmoid(x) * (q * y + 1.0 - y) - q * y) * scale),
+        "exact:target": rnd((_logsigmoid(-x) - q * _logsigmoid(x)) * scale),
+    }
+
+
+@_valid_only
+def bce_logits_zero_factor_at_nonfinite_term(case: Case) -> bool:
+    """A finite logit whose unweighted loss or gradient term (:func:`_bce_logits_terms`) is not
+    finite in the dtype at an element whose weight is 0, or (gradients) whose incoming gradient
+    is 0: torch's 0·inf is NaN where the reference's zero factor gives 0."""
+    t = _bce_logits_terms(case)
+    w, g = t["w"], t["g"]
+    grads = ~np.isfinite(t["input"]) | ~np.isfinite(t["target"])  # NaN already where g = 0
+    hit = ((w == 0) & ~np.isfinite(t["loss"])) | ((w * g == 0) & grads)
+    return bool(np.any(np.isfinite(t["x"]) & hit))
+
+
+@_valid_only
+def bce_logits_overflow_before_scaling(case: Case) -> bool:
+    """A finite logit at an element with nonzero weight and incoming gradient whose loss·w
+    (before the mean or sum) or gradient term·w/N (:func:`_bce_logits_terms`, each step
+    rounded to the dtype) overflows while the exact value or gradient is representable."""
+    t = _bce_logits_terms(case)
+    w, n = t["w"], t["n"]
+    live = np.isfinite(t["x"]) & (w * t["g"] != 0)
+    rnd = lambda v: R.round_to(v, case.dtype)  # noqa: E731
+    over = live & ~np.isfinite(rnd(t["loss"] * w)) & np.isfinite(t["exact:value"])
+    for name in ("input", "target"):
+        final = rnd(rnd(t[name] * w) / n)
+        over |= live & ~np.isfinite(final) & np.isfinite(t[f"exact:{name}"])
+    return bool(np.any(over))
+
+
+def _multilabel_rows(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's loss as torch's functional forms it, every operation rounded to the dtype:
+    −(y·log σ(x) + (1 − y)·log σ(−x)) per label, times its class weight, summed over the
+    labels (accumulated in float, rounded once) and only then divided by C; and the exact
+    (float64) result of the case's reduction, rounded to the dtype."""
+    a, dt = case.rounded(), case.dtype
+
+    def rnd(v):
+        return R.round_to(v, dt)
+
+    x, y = a["input"], a["target"]
+    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
+    n_classes = x.shape[-1]
+    per_label = rnd(-rnd(rnd(y * rnd(_logsigmoid(x))) + rnd(rnd(1.0 - y) * rnd(_logsigmoid(-x)))))
+    rows = rnd(rnd(np.sum(rnd(per_label * w), axis=-1)) / n_classes)
+    exact = -w * (y * _logsigmoid(x) + (1.0 - y) * _logsigmoid(-x))
+    return rows, np.broadcast_to(_reduce(case, np.sum(exact, axis=-1) / n_classes), rows.shape)
+
+
+@_valid_only
+def multilabel_row_sum_overflows(case: Case) -> bool:
+    """A row of finite logits whose weighted per-label losses, or their sum over the labels,
+    overflow the dtype before the division by C (:func:`_multilabel_rows`) while the exact
+    loss (after the case's reduction) is representable."""
+    rows, exact = _multilabel_rows(case)
+    finite_row = np.all(np.isfinite(case.rounded()["input"]), axis=-1)
+    return bool(np.any(finite_row & ~np.isfinite(rows) & np.isfinite(exact)))
+
+
+@_valid_only
+def multilabel_grad_scale_underflows(case: Case) -> bool:
+    """The backward scales each label by (g/C)·w_c in the dtype (the division's, then the
+    weight's backward) before multiplying by log σ(±x): where that product falls into the
+    dtype's subnormal range, the target gradient ≈ −(g/C)·w_c·x carries its rounding error
+    magnified by |x|; true where that error is at least 16 steps of the subnormal grid."""
+    a, p, dt = case.rounded(), _params(case), case.dtype
+    x = a["input"]
+    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
+    rows = x.shape[:-1]
+    if p["reduction"] == "none":
+        g = case.rounded_cotangent()
+    else:  # mean's backward forms 1/N in the dtype first
+        n = max(int(np.prod(rows)), 1)
+        g = R.round_to(np.full(rows, 1.0 / n), dt) if p["reduction"] == "mean" else np.ones(rows)
+    g = np.asarray(g)[..., None]
+    exact = g * w / x.shape[-1]
+    rounded = R.round_to(R.round_to(g / x.shape[-1], dt) * w, dt)
+    fmt = R.FORMATS[dt]
+    subnormal = (exact != 0) & (np.abs(exact) < fmt.tiny)
+    # the target gradient's error, |Δ|·|x|, at least 16 steps of the subnormal grid
+    visible = np.abs(rounded - exact) * np.abs(x) >= 16 * fmt.smallest_subnormal
+    return bool(np.any(subnormal & visible & np.isfinite(x)))
+
+
 @_valid_only
 def soft_margin_exp_overflows(case: Case) -> bool:
     """exp(−y·x) overflows in the dtype, where torch computes log(1 + exp(−y·x)) literally."""
@@ -621,11 +820,8 @@ def target_is_torch_default_ignore(case: Case) -> bool:
 
 
 def _reference_rejects_shapes(case: Case) -> bool:
-    try:
-        R.validate(case.loss, case.arrays, case.params)
-    except R.InvalidInput as exc:
-        return exc.argument == "shapes"
-    return False
+    rejection = case.rejection()
+    return rejection is not None and rejection.argument == "shapes"
 
 
 def _broadcast(*shapes: tuple[int, ...]) -> tuple[int, ...] | None:
@@ -878,6 +1074,44 @@ DIVERGENCES: list[Divergence] = [
         affects=("value",),
     ),
     Divergence(
+        id="bce-logits-zero-factor-nonfinite-term",
+        kind="known-bug",
+        loss="binary_cross_entropy_with_logits",
+        description=(
+            "forms each element's loss (1 − y)·x − (1 + (q − 1)·y)·log σ(x) and its gradients, "
+            "log σ(−x) − q·log σ(x) for the target and σ(x)·(q·y + 1 − y) − q·y for the input, "
+            "in the input dtype and multiplies by the weight (and the incoming gradient) only "
+            "afterwards, so a zero weight or zero incoming gradient does not remove a term that "
+            "overflowed: 0·inf = NaN where the reference's zero factor gives 0 (float16, x = "
+            "−4096, y = 0, w = 0, q = 16: target gradient −x + (q − 1)·softplus(−x) = 65536 → "
+            "inf, times 0: NaN, reference 0; x = −4096, y = 1, w = 0, q = 16: loss 65536 → inf, "
+            "the mean NaN, reference 0)"
+        ),
+        citation=FUNCTIONS_MANUAL,
+        inputs=bce_logits_zero_factor_at_nonfinite_term,
+        inputs_text="some finite logit whose unweighted loss or gradient term overflows the dtype "
+        "at an element of weight 0 (or, for gradients, incoming gradient 0)",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
+        id="bce-logits-overflow-before-scaling",
+        kind="known-bug",
+        loss="binary_cross_entropy_with_logits",
+        description=(
+            "forms each element's loss·w, and its gradient term·g·w, in the input dtype before "
+            "the mean (or sum) and the backward's division by the element count: in float16 "
+            "these overflow where the value or gradient itself is representable (x = 0, y = 1, "
+            "w = q = 512, mean of 4: loss·w = 512²·log 2 = 181704 → inf, mean inf, reference "
+            "45427; input gradient (σ(x)(qy + 1 − y) − qy)·w = −131072 → −inf, reference −32768)"
+        ),
+        citation=FUNCTIONS_MANUAL,
+        inputs=bce_logits_overflow_before_scaling,
+        inputs_text="some finite logit of nonzero weight and incoming gradient whose loss·w or "
+        "gradient term·w/N, each step rounded to the dtype, overflows while the exact value or "
+        "gradient is representable",
+        affects=_VALUE_GRAD,
+    ),
+    Divergence(
         id="multilabel-infinite-logit",
         kind="known-bug",
         loss="multilabel_soft_margin_loss",
@@ -889,6 +1123,41 @@ DIVERGENCES: list[Divergence] = [
         inputs=multilabel_infinite,
         inputs_text="some logit −inf with target 0, or +inf with target 1",
         affects=("value",),
+    ),
+    Divergence(
+        id="multilabel-sum-before-mean-overflow",
+        kind="known-bug",
+        loss="multilabel_soft_margin_loss",
+        description=(
+            "multiplies each label's loss by its weight and sums over the C labels in the input "
+            "dtype before dividing by C: in float16 a weighted label loss or the sum overflows "
+            "where the per-sample mean is representable (x = [2048, 0, 0, 0], y = 0, "
+            "w = [64, 1, 1, 1]: w·softplus(x) = 131072 → inf, row loss inf, reference 32768.5)"
+        ),
+        citation=FUNCTIONAL_MULTILABEL,
+        inputs=multilabel_row_sum_overflows,
+        inputs_text="some row of finite logits whose weighted label losses or their sum, "
+        "rounded to the dtype, overflow while the exact loss is representable",
+        affects=("value",),
+    ),
+    Divergence(
+        id="multilabel-grad-scale-subnormal",
+        kind="known-bug",
+        loss="multilabel_soft_margin_loss",
+        description=(
+            "the backward of sum(·)/C then ·w forms (g/C)·w in the input dtype before multiplying "
+            "by log σ(±x): where that product falls into float16's subnormal range it loses its "
+            "digits, and the target gradient ≈ −(g/C)·w·x carries the error magnified by |x| "
+            "(x = 256, y = 0, w = 2^-23, cotangent ½, C = 2: (g/C)·w = 2^-25 rounds to 0, target "
+            "gradient −0, reference −2^-17 = −7.63e-6; w = 2^-23, g = 0.6816, x = −256: 1.526e-5, "
+            "reference 1.040e-5)"
+        ),
+        citation=FUNCTIONAL_MULTILABEL,
+        inputs=multilabel_grad_scale_underflows,
+        inputs_text="float16: some finite logit x whose (incoming gradient / C)·weight is "
+        "subnormal and rounds with an error that, times |x|, is at least 16 subnormal steps",
+        dtypes=("float16",),
+        affects=("grad",),
     ),
     # cross_entropy / nll_loss
     Divergence(
@@ -1225,6 +1494,41 @@ DIVERGENCES: list[Divergence] = [
         inputs=gaussian_backward_overflows,
         inputs_text="some element with |incoming gradient|·½/max(var, eps) above the dtype's "
         "largest number",
+        affects=("grad",),
+    ),
+    Divergence(
+        id="gaussian-quotient-overflow",
+        kind="known-bug",
+        loss="gaussian_nll_loss",
+        description=(
+            "forms (input − target)²/max(var, eps) in the input dtype before the ½: in float16 "
+            "the quotient overflows where ½·d²/v is representable (input 10, target 0, "
+            "var 2^-10: d²/v = 102400 → inf, loss inf, reference 51197)"
+        ),
+        citation=FUNCTIONAL_GAUSSIAN,
+        inputs=gaussian_quotient_overflows,
+        inputs_text="some element whose (input − target)² is finite in the dtype and whose "
+        "quotient by max(var, eps) is not, while the exact loss is representable",
+        affects=("value",),
+    ),
+    Divergence(
+        id="gaussian-var-grad-quotient-overflow",
+        kind="known-bug",
+        loss="gaussian_nll_loss",
+        description=(
+            "the division's backward gives var −(g·½)·((d²/v)/v), with (d²/v)/v formed in the "
+            "input dtype and summed over the dimensions var is broadcast along before the log's "
+            "part (g·½)/v is added: in float16 it overflows where the var gradient is "
+            "representable, and is 0·inf = NaN at a zero incoming gradient (input −15.25, target "
+            "2.633, var 0.0625: (d²/v)/v = 81792 → inf, var gradient −inf, reference −40926; "
+            "with cotangent 0 NaN, reference 0; input 0, target 9.984, var 0.0625 broadcast over "
+            "a row of 3: division part summed 65520 → inf, reference 65479)"
+        ),
+        citation=FUNCTIONAL_GAUSSIAN,
+        inputs=gaussian_var_grad_quotient_overflows,
+        inputs_text="some var element whose division part of the gradient, −(g·½)·((d²/v)/v) "
+        "summed over its broadcast dimensions in the dtype, is not finite while the exact var "
+        "gradient is representable",
         affects=("grad",),
     ),
     # embedding losses

@@ -241,8 +241,47 @@ REPRODUCTIONS = {
     "bce-logits-infinite-logit": _c(
         "binary_cross_entropy_with_logits", {}, {"input": a([-inf, 0.5]), "target": a([0.0, 1.0])}
     ),
+    "bce-logits-zero-factor-nonfinite-term": _c(
+        "binary_cross_entropy_with_logits",
+        {"reduction": "mean"},
+        {
+            "input": a([-4096.0, 0.5]),
+            "target": a([0.0, 1.0]),
+            "weight": a([0.0, 1.0]),
+            "pos_weight": a([16.0]),
+        },
+        "float16",
+    ),
+    "bce-logits-overflow-before-scaling": _c(
+        "binary_cross_entropy_with_logits",
+        {"reduction": "mean"},
+        {
+            "input": a([0.0, 1.0, 1.0, 1.0]),
+            "target": a([1.0, 0.0, 0.0, 0.0]),
+            "weight": a([512.0, 1.0, 1.0, 1.0]),
+            "pos_weight": a([512.0]),
+        },
+        "float16",
+    ),
     "multilabel-infinite-logit": _c(
         "multilabel_soft_margin_loss", {}, {"input": a([[-inf, 0.5]]), "target": a([[0.0, 1.0]])}
+    ),
+    "multilabel-sum-before-mean-overflow": _c(
+        "multilabel_soft_margin_loss",
+        {},
+        {
+            "input": a([[2048.0, 0.0, 0.0, 0.0]]),
+            "target": a([[0.0, 0.0, 0.0, 0.0]]),
+            "weight": a([64.0, 1.0, 1.0, 1.0]),
+        },
+        "float16",
+    ),
+    "multilabel-grad-scale-subnormal": Case(
+        "multilabel_soft_margin_loss",
+        {"reduction": "none"},
+        {"input": a([[256.0, 256.0]]), "target": a([[0.0, 0.0]]), "weight": a([1.0, 2.0**-23])},
+        "float16",
+        cotangent=a([0.5]),
     ),
     "ce-posinf-logit-nan": _c(
         "cross_entropy", {}, {"input": a([[inf, 0.0, 1.0]]), "target": a([1])}
@@ -349,6 +388,18 @@ REPRODUCTIONS = {
         "gaussian_nll_loss",
         {},
         {"input": a([1.0]), "target": a([0.0]), "var": R.round_to(a([1e-6]), "float16")},
+        "float16",
+    ),
+    "gaussian-quotient-overflow": _c(
+        "gaussian_nll_loss",
+        {},
+        {"input": a([10.0, 1.0]), "target": a([0.0, 0.0]), "var": a([2.0**-10, 1.0])},
+        "float16",
+    ),
+    "gaussian-var-grad-quotient-overflow": _c(
+        "gaussian_nll_loss",
+        {},
+        {"input": a([-15.25, 1.0]), "target": a([2.6328125, 1.0]), "var": a([0.0625, 1.0])},
         "float16",
     ),
     "poisson-exp-overflow": Case(
