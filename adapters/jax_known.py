@@ -402,6 +402,52 @@ def neginf_log_target(case: Case) -> bool:
     return bool(np.any(case.rounded()["target"] == -np.inf))
 
 
+@_valid_only
+def log_target_exp_underflows(case: Case) -> bool:
+    """A finite log-target t whose probability e^t lies below the dtype's smallest normal number
+    and is rounded there (to 0, or on float16's subnormal grid; flushed to 0 on CPU for float64,
+    float32 and bfloat16), where optax's e^t·(t − x), recomputed in float64 with that rounded
+    e^t, moves the value by more than 4 ULPs of the dtype or the target gradient
+    g·e^t·(t − x + 1) by more than 8, and by more than as many times the tolerance's underflow
+    floor η·F (η the smallest normal number, float16's smallest subnormal; F = 1 + Σ c_i for a
+    value, 1 + max c_i for a gradient). A large |t − x| brings the lost probability back into
+    range; at x = −inf the flushed e^t gives 0·inf = NaN.
+    """
+    a, p = case.rounded(), _params(case)
+    t, x = np.broadcast_arrays(a["target"], a["input"])
+    fmt, dtype = R.FORMATS[case.dtype], case.dtype
+    with np.errstate(all="ignore"):
+        q = np.exp(t)
+        q_jax = R.round_to(q, dtype)
+        q_jax = np.where(_zero_for_jax(q_jax, case), 0.0, q_jax)
+        changed = np.isfinite(t) & (q < fmt.tiny) & (q_jax != q)
+        if not np.any(changed):
+            return False
+        d = t - x
+        g = kl_incoming_gradient(case)
+        value_shift = np.where(changed, q_jax * d - q * d, 0.0)
+        grad_shift = g * np.where(changed, q_jax * (d + 1.0) - q * (d + 1.0), 0.0)
+        cot = case.rounded_cotangent() if p["reduction"] == "none" else None
+        value, grads = R.value_and_vjp(case.loss, a, p, cot)
+        eta = fmt.smallest_subnormal if dtype == "float16" else fmt.tiny
+        if p["reduction"] == "none":
+            value_floor = 2.0
+        else:
+            value_shift, value_floor = np.sum(g * value_shift), 1.0 + np.sum(g)
+        moved = (
+            (value, value_shift, VALUE_ULPS, value_floor),
+            (grads["target"], grad_shift, GRAD_ULPS, 1.0 + np.max(g)),
+        )
+        for ref, shift, ulps, floor in moved:
+            got, gap = ref + shift, np.abs(shift)
+            beyond = (gap > ulps * R.spacing(ref, dtype)) & (gap > ulps * eta * floor)
+            if np.any(
+                np.where(np.isnan(got) | np.isnan(ref), np.isnan(got) != np.isnan(ref), beyond)
+            ):
+                return True
+    return False
+
+
 # --- predicates: inputs the reference rejects --------------------------------------------------
 
 
@@ -755,6 +801,29 @@ DIVERGENCES: list[Divergence] = [
         where={"log_target": True},
         inputs=neginf_log_target,
         inputs_text="some log-target is −inf (probability 0)",
+    ),
+    Divergence(
+        id="jax-kl-log-target-exp-underflow",
+        kind="known-bug",
+        loss="kl_div",
+        description=(
+            "optax.losses.kl_divergence_with_log_targets computes jnp.exp(log_targets)·"
+            "(log_targets − log_predictions) in the input dtype: a target probability e^t below "
+            "the smallest normal number is rounded to 0 (flushed on CPU in float64, float32 and "
+            "bfloat16, jax-ml/jax#16200) or, in float16, to a few-bit subnormal, and a large "
+            "t − x multiplies that loss back into the normal range. The term, and its target "
+            "gradient e^t·(t − x + 1), vanish or carry the subnormal's error (float16, mean of "
+            "4, t = −18.3125, x = −6128, e^t = 1.1e-8 < 2^-25: JAX 0 and target gradient 0, "
+            "reference 1.7019e-05 = e^t·(t − x)/4 and 1.7022e-05; float32, t = −88, x = −1e30: "
+            "JAX 0, reference 6.0546e-09). At x = −inf the flushed e^t gives 0·inf = NaN where "
+            "the reference's term is +inf."
+        ),
+        citation=OPTAX.format("_classification.py#L566-L594"),
+        where={"log_target": True},
+        inputs=log_target_exp_underflows,
+        inputs_text="a finite log-target whose e^t is below the smallest normal number (rounded to "
+        "0 or a subnormal) and a large t − x, moving value or target gradient beyond 4 / 8 ULPs",
+        affects=("value", "grad"),
     ),
     # --- invalid inputs: JAX never raises on a value-dependent condition -----------------------
     Divergence(

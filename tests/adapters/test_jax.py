@@ -133,6 +133,15 @@ REPRODUCTIONS: dict[str, Case] = {
             "target": np.array([[-INF, np.log(0.5), np.log(0.5)]]),
         },
     ),
+    "jax-kl-log-target-exp-underflow": Case(
+        "kl_div",
+        {"log_target": True, "reduction": "mean"},
+        {  # the frozen corpus's kl_div/61: e^t underflows float16 (< 2^-25) at t = -18.3125
+            "input": _a(-1386.0, -780.0, -6128.0, -1074.0),
+            "target": _a(-68.0625, -81.5625, -18.3125, -68.125),
+        },
+        dtype="float16",
+    ),
     "jax-ce-index-out-of-range-gather": Case(
         "cross_entropy",
         {"reduction": "mean"},
