@@ -142,11 +142,13 @@ class TorchAdapter(Adapter):
         dtype = self._dtypes[case.dtype]
         integer = call.integer_arrays({**call.defaults, **case.params})
         out = {}
+        # torch.tensor copies: the case's rounded arrays are shared and read-only, and a tensor
+        # from torch.from_numpy would share their memory
         for name, value in case.rounded().items():
             if name in integer:
-                out[name] = torch.from_numpy(np.asarray(value, np.int64)).to(case.device)
+                out[name] = torch.tensor(np.asarray(value, np.int64), device=case.device)
             else:
-                t = torch.from_numpy(np.asarray(value, np.float64)).to(case.device, dtype)
+                t = torch.tensor(np.asarray(value, np.float64)).to(case.device, dtype)
                 out[name] = t.requires_grad_(name in differentiable)
         return out
 

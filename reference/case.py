@@ -30,12 +30,44 @@ class Case:
     label: str = ""  # where the case came from: "hypothesis", "edge:probability at 0", "corpus:…"
     meta: Mapping[str, Any] = field(default_factory=dict)
 
+    # Derived once per case and kept on the instance (a frozen dataclass: set through object),
+    # because the run asks for them many times per example — the reference, the adapter and
+    # every registry predicate. ``dataclasses.replace`` makes a new case, which derives afresh.
+
     def rounded(self) -> dict[str, np.ndarray]:
-        """The arrays as the framework sees them: floats rounded to ``dtype``, indices untouched."""
-        return {
-            k: (v if np.issubdtype(v.dtype, np.integer) else round_to(v, self.dtype))
-            for k, v in self.arrays.items()
-        }
+        """The arrays as the framework sees them: floats rounded to ``dtype``, indices untouched.
+
+        The arrays are shared between calls and read-only (an in-place change raises)."""
+        cached = self.__dict__.get("_rounded")
+        if cached is None:
+            cached = {k: _read_only(self._round(v)) for k, v in self.arrays.items()}
+            object.__setattr__(self, "_rounded", cached)
+        return dict(cached)
+
+    def _round(self, values: np.ndarray) -> np.ndarray:
+        values = np.asarray(values)
+        return values if np.issubdtype(values.dtype, np.integer) else round_to(values, self.dtype)
+
+    def rejection(self):
+        """The reference's :class:`InvalidInput` for these inputs, or None where it accepts them
+        (checked once per case)."""
+        if "_rejection" not in self.__dict__:
+            from . import core, registry
+            from .errors import InvalidInput
+
+            try:
+                core.validate(registry.get(self.loss), self.arrays, self.params)
+                rejection = None
+            except InvalidInput as exc:
+                rejection = exc
+            object.__setattr__(self, "_rejection", rejection)
+        return self.__dict__["_rejection"]
 
     def rounded_cotangent(self) -> np.ndarray | None:
         return None if self.cotangent is None else round_to(self.cotangent, self.dtype)
+
+
+def _read_only(values: np.ndarray) -> np.ndarray:
+    values = np.array(values, copy=True) if values.flags.writeable else values
+    values.flags.writeable = False
+    return values

@@ -570,7 +570,12 @@ def test_case_rounds_floats_to_its_dtype_and_leaves_indices_alone():
     )
     rounded = case.rounded()
     assert np.array_equal(rounded["input"], np.array([[1.0 / 3.0, 0.1]]).astype(np.float16))
-    assert rounded["target"] is case.arrays["target"]
+    assert rounded["target"].dtype == np.int64 and np.array_equal(rounded["target"], [1])
+    # derived once and shared read-only: a second call hands out the same arrays, which no
+    # caller can change in place
+    assert case.rounded()["input"] is rounded["input"]
+    with pytest.raises(ValueError, match="read-only"):
+        rounded["input"][0, 0] = 0.0
     assert case.rounded_cotangent()[0] == np.float16(1.0 / 3.0)
     assert R.config_of(case) == {
         "target_kind": "index",
@@ -591,3 +596,13 @@ def test_xlogy_takes_zero_times_log_zero_as_zero():
 
     assert np.array_equal(xlogy(np.array([0.0, 2.0]), np.array([0.0, np.e])), [0.0, 2.0])
     assert lgamma_positive(np.array([])).shape == (0,)
+
+
+def test_case_rejection_is_the_references_verdict_once():
+    valid = R.Case("mse_loss", {"reduction": "mean"}, {"input": np.ones(2), "target": np.ones(2)})
+    assert valid.rejection() is None
+    invalid = R.Case("mse_loss", {"reduction": "mean"}, {"input": np.ones(2), "target": np.ones(3)})
+    rejection = invalid.rejection()
+    assert isinstance(rejection, R.InvalidInput) and invalid.rejection() is rejection
+    with pytest.raises(R.InvalidInput):
+        R.validate(invalid.loss, invalid.arrays, invalid.params)
