@@ -8,7 +8,10 @@ one way at a time:
   and above 1, a negative variance, ±1 labels of 0 and 2, an infinite or NaN weight); a value the
   domain happens to accept in this configuration (−1 when ``ignore_index`` is −1) is skipped;
 - every argument, in turn, gets its last dimension one longer (a scalar becomes a vector of 2);
-  the result is kept only where no layout of the loss accepts the shapes.
+  the result is kept only where no layout of the loss accepts the shapes;
+- every argument, in turn, gets shapes that still *broadcast* against the others (its first
+  dimension cut to 1; a trailing dimension of 1 added), kept where no layout accepts them: the
+  frameworks that broadcast silently answer with a number there.
 
 The reference raises :class:`reference.InvalidInput` for each; a framework either raises too
 (verdict match) or returns a number (error-mismatch, recorded). Labels read
@@ -98,15 +101,43 @@ def _shape_breaks(spec, case, full) -> list[tuple[str, str, np.ndarray]]:
     return out
 
 
+# Shape changes that still broadcast against the other arguments: the silent-broadcasting
+# pitfall (torch's mse_loss of (N, 1) against (N,) is an N×N loss) rather than a plain mismatch.
+BROADCASTING: tuple[tuple[str, Callable[[np.ndarray], np.ndarray]], ...] = (
+    ("first dimension 1 (broadcasts against the others)", lambda values: values[:1]),
+    ("trailing dimension of 1 added (broadcasts to an outer product)", lambda v: v[..., None]),
+)
+
+
+def _broadcast_breaks(spec, case, full) -> list[tuple[str, str, np.ndarray]]:
+    out = []
+    for name, values in case.arrays.items():
+        for what, change in BROADCASTING:
+            if values.ndim == 0 or (what.startswith("first") and values.shape[0] == 1):
+                continue  # nothing to shrink: the shapes would not change
+            changed = change(values)
+            given = {k: (changed if k == name else v).shape for k, v in case.arrays.items()}
+            try:
+                np.broadcast_shapes(*given.values())
+            except ValueError:
+                continue  # a plain mismatch, as _shape_breaks makes
+            if shapes.match(spec.layouts, given, full) is None:
+                out.append((f"{name} {what}, shapes fit no layout", name, changed))
+    return out
+
+
 def invalid_cases(spec: LossSpec, config: Mapping[str, Any], dtype: str) -> list[R.Case]:
     """Cases the reference rejects with InvalidInput, labelled ``invalid:<argument> <what>``."""
     base = base_case(spec, config)
     full = {**spec.defaults(), **base.params}
     _, bound = shapes.match(spec.layouts, {k: v.shape for k, v in base.arrays.items()}, full)
     out = []
-    for what, name, broken in _domain_breaks(spec, base, full, bound) + _shape_breaks(
-        spec, base, full
-    ):
+    breaks = (
+        _domain_breaks(spec, base, full, bound)
+        + _shape_breaks(spec, base, full)
+        + _broadcast_breaks(spec, base, full)
+    )
+    for what, name, broken in breaks:
         arrays = {**base.arrays, name: broken}
         out.append(
             R.Case(

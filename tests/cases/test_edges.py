@@ -209,6 +209,30 @@ def test_invalid_cases_break_every_enforced_domain_and_the_shapes():
     )
 
 
+def test_broadcastable_shape_breaks_broadcast_but_fit_no_layout():
+    """The silent-broadcasting pitfall is generated for every loss: shapes NumPy broadcasts
+    together (mse_loss of (N, 1) against (N,)) that no layout of the loss accepts."""
+    losses = set()
+    for spec, config in ALL:
+        for case in invalid.invalid_cases(spec, config, "float64"):
+            if "broadcasts" not in case.label:
+                continue
+            losses.add(spec.name)
+            given = [a.shape for a in case.arrays.values()]
+            np.broadcast_shapes(*given)  # raises if they did not broadcast
+            base = invalid.base_case(spec, config).arrays[case.meta["argument"]]
+            assert case.arrays[case.meta["argument"]].shape != base.shape
+    assert losses == set(R.names())
+    spec = R.get("mse_loss")
+    config = {"reduction": "mean"}
+    labels = {c.label: c for c in invalid.invalid_cases(spec, config, "float64")}
+    outer = labels[
+        "invalid:target trailing dimension of 1 added (broadcasts to an outer product), "
+        "shapes fit no layout"
+    ]
+    assert outer.arrays["target"].shape == (*outer.arrays["input"].shape, 1)
+
+
 def test_invalid_class_indices_are_c_and_minus_one():
     spec = R.get("nll_loss")
     config = next(c for c in R.all_configs(spec) if c["ignore_index"] is None)
