@@ -1175,7 +1175,8 @@ BROADCASTING = {
     **{
         loss: (where, rejected_but_broadcast, "input and target", f"{KERAS_LOSSES}#{lines}")
         for loss, (where, _, lines) in KERAS_PER_SAMPLE.items()
-        # Keras' binary cross-entropies check that y_true and y_pred have equal shapes
+        # Keras' binary cross-entropies check that y_true and y_pred have equal shapes (after the
+        # rank fix: keras_rank_fix_entries below)
         if loss not in ("binary_cross_entropy", "sigmoid_focal_loss")
     },
     "kl_div": ({}, rejected_but_broadcast, "input and target", f"{KERAS_LOSSES}#L2058-L2108"),
@@ -1225,6 +1226,106 @@ def broadcasting_entries() -> list[Divergence]:
     ]
 
 
+# --- Keras' rank fix: a trailing dimension of 1 squeezed (or the other side expanded) -------------
+
+
+def keras_rank_fix(y_true: tuple, y_pred: tuple) -> tuple[tuple, tuple]:
+    """The shapes after keras.losses.loss.squeeze_or_expand_to_same_rank(y_true, y_pred), which
+    LossFunctionWrapper.call applies before every Keras loss function: where the ranks differ by
+    one and the longer shape ends in 1, a rank-1 other side gets a trailing 1, else the 1 goes."""
+    if len(y_true) == len(y_pred) + 1 and y_true[-1:] == (1,):
+        return (y_true, (*y_pred, 1)) if len(y_pred) == 1 else (y_true[:-1], y_pred)
+    if len(y_pred) == len(y_true) + 1 and y_pred[-1:] == (1,):
+        return ((*y_true, 1), y_pred) if len(y_true) == 1 else (y_true, y_pred[:-1])
+    return y_true, y_pred
+
+
+def rejected_but_same_shape_after_rank_fix(case: Case) -> bool:
+    """Keras' binary cross-entropies: shapes no layout allows that Keras' rank fix makes equal
+    (one argument with a trailing dimension of 1 the other lacks), so its equal-shape check passes
+    and the mean over the last axis has an axis to reduce."""
+    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
+    y_true, y_pred = keras_rank_fix(t, x)
+    return _rejects_shapes(case) and y_true == y_pred and len(y_pred) >= 1
+
+
+def rejected_but_one_hot_same_shape_after_rank_fix(case: Case) -> bool:
+    """keras.losses.CategoricalCrossentropy(axis=class axis) on the probability target, or on
+    tf.one_hot(target, C, axis=class axis) for an index target (class axis 1 of the input, 0
+    for a 1-d input): shapes no layout allows that Keras' rank fix makes equal, with the class axis
+    still inside them."""
+    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
+    axis = 1 if len(x) >= 2 else 0
+    if not x or axis > len(t):
+        return False
+    if case.params.get("target_kind", "index") == "index":
+        t = (*t[:axis], x[axis], *t[axis:])
+    y_true, y_pred = keras_rank_fix(t, x)
+    return _rejects_shapes(case) and y_true == y_pred and axis < len(y_pred)
+
+
+KERAS_RANK_FIX = f"{KERAS_LOSS_BASE}#L119-L137"
+
+
+def keras_rank_fix_entries() -> list[Divergence]:
+    what_keras_does = (
+        "Keras' LossFunctionWrapper.call passes y_true and y_pred through "
+        "squeeze_or_expand_to_same_rank: where their ranks differ by one and the longer ends in a "
+        "dimension of 1, that 1 is squeezed away (or, against a rank-1 argument, the rank-1 one "
+        "gets a trailing 1), pairing the elements one to one"
+    )
+    return [
+        Divergence(
+            id=f"{loss}/keras-rank-fix-squeezes-trailing-one",
+            kind="convention",
+            loss=loss,
+            description=(
+                f"{what_keras_does}, so keras.losses.{fn} computes its loss on those pairs where "
+                "the reference rejects the shapes (and NumPy broadcasting would pair every element "
+                f"with every other): {example}"
+            ),
+            citation=KERAS_RANK_FIX,
+            where=where,
+            inputs=pred,
+            inputs_text=(
+                f"shapes no layout allows that are equal once {shapes} loses its trailing "
+                "dimension of 1"
+            ),
+            affects=("error",),
+        )
+        for loss, fn, where, pred, shapes, example in (
+            (
+                "binary_cross_entropy",
+                "BinaryCrossentropy",
+                {"weight": False},
+                rejected_but_same_shape_after_rank_fix,
+                "the input or the target",
+                "input [0.5, 0.25] (2,) with target [[1], [0]] (2, 1), reduction sum, gives "
+                "0.98083 = −log 0.5 − log 0.75, the reference's loss for target [1, 0]",
+            ),
+            (
+                "sigmoid_focal_loss",
+                "BinaryFocalCrossentropy",
+                {},
+                rejected_but_same_shape_after_rank_fix,
+                "the input or the target",
+                "input [[0], [2]] (2, 1) with target [1, 0] (2,), alpha 0.25, gamma 2, reduction "
+                "sum, gives 1.28088, the reference's loss for input [0, 2]",
+            ),
+            (
+                "cross_entropy",
+                "CategoricalCrossentropy",
+                {"label_smoothing": 0.1},
+                rejected_but_one_hot_same_shape_after_rank_fix,
+                "the input or the (one-hot) target",
+                "input [[2, 0, 0], [0, 1, 0]] (2, 3) with index target [[0], [1]] (2, 1) — one-hot "
+                "(2, 3, 1) — or input (2, 3, 1) with target [0, 1], label_smoothing 0.1, reduction "
+                "sum, gives 0.99099, the reference's loss for target [0, 1] and the (2, 3) input",
+            ),
+        )
+    ]
+
+
 def _guarded(pred: Predicate) -> Predicate:
     """The conformance run hands invalid inputs to predicates too (shapes that do not broadcast, a
     missing array): an entry whose predicate cannot be evaluated on the arrays does not apply."""
@@ -1240,5 +1341,10 @@ def _guarded(pred: Predicate) -> Predicate:
 
 DIVERGENCES: list[Divergence] = [
     dataclasses.replace(entry, inputs=_guarded(entry.inputs)) if entry.inputs else entry
-    for entry in (*keras_per_sample_entries(), *ENTRIES, *broadcasting_entries())
+    for entry in (
+        *keras_per_sample_entries(),
+        *ENTRIES,
+        *broadcasting_entries(),
+        *keras_rank_fix_entries(),
+    )
 ]

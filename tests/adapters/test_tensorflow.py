@@ -84,6 +84,10 @@ def leading_one(x: np.ndarray) -> np.ndarray:
     return x[None]
 
 
+def trailing_one(x: np.ndarray) -> np.ndarray:
+    return x[..., None]
+
+
 # Canonical parameters and optional arrays of each Keras per-sample mapping (see tf_known).
 PER_SAMPLE = {
     "mse_loss": ({}, (), "(N, D)"),
@@ -230,6 +234,16 @@ EXAMPLES: dict[str, Callable[[], Case]] = {
     ),
     "cross_entropy/broadcasts-mismatched-shapes-ignore-class": lambda: make_case(
         "cross_entropy", IGNORE, "(N, C)", edit=replace("target", leading_one)
+    ),
+    # Keras' rank fix (squeeze_or_expand_to_same_rank): a trailing dimension of 1 squeezed
+    "binary_cross_entropy/keras-rank-fix-squeezes-trailing-one": lambda: make_case(
+        "binary_cross_entropy", layout="(N)", edit=replace("target", trailing_one)
+    ),
+    "sigmoid_focal_loss/keras-rank-fix-squeezes-trailing-one": lambda: make_case(
+        "sigmoid_focal_loss", layout="(N)", edit=replace("input", trailing_one)
+    ),
+    "cross_entropy/keras-rank-fix-squeezes-trailing-one": lambda: make_case(
+        "cross_entropy", SMOOTH, "(N, C)", edit=replace("target", trailing_one)
     ),
     # multilabel soft margin
     "multilabel_soft_margin_loss/keras-no-label-check": lambda: make_case(
