@@ -486,22 +486,108 @@ def broadcastable_mismatched_shapes(case: Case) -> bool:
     return True
 
 
-def ce_broadcastable_mismatched_shapes(case: Case) -> bool:
-    """cross_entropy shapes that fit no layout but that optax's calls still broadcast: an index
-    target broadcastable to the input's batch shape (class axis removed, same rank), or a
-    probability target broadcastable to the input (of the input's rank when label smoothing
-    needs its class axis)."""
-    if not broadcastable_mismatched_shapes(case):
-        return False
-    x, t, p = case.arrays["input"], case.arrays["target"], _params(case)
-    batch = tuple(n for i, n in enumerate(x.shape) if x.ndim and i != _class_axis(x))
-    want, have = (batch, t.shape) if p["target_kind"] == "index" else (x.shape, t.shape)
-    if len(have) != len(want) and (p["target_kind"] == "index" or p["label_smoothing"]):
-        return False
+# --- cross_entropy shapes: where optax's calls compute instead of raising ----------------------
+#
+# A shape-level replay of the adapter's cross_entropy compositions, following jax.numpy's rules:
+# elementwise operations and jnp.where broadcast both ways; a reduction with where= first does
+# jnp.where(where, array, init) (so the array grows to the joint shape) and then removes the axis;
+# jnp.take_along_axis wants equal ranks and broadcasts the other axes. (A cotangent of another
+# shape than the output stops only the gradient: the adapter still returns the value, so the
+# forward call is what counts.) The optax v0.2.8 lines replayed: softmax_cross_entropy,
+# _classification.py#L292-L296; the integer-label path, #L377-L406; smooth_labels,
+# _smoothing.py#L50-L55. Same shapes accepted by optax 0.2.4 to 0.2.8 on jax 0.9.0 to 0.10.2.
+
+
+class _Raises(Exception):
+    """The replayed call raises here."""
+
+
+Shape = tuple[int, ...]
+
+
+def _joint(*given: Shape) -> Shape:
     try:
-        return np.broadcast_shapes(want, have) == want
+        return tuple(np.broadcast_shapes(*given))
     except ValueError:
+        raise _Raises from None
+
+
+def _reduced_shape(shape: Shape, axis: int, where: Shape | None, keepdims: bool = False) -> Shape:
+    if axis >= len(shape):
+        raise _Raises
+    full = shape if where is None else _joint(where, shape)
+    return full[:axis] + ((1,) if keepdims else ()) + full[axis + 1 :]
+
+
+def _inserted(shape: Shape, axis: int, size: int = 1) -> Shape:
+    """jnp.expand_dims (size 1) or jax.nn.one_hot (size C) at ``axis``."""
+    if axis > len(shape):
+        raise _Raises
+    return (*shape[:axis], size, *shape[axis:])
+
+
+def _log_softmax_shape(x: Shape, axis: int, where: Shape | None) -> Shape:
+    """jax.nn.log_softmax(x, axis, where): max with keepdims, x − max, log Σ exp, then where."""
+    shifted = _joint(x if where is None else _joint(where, x), _reduced_shape(x, axis, where, True))
+    result = _joint(shifted, _reduced_shape(shifted, axis, where, True))
+    return result if where is None else _joint(where, result)
+
+
+def _ce_item_shape(x: Shape, t: Shape, p: dict[str, Any]) -> Shape:
+    """The shape of optax's per-item losses in the adapter's composition; _Raises if it raises."""
+    if not x:
+        raise _Raises  # no class axis to normalise over
+    axis = 1 if len(x) > 1 else 0
+    kept = t if p["target_kind"] == "index" and p["ignore_index"] is not None else None
+    if kept is not None and len(kept) != len(x):
+        kept = _inserted(kept, axis)  # optax: where = jnp.expand_dims(where, axis)
+    if p["target_kind"] == "index" and not p["label_smoothing"]:
+        # softmax_cross_entropy_with_integer_labels: take_along_axis − logsumexp
+        index = _inserted(t, axis)
+        if len(index) != len(x):
+            raise _Raises
+        picked = _joint(index, (*x[:axis], 1, *x[axis + 1 :]))
+        picked = picked[:axis] + picked[axis + 1 :]
+        out = _joint(_reduced_shape(x, axis, kept), picked)
+        if kept is not None:  # jnp.where(jnp.any(where, axis), out, 0.0)
+            out = _joint(_reduced_shape(kept, axis, None), out)
+        return out
+    labels = _inserted(t, axis, x[axis]) if p["target_kind"] == "index" else t
+    if p["label_smoothing"] and axis >= len(labels):
+        raise _Raises  # smooth_labels: jnp.size(labels, axis)
+    # softmax_cross_entropy: −(labels · log_softmax(logits)).sum(axis, where=where)
+    product = _joint(labels, _log_softmax_shape(x, axis, kept))
+    return _reduced_shape(product, axis, kept)
+
+
+def _optax_computes_ce(case: Case) -> bool:
+    """optax's forward call returns a value for these shapes."""
+    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
+    p = _params(case)
+    try:
+        out = _ce_item_shape(x, t, p)
+        masked = p["target_kind"] == "index" and p["ignore_index"] is not None
+        if masked and p["reduction"] == "mean" and _joint(t, out) != out:
+            return False  # jnp.mean(…, where=kept) counts jnp.broadcast_to(kept, out): one way
+    except _Raises:
         return False
+    return True
+
+
+def ce_broadcastable_mismatched_shapes(case: Case) -> bool:
+    """cross_entropy shapes that fit no layout, where optax's calls, replayed on the shapes
+    (broadcasting, take_along_axis, one_hot, smooth_labels' class count), still compute."""
+    spec = R.get(case.loss)
+    given = {k: np.shape(v) for k, v in case.arrays.items()}
+    if shapes.match(spec.layouts, given, _params(case)) is not None:
+        return False
+    return _optax_computes_ce(case)
+
+
+def ce_log_softmax_broadcasts(case: Case) -> bool:
+    """As :func:`ce_broadcastable_mismatched_shapes`, on the log_softmax path
+    (optax.losses.softmax_cross_entropy: probability targets or label smoothing)."""
+    return _uses_log_softmax(_params(case)) and ce_broadcastable_mismatched_shapes(case)
 
 
 # --- the registry -------------------------------------------------------------------------------
@@ -917,20 +1003,41 @@ DIVERGENCES += [
     )
     for loss in _BROADCASTING
 ]
-DIVERGENCES.append(
+DIVERGENCES += [
     Divergence(
         id="jax-cross_entropy-broadcasts-mismatched-shapes",
         kind="convention",
         loss="cross_entropy",
         description=(
-            "optax's cross-entropy losses take labels 'broadcastable to [..., num_classes]' and "
-            "gather index targets with jnp.take_along_axis, which broadcasts too: an index target "
-            "of shape (1,) for an (N, C) input, or a probability target of shape (C,), is "
-            "broadcast over the batch instead of rejected."
+            "softmax_cross_entropy_with_integer_labels gathers the target logit with "
+            "jnp.take_along_axis, which broadcasts every axis but the class axis (and, with "
+            "ignore_index, the where=kept mask broadcasts against the logits): an index target of "
+            "shape (1,) for an (N, C) input, or an (N, C) input with N = 1 against a target of "
+            "shape (M,), is broadcast over the batch instead of rejected."
         ),
         citation=JAX_DOCS.format("jax.numpy.take_along_axis"),
+        where={"target_kind": "index", "label_smoothing": 0.0},
         inputs=ce_broadcastable_mismatched_shapes,
-        inputs_text="target shape that fits no layout but broadcasts to the input's (batch) shape",
+        inputs_text="shapes that fit no layout but that take_along_axis and logsumexp broadcast",
         affects=("error",),
-    )
-)
+    ),
+    Divergence(
+        id="jax-cross_entropy-log-softmax-broadcasts-mismatched-shapes",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "optax.losses.softmax_cross_entropy (probability targets, and index targets with "
+            "label smoothing, made one-hot) returns −(labels · log_softmax(logits)).sum(axis): "
+            "the product broadcasts labels and logits both ways. Logits of shape (1, C) against "
+            "(N, C) targets give N copies of one item's loss, a (1, C) or (C,) target is applied "
+            "to every item, and an index target of shape (1,) becomes a (1, C) one-hot row; "
+            "optax.smooth_labels only needs the labels to have the class axis. Computed, not "
+            "rejected."
+        ),
+        citation=OPTAX.format("_classification.py#L292-L296"),
+        inputs=ce_log_softmax_broadcasts,
+        inputs_text="probability targets or label smoothing, and shapes that fit no layout but "
+        "that labels · log_softmax(logits) broadcasts",
+        affects=("error",),
+    ),
+]

@@ -184,6 +184,12 @@ _BROADCAST = {
 REPRODUCTIONS["jax-cross_entropy-broadcasts-mismatched-shapes"] = Case(
     "cross_entropy", {"reduction": "mean"}, {"input": _ROWS, "target": np.array([1])}
 )
+# One item's logits against two probability rows: optax broadcasts them into two items.
+REPRODUCTIONS["jax-cross_entropy-log-softmax-broadcasts-mismatched-shapes"] = Case(
+    "cross_entropy",
+    {"target_kind": "probability", "reduction": "mean"},
+    {"input": _ROWS[:1], "target": np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])},
+)
 for _loss, _arrays in _BROADCAST.items():
     REPRODUCTIONS[f"jax-{_loss}-broadcasts-mismatched-shapes"] = Case(
         _loss, {"reduction": "mean"}, _arrays
@@ -367,35 +373,82 @@ def test_entries_apply_only_where_jax_differs(jax_adapter):
     assert not problems, "\n".join(problems)
 
 
+_CE_SHAPE_ENTRIES = {
+    "index": "jax-cross_entropy-broadcasts-mismatched-shapes",
+    "log_softmax": "jax-cross_entropy-log-softmax-broadcasts-mismatched-shapes",
+}
+_PROB, _SMOOTH = {"target_kind": "probability"}, {"label_smoothing": 0.1}
+_P3 = np.array([0.2, 0.3, 0.5])
+
+
+# (params, input, target, reduction, which entry explains it: None where optax raises). The
+# conformance run's broadcastable shapes (cases/invalid.py: first dimension cut to 1, trailing 1
+# added) for the (N, C) layout, and the corners of the shape replay: rank changes, the unbatched
+# (C) layout, label smoothing's class count, ignore_index's where mask.
+_CE_SHAPES = [
+    (_PROB, _ROWS, _P3, "mean", "log_softmax"),
+    (_PROB, _ROWS, _P3[None], "none", "log_softmax"),
+    (_PROB, _ROWS, np.array(0.5), "sum", "log_softmax"),  # a scalar target
+    (_PROB, _ROWS[:1], np.stack([_P3, _P3[::-1]]), "none", "log_softmax"),
+    (_PROB, _ROWS[:1], np.stack([_P3, _P3[::-1]]), "sum", "log_softmax"),
+    ({**_PROB, **_SMOOTH}, _ROWS[:1], np.stack([_P3, _P3[::-1]]), "mean", "log_softmax"),
+    ({**_PROB, **_SMOOTH}, _ROWS, _P3[None], "mean", "log_softmax"),
+    ({**_PROB, **_SMOOTH}, _ROWS, _P3, "mean", None),  # smooth_labels: no axis 1 in (C,)
+    (_PROB, _ROWS, np.stack([_P3] * 2)[..., None], "mean", None),  # (2, 3, 1) vs (2, 3)
+    (_PROB, _ROWS[0], _P3[:, None], "none", "log_softmax"),  # (C) input, (C, 1) target
+    (_PROB, _ROWS[0, :1], _P3, "none", "log_softmax"),  # (1,) logits, (C,) target
+    (_PROB, _ROWS[..., None], np.stack([_P3] * 2), "mean", None),  # (2, 3, 1) vs (2, 3)
+    (_PROB, _ROWS, np.stack([_P3, _P3, _P3[::-1]]), "mean", None),  # batch 2 vs 3
+    (_SMOOTH, _ROWS, np.array([1]), "mean", "log_softmax"),
+    (_SMOOTH, _ROWS[0], np.array([1]), "none", "log_softmax"),  # one_hot at axis 0: (C, 1)
+    (_SMOOTH, _ROWS, np.array([[1], [2]]), "mean", None),
+    ({"ignore_index": -100}, _ROWS, np.array([1]), "mean", "index"),
+    ({"ignore_index": -100}, _ROWS[:1], np.array([1, 2]), "mean", "index"),
+    ({"ignore_index": -100}, _ROWS[:1], np.array([1, 2]), "none", "index"),
+    ({"ignore_index": -100, **_SMOOTH}, _ROWS, np.array([1]), "none", "log_softmax"),
+    # (2, 1, 1) logits, kept (2,) → where (2, 1): losses (2, 1), and jnp.mean's count needs
+    # broadcast_to(kept, (2, 1)), which raises; without the mean they are computed.
+    ({"ignore_index": -100, **_SMOOTH}, _ROWS[:, :1, None], np.array([0, 0]), "mean", None),
+    ({"ignore_index": -100, **_SMOOTH}, _ROWS[:, :1, None], np.array([0, 0]), "sum", "log_softmax"),
+    ({}, _ROWS, np.array([1]), "none", "index"),
+    ({}, _ROWS[:1], np.array([1, 2, 0]), "sum", "index"),  # take_along_axis broadcasts N = 1
+    ({}, _ROWS, np.array([1, 2, 0]), "mean", None),
+    ({}, _ROWS, np.array([[1], [2]]), "mean", None),
+    ({}, _ROWS[..., None], np.array([1, 2]), "mean", None),  # ranks 3 and 2
+    ({}, _ROWS[..., None], np.array([[1, 2], [0, 1]]), "none", "index"),  # (2, 3, 1) vs (2, 2)
+]
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
 @pytest.mark.parametrize(
-    "params, target, broadcasts",
-    [
-        ({"target_kind": "probability"}, np.array([0.2, 0.3, 0.5]), True),
-        ({"target_kind": "probability", "label_smoothing": 0.1}, np.array([[0.2, 0.3, 0.5]]), True),
-        ({"target_kind": "probability", "label_smoothing": 0.1}, np.array([0.2, 0.3, 0.5]), False),
-        ({"label_smoothing": 0.1}, np.array([1]), True),
-        ({"ignore_index": -100}, np.array([1]), True),
-        ({}, np.array([1, 2, 0]), False),
-        ({}, np.array([[1], [2]]), False),
-    ],
+    "params, x, target, reduction, explained",
+    _CE_SHAPES,
+    ids=[f"{i}" for i in range(len(_CE_SHAPES))],
 )
 def test_cross_entropy_shape_predicate_matches_what_jax_does(
-    jax_adapter, params, target, broadcasts
+    jax_adapter, params, x, target, reduction, explained, mode
 ):
-    """The broadcasting entry's predicate is true exactly where optax computes instead of raising."""
+    """The broadcasting entries' predicates are true exactly where optax computes instead of
+    raising, and only the entry for the optax function called applies."""
     case = Case(
-        "cross_entropy", {**params, "reduction": "mean"}, {"input": _ROWS, "target": target}
+        "cross_entropy",
+        {**params, "reduction": reduction},
+        {"input": x, "target": target},
+        mode=mode,
+        cotangent=None,
     )
     _skip_unless_offered(jax_adapter, case)
-    entry = next(
-        d
-        for d in jax_adapter.divergences()
-        if d.id == "jax-cross_entropy-broadcasts-mismatched-shapes"
-    )
     with pytest.raises(R.InvalidInput):
         R.validate(case.loss, case.arrays, case.params)
-    assert entry.applies(case, jax_adapter.version()) == broadcasts
-    assert (jax_adapter.run(case).error is None) == broadcasts
+    version = jax_adapter.version()
+    applying = {
+        path
+        for path, entry_id in _CE_SHAPE_ENTRIES.items()
+        for d in jax_adapter.divergences()
+        if d.id == entry_id and d.applies(case, version)
+    }
+    assert applying == ({explained} if explained else set())
+    assert (jax_adapter.run(case).error is None) == (explained is not None)
 
 
 # --- jit: one compilation per (configuration, dtype, device) and shape ----------------------------
