@@ -81,6 +81,49 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Example:
+    """The inputs that show a registry entry: one concrete case of the entry's loss, small enough to
+    read, on which the entry applies and the framework differs from the reference in the parts the
+    entry affects. ``tests/adapters/test_registry.py`` runs every entry's example on the installed
+    framework, so an entry cannot outlive the behaviour it documents unnoticed.
+
+    ``params``: the canonical parameters (reduction included; defaults filled in from the spec);
+    ``arrays``: float64 arrays (int64 for class indices) as the reference takes them; ``cotangent``:
+    for reduction ``none``, the vector of the vector-Jacobian product.
+    """
+
+    params: Mapping[str, Any]
+    arrays: Mapping[str, Any]
+    dtype: str = "float64"
+    cotangent: Any = None
+    mode: str = "eager"
+    device: str = "cpu"
+
+    def case(self, loss: str) -> Case:
+        spec = R.get(loss)
+        arrays = {
+            name: np.asarray(
+                value,
+                dtype=np.int64
+                if spec.array(name).domain_for({**spec.defaults(), **self.params}).integer
+                else np.float64,
+            )
+            for name, value in self.arrays.items()
+        }
+        cotangent = None if self.cotangent is None else np.asarray(self.cotangent, np.float64)
+        return Case(
+            loss,
+            dict(self.params),
+            arrays,
+            self.dtype,
+            self.device,
+            self.mode,
+            cotangent,
+            label="registry example",
+        )
+
+
+@dataclass(frozen=True)
 class Divergence:
     """A known difference between a framework and the reference, with its citation.
 
@@ -109,6 +152,7 @@ class Divergence:
     devices: tuple[str, ...] = ()
     modes: tuple[str, ...] = ()
     versions: str = ""
+    example: Example | None = None
 
     def matches_config(
         self, loss: str, config: Mapping[str, Any], dtype: str, device: str, mode: str, version: str
@@ -138,6 +182,57 @@ class Divergence:
             "citation": self.citation,
             "versions": self.versions,
         }
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """An error-only divergence: the framework returns a number where the reference rejects the
+    input because of one argument (``argument`` is :attr:`reference.InvalidInput.argument`:
+    "shapes", "weight", "target", …). Such entries form a table keyed by (loss, argument): the
+    reference's own check decides where they apply, and ``accepts`` (optional) narrows them to the
+    inputs the framework is known to take (torch broadcasts shapes, but only broadcastable ones).
+
+    :meth:`as_divergence` turns a row into the :class:`Divergence` the judge applies, with
+    ``affects=("error",)``.
+    """
+
+    id: str
+    loss: str
+    argument: str
+    description: str
+    citation: str
+    kind: Literal["convention", "known-bug"] = "convention"
+    accepts: Callable[[Case], bool] | None = None
+    accepts_text: str = ""
+    where: Mapping[str, Any] = field(default_factory=dict)
+    dtypes: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    versions: str = ""
+    example: Example | None = None
+
+    def rejects_argument(self, case: Case) -> bool:
+        rejection = case.rejection()
+        if rejection is None or rejection.argument != self.argument:
+            return False
+        return self.accepts is None or bool(self.accepts(case))
+
+    def as_divergence(self) -> Divergence:
+        text = f"the reference rejects {self.argument}"
+        return Divergence(
+            id=self.id,
+            kind=self.kind,
+            loss=self.loss,
+            description=self.description,
+            citation=self.citation,
+            where=self.where,
+            inputs=self.rejects_argument,
+            inputs_text=text + (f" and {self.accepts_text}" if self.accepts_text else ""),
+            affects=("error",),
+            dtypes=self.dtypes,
+            modes=self.modes,
+            versions=self.versions,
+            example=self.example,
+        )
 
 
 class Release(str):
