@@ -16,7 +16,6 @@ import pytest
 from cases.compare import compare, expected
 from cases.judge import Judge, covers
 
-
 ID = re.compile(r"^(?P<loss>[a-z0-9_]+)/[a-z0-9][a-z0-9-]*$")
 
 
