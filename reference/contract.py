@@ -1,0 +1,307 @@
+"""The neutral contract between the cases and the adapters: plain data both sides import.
+
+What a framework returned (:class:`Outcome`, :class:`FrameworkError`), how a configuration is
+computed natively or why it is not (:class:`Native`, :class:`NotOffered`), and the registry form of
+a known divergence (:class:`Divergence`, its :class:`Example`, the :class:`Accepts` rows of
+error-only divergences), with the version ranges entries are scoped by (:func:`version_in`,
+:class:`Release`). ``adapters/`` builds these; ``cases/`` reads them; neither needs the other.
+The tolerance model's constants live here too, because registry predicates that decide whether a
+difference is visible must use the same numbers as the comparison (``cases.tolerance``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any, Literal
+
+import numpy as np
+
+from . import registry
+from .case import Case
+from .configs import config_of as _config_of
+
+# --- the constants of the tolerance model (cases/tolerance.py explains and calibrates them) -----
+
+K_VALUE = 8.0  # rounding errors of size u·S a loss value may accumulate (measured ≤ 3.5)
+K_GRAD = 12.0  # the same for a gradient, one more pass through autodiff (measured ≤ 5.4)
+K_SUM = 1.0  # the pairwise summation bound u·log2(n)·Σ|terms|: theory, not a fit
+
+
+@dataclass(frozen=True)
+class Native:
+    """How a configuration is computed natively.
+
+    ``call``: the native API call as a user would write it (shown in the report).
+    ``composition``: the user-level composition around it, if any (``jnp.mean(…)``).
+    ``conversions``: parameter conversions the mapping makes (``delta = beta``: smooth_l1 → huber),
+    never result scaling.
+    """
+
+    call: str
+    composition: str | None = None
+    conversions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotOffered:
+    """The framework has no native form of this configuration (the reason says what is missing)."""
+
+    reason: str
+
+
+Mapping_ = Native | NotOffered
+
+
+@dataclass(frozen=True)
+class FrameworkError:
+    """An exception the framework raised, kept as data: its type name and its first line."""
+
+    type: str
+    message: str
+
+    @classmethod
+    def of(cls, exc: BaseException) -> FrameworkError:
+        text = str(exc).strip().splitlines()
+        return cls(type(exc).__name__, text[0][:500] if text else "")
+
+
+@dataclass
+class Outcome:
+    """What a framework returned for one case, in float64 NumPy arrays.
+
+    ``error`` is set when the forward call raised (then ``value`` is None). ``grads`` holds the
+    vector-Jacobian product for every differentiable argument the framework could differentiate;
+    ``grad_errors`` says, per argument, why it could not (the framework raised or returned no
+    gradient). ``seconds`` is the time of the native call alone, for the benchmark.
+    """
+
+    value: np.ndarray | None = None
+    grads: dict[str, np.ndarray] = field(default_factory=dict)
+    grad_errors: dict[str, str] = field(default_factory=dict)
+    error: FrameworkError | None = None
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Example:
+    """The inputs that show a registry entry: one concrete case of the entry's loss, small enough to
+    read, on which the entry applies and the framework differs from the reference in the parts the
+    entry affects. ``tests/adapters/test_registry.py`` runs every entry's example on the installed
+    framework, so an entry cannot outlive the behaviour it documents unnoticed.
+
+    ``params``: the canonical parameters (reduction included; defaults filled in from the spec);
+    ``arrays``: float64 arrays (int64 for class indices) as the reference takes them; ``cotangent``:
+    for reduction ``none``, the vector of the vector-Jacobian product.
+    """
+
+    params: Mapping[str, Any]
+    arrays: Mapping[str, Any]
+    dtype: str = "float64"
+    cotangent: Any = None
+    mode: str = "eager"
+    device: str = "cpu"
+
+    def case(self, loss: str) -> Case:
+        spec = registry.get(loss)
+        arrays = {
+            name: np.asarray(
+                value,
+                dtype=np.int64
+                if spec.array(name).domain_for({**spec.defaults(), **self.params}).integer
+                else np.float64,
+            )
+            for name, value in self.arrays.items()
+        }
+        cotangent = None if self.cotangent is None else np.asarray(self.cotangent, np.float64)
+        return Case(
+            loss,
+            dict(self.params),
+            arrays,
+            self.dtype,
+            self.device,
+            self.mode,
+            cotangent,
+            label="registry example",
+        )
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """A known difference between a framework and the reference, with its citation.
+
+    ``kind``: ``convention`` (documented behaviour: verdict ``convention``) or ``known-bug``
+    (verdict stays ``mismatch``/``error-mismatch``, marked known). It applies to ``loss`` ("*" for
+    every loss) in configurations containing ``where`` (a subset of the configuration, e.g.
+    ``{"reduction": "mean"}``), for the listed dtypes/devices/modes (empty: all), to inputs for
+    which ``inputs(case)`` is true (None: all inputs; ``inputs_text`` says it in words), and to the parts
+    of the comparison in ``affects`` ("value", "grad", "error"). ``versions`` is a range of framework
+    versions such as ">=2.0,<3" ("" = all); a clause may name another package of the release,
+    ``"optax>=0.2.5"``, when the behaviour belongs to it (see :class:`Release`). An entry that
+    applies to examples that nevertheless all agree with the reference is *stale* and is reported,
+    so registries follow upgrades.
+    """
+
+    id: str
+    kind: Literal["convention", "known-bug"]
+    loss: str
+    description: str
+    citation: str
+    where: Mapping[str, Any] = field(default_factory=dict)
+    inputs: Callable[[Case], bool] | None = None
+    inputs_text: str = "all inputs"
+    affects: tuple[str, ...] = ("value", "grad")
+    dtypes: tuple[str, ...] = ()
+    devices: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    versions: str = ""
+    example: Example | None = None
+
+    def matches_config(
+        self, loss: str, config: Mapping[str, Any], dtype: str, device: str, mode: str, version: str
+    ) -> bool:
+        return (
+            self.loss in ("*", loss)
+            and all(config.get(k) == v for k, v in self.where.items())
+            and (not self.dtypes or dtype in self.dtypes)
+            and (not self.devices or device.split(":")[0] in self.devices or device in self.devices)
+            and (not self.modes or mode in self.modes)
+            and version_in(version, self.versions)
+        )
+
+    def applies(self, case: Case, version: str) -> bool:
+        config = _config_of(registry.get(case.loss), case.params, set(case.arrays))
+        if not self.matches_config(case.loss, config, case.dtype, case.device, case.mode, version):
+            return False
+        return self.inputs is None or bool(self.inputs(case))
+
+    def as_record(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "loss": self.loss,
+            "description": self.description,
+            "inputs": self.inputs_text,
+            "citation": self.citation,
+            "versions": self.versions,
+        }
+
+
+@dataclass(frozen=True)
+class Accepts:
+    """An error-only divergence: the framework returns a number where the reference rejects the
+    input because of one argument (``argument`` is :attr:`reference.InvalidInput.argument`:
+    "shapes", "weight", "target", …). Such entries form a table keyed by (loss, argument): the
+    reference's own check decides where they apply, and ``accepts`` (optional) narrows them to the
+    inputs the framework is known to take (torch broadcasts shapes, but only broadcastable ones).
+
+    :meth:`as_divergence` turns a row into the :class:`Divergence` the judge applies, with
+    ``affects=("error",)``.
+    """
+
+    id: str
+    loss: str
+    argument: str
+    description: str
+    citation: str
+    kind: Literal["convention", "known-bug"] = "convention"
+    accepts: Callable[[Case], bool] | None = None
+    accepts_text: str = ""
+    where: Mapping[str, Any] = field(default_factory=dict)
+    dtypes: tuple[str, ...] = ()
+    modes: tuple[str, ...] = ()
+    versions: str = ""
+    example: Example | None = None
+
+    def rejects_argument(self, case: Case) -> bool:
+        rejection = case.rejection()
+        if rejection is None or rejection.argument != self.argument:
+            return False
+        return self.accepts is None or bool(self.accepts(case))
+
+    def as_divergence(self) -> Divergence:
+        text = f"the reference rejects {self.argument}"
+        return Divergence(
+            id=self.id,
+            kind=self.kind,
+            loss=self.loss,
+            description=self.description,
+            citation=self.citation,
+            where=self.where,
+            inputs=self.rejects_argument,
+            inputs_text=text + (f" and {self.accepts_text}" if self.accepts_text else ""),
+            affects=("error",),
+            dtypes=self.dtypes,
+            modes=self.modes,
+            versions=self.versions,
+            example=self.example,
+        )
+
+
+class Release(str):
+    """A framework's version string that also carries the versions of the packages it runs with.
+
+    ``Release("0.10.2", {"jax": "0.10.2", "jaxlib": "0.10.2", "optax": "0.2.8"})`` is the string
+    "0.10.2" everywhere a version string goes (results files, file names, comparisons), and lets a
+    registry entry depend on one of those packages: ``versions="optax>=0.2.5"``. An adapter whose
+    losses live in another package than its framework returns one from :meth:`Adapter.version`,
+    so every caller that passes ``adapter.version()`` to :meth:`Divergence.applies` keeps working.
+    """
+
+    packages: Mapping[str, str]
+
+    def __new__(cls, version: str, packages: Mapping[str, str]) -> Release:
+        release = super().__new__(cls, version)
+        release.packages = MappingProxyType(dict(packages))
+        return release
+
+    def __reduce__(self):
+        return (Release, (str(self), dict(self.packages)))
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    return tuple(int(x) for x in re.findall(r"\d+", text.split("+")[0])[:3])
+
+
+# An optional package name, a comparison, a version: "optax>=0.2.5", "<2.14".
+_CLAUSE = re.compile(r"([A-Za-z_][\w.-]*)?\s*(>=|<=|==|!=|>|<)\s*(\d[\w.+-]*)")
+
+
+def _version_of(version: str, package: str | None, spec: str) -> str:
+    """The version a clause compares: the framework's, or the named package's in the release."""
+    if package is None:
+        return version
+    packages = getattr(version, "packages", {})
+    if package not in packages:
+        raise ValueError(
+            f"version range {spec!r} names {package}, but the version {str(version)!r} carries no "
+            f"{package} version (pass the adapter's version(), a Release listing its packages)"
+        )
+    return packages[package]
+
+
+def version_in(version: str, spec: str) -> bool:
+    """Whether ``version`` ("2.13.0+cpu") satisfies a range like ">=2.0,<2.14" ("" = any).
+
+    A clause that names a package ("optax>=0.2.5") compares that package's version, which
+    ``version`` must carry (a :class:`Release`).
+    """
+    for clause in filter(None, (c.strip() for c in spec.split(","))):
+        match = _CLAUSE.fullmatch(clause)
+        if match is None:
+            raise ValueError(f"malformed version clause {clause!r} in {spec!r}")
+        package, op, bound = match.groups()
+        v, b = _version_tuple(_version_of(version, package, spec)), _version_tuple(bound)
+        ok = {
+            ">=": v >= b,
+            "<=": v <= b,
+            ">": v > b,
+            "<": v < b,
+            "==": v == b,
+            "!=": v != b,
+        }[op]
+        if not ok:
+            return False
+    return True
