@@ -22,7 +22,7 @@ import reference as R
 from reference import Case
 
 from .base import Adapter, Divergence, FrameworkError, Native, NotOffered, Outcome
-from .torch_known import DIVERGENCES
+from .known.torch import DIVERGENCES
 
 FUNCTIONAL = "torch.nn.functional"
 

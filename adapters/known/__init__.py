@@ -1,0 +1,1 @@
+"""Divergence registries: ``adapters/known/<framework>/``, one module per loss family."""

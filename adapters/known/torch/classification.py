@@ -1,0 +1,671 @@
+"""torch's known divergences in the classification family: cross_entropy, nll_loss,
+multi_margin_loss and multilabel_soft_margin_loss.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+import reference as R
+from adapters.base import Accepts, Divergence, Example
+from reference import Case
+
+from ._common import (
+    DOCS,
+    FUNCTIONAL_MULTILABEL,
+    ISSUE,
+    LOG_THIRD,
+    MULTI_MARGIN_CPP,
+    VALUE_GRAD,
+    elementwise_cotangent,
+    inf,
+    logsigmoid,
+    nan,
+    params_of,
+    reduce_rounded,
+    target_unchecked,
+    unchecked,
+    valid_only,
+    weight_unchecked,
+)
+from ._shapes import (
+    BROADCASTS,
+    CLASS_INDEX,
+    all_broadcast_with_weight,
+    broadcasting,
+    class_index_shapes,
+    multi_margin_shapes,
+)
+
+
+def _class_last(x: np.ndarray) -> np.ndarray:
+    """(N, C, d1, …) → (N, d1, …, C); an unbatched (C) stays as it is."""
+    return np.moveaxis(x, 1, -1) if x.ndim >= 2 else x
+
+
+def _kept_targets(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Index targets and the mask of items not equal to ignore_index."""
+    target = case.arrays["target"]
+    ignore = params_of(case)["ignore_index"]
+    kept = np.ones(target.shape, bool) if ignore is None else target != ignore
+    return target, kept
+
+
+def _total_weight(case: Case) -> float:
+    """Σ w_{y_n} over kept items: the denominator of torch's weighted mean."""
+    arrays = case.rounded()
+    n_classes = _class_last(arrays["input"]).shape[-1]
+    w = arrays.get("weight", np.ones(n_classes))
+    target, kept = _kept_targets(case)
+    return float(np.sum(w[np.where(kept, target, 0)] * kept))
+
+
+@valid_only
+def ce_neginf_logit_without_mass(case: Case) -> bool:
+    """A logit is −inf where torch multiplies its log-probability by a zero weight·target mass."""
+    a, p = case.rounded(), params_of(case)
+    x = _class_last(a["input"])
+    n_classes = x.shape[-1]
+    w = a.get("weight", np.ones(n_classes))
+    eps = p["label_smoothing"]
+    if p["target_kind"] == "probability":
+        mass = w * ((1.0 - eps) * _class_last(a["target"]) + eps / n_classes)
+        return bool(np.any(np.isneginf(x) & (mass == 0)))
+    target, kept = _kept_targets(case)
+    safe = np.where(kept, target, 0)
+    x_y = np.take_along_axis(x, safe[..., None], axis=-1)[..., 0]
+    nll_nan = kept & np.isneginf(x_y) & (w[safe] == 0)
+    if eps == 0:
+        return bool(np.any(nll_nan))
+    smooth_nan = kept[..., None] & np.isneginf(x) & (w == 0)
+    return bool(np.any(nll_nan) or np.any(smooth_nan))
+
+
+@valid_only
+def prob_target_neginf_at_zero_weight(case: Case) -> bool:
+    """A −inf logit at a class whose weight is 0 (probability targets: the target gradient
+    −(1 − ε)·w_c·log p_c multiplies them without dropping the zero weight)."""
+    a = case.rounded()
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    return bool(np.any(np.isneginf(x) & (w == 0)))
+
+
+@valid_only
+def nll_inf_at_zero_weight(case: Case) -> bool:
+    """A kept item's target-class input is ±inf and its class weight 0: torch computes −0·inf."""
+    a = case.rounded()
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    target, kept = _kept_targets(case)
+    safe = np.where(kept, target, 0)
+    x_y = np.take_along_axis(x, safe[..., None], axis=-1)[..., 0]
+    return bool(np.any(kept & np.isinf(x_y) & (w[safe] == 0)))
+
+
+@valid_only
+def any_posinf_logit(case: Case) -> bool:
+    return bool(np.any(np.isposinf(case.rounded()["input"])))
+
+
+@valid_only
+def zero_total_weight_nll(case: Case) -> bool:
+    """Σ w_y == 0 and some input entry is not a kept target (there torch's gradient is 0, not NaN)."""
+    _, kept = _kept_targets(case)
+    n_classes = _class_last(case.arrays["input"]).shape[-1]
+    return _total_weight(case) == 0 and (n_classes > 1 or not bool(np.all(kept)))
+
+
+@valid_only
+def zero_total_weight_with_ignored(case: Case) -> bool:
+    _, kept = _kept_targets(case)
+    return _total_weight(case) == 0 and not bool(np.all(kept))
+
+
+@valid_only
+def zero_total_weight_smoothed(case: Case) -> bool:
+    """Smoothing mass is positive while Σ w_y is 0: the reference's s/0 = inf, torch's 0/0 + s/0."""
+    a, p = case.rounded(), params_of(case)
+    _, kept = _kept_targets(case)
+    n_classes = _class_last(a["input"]).shape[-1]
+    w = a.get("weight", np.ones(n_classes))
+    return (
+        p["label_smoothing"] > 0
+        and _total_weight(case) == 0
+        and bool(np.any(kept))
+        and bool(np.any(w != 0))
+    )
+
+
+@valid_only
+def smoothing_sum_overflows(case: Case) -> bool:
+    """Σ over kept items of Σ_c w_c·(−log p_c) exceeds the dtype's range (torch sums it in the
+    dtype before dividing by the item count or weight)."""
+    a, p = case.rounded(), params_of(case)
+    if p["label_smoothing"] == 0 or p["reduction"] == "none":
+        return False
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    logp = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    _, kept = _kept_targets(case)
+    total = np.sum(-logp * w * kept[..., None])
+    return bool(total > R.FORMATS[case.dtype].max_value)
+
+
+@valid_only
+def prob_target_grad_overflows(case: Case) -> bool:
+    """The target gradient is built as log p·(g·w) in the dtype before the (1 − ε) factor: a
+    product beyond the dtype's range is ±inf where the final gradient, (1 − ε)·log p·g·w, is
+    representable (a finite log p; with ε = 0, or at a −inf logit, both are infinite)."""
+    a, dt = case.rounded(), case.dtype
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    logp = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    g = elementwise_cotangent(case, logp[..., 0].size)  # one loss per item (class-last view)
+    g = np.asarray(g)[..., None] if np.ndim(g) else g
+    product = logp * w * g
+    final = R.round_to((1.0 - params_of(case)["label_smoothing"]) * product, dt)
+    overflows = np.isinf(R.round_to(product, dt)) & np.isfinite(final)
+    return bool(np.any(np.isfinite(logp) & overflows))
+
+
+@valid_only
+def multilabel_infinite(case: Case) -> bool:
+    """x = −inf with target 0, or x = +inf with target 1: torch evaluates 0·log σ(∓inf)."""
+    a = case.rounded()
+    x, y = a["input"], a["target"]
+    return bool(np.any((np.isneginf(x) & (y == 0)) | (np.isposinf(x) & (y == 1))))
+
+
+def _multilabel_rows(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's loss as torch's functional forms it, every operation rounded to the dtype:
+    −(y·log σ(x) + (1 − y)·log σ(−x)) per label, times its class weight, summed over the
+    labels (accumulated in float, rounded once) and only then divided by C; and the exact
+    (float64) result of the case's reduction, rounded to the dtype."""
+    a, dt = case.rounded(), case.dtype
+
+    def rnd(v):
+        return R.round_to(v, dt)
+
+    x, y = a["input"], a["target"]
+    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
+    n_classes = x.shape[-1]
+    per_label = rnd(-rnd(rnd(y * rnd(logsigmoid(x))) + rnd(rnd(1.0 - y) * rnd(logsigmoid(-x)))))
+    rows = rnd(rnd(np.sum(rnd(per_label * w), axis=-1)) / n_classes)
+    exact = -w * (y * logsigmoid(x) + (1.0 - y) * logsigmoid(-x))
+    return rows, np.broadcast_to(
+        reduce_rounded(case, np.sum(exact, axis=-1) / n_classes), rows.shape
+    )
+
+
+@valid_only
+def multilabel_row_sum_overflows(case: Case) -> bool:
+    """A row of finite logits whose weighted per-label losses, or their sum over the labels,
+    overflow the dtype before the division by C (:func:`_multilabel_rows`) while the exact
+    loss (after the case's reduction) is representable."""
+    rows, exact = _multilabel_rows(case)
+    finite_row = np.all(np.isfinite(case.rounded()["input"]), axis=-1)
+    return bool(np.any(finite_row & ~np.isfinite(rows) & np.isfinite(exact)))
+
+
+@valid_only
+def multilabel_grad_scale_underflows(case: Case) -> bool:
+    """The backward scales each label by (g/C)·w_c in the dtype (the division's, then the
+    weight's backward) before multiplying by log σ(±x): where that product falls into the
+    dtype's subnormal range, the target gradient ≈ −(g/C)·w_c·x carries its rounding error
+    magnified by |x|; true where that error is at least 16 steps of the subnormal grid."""
+    a, p, dt = case.rounded(), params_of(case), case.dtype
+    x = a["input"]
+    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
+    rows = x.shape[:-1]
+    if p["reduction"] == "none":
+        g = case.rounded_cotangent()
+    else:  # mean's backward forms 1/N in the dtype first
+        n = max(int(np.prod(rows)), 1)
+        g = R.round_to(np.full(rows, 1.0 / n), dt) if p["reduction"] == "mean" else np.ones(rows)
+    g = np.asarray(g)[..., None]
+    exact = g * w / x.shape[-1]
+    rounded = R.round_to(R.round_to(g / x.shape[-1], dt) * w, dt)
+    fmt = R.FORMATS[dt]
+    subnormal = (exact != 0) & (np.abs(exact) < fmt.tiny)
+    # the target gradient's error, |Δ|·|x|, at least 16 steps of the subnormal grid
+    visible = np.abs(rounded - exact) * np.abs(x) >= 16 * fmt.smallest_subnormal
+    return bool(np.any(subnormal & visible & np.isfinite(x)))
+
+
+def target_is_torch_default_ignore(case: Case) -> bool:
+    return bool(np.any(case.arrays["target"] == -100))
+
+
+ROWS_OF_THIRDS = [[LOG_THIRD] * 3] * 2  # a batch of 2 over 3 equally likely classes
+HUGE_LOGIT = 8192.0  # its log-probabilities overflow float16 sums
+
+DIVERGENCES: list[Divergence] = [
+    Divergence(
+        id="multilabel_soft_margin_loss/infinite-logit",
+        kind="known-bug",
+        loss="multilabel_soft_margin_loss",
+        description=(
+            "computes −(y·log σ(x) + (1 − y)·log σ(−x)) literally, so a −inf logit with label 0 (or "
+            "+inf with label 1) gives 0·(−inf) = NaN instead of 0 for that absent term"
+        ),
+        citation=DOCS["MultiLabelSoftMarginLoss"],
+        inputs=multilabel_infinite,
+        inputs_text="some logit −inf with target 0, or +inf with target 1",
+        affects=("value",),
+        example=Example(
+            {"reduction": "none"}, {"input": [[-inf, 0.5]], "target": [[0.0, 1.0]]}, cotangent=[1.0]
+        ),
+    ),
+    Divergence(
+        id="multilabel_soft_margin_loss/sum-before-mean-overflow",
+        kind="known-bug",
+        loss="multilabel_soft_margin_loss",
+        description=(
+            "multiplies each label's loss by its weight and sums over the C labels in the input "
+            "dtype before dividing by C: in float16 a weighted label loss or the sum overflows "
+            "where the per-sample mean is representable (x = [2048, 0, 0, 0], y = 0, "
+            "w = [64, 1, 1, 1]: w·softplus(x) = 131072 → inf, row loss inf, reference 32768.5)"
+        ),
+        citation=FUNCTIONAL_MULTILABEL,
+        inputs=multilabel_row_sum_overflows,
+        inputs_text="some row of finite logits whose weighted label losses or their sum, "
+        "rounded to the dtype, overflow while the exact loss is representable",
+        affects=("value",),
+        example=Example(
+            {"reduction": "none"},
+            {
+                "input": [[2.0**11, 0.0, 0.0, 0.0]],
+                "target": [[0.0, 0.0, 0.0, 0.0]],
+                "weight": [64.0, 1.0, 1.0, 1.0],
+            },
+            dtype="float16",
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
+        id="multilabel_soft_margin_loss/grad-scale-subnormal",
+        kind="known-bug",
+        loss="multilabel_soft_margin_loss",
+        description=(
+            "the backward of sum(·)/C then ·w forms (g/C)·w in the input dtype before multiplying "
+            "by log σ(±x): where that product falls into float16's subnormal range it loses its "
+            "digits, and the target gradient ≈ −(g/C)·w·x carries the error magnified by |x| "
+            "(x = 256, y = 0, w = 2^-23, cotangent ½, C = 2: (g/C)·w = 2^-25 rounds to 0, target "
+            "gradient −0, reference −2^-17 = −7.63e-6; w = 2^-23, g = 0.6816, x = −256: 1.526e-5, "
+            "reference 1.040e-5)"
+        ),
+        citation=FUNCTIONAL_MULTILABEL,
+        inputs=multilabel_grad_scale_underflows,
+        inputs_text="float16: some finite logit x whose (incoming gradient / C)·weight is "
+        "subnormal and rounds with an error that, times |x|, is at least 16 subnormal steps",
+        dtypes=("float16",),
+        affects=("grad",),
+        example=Example(
+            {"reduction": "none"},
+            {"input": [[256.0, 256.0]], "target": [[0.0, 0.0]], "weight": [1.0, 2.0**-23]},
+            dtype="float16",
+            cotangent=[0.5],
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/posinf-logit-nan",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "log_softmax of a row holding +inf is NaN for every class (inf − inf), so the loss is "
+            "NaN where the limit is +inf (target class finite) and every gradient entry of the row "
+            "is NaN; maintainers: the one-hot limit holds 'in the limit sense only'"
+        ),
+        citation=ISSUE.format(6864),
+        inputs=any_posinf_logit,
+        inputs_text="some logit +inf",
+        affects=VALUE_GRAD,
+        example=Example(
+            {"reduction": "none"}, {"input": [[inf, 0.0, 1.0]], "target": [1]}, cotangent=[1.0]
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/neginf-logit-zero-mass",
+        kind="known-bug",
+        loss="cross_entropy",
+        description=(
+            "multiplies log-probabilities by weight·target without dropping zero terms, so a −inf "
+            "logit whose class has zero target probability or zero weight gives 0·(−inf) = NaN "
+            "instead of contributing 0 (e.g. logits [−inf, 0, 1], probabilities [0, .5, .5]: NaN, "
+            "reference 0.8133)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=ce_neginf_logit_without_mass,
+        inputs_text="some logit −inf in a kept item where weight·(smoothed) target mass is 0 and "
+        "torch multiplies it",
+        affects=("value",),
+        example=Example(
+            {"reduction": "none", "target_kind": "probability"},
+            {"input": [[-inf, 0.0, 1.0]], "target": [[0.0, 0.5, 0.5]]},
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/prob-target-grad-zero-weight",
+        kind="known-bug",
+        loss="cross_entropy",
+        where={"target_kind": "probability"},
+        description=(
+            "forms the target gradient −(1 − ε)·w_c·log p_c without dropping a zero weight, so a "
+            "−inf logit at a class of weight 0 gives 0·(−inf) = NaN where the reference's zero "
+            "weight gives 0 (logits [−inf, 0, 1], weight [0, 1, 1]: NaN, reference 0)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=prob_target_neginf_at_zero_weight,
+        inputs_text="some logit −inf at a class whose weight is 0",
+        affects=("grad",),
+        example=Example(
+            {"reduction": "none", "target_kind": "probability"},
+            {
+                "input": [[-inf, 0.0, 1.0], [0.5, 0.0, 1.0]],
+                "target": [[0.5, 0.25, 0.25], [0.0, 0.5, 0.5]],
+                "weight": [0.0, 1.0, 1.0],
+            },
+            cotangent=[1.0, 1.0],
+        ),
+    ),
+    Divergence(
+        id="nll_loss/inf-input-zero-weight",
+        kind="known-bug",
+        loss="nll_loss",
+        description=(
+            "computes −w_y·x_y without dropping zero weights, so an infinite input at a target "
+            "class whose weight is 0 gives 0·inf = NaN instead of 0"
+        ),
+        citation=DOCS["NLLLoss"],
+        inputs=nll_inf_at_zero_weight,
+        inputs_text="some kept item whose target-class input is ±inf and whose class weight is 0",
+        affects=("value",),
+        example=Example(
+            {"reduction": "sum"},
+            {
+                "input": [[-inf, 0.0, 1.0], [LOG_THIRD] * 3],
+                "target": [0, 1],
+                "weight": [0.0, 1.0, 1.0],
+            },
+        ),
+    ),
+    Divergence(
+        id="nll_loss/zero-total-weight-grad",
+        kind="convention",
+        loss="nll_loss",
+        where={"reduction": "mean"},
+        description=(
+            "when Σ w_y over kept items is 0 (every target ignored, or all their weights 0) the "
+            "mean is 0/0 = NaN by design, but the gradient is 0 at every entry that is not a kept "
+            "target (NaN only at kept target entries), where the reference gives NaN throughout"
+        ),
+        citation=ISSUE.format(70348),
+        inputs=zero_total_weight_nll,
+        inputs_text="reduction mean and Σ w_y over kept items == 0",
+        affects=("grad",),
+        example=Example(
+            {"reduction": "mean", "ignore_index": -100},
+            {"input": ROWS_OF_THIRDS, "target": [-100, -100]},
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/zero-total-weight-ignored-grad",
+        kind="convention",
+        loss="cross_entropy",
+        where={"target_kind": "index", "reduction": "mean"},
+        description=(
+            "when Σ w_y over kept items is 0 the mean is NaN by design, but ignored items get a "
+            "gradient of exactly 0 while the reference's gradient of the NaN mean is NaN"
+        ),
+        citation=ISSUE.format(70348),
+        inputs=zero_total_weight_with_ignored,
+        inputs_text="reduction mean, Σ w_y over kept items == 0 and some item ignored",
+        affects=("grad",),
+        example=Example(
+            {"reduction": "mean", "ignore_index": -100},
+            {"input": ROWS_OF_THIRDS, "target": [-100, -100]},
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/smoothing-zero-total-weight",
+        kind="known-bug",
+        loss="cross_entropy",
+        where={"target_kind": "index", "reduction": "mean"},
+        description=(
+            "with label smoothing torch divides the NLL part and the smoothing part separately by "
+            "Σ w_y; when that is 0 the NLL part is 0/0 = NaN, so the loss and gradient are NaN "
+            "where the reference's single quotient is +inf (gradient ±inf)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=zero_total_weight_smoothed,
+        inputs_text="Σ w_y over kept items == 0 with a kept item and some nonzero class weight",
+        affects=VALUE_GRAD,
+        example=Example(
+            {"reduction": "mean", "label_smoothing": 0.1},
+            {
+                "input": [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]],
+                "target": [1, 1],
+                "weight": [1.0, 0.0, 1.0],
+            },
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/smoothing-sum-overflow",
+        kind="known-bug",
+        loss="cross_entropy",
+        where={"target_kind": "index"},
+        description=(
+            "with label smoothing the smoothing term Σ w·(−log p) is summed over all items in the "
+            "input dtype before it is scaled by ε/C (and, for mean, divided); in float16 that sum "
+            "overflows to inf although the loss is representable (logits ±8192, 4 items, mean: "
+            "inf, reference 9967.1)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=smoothing_sum_overflows,
+        inputs_text="label smoothing, reduction mean or sum, and Σ over kept items of "
+        "Σ_c w_c(−log p_c) above the dtype's largest number",
+        affects=("value",),
+        example=Example(
+            {"reduction": "mean", "label_smoothing": 0.1},
+            {
+                "input": [
+                    [HUGE_LOGIT, -HUGE_LOGIT, 0.0],
+                    [-HUGE_LOGIT, HUGE_LOGIT, 0.0],
+                    [0.0, HUGE_LOGIT, -HUGE_LOGIT],
+                    [HUGE_LOGIT, 0.0, -HUGE_LOGIT],
+                ],
+                "target": [2, 0, 1, 1],
+            },
+            dtype="float16",
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/prob-target-grad-overflow",
+        kind="known-bug",
+        loss="cross_entropy",
+        where={"target_kind": "probability"},
+        description=(
+            "the target gradient is formed as log p·(g·w) in the input dtype and only then scaled "
+            "by (1 − ε); in float16 the product overflows to ±inf where the gradient itself is "
+            "representable (logits ±8192, w = 4, ε = 0.1: inf, reference 58982)"
+        ),
+        citation=DOCS["CrossEntropyLoss"],
+        inputs=prob_target_grad_overflows,
+        inputs_text="some finite log p_c whose log p_c · w_c · incoming gradient overflows the "
+        "dtype while (1 − ε) times it does not",
+        affects=("grad",),
+        example=Example(
+            {"reduction": "none", "target_kind": "probability", "label_smoothing": 0.1},
+            {
+                "input": [[HUGE_LOGIT, -HUGE_LOGIT, 0.0]],
+                "target": [[0.5, 0.25, 0.25]],
+                "weight": [1.0, 4.0, 1.0],
+            },
+            dtype="float16",
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
+        id="multi_margin_loss/no-half-cpu",
+        kind="known-bug",
+        loss="multi_margin_loss",
+        description=(
+            "the CPU kernel is dispatched for float32/float64 only: float16 and bfloat16 raise "
+            "NotImplementedError '\"multi_margin_loss_cpu_kernel\" not implemented for 'Half'' "
+            "('BFloat16')"
+        ),
+        citation=MULTI_MARGIN_CPP,
+        dtypes=("float16", "bfloat16"),
+        devices=("cpu",),
+        affects=("error",),
+        example=Example(
+            {"reduction": "none"},
+            {"input": ROWS_OF_THIRDS, "target": [0, 2]},
+            dtype="float16",
+            cotangent=[1.0, 1.0],
+        ),
+    ),
+]
+
+# Inputs the reference rejects and torch computes anyway, keyed by (loss, argument).
+DEFAULT_IGNORE_INDEX = (
+    "canonical ignore_index None is torch's default ignore_index=-100, so a target "
+    "of −100 (invalid: outside [0, C)) is silently ignored instead of rejected"
+)
+
+ACCEPTS: list[Accepts] = [
+    Accepts(
+        id="cross_entropy/default-ignore-index",
+        loss="cross_entropy",
+        argument="target",
+        where={"ignore_index": None, "target_kind": "index"},
+        description=DEFAULT_IGNORE_INDEX,
+        citation=DOCS["cross_entropy"],
+        accepts=target_is_torch_default_ignore,
+        accepts_text="some target == −100",
+        example=Example({"reduction": "none"}, {"input": ROWS_OF_THIRDS, "target": [0, -100]}),
+    ),
+    Accepts(
+        id="nll_loss/default-ignore-index",
+        loss="nll_loss",
+        argument="target",
+        where={"ignore_index": None},
+        description=DEFAULT_IGNORE_INDEX,
+        citation=DOCS["nll_loss"],
+        accepts=target_is_torch_default_ignore,
+        accepts_text="some target == −100",
+        example=Example({"reduction": "mean"}, {"input": ROWS_OF_THIRDS, "target": [0, -100]}),
+    ),
+    unchecked(
+        id="cross_entropy/target-unchecked",
+        loss="cross_entropy",
+        argument="target",
+        text=target_unchecked,
+        page="CrossEntropyLoss",
+        where={"target_kind": "probability"},
+        example=Example(
+            {"reduction": "none", "target_kind": "probability"},
+            {"input": ROWS_OF_THIRDS, "target": [[1.25, -0.25, 0.0], [0.25, 0.25, 0.5]]},
+        ),
+    ),
+    unchecked(
+        id="multilabel_soft_margin_loss/target-unchecked",
+        loss="multilabel_soft_margin_loss",
+        argument="target",
+        text=target_unchecked,
+        page="MultiLabelSoftMarginLoss",
+        example=Example(
+            {"reduction": "none"},
+            {"input": ROWS_OF_THIRDS, "target": [[2.0, 0.0, 1.0], [0.0, 1.0, 0.0]]},
+        ),
+    ),
+    unchecked(
+        id="cross_entropy/weight-unchecked",
+        loss="cross_entropy",
+        argument="weight",
+        text=weight_unchecked,
+        page="CrossEntropyLoss",
+        example=Example(
+            {"reduction": "none"},
+            {"input": ROWS_OF_THIRDS, "target": [0, 2], "weight": [inf, 1.0, 1.0]},
+        ),
+    ),
+    unchecked(
+        id="nll_loss/weight-unchecked",
+        loss="nll_loss",
+        argument="weight",
+        text=weight_unchecked,
+        page="NLLLoss",
+        example=Example(
+            {"reduction": "sum"},
+            {"input": ROWS_OF_THIRDS, "target": [0, 2], "weight": [nan, 1.0, 1.0]},
+        ),
+    ),
+    unchecked(
+        id="multi_margin_loss/weight-unchecked",
+        loss="multi_margin_loss",
+        argument="weight",
+        text=weight_unchecked,
+        page="MultiMarginLoss",
+        example=Example(
+            {"reduction": "none"},
+            {"input": ROWS_OF_THIRDS, "target": [0, 2], "weight": [inf, 1.0, 1.0]},
+        ),
+    ),
+    unchecked(
+        id="multilabel_soft_margin_loss/weight-unchecked",
+        loss="multilabel_soft_margin_loss",
+        argument="weight",
+        text=weight_unchecked,
+        page="MultiLabelSoftMarginLoss",
+        example=Example(
+            {"reduction": "none"},
+            {
+                "input": ROWS_OF_THIRDS,
+                "target": [[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]],
+                "weight": [nan, 1.0, 1.0],
+            },
+        ),
+    ),
+    broadcasting(
+        id="multilabel_soft_margin_loss/broadcasts-shapes",
+        loss="multilabel_soft_margin_loss",
+        what=BROADCASTS + ", weight included",
+        accepts=all_broadcast_with_weight,
+        example=Example(
+            {"reduction": "none"}, {"input": ROWS_OF_THIRDS, "target": [[0.0, 1.0, 0.0]]}
+        ),
+    ),
+    broadcasting(
+        id="cross_entropy/broadcasts-shapes",
+        loss="cross_entropy",
+        what=CLASS_INDEX,
+        accepts=class_index_shapes,
+        example=Example({"reduction": "none"}, {"input": [0.1, 0.25, 0.5], "target": [1]}),
+    ),
+    broadcasting(
+        id="nll_loss/broadcasts-shapes",
+        loss="nll_loss",
+        what=CLASS_INDEX,
+        accepts=class_index_shapes,
+        example=Example(
+            {"reduction": "none"},
+            {
+                "input": [[[0.0, 0.0]] * 4] * 3,
+                "target": [[0, 0]] * 3,
+                "weight": [[1.0, 1.0, 1.0, 1.0]],
+            },
+        ),
+    ),
+    broadcasting(
+        id="multi_margin_loss/broadcasts-shapes",
+        loss="multi_margin_loss",
+        what="treats an input of rank ≤ 1 as one frame and checks only target.numel() == frames",
+        accepts=multi_margin_shapes,
+        example=Example({"reduction": "none"}, {"input": [[1.0, 1.0, 1.0, 1.0]], "target": 2}),
+    ),
+]
