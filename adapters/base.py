@@ -4,6 +4,8 @@ An adapter knows its framework's name, version, devices, dtypes and execution mo
 canonical configuration (:mod:`reference.configs`) to the native call it makes, or says why the
 framework does not offer it; and runs a :class:`reference.Case`, returning the value, the
 gradients from the framework's own autodiff, and any exception the framework raised — as data.
+Each adapter module calls how it builds one native call a ``Recipe``; a loss it has no recipe for
+is :class:`NotOffered`, whether or not a table names it.
 
 Adapters never implement loss math. The one composition allowed is what every user of the
 framework writes by hand (``jnp.mean`` over optax's per-example losses), and it is declared in

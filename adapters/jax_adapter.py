@@ -533,7 +533,7 @@ class JaxAdapter(Adapter):
     def recipe(self, loss: str, config: Mapping[str, Any]) -> Recipe | NotOffered:
         """The recipe for a configuration; parameters it leaves out take their defaults."""
         if loss not in MAPPINGS:
-            return NotOffered(f"the JAX adapter has no mapping for {loss!r}")
+            return NotOffered(f"the JAX adapter maps no native form of {loss}")
         return offered(MAPPINGS[loss]({**configs.config_of(R.get(loss), {}, set()), **config}))
 
     # running

@@ -1,6 +1,6 @@
 """The TensorFlow / Keras adapter.
 
-Each configuration maps to a :class:`Plan`: a few lines of Python *source* that construct the
+Each configuration maps to a :class:`Recipe`: a few lines of Python *source* that construct the
 native loss (a Keras loss object, built in the tested dtype) and the body of ``native(...)``, which
 calls it. The same text is executed by :meth:`TensorFlowAdapter.run` and printed by
 :meth:`TensorFlowAdapter.snippet`, so a reproducer is the run, not a paraphrase of it.
@@ -47,12 +47,12 @@ class _ExpectedRetracing(logging.Filter):
 
 tf.get_logger().addFilter(_ExpectedRetracing())
 
-# --- plans: the native call of one configuration, as source ------------------------------------
+# --- recipes: the native call of one configuration, as source ----------------------------------
 
 
 @dataclass(frozen=True)
-class Plan:
-    """How one configuration is computed natively.
+class Recipe:
+    """How the native call of one configuration is built.
 
     ``setup``: statements run once per dtype (they may use ``DTYPE``, the tested dtype's name);
     ``body``: the statements of ``native(<arrays>)``, ending in ``return``; ``call``,
@@ -69,7 +69,7 @@ class Plan:
         return Native(self.call, self.composition, self.conversions)
 
 
-Builder = Callable[[Mapping[str, Any]], "Plan | NotOffered"]
+Builder = Callable[[Mapping[str, Any]], "Recipe | NotOffered"]
 
 # Keras reduction argument for each canonical reduction (None: no aggregation).
 KERAS_REDUCTION = {
@@ -102,7 +102,7 @@ def _kwargs(pairs: Mapping[str, Any]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in pairs.items())
 
 
-def keras_plan(
+def keras_recipe(
     cls: str,
     config: Mapping[str, Any],
     y_true: str = "target",
@@ -112,7 +112,7 @@ def keras_plan(
     conversions: tuple[str, ...] = (),
     per_call: bool = False,
     **kwargs: Any,
-) -> Plan:
+) -> Recipe:
     """``tf.keras.losses.<cls>(**kwargs, reduction=…, dtype=DTYPE)(y_true, y_pred)``.
 
     The loss object is built once per dtype, or inside ``native`` (``per_call``) when an argument
@@ -123,7 +123,7 @@ def keras_plan(
     )
     construct = f"loss_object = tf.keras.losses.{cls}({args}, dtype=DTYPE)"
     call = f"return loss_object({y_true}, {y_pred})"
-    return Plan(
+    return Recipe(
         call=f"tf.keras.losses.{cls}({args})({y_true}, {y_pred})",
         setup=setup if per_call else f"{setup}\n{construct}\n",
         body=f"{construct}\n{call}" if per_call else call,
@@ -132,19 +132,19 @@ def keras_plan(
     )
 
 
-def tf_nn_plan(
+def tf_nn_recipe(
     expr: str,
     config: Mapping[str, Any],
     setup: str = "",
     composition: str | None = None,
     conversions: tuple[str, ...] = (),
-) -> Plan:
+) -> Recipe:
     """An elementwise ``tf.nn`` call, reduced with tf.reduce_mean / tf.reduce_sum as users do."""
     reduce = TF_REDUCTION[config["reduction"]]
     parts = [f"{reduce}(…) over the elementwise result"] if reduce else []
     if composition:
         parts.append(composition)
-    return Plan(
+    return Recipe(
         call=expr if reduce is None else f"{reduce}({expr})",
         setup=setup,
         body=f"return {expr}" if reduce is None else f"return {reduce}({expr})",
@@ -179,7 +179,7 @@ def keras_regression(cls: str, **params: str) -> Builder:
     """Keras' elementwise-mean regression losses; ``params`` maps Keras keyword → canonical name."""
 
     def build(config):
-        return keras_plan(cls, config, **{k: config[v] for k, v in params.items()})
+        return keras_recipe(cls, config, **{k: config[v] for k, v in params.items()})
 
     return build
 
@@ -187,7 +187,7 @@ def keras_regression(cls: str, **params: str) -> Builder:
 def smooth_l1(config):
     beta = config["beta"]
     if beta == 1.0:
-        return keras_plan(
+        return keras_recipe(
             "Huber",
             config,
             delta=1.0,
@@ -196,7 +196,7 @@ def smooth_l1(config):
             ),
         )
     if beta == 0.0:
-        return keras_plan(
+        return keras_recipe(
             "MeanAbsoluteError",
             config,
             conversions=("beta = 0: smooth_l1 is |input − target|, i.e. MeanAbsoluteError",),
@@ -209,7 +209,7 @@ def smooth_l1(config):
 
 
 def binary_cross_entropy(config):
-    return not_offered_if(config, {"weight": SAMPLE_WEIGHT_IS_PER_SAMPLE}) or keras_plan(
+    return not_offered_if(config, {"weight": SAMPLE_WEIGHT_IS_PER_SAMPLE}) or keras_recipe(
         "BinaryCrossentropy", config, from_logits=False
     )
 
@@ -225,7 +225,7 @@ def binary_cross_entropy_with_logits(config):
         )
     else:
         expr = "tf.nn.sigmoid_cross_entropy_with_logits(labels=target, logits=input)"
-    return tf_nn_plan(expr, config)
+    return tf_nn_recipe(expr, config)
 
 
 def sigmoid_focal_loss(config):
@@ -235,7 +235,7 @@ def sigmoid_focal_loss(config):
         if alpha is not None
         else {"apply_class_balancing": False}
     )
-    return keras_plan(
+    return keras_recipe(
         "BinaryFocalCrossentropy",
         config,
         conversions=() if alpha is not None else ("alpha=None → apply_class_balancing=False",),
@@ -259,7 +259,7 @@ def cross_entropy(config):
     smoothing = config["label_smoothing"]
     if config["target_kind"] == "probability":
         if smoothing:
-            return keras_plan(
+            return keras_recipe(
                 "CategoricalCrossentropy",
                 config,
                 setup=CLASS_AXIS,
@@ -269,7 +269,7 @@ def cross_entropy(config):
                 axis=_Raw("class_axis(input)"),
                 per_call=True,
             )
-        return tf_nn_plan(
+        return tf_nn_recipe(
             "tf.nn.softmax_cross_entropy_with_logits("
             "labels=target, logits=input, axis=class_axis(input))",
             config,
@@ -284,7 +284,7 @@ def cross_entropy(config):
             "has no label_smoothing, CategoricalCrossentropy (one-hot targets) no ignore_class"
         )
     if smoothing:
-        return keras_plan(
+        return keras_recipe(
             "CategoricalCrossentropy",
             config,
             y_true=(
@@ -300,7 +300,7 @@ def cross_entropy(config):
             per_call=True,
         )
     if ignore is not None:
-        return keras_plan(
+        return keras_recipe(
             "SparseCategoricalCrossentropy",
             config,
             y_pred="class_last(input)",
@@ -309,7 +309,7 @@ def cross_entropy(config):
             from_logits=True,
             ignore_class=ignore,
         )
-    return tf_nn_plan(
+    return tf_nn_recipe(
         "tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=class_last(input))",
         config,
         setup=CLASS_LAST,
@@ -324,13 +324,13 @@ def multilabel_soft_margin_loss(config):
             "weight": "Keras BinaryCrossentropy has no per-class weight (sample_weight weights "
             "samples)"
         },
-    ) or keras_plan("BinaryCrossentropy", config, from_logits=True)
+    ) or keras_recipe("BinaryCrossentropy", config, from_logits=True)
 
 
 def kl_div(config):
     y_true = "tf.exp(target)" if config["log_target"] else "target"
     note = "tf.exp(input)" + (" and tf.exp(target)" if config["log_target"] else "")
-    return keras_plan(
+    return keras_recipe(
         "KLDivergence",
         config,
         y_true=y_true,
@@ -341,7 +341,7 @@ def kl_div(config):
 
 def poisson_nll_loss(config):
     if config["log_input"]:
-        return tf_nn_plan(
+        return tf_nn_recipe(
             "tf.nn.log_poisson_loss(targets=target, log_input=input, "
             f"compute_full_loss={config['full']})",
             config,
@@ -352,11 +352,11 @@ def poisson_nll_loss(config):
             "compute_full_loss=True) takes the log-rate: feeding it log(input + eps) would "
             "re-implement torch's eps"
         )
-    return keras_plan("Poisson", config)
+    return keras_recipe("Poisson", config)
 
 
 def soft_margin_loss(config):
-    return tf_nn_plan(
+    return tf_nn_recipe(
         "tf.nn.sigmoid_cross_entropy_with_logits(labels=(target + 1) / 2, logits=input)",
         config,
         conversions=("labels = (target + 1) / 2: torch's ±1 labels as TF's {0, 1} labels",),
@@ -459,11 +459,11 @@ def tf_device(device: str) -> str:
     return f"/GPU:{index or 0}"
 
 
-def _source(plan: Plan, arrays: list[str], watch: list[str], dtype: str) -> str:
-    body = "\n".join("    " + line for line in plan.body.splitlines())
+def _source(recipe: Recipe, arrays: list[str], watch: list[str], dtype: str) -> str:
+    body = "\n".join("    " + line for line in recipe.body.splitlines())
     return (
         f"DTYPE = {dtype!r}\n"
-        f"{plan.setup.strip()}\n\n\n"
+        f"{recipe.setup.strip()}\n\n\n"
         f"def native({', '.join(arrays)}):\n{body}\n\n\n"
         f"WATCH = {tuple(watch)!r}  # the differentiable arguments\n"
         f"{RUNNER}"
@@ -487,7 +487,7 @@ class TensorFlowAdapter(Adapter):
     dtypes = ("float64", "float32", "float16", "bfloat16")
 
     def __init__(self):
-        self._plans: dict[tuple, Plan | NotOffered] = {}
+        self._recipes: dict[tuple, Recipe | NotOffered] = {}
         self._compiled: dict[tuple, Compiled] = {}
 
     # -- identity ---------------------------------------------------------------------------------
@@ -507,19 +507,24 @@ class TensorFlowAdapter(Adapter):
 
     # -- mapping ----------------------------------------------------------------------------------
 
-    def plan(self, loss: str, config: Mapping[str, Any]) -> Plan | NotOffered:
+    def recipe(self, loss: str, config: Mapping[str, Any]) -> Recipe | NotOffered:
         key = (loss, tuple(sorted(config.items())))
-        if key not in self._plans:
-            self._plans[key] = MAPPINGS[loss](config)
-        return self._plans[key]
+        if key not in self._recipes:
+            build = MAPPINGS.get(loss)
+            self._recipes[key] = (
+                build(config)
+                if build is not None
+                else NotOffered(f"the TensorFlow adapter maps no native form of {loss}")
+            )
+        return self._recipes[key]
 
     def mapping(self, loss: str, config: Mapping[str, Any]) -> Native | NotOffered:
-        plan = self.plan(loss, config)
-        return plan if isinstance(plan, NotOffered) else plan.native()
+        recipe = self.recipe(loss, config)
+        return recipe if isinstance(recipe, NotOffered) else recipe.native()
 
     # -- running ----------------------------------------------------------------------------------
 
-    def _compile(self, case: Case, config: Mapping[str, Any], plan: Plan) -> Compiled:
+    def _compile(self, case: Case, config: Mapping[str, Any], recipe: Recipe) -> Compiled:
         key = (case.loss, tuple(sorted(config.items())), case.dtype, case.device, case.mode)
         compiled = self._compiled.get(key)
         if compiled is None:
@@ -528,7 +533,7 @@ class TensorFlowAdapter(Adapter):
             arrays = [a.name for a in spec.arrays if a.name in case.arrays]
             integer = frozenset(a for a in arrays if spec.array(a).domain_for(params).integer)
             watch = self.differentiable_arguments(case)
-            source = _source(plan, arrays, watch, case.dtype)
+            source = _source(recipe, arrays, watch, case.dtype)
             scope: dict[str, Any] = {"tf": tf, "np": np}
             filename = f"<lossconf {case.loss} {len(self._compiled)}>"
             # AutoGraph reads a function's source through linecache, as for a function in a file.
@@ -546,17 +551,17 @@ class TensorFlowAdapter(Adapter):
         """How often the jit function of this case's (loss, configuration, dtype, device) has been
         traced so far (0 before its first call): one trace per input shape is the design."""
         config = R.config_of(case)
-        plan = self.plan(case.loss, config)
-        if isinstance(plan, NotOffered) or case.mode != "jit":
+        recipe = self.recipe(case.loss, config)
+        if isinstance(recipe, NotOffered) or case.mode != "jit":
             return 0
-        return self._compile(case, config, plan).forward_backward.experimental_get_tracing_count()
+        return self._compile(case, config, recipe).forward_backward.experimental_get_tracing_count()
 
     def run(self, case: Case) -> Outcome:
         config = R.config_of(case)
-        plan = self.plan(case.loss, config)
-        if isinstance(plan, NotOffered):
-            return Outcome(error=FrameworkError("NotOffered", plan.reason))
-        compiled = self._compile(case, config, plan)
+        recipe = self.recipe(case.loss, config)
+        if isinstance(recipe, NotOffered):
+            return Outcome(error=FrameworkError("NotOffered", recipe.reason))
+        compiled = self._compile(case, config, recipe)
         dtype = tf.as_dtype(case.dtype)
         with tf.device(tf_device(case.device)):
             args = {
@@ -612,10 +617,10 @@ class TensorFlowAdapter(Adapter):
 
     def snippet(self, case: Case) -> str:
         config = R.config_of(case)
-        plan = self.plan(case.loss, config)
-        if isinstance(plan, NotOffered):
-            return f"# {case.loss} is not offered by TensorFlow/Keras: {plan.reason}\n"
-        compiled = self._compile(case, config, plan)
+        recipe = self.recipe(case.loss, config)
+        if isinstance(recipe, NotOffered):
+            return f"# {case.loss} is not offered by TensorFlow/Keras: {recipe.reason}\n"
+        compiled = self._compile(case, config, recipe)
         wrap = (
             "tf.function(forward_backward, jit_compile=True)"
             if case.mode == "jit"

@@ -1,9 +1,10 @@
 """The PyTorch adapter: ``torch.nn.functional`` losses, eager mode, gradients from ``torch.autograd``.
 
-Canonical names follow ``torch.nn.functional`` (see DESIGN.md), so a native call is built from the
-loss's spec alone: required arrays go positionally in spec order, optional arrays (``weight``,
-``pos_weight``) and API parameters go by keyword under the same names. The only departures are
-data in :data:`DROPPED` (canonical parameters torch has no argument for) and :data:`NOT_OFFERED`.
+Canonical names follow ``torch.nn.functional``, so a native call (a :class:`Recipe`) is built
+from the loss's spec alone: required arrays go positionally in spec order, optional arrays
+(``weight``, ``pos_weight``) and API parameters go by keyword under the same names. The only
+departures are data in :data:`DROPPED` (canonical parameters torch has no argument for) and
+:data:`NOT_OFFERED`; a loss with neither a ``torch_name`` nor a reason there is not offered.
 
 torch is imported when the adapter is instantiated (``adapters.load("torch")``), never at
 ``import adapters``.
@@ -46,8 +47,9 @@ OMIT_WHEN = {"ignore_index": None}
 
 
 @dataclass(frozen=True)
-class _Call:
-    """How one loss is called, precomputed from its spec so that ``run`` parses nothing."""
+class Recipe:
+    """How the native call of one loss is built, precomputed from its spec so that ``run`` parses
+    nothing."""
 
     function: str  # name in torch.nn.functional
     positional: tuple[str, ...]  # required arrays, in spec order
@@ -69,9 +71,9 @@ class _Call:
         }
 
 
-def _call_for(spec: R.LossSpec) -> _Call:
+def _recipe_for(spec: R.LossSpec) -> Recipe:
     api = [p for p in spec.params if p.api and p.name not in DROPPED]
-    return _Call(
+    return Recipe(
         function=spec.torch_name,
         positional=spec.required_arrays,
         keyword_arrays=spec.optional_arrays,
@@ -81,19 +83,25 @@ def _call_for(spec: R.LossSpec) -> _Call:
     )
 
 
-CALLS: dict[str, _Call] = {
-    spec.name: _call_for(spec)
+RECIPES: dict[str, Recipe] = {
+    spec.name: _recipe_for(spec)
     for spec in R.REGISTRY.values()
     if spec.name not in NOT_OFFERED and spec.torch_name
 }
 
 
-def _render(call: _Call, kwargs: Mapping[str, Any], arrays: tuple[str, ...]) -> str:
+def _render(recipe: Recipe, kwargs: Mapping[str, Any], arrays: tuple[str, ...]) -> str:
     """The call as a user writes it: arrays by name, parameters as Python literals."""
-    parts = [*call.positional]
-    parts += [f"{name}={name}" for name in call.keyword_arrays if name in arrays]
+    parts = [*recipe.positional]
+    parts += [f"{name}={name}" for name in recipe.keyword_arrays if name in arrays]
     parts += [f"{k}={v!r}" for k, v in kwargs.items()]
-    return f"{FUNCTIONAL}.{call.function}({', '.join(parts)})"
+    return f"{FUNCTIONAL}.{recipe.function}({', '.join(parts)})"
+
+
+def _not_offered(loss: str) -> NotOffered:
+    return NotOffered(
+        NOT_OFFERED.get(loss, f"the torch adapter maps no native form of {loss} (no torch_name)")
+    )
 
 
 class TorchAdapter(Adapter):
@@ -106,7 +114,7 @@ class TorchAdapter(Adapter):
         import torch.nn.functional as F
 
         self._torch = torch
-        self._functions = {loss: getattr(F, call.function) for loss, call in CALLS.items()}
+        self._functions = {loss: getattr(F, recipe.function) for loss, recipe in RECIPES.items()}
         # canonical dtype names are torch's own attribute names
         self._dtypes = {name: getattr(torch, name) for name in self.dtypes}
 
@@ -126,21 +134,19 @@ class TorchAdapter(Adapter):
     # --- mapping -------------------------------------------------------------------------------
 
     def mapping(self, loss: str, config: Mapping[str, Any]) -> Native | NotOffered:
-        if loss in NOT_OFFERED:
-            return NotOffered(NOT_OFFERED[loss])
-        if loss not in CALLS:
-            return NotOffered(f"{loss} has no torch.nn.functional counterpart declared")
-        call = CALLS[loss]
-        present = tuple(name for name in call.keyword_arrays if config.get(name))
-        params = {k: v for k, v in config.items() if k not in call.keyword_arrays}
-        return Native(_render(call, call.kwargs(params), present))
+        recipe = RECIPES.get(loss)
+        if recipe is None:
+            return _not_offered(loss)
+        present = tuple(name for name in recipe.keyword_arrays if config.get(name))
+        params = {k: v for k, v in config.items() if k not in recipe.keyword_arrays}
+        return Native(_render(recipe, recipe.kwargs(params), present))
 
     # --- running -------------------------------------------------------------------------------
 
-    def _tensors(self, case: Case, call: _Call, differentiable: list[str]) -> dict[str, Any]:
+    def _tensors(self, case: Case, recipe: Recipe, differentiable: list[str]) -> dict[str, Any]:
         torch = self._torch
         dtype = self._dtypes[case.dtype]
-        integer = call.integer_arrays({**call.defaults, **case.params})
+        integer = recipe.integer_arrays({**recipe.defaults, **case.params})
         out = {}
         # torch.tensor copies: the case's rounded arrays are shared and read-only, and a tensor
         # from torch.from_numpy would share their memory
@@ -161,19 +167,20 @@ class TorchAdapter(Adapter):
         )
 
     def run(self, case: Case) -> Outcome:
-        if case.loss not in CALLS:
-            return Outcome(error=FrameworkError("NotOffered", NOT_OFFERED.get(case.loss, "")))
-        call, fn = CALLS[case.loss], self._functions[case.loss]
+        recipe = RECIPES.get(case.loss)
+        if recipe is None:
+            return Outcome(error=FrameworkError("NotOffered", _not_offered(case.loss).reason))
+        fn = self._functions[case.loss]
         wanted = self.differentiable_arguments(case)
         try:
-            x = self._tensors(case, call, wanted)
+            x = self._tensors(case, recipe, wanted)
             cot = self._cotangent(case)
-            args = [x[name] for name in call.positional]
+            args = [x[name] for name in recipe.positional]
             inputs = [x[name] for name in wanted]
         except Exception as exc:  # a device or dtype torch lacks here, a missing argument
             return Outcome(error=FrameworkError.of(exc))
-        kwargs = {name: x[name] for name in call.keyword_arrays if name in x}
-        kwargs.update(call.kwargs(case.params))
+        kwargs = {name: x[name] for name in recipe.keyword_arrays if name in x}
+        kwargs.update(recipe.kwargs(case.params))
 
         start = time.perf_counter()
         try:
@@ -220,14 +227,14 @@ class TorchAdapter(Adapter):
     # --- reproducer ----------------------------------------------------------------------------
 
     def snippet(self, case: Case) -> str:
-        if case.loss not in CALLS:
-            raise ValueError(f"no torch reproducer: {NOT_OFFERED.get(case.loss, case.loss)}")
-        call = CALLS[case.loss]
+        recipe = RECIPES.get(case.loss)
+        if recipe is None:
+            return f"# {case.loss} is not offered by torch: {_not_offered(case.loss).reason}\n"
         wanted = self.differentiable_arguments(case)
-        integer = sorted(call.integer_arrays({**call.defaults, **case.params}))
-        args = [f"x[{n!r}]" for n in call.positional]
-        args += [f"{n}=x[{n!r}]" for n in call.keyword_arrays if n in case.arrays]
-        args += [f"{k}={v!r}" for k, v in call.kwargs(case.params).items()]
+        integer = sorted(recipe.integer_arrays({**recipe.defaults, **case.params}))
+        args = [f"x[{n!r}]" for n in recipe.positional]
+        args += [f"{n}=x[{n!r}]" for n in recipe.keyword_arrays if n in case.arrays]
+        args += [f"{k}={v!r}" for k, v in recipe.kwargs(case.params).items()]
         lines = [
             "import numpy as np",
             "import torch",
@@ -244,7 +251,7 @@ class TorchAdapter(Adapter):
             "        x[name] = t.requires_grad_(name in differentiable)",
             "cot = None if cotangent is None else "
             "torch.from_numpy(np.asarray(cotangent, np.float64)).to(device, dtype)",
-            f"out = F.{call.function}({', '.join(args)})",
+            f"out = F.{recipe.function}({', '.join(args)})",
             "value = out.detach().to(torch.float64).cpu().numpy()",
             "grads = {}",
             "for name in differentiable:  # one at a time: torch may not differentiate every one",

@@ -2,8 +2,7 @@
 
 Two steps. :func:`expected` evaluates the reference on the case's inputs as rounded to its dtype
 (what the framework receives), with the term scales the tolerance needs. :func:`compare` then
-judges a framework :class:`~adapters.base.Outcome` (duck-typed: ``value``, ``grads``,
-``grad_errors``, ``error``) against it:
+judges a framework :class:`~reference.contract.Outcome` against it:
 
 - the reference raises :class:`reference.InvalidInput` and the framework raises → ``match``;
 - the reference raises and the framework returns a number → ``error-mismatch`` (the number kept);
@@ -25,6 +24,7 @@ import numpy as np
 
 import reference as R
 from reference import Case
+from reference.contract import FrameworkError, Outcome
 
 from . import tolerance
 from .tolerance import Check, Scales
@@ -50,12 +50,8 @@ class Expected:
     scales: Scales | None = None
 
 
-@dataclass(frozen=True)
-class NoResult:
-    """Stands in for a framework error when an outcome holds neither a value nor an error."""
-
-    type: str = "NoResult"
-    message: str = "the adapter returned neither a value nor an error"
+# Stands in for a framework error when an outcome holds neither a value nor an error.
+NO_RESULT = FrameworkError("NoResult", "the adapter returned neither a value nor an error")
 
 
 @dataclass(frozen=True)
@@ -83,7 +79,7 @@ class Comparison:
     n_reduced: int
     detail: str
     got_value: np.ndarray | None = None
-    error: Any = None  # the framework's FrameworkError (type, message), or None
+    error: FrameworkError | None = None  # what the framework raised
     failed: tuple[str, ...] = ()
     expected_value: np.ndarray | None = None
     expected_shown: np.ndarray | None = None
@@ -133,8 +129,8 @@ def _describe(what: str, chk: Check, dtype: str) -> str:
     return f"{head}: {_ulps(chk.ulp)} ULP {sign} {_ulps(chk.bound_ulp)} ULP"
 
 
-def _message(error: Any) -> str:
-    return f"{getattr(error, 'type', type(error).__name__)}: {getattr(error, 'message', error)}"
+def _message(error: FrameworkError) -> str:
+    return f"{error.type}: {error.message}"
 
 
 def _first(values: np.ndarray | None, limit: int = 16) -> str:
@@ -148,11 +144,13 @@ def _first(values: np.ndarray | None, limit: int = 16) -> str:
 # --- comparing ----------------------------------------------------------------------------------
 
 
-def _error_verdict(case: Case, exp: Expected, outcome: Any, got: np.ndarray | None) -> Comparison:
+def _error_verdict(
+    case: Case, exp: Expected, outcome: Outcome, got: np.ndarray | None
+) -> Comparison:
     """The verdicts where at least one side raised."""
-    fw_error = getattr(outcome, "error", None)
+    fw_error = outcome.error
     if fw_error is None and got is None:
-        fw_error = NoResult()
+        fw_error = NO_RESULT
     ref_error = None if exp.error is None else str(exp.error)
     common = {"n_reduced": exp.n_reduced, "error": fw_error, "reference_error": ref_error}
     if exp.error is not None and fw_error is not None:
@@ -235,10 +233,10 @@ def _worst(parts: list[_Part]) -> _Part | None:
     return max(parts, key=ratio, default=None)
 
 
-def compare(case: Case, expected: Expected, outcome: Any) -> Comparison:
-    """Judge ``outcome`` (an adapter's Outcome, duck-typed) against ``expected`` for ``case``."""
-    got = _as_array(getattr(outcome, "value", None))
-    if expected.error is not None or getattr(outcome, "error", None) is not None or got is None:
+def compare(case: Case, expected: Expected, outcome: Outcome) -> Comparison:
+    """Judge an adapter's ``outcome`` against ``expected`` for ``case``."""
+    got = _as_array(outcome.value)
+    if expected.error is not None or outcome.error is not None or got is None:
         return _error_verdict(case, expected, outcome, got)
     sc = expected.scales
     n = expected.n_reduced
@@ -247,8 +245,8 @@ def compare(case: Case, expected: Expected, outcome: Any) -> Comparison:
     )
     grads: list[_Part] = []
     missing: dict[str, str] = {}
-    got_grads = getattr(outcome, "grads", {}) or {}
-    grad_errors = getattr(outcome, "grad_errors", {}) or {}
+    got_grads = outcome.grads
+    grad_errors = outcome.grad_errors
     for name in sorted(expected.grads):
         if name not in got_grads or got_grads[name] is None:
             missing[name] = grad_errors.get(name, "the framework returned no gradient")

@@ -1,7 +1,6 @@
-"""Applying a framework's registry of known divergences to raw comparisons (DESIGN.md rule 8).
+"""Applying a framework's registry of known divergences to raw comparisons.
 
-An entry (an :class:`adapters.base.Divergence`, duck-typed: ``id``, ``kind``, ``loss``,
-``affects``, ``applies(case, version)``, ``as_record()``) *applies* to an example when
+An entry (a :class:`reference.contract.Divergence`) *applies* to an example when
 ``entry.applies(case, version)`` is true; it *explains* a failed part of the comparison when that
 part is in its ``affects``: "value" covers "value" and "shape", "grad" covers every "grad:<name>",
 "error" covers the "error" part of an error-mismatch or a crash.
@@ -16,13 +15,12 @@ divergence it explained. An entry that applied to examples that all matched the 
 longer reproduces: it is *stale*, and the run fails until the registry follows the framework.
 An entry that applied to nothing is *unexercised* (a warning: the run did not test it).
 
-Speed: every example asks every entry of its loss (a few dozen, for torch), so the judge splits
-``applies`` the way :class:`adapters.base.Divergence` defines it — ``matches_config(loss,
-config_of(case), dtype, device, mode, version)`` and then ``inputs(case)`` — computing the case's
-configuration once per example instead of once per entry, and remembering which entries match a
-configuration (every example of an item shares it). Entries without those two attributes are
-asked ``applies`` as before. tests/cases/test_judge.py checks that both paths agree on every
-registered entry.
+Speed: every example asks every entry of its loss (a few dozen, for torch). ``applies`` is
+``matches_config`` and then ``matches_inputs``, and the judge calls exactly those two, computing
+the case's configuration once per example instead of once per entry and remembering which entries
+match a configuration (every example of an item shares it). The validity guard (no value or
+gradient entry applies to an input the reference rejects) lives in ``matches_inputs``, so it holds
+here as everywhere.
 """
 
 from __future__ import annotations
@@ -34,6 +32,9 @@ from typing import Any
 
 import reference as R
 from reference import Case
+from reference.contract import Divergence
+
+from .compare import Comparison
 
 CONVENTION = "convention"
 KNOWN_BUG = "known-bug"
@@ -67,29 +68,32 @@ def covers(affects: Iterable[str], part: str) -> bool:
 class Judge:
     """Applies one framework's divergence registry and keeps per-entry counts for the run."""
 
-    def __init__(self, divergences: Iterable[Any], framework_version: str):
+    def __init__(self, divergences: Iterable[Divergence], framework_version: str):
         self.entries = list(divergences)
+        for entry in self.entries:
+            if not isinstance(entry, Divergence):
+                raise TypeError(
+                    f"a registry holds Divergence entries (Accepts rows via as_divergence()), "
+                    f"not {type(entry).__name__}"
+                )
         self.version = framework_version
         self.applied = [0] * len(self.entries)
         self.diverged = [0] * len(self.entries)
         # Entries by loss, so that an example only asks the entries that could apply to it.
+        wildcard = [i for i, e in enumerate(self.entries) if e.loss == "*"]
         by_loss: dict[str, list[int]] = defaultdict(list)
-        wildcard = [i for i, e in enumerate(self.entries) if getattr(e, "loss", "*") == "*"]
         for i, entry in enumerate(self.entries):
-            if getattr(entry, "loss", "*") != "*":
+            if entry.loss != "*":
                 by_loss[entry.loss].append(i)
         self._by_loss = {loss: sorted(wildcard + found) for loss, found in by_loss.items()}
         self._wildcard = wildcard
-        # Entries that spell applies() as matches_config() + inputs(): see the module docstring.
-        self._split = [hasattr(e, "matches_config") and hasattr(e, "inputs") for e in self.entries]
-        # (loss, configuration, dtype, device, mode) -> candidate entries whose configuration
-        # part holds (split entries) or must be asked applies() (the others).
+        # (loss, configuration, dtype, device, mode) -> the entries whose matches_config holds.
         self._config_memo: dict[tuple, list[int]] = {}
 
     def _candidates(self, case: Case) -> list[int]:
-        """The entries whose configuration part holds for ``case`` (plus unsplit entries)."""
+        """The entries whose configuration part (``matches_config``) holds for ``case``."""
         candidates = self._by_loss.get(case.loss, self._wildcard)
-        if not any(self._split[i] for i in candidates):
+        if not candidates:
             return candidates
         config = R.config_of(case)
         try:
@@ -102,8 +106,7 @@ class Judge:
             found = [
                 i
                 for i in candidates
-                if not self._split[i]
-                or self.entries[i].matches_config(
+                if self.entries[i].matches_config(
                     case.loss, config, case.dtype, case.device, case.mode, self.version
                 )
             ]
@@ -113,18 +116,9 @@ class Judge:
 
     def applicable(self, case: Case) -> list[int]:
         """Indices of the entries that apply to ``case``, in registry order."""
-        out = []
-        for i in self._candidates(case):
-            entry = self.entries[i]
-            if not self._split[i]:
-                ok = entry.applies(case, self.version)
-            else:
-                ok = entry.inputs is None or bool(entry.inputs(case))
-            if ok:
-                out.append(i)
-        return out
+        return [i for i in self._candidates(case) if self.entries[i].matches_inputs(case)]
 
-    def judge(self, case: Case, comparison: Any) -> Judgement:
+    def judge(self, case: Case, comparison: Comparison) -> Judgement:
         found = self.applicable(case)
         for i in found:
             self.applied[i] += 1

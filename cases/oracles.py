@@ -122,7 +122,7 @@ class Relation:
     def violation(self, out_a, out_b, dtype: str = "float64") -> str | None:
         """Check two adapter outcomes (objects with ``value``, ``grads``, ``error``)."""
         for side, out in (("a", out_a), ("b", out_b)):
-            if getattr(out, "error", None) is not None:
+            if out.error is not None:
                 return f"case {side} raised {out.error.type}: {out.error.message}"
         return self.check(out_a.value, out_a.grads, out_b.value, out_b.grads, dtype)
 

@@ -1,11 +1,12 @@
 """One results-file record per loss × configuration × dtype × device × mode, built as examples run.
 
 :class:`RecordBuilder` accumulates every example's comparison and judgement and produces the
-record the results file holds (field names fixed by ``reports/schema.py``; plain data only —
-NaN and ±inf are left as floats here, the results writer encodes them). The *worst* example is
-the one a reader should look at first: the most severe final verdict (crash > mismatch >
-error-mismatch > convention > match), among those an unexpected one before a known one, then the
-largest error (value or gradient, in ULPs). It is stored inline when small, else by corpus id.
+record the results file holds (field names, the ULP buckets, the failing verdicts and the NaN/inf
+encoding are the results file's, defined once in ``reports/``; a record is plain data only). The
+*worst* example is the one a reader should look at first: the most severe final verdict (crash >
+mismatch > error-mismatch > convention > match), among those an unexpected one before a known one,
+then the largest error (value or gradient, in ULPs). It is stored inline when small, else by
+corpus id.
 """
 
 from __future__ import annotations
@@ -21,47 +22,21 @@ from typing import Any
 import numpy as np
 
 from reference import Case
+from reference.contract import Native, NotOffered
+from reports.schema import ULP_BUCKETS, encode, ulp_bucket
+from reports.verdicts import FAILING
+
+from .compare import Comparison
+from .judge import Judgement
 
 # Overall verdict precedence, most severe first.
 PRECEDENCE = ("crash", "mismatch", "error-mismatch", "convention", "match")
-FAILING = frozenset({"crash", "mismatch", "error-mismatch"})
 
 INLINE_NUMBERS = 64  # an example with at most this many numbers is stored inline
 SHOWN_NUMBERS = 16  # expected / got / outputs show this many numbers
 MAX_SAMPLES = 64
 MAX_OUTPUTS = 200
 MAX_ERRORS = 5
-
-# Upper bounds of the value-ULP histogram buckets (the keys reports/schema.py reads).
-ULP_BOUNDS = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0, 1024.0)
-ULP_BUCKETS = (*(f"{b:g}" for b in ULP_BOUNDS), ">1024", "nonfinite")
-
-
-def ulp_bucket(value_ulp: float) -> str:
-    if not math.isfinite(value_ulp):
-        return "nonfinite"
-    for bound, name in zip(ULP_BOUNDS, ULP_BUCKETS, strict=False):
-        if value_ulp <= bound:
-            return name
-    return ">1024"
-
-
-def plain(x: Any) -> Any:
-    """A float or nested list of floats, NaN/inf written as "nan"/"inf"/"-inf"."""
-    if isinstance(x, np.ndarray):
-        return plain(x.tolist())
-    if isinstance(x, (list, tuple)):
-        return [plain(v) for v in x]
-    if isinstance(x, (float, np.floating)):
-        x = float(x)
-        if math.isnan(x):
-            return "nan"
-        if math.isinf(x):
-            return "inf" if x > 0 else "-inf"
-        return x
-    if isinstance(x, np.integer):
-        return int(x)
-    return x
 
 
 def first_numbers(values: np.ndarray | None, limit: int = SHOWN_NUMBERS) -> Any:
@@ -70,8 +45,8 @@ def first_numbers(values: np.ndarray | None, limit: int = SHOWN_NUMBERS) -> Any:
         return None
     values = np.asarray(values)
     if values.ndim == 0:
-        return plain(float(values))
-    return plain(values.ravel()[:limit].astype(np.float64))
+        return encode(float(values))
+    return encode(values.ravel()[:limit].astype(np.float64))
 
 
 def _example(case: Case) -> dict[str, Any]:
@@ -82,7 +57,7 @@ def _example(case: Case) -> dict[str, Any]:
         arrays["cotangent"] = cotangent
     total = sum(np.size(v) for v in arrays.values())
     if total <= INLINE_NUMBERS:
-        return {name: plain(np.asarray(v)) for name, v in arrays.items()}
+        return {name: encode(np.asarray(v)) for name, v in arrays.items()}
     if "corpus_id" in case.meta:
         return {"corpus_id": case.meta["corpus_id"]}
     summary = {}
@@ -90,14 +65,14 @@ def _example(case: Case) -> dict[str, Any]:
         v = np.asarray(v, dtype=np.float64)
         finite = v[np.isfinite(v)]
         summary[name] = {
-            "min": plain(float(finite.min())) if finite.size else None,
-            "max": plain(float(finite.max())) if finite.size else None,
+            "min": encode(float(finite.min())) if finite.size else None,
+            "max": encode(float(finite.max())) if finite.size else None,
             "nonfinite": int(v.size - finite.size),
         }
     return {"shapes": {n: list(np.shape(v)) for n, v in arrays.items()}, "summary": summary}
 
 
-def _severity(verdict: str, unexpected: bool, comparison: Any) -> tuple:
+def _severity(verdict: str, unexpected: bool, comparison: Comparison) -> tuple:
     ulps = [u for u in (comparison.value_ulp, comparison.grad_ulp) if u is not None]
     error = max(ulps) if ulps else -1.0
     if math.isnan(error):
@@ -105,21 +80,27 @@ def _severity(verdict: str, unexpected: bool, comparison: Any) -> tuple:
     return (len(PRECEDENCE) - PRECEDENCE.index(verdict), unexpected, error)
 
 
-def _native_fields(native: Any) -> dict[str, Any]:
-    if native is None or _is_not_offered(native):
-        return {"native": None, "composition": None, "conversions": []}
+def _native_fields(native: Native | NotOffered) -> dict[str, Any]:
+    if isinstance(native, NotOffered):
+        return {
+            "native": None,
+            "composition": None,
+            "conversions": [],
+            "not_offered": native.reason,
+        }
     return {
         "native": native.call,
         "composition": native.composition,
-        "conversions": list(getattr(native, "conversions", ()) or ()),
+        "conversions": list(native.conversions),
+        "not_offered": None,
     }
 
 
 class RecordBuilder:
     """Accumulates one record's examples; :meth:`to_dict` returns the record.
 
-    ``native`` is the adapter's mapping for the configuration: a Native (``call``,
-    ``composition``, ``conversions``) or a NotOffered (``reason``).
+    ``native`` is the adapter's mapping for the configuration: a :class:`Native` or a
+    :class:`NotOffered`.
     """
 
     def __init__(
@@ -131,7 +112,7 @@ class RecordBuilder:
         dtype: str,
         device: str,
         mode: str,
-        native: Any,
+        native: Native | NotOffered,
     ):
         self.loss, self.family = loss, family
         self.config, self.config_id = dict(config), config_id
@@ -155,7 +136,7 @@ class RecordBuilder:
 
     # --- accumulating -----------------------------------------------------------------------
 
-    def add(self, case: Case, comparison: Any, judgement: Any) -> None:
+    def add(self, case: Case, comparison: Comparison, judgement: Judgement) -> None:
         verdict = judgement.verdict
         self._verdicts[verdict] += 1
         self._unexpected |= bool(judgement.unexpected)
@@ -171,12 +152,12 @@ class RecordBuilder:
                 {
                     "id": case.meta["corpus_id"],
                     "value": first_numbers(comparison.got_value),
-                    "value_ulp": plain(comparison.value_ulp),
-                    "grad_ulp": plain(comparison.grad_ulp),
+                    "value_ulp": encode(comparison.value_ulp),
+                    "grad_ulp": encode(comparison.grad_ulp),
                     # this example's own bounds: the diff of two runs excuses moves within them
                     "tolerance": {
-                        "value_ulp": plain(comparison.bound_value_ulp),
-                        "grad_ulp": plain(comparison.bound_grad_ulp),
+                        "value_ulp": encode(comparison.bound_value_ulp),
+                        "grad_ulp": encode(comparison.bound_grad_ulp),
                     },
                 }
             )
@@ -197,10 +178,10 @@ class RecordBuilder:
         if slot < MAX_SAMPLES:
             self._samples[slot] = pair
 
-    def _note_error(self, case: Case, comparison: Any, verdict: str) -> None:
+    def _note_error(self, case: Case, comparison: Comparison, verdict: str) -> None:
         entry = {
-            "type": getattr(comparison.error, "type", type(comparison.error).__name__),
-            "message": getattr(comparison.error, "message", str(comparison.error)),
+            "type": comparison.error.type,
+            "message": comparison.error.message,
             "label": case.label,
         }
         bucket = self._crash_errors if verdict == "crash" else self._other_errors
@@ -211,7 +192,7 @@ class RecordBuilder:
         self.reproducer = text
 
     @property
-    def worst(self) -> tuple[Case, Any, Any] | None:
+    def worst(self) -> tuple[Case, Comparison, Judgement] | None:
         """(case, comparison, judgement) of the worst example so far, for the reproducer."""
         return None if self._worst is None else self._worst[1:]
 
@@ -219,7 +200,7 @@ class RecordBuilder:
 
     @property
     def verdict(self) -> str:
-        if _is_not_offered(self.native):
+        if isinstance(self.native, NotOffered):
             return "not-offered"
         for verdict in PRECEDENCE:
             if self._verdicts.get(verdict):
@@ -231,10 +212,10 @@ class RecordBuilder:
             return None
         _, case, cmp, _ = self._worst
         return {
-            "value_ulp": plain(cmp.value_ulp),
-            "value_rel": plain(cmp.value_rel),
-            "grad_ulp": plain(cmp.grad_ulp),
-            "grad_rel": plain(cmp.grad_rel),
+            "value_ulp": encode(cmp.value_ulp),
+            "value_rel": encode(cmp.value_rel),
+            "grad_ulp": encode(cmp.grad_ulp),
+            "grad_rel": encode(cmp.grad_rel),
             "reduced_elements": cmp.n_reduced,
             "label": case.label,
             "example": _example(case),
@@ -264,7 +245,6 @@ class RecordBuilder:
             "device": self.device,
             "mode": self.mode,
             **_native_fields(self.native),
-            "not_offered": self.native.reason if _is_not_offered(self.native) else None,
             "verdict": verdict,
             "examples": sum(self._verdicts.values()),
             "verdicts": dict(self._verdicts),
@@ -272,8 +252,8 @@ class RecordBuilder:
             "tolerance": None
             if comparison is None
             else {
-                "value_ulp": plain(comparison.bound_value_ulp),
-                "grad_ulp": plain(comparison.bound_grad_ulp),
+                "value_ulp": encode(comparison.bound_value_ulp),
+                "grad_ulp": encode(comparison.bound_grad_ulp),
             },
             "reproducer": self.reproducer,
             "divergence": divergence,
@@ -298,13 +278,9 @@ class RecordBuilder:
         dtype: str,
         device: str,
         mode: str,
-        native: Any,
+        native: Native | NotOffered,
     ) -> dict[str, Any]:
         """The record of a configuration the framework does not offer (``native`` a NotOffered)."""
         record = cls(loss, family, config, config_id, dtype, device, mode, native)
         record.duration_s = 0.0
         return record.to_dict()
-
-
-def _is_not_offered(native: Any) -> bool:
-    return native is not None and hasattr(native, "reason") and not hasattr(native, "call")

@@ -52,9 +52,6 @@ class NotOffered:
     reason: str
 
 
-Mapping_ = Native | NotOffered
-
-
 @dataclass(frozen=True)
 class FrameworkError:
     """An exception the framework raised, kept as data: its type name and its first line."""
@@ -162,6 +159,8 @@ class Divergence:
     def matches_config(
         self, loss: str, config: Mapping[str, Any], dtype: str, device: str, mode: str, version: str
     ) -> bool:
+        """Whether the entry applies to this loss, configuration, dtype, device, mode and version:
+        the part every example of a conformance item shares (the judge asks it once per item)."""
         return (
             self.loss in ("*", loss)
             and all(config.get(k) == v for k, v in self.where.items())
@@ -171,11 +170,30 @@ class Divergence:
             and version_in(version, self.versions)
         )
 
+    def matches_inputs(self, case: Case) -> bool:
+        """Whether the entry applies to these inputs (its configuration part already holds).
+
+        The one validity guard of the registries: a value or gradient divergence exists only where
+        the reference returns a value, so an entry whose ``affects`` lacks "error" never applies to
+        an input the reference rejects, and its predicate is not asked (generated invalid inputs
+        would trip it over mismatched shapes). Predicates run with NumPy's floating-point warnings
+        off, because infinities and NaNs are what many of them look for. A predicate that raises
+        is a bug of the registry: the exception propagates.
+        """
+        if "error" not in self.affects and case.rejection() is not None:
+            return False
+        if self.inputs is None:
+            return True
+        with np.errstate(all="ignore"):
+            return bool(self.inputs(case))
+
     def applies(self, case: Case, version: str) -> bool:
+        """``matches_config`` on the case's configuration, then ``matches_inputs``: the judge
+        (:mod:`cases.judge`) calls the same two, remembering the first per configuration."""
         config = _config_of(registry.get(case.loss), case.params, set(case.arrays))
         if not self.matches_config(case.loss, config, case.dtype, case.device, case.mode, version):
             return False
-        return self.inputs is None or bool(self.inputs(case))
+        return self.matches_inputs(case)
 
     def as_record(self) -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ reason; every mapped one is run on fixed inputs in every layout and compared wit
 float64. A difference must be explained by an entry of the adapter's divergence registry.
 """
 
+import dataclasses
 import subprocess
 import sys
 import zlib
@@ -127,3 +128,20 @@ def test_snippet_reproduces_the_run(adapter):
     assert np.array_equal(np.asarray(scope["value"], float), outcome.value)
     for name, grad in outcome.grads.items():
         assert np.array_equal(np.asarray(scope["grads"][name], float), grad)
+
+
+def test_a_loss_the_adapter_does_not_map_is_not_offered(adapter, monkeypatch):
+    """A loss registered after the adapter's tables were written (a new loss nobody has mapped
+    yet) is not-offered in mapping, run and snippet: no table entry needed, no KeyError."""
+    spec = dataclasses.replace(R.get("mse_loss"), name="unmapped_loss", torch_name=None)
+    monkeypatch.setitem(R.REGISTRY, spec.name, spec)
+    for config in R.all_configs(spec):
+        mapped = adapter.mapping(spec.name, config)
+        assert isinstance(mapped, NotOffered) and "no native form" in mapped.reason
+    arrays = {"input": np.array([0.5, 1.5]), "target": np.array([1.0, 1.0])}
+    case = Case(spec.name, {"reduction": "mean"}, arrays)
+    out = adapter.run(case)
+    assert out.value is None and out.error.type == "NotOffered"
+    assert "no native form" in out.error.message
+    snippet = adapter.snippet(case)
+    assert snippet.startswith("# ") and "no native form" in snippet
