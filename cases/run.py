@@ -392,6 +392,17 @@ class Run:
 
     # --- after the items ----------------------------------------------------------------------
 
+    def registry_counts(self) -> dict[str, list[int]]:
+        """Per registry entry, the examples it applied to and those it explained (plain data, so
+        that a run split over processes, e.g. pytest-xdist workers, can be judged as one)."""
+        return {"applied": list(self.judge.applied), "diverged": list(self.judge.diverged)}
+
+    def add_registry_counts(self, counts: dict[str, list[int]]) -> None:
+        for name in ("applied", "diverged"):
+            totals = getattr(self.judge, name)
+            for i, n in enumerate(counts[name]):
+                totals[i] += n
+
     def stale_message(self) -> str | None:
         """After the items, in whatever order they ran: the registry entries that applied to
         examples which all agreed with the reference (they no longer reproduce), or None."""

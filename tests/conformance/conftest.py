@@ -119,20 +119,31 @@ def pytest_collection_finish(session):
         run.start_progress(sys.__stderr__, total_items=len(session.items))
 
 
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """pytest-xdist: the controller adds up its workers' registry counts to judge them as one."""
+    run, counts = node.config._lossconf, getattr(node, "workeroutput", {}).get("lossconf")
+    if run is not None and counts is not None:
+        run.add_registry_counts(counts)
+
+
 def pytest_sessionfinish(session, exitstatus):
     run = getattr(session.config, "_lossconf", None)
     if run is None:
         return
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    worker = getattr(session.config, "workeroutput", None)
+    if worker is not None:  # an xdist worker saw only part of the run: its controller judges
+        worker["lossconf"] = run.registry_counts()
     # Judged here, after every item, so that -k, --deselect, any order or a subset cannot skip
     # it; a run that stopped early (-x, Ctrl-C) did not see every divergence, so it cannot tell.
     finished = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
-    stale = (
-        run.stale_message() if finished and not (session.shouldstop or session.shouldfail) else None
-    )
+    stopped = session.shouldstop or session.shouldfail or worker is not None
+    stale = run.stale_message() if finished and not stopped else None
     if stale:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if reporter is not None:
+            reporter.ensure_newline()
             reporter.write_sep("=", "lossconf: registry check failed", red=True)
             reporter.write_line(stale)
     path = run.finish(items=len(session.items), timings=session.config.getoption("--timings"))
