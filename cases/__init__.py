@@ -7,5 +7,11 @@ Case generation (this half): :mod:`cases.profiles` (ci / default / thorough),
 cases that need no reference), :mod:`cases.corpus` (the frozen corpus, ``python -m cases freeze``)
 and :mod:`cases.sampling` (plain seeded NumPy draws).
 
-This package imports :mod:`reference`, NumPy and hypothesis only — never an adapter or a framework.
+The run (this package's last part): :mod:`cases.run`, the conformance engine (items, the
+per-example pipeline, the results file; it also imports ``reports.schema`` and ``reports.progress``)
+and :mod:`cases.cli`, the ``lossconf`` command.
+
+This package imports :mod:`reference`, NumPy and hypothesis — never an adapter module at import
+time, nor a framework: the engine receives an adapter object, and only the command line and the
+pytest plugin resolve a framework name to one.
 """

@@ -1,0 +1,249 @@
+"""The conformance engine (cases.run) and the lossconf command, driven by a fake framework whose
+results are the reference's own (tests/cases/fake_framework.py): no framework is installed."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fake_framework import STALE, FakeAdapter
+
+import reference as R
+from cases import cli, edges, invalid, oracles, selection
+from cases.run import Run, RunError, known_failures, results_path
+from reports.schema import load
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_of(adapter=None, **options) -> Run:
+    return Run.start(adapter or FakeAdapter(), **{"profile": "ci", "loss": "mse_loss", **options})
+
+
+def without_timings(record: dict) -> dict:
+    return {k: v for k, v in record.items() if k != "duration_s"}
+
+
+def test_items_are_loss_configuration_dtype_device_mode_in_that_order():
+    run = run_of(loss="mse_loss,huber_loss")
+    expected = [
+        selection.item_id(R.get(loss), config, dtype, "cpu", "eager")
+        for loss in ("mse_loss", "huber_loss")
+        for config in selection.configs(R.get(loss), run.profile)
+        for dtype in ("float64", "float32")
+    ]
+    assert [item.id for item in run.items()] == expected
+
+
+@pytest.mark.parametrize(
+    ("option", "value"), [("dtype", "float8"), ("loss", "mse"), ("profile", "quick")]
+)
+def test_a_choice_outside_what_exists_names_the_bad_value_and_the_allowed_ones(option, value):
+    with pytest.raises(RunError) as caught:
+        run_of(**{option: value})
+    message = str(caught.value)
+    assert value in message and "\n" not in message
+    assert {"dtype": "float32", "loss": "huber_loss", "profile": "thorough"}[option] in message
+
+
+def test_an_item_runs_edge_invalid_then_drawn_cases_and_records_them(tmp_path):
+    run = run_of()
+    path = run.open_results(str(tmp_path), corpus=None, command="pytest tests/conformance")
+    assert path == tmp_path / "fake-1.0-cpu.json"
+    items = run.items()
+    results = [run.run_item(item) for item in items]
+    assert run.finish(items=len(items)) == path
+
+    for item, result in zip(items, results, strict=True):
+        assert result.failure is None and result.unexpected == 0
+        assert result.record["verdict"] == "match"
+        fixed = len(edges.edge_cases(item.spec, item.config, item.dtype)) + len(
+            invalid.invalid_cases(item.spec, item.config, item.dtype)
+        )
+        drawn = result.record["examples"] - fixed
+        assert 1 <= drawn <= run.profile.max_examples
+    written = load(path)
+    assert written.finished
+    assert [r["config_id"] + r["dtype"] for r in written.records] == [
+        R.config_id(i.spec, i.config) + i.dtype for i in items
+    ]
+    assert {k: written.run[k] for k in ("framework", "profile", "seed", "command")} == {
+        "framework": "fake",
+        "profile": "ci",
+        "seed": 0,
+        "command": "pytest tests/conformance",
+    }
+    assert [m["native"] for m in written.mapping] == ["fake.mse_loss(…)"] * len(written.mapping)
+
+
+def test_draws_depend_on_the_item_alone_not_on_the_order_items_run_in():
+    forward, backward = run_of(), run_of()
+    items = forward.items()
+    first = {i.id: without_timings(forward.run_item(i).record) for i in items}
+    second = {i.id: without_timings(backward.run_item(i).record) for i in reversed(items)}
+    assert first == second
+
+
+def test_an_unexplained_difference_fails_the_item_with_the_smallest_example_and_a_reproducer():
+    run = run_of(FakeAdapter(skew=1e-3), dtype="float64")
+    result = run.run_item(run.items()[0])
+    assert result.unexpected > 0
+    assert "unexpected result(s); the smallest" in result.failure
+    assert "reproducer:" in result.failure and result.record["unexpected"]
+
+
+def test_a_configuration_not_offered_is_recorded_and_reported_with_its_reason(tmp_path):
+    run = run_of(FakeAdapter(offered=False), dtype="float64")
+    path = run.open_results(str(tmp_path / "out.json"), corpus=None, command="x")
+    item = run.items()[0]
+    result = run.run_item(item)
+    run.finish(items=1)
+    assert result.not_offered == "fake offers nothing" and result.record is None
+    (record,) = load(path).records
+    assert (record["verdict"], record["not_offered"]) == ("not-offered", "fake offers nothing")
+
+
+def test_an_entry_that_applied_but_never_diverged_is_stale_after_the_items():
+    run = run_of(FakeAdapter(divergences=[STALE]), dtype="float64")
+    assert run.stale_message() is None  # nothing ran yet: nothing applied
+    for item in run.items():
+        assert run.run_item(item).failure is None
+    message = run.stale_message()
+    assert message is not None and "fake-mse-stale" in message and "none diverged" in message
+
+
+def test_an_entry_that_explains_a_difference_is_not_stale_and_the_item_passes():
+    run = run_of(FakeAdapter(skew=1e-3, divergences=[STALE]), dtype="float64")
+    results = [run.run_item(item) for item in run.items()]
+    assert all(r.failure is None for r in results)
+    assert {r.record["verdict"] for r in results} == {"convention"}
+    assert run.stale_message() is None
+
+
+def test_oracles_run_on_the_adapter_and_find_nothing_in_a_consistent_framework():
+    run = run_of(loss="all", dtype="float64")
+    counts = {o.name: run.check_oracle(o) for o in oracles.ORACLES}
+    assert all(problems == [] for _, problems in counts.values())
+    assert sum(tried for tried, _ in counts.values()) > 0
+
+
+def test_timings_hold_one_sample_per_example_and_one_pair_per_item(tmp_path):
+    run = run_of(dtype="float64")
+    items = run.items()
+    examples = sum(run.run_item(item).record["examples"] for item in items)
+    run.finish(items=len(items), timings=str(tmp_path / "t.json"))
+    data = json.loads((tmp_path / "t.json").read_text())
+    assert {len(v) for v in data["stages"].values()} == {examples}
+    assert len(data["items"]) == len(items) and data["framework"] == "fake"
+
+
+def test_results_file_name_is_framework_version_devices(tmp_path):
+    assert results_path("torch", "2.13.0+cpu", ["cpu", "cuda:0"], "out") == Path(
+        "out/torch-2.13.0_cpu-cpu+cuda0.json"
+    )
+    assert results_path("jax", "0.10.2", ["cpu"], "a/b.json") == Path("a/b.json")
+
+
+def test_known_failures_are_read_per_framework_and_a_malformed_line_is_named(tmp_path):
+    path = tmp_path / "known.txt"
+    path.write_text("# comment\n\nfake mse_loss[mean]-float32-cpu-eager off by 3 ULP\ntorch x y\n")
+    assert known_failures(path, "fake") == {"mse_loss[mean]-float32-cpu-eager": "off by 3 ULP"}
+    path.write_text("fake only-two\n")
+    with pytest.raises(RunError, match=r"known.txt:1: expected 'framework item-id reason'"):
+        known_failures(path, "fake")
+
+
+def test_known_failures_naming_no_item_are_reported_only_for_a_whole_ci_run():
+    run = run_of()
+    known = {"mse_loss[nonexistent]-float32-cpu-eager": "?", "l1_loss[mean]-x": "?"}
+    assert run.unmatched_known_failures(known, run.items()) == [
+        "mse_loss[nonexistent]-float32-cpu-eager"
+    ]
+    assert run_of(dtype="float32").unmatched_known_failures(known, run.items()) == []
+
+
+# --- the conformance plugin, end to end, on the fake framework ---------------------------------
+
+
+def conformance(*args: str, **env: str) -> subprocess.CompletedProcess:
+    environ = {k: v for k, v in os.environ.items() if not k.startswith("LOSSCONF_")}
+    environ["PYTHONPATH"] = os.pathsep.join([str(ROOT), str(ROOT / "tests" / "cases")])
+    command = [sys.executable, "-m", "pytest", "tests/conformance", "-p", "fake_framework"]
+    command += ["--framework", "fake", "--loss", "mse_loss", "-q", "-p", "no:cacheprovider"]
+    return subprocess.run(
+        [*command, *args],
+        cwd=ROOT,
+        env={**environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.slow
+def test_a_stale_entry_fails_the_session_whatever_the_order_or_selection():
+    clean = conformance("--dtype", "float64")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    # Reversed (the oracles run first) and with -k leaving out most items: the check still
+    # runs, after them.
+    stale = conformance("-k", "sum", LOSSCONF_FAKE_STALE="1", LOSSCONF_FAKE_REVERSE="1")
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert "stale registry entries (they no longer reproduce): fake-mse-stale" in stale.stdout
+    assert " passed" in stale.stdout and "failed" not in stale.stdout.splitlines()[-1]
+
+
+@pytest.mark.slow
+def test_a_run_split_over_xdist_workers_is_judged_as_one():
+    pytest.importorskip("xdist")
+    stale = conformance("-n", "2", LOSSCONF_FAKE_STALE="1")
+    assert stale.returncode == 1, stale.stdout + stale.stderr
+    assert stale.stdout.count("stale registry entries") == 1
+    clean = conformance("-n", "2")
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+
+
+# --- lossconf -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "bad", "allowed"),
+    [
+        (["serve"], "'serve'", "run, reference, cases, reports"),
+        (["run", "mxnet"], "'mxnet'", "torch"),
+    ],
+)
+def test_lossconf_user_errors_are_one_line_and_exit_2(argv, bad, allowed, capsys):
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and bad in err and allowed in err
+
+
+def test_lossconf_help_lists_the_commands_and_passes_through(capsys):
+    assert cli.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert all(f"  {name} " in out for name in ("run", "reference", "cases", "reports"))
+    assert cli.main(["reference", "show", "mse_loss"]) == 0
+    assert capsys.readouterr().out.startswith("mse_loss (regression)")
+
+
+def test_lossconf_run_hands_pytest_the_checkouts_conformance_run(monkeypatch):
+    seen = []
+    monkeypatch.setattr(cli.subprocess, "call", lambda command: seen.append(command) or 0)
+    assert cli.main(["run", "torch", "--loss", "mse_loss"]) == 0
+    conformance_dir = str(ROOT / "tests" / "conformance")
+    assert seen == [
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            conformance_dir,
+            "--framework",
+            "torch",
+            "--loss",
+            "mse_loss",
+        ]
+    ]
