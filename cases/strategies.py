@@ -353,7 +353,7 @@ def draw_arrays(
         shape, n = concrete[name], math.prod(concrete[name])
         if domain.integer:
             arrays[name] = _draw_class_index(drawer, name, shape, sizes, full)
-            drawn_from[name] = "class index"
+            drawn_from[name] = domain.name
             continue
         partner = _tie_partner(spec, layout, name, arrays, full)
         if partner is not None and drawer.choice((False, True), f"{name} near {partner}"):
