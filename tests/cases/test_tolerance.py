@@ -68,7 +68,7 @@ def test_value_term_scale_bounds_the_elementwise_loss():
         arrs, full, _ = core.validate(spec, arrays, params)
         with np.errstate(all="ignore"):
             loss = spec.elementwise(arrs, full).loss
-            terms = spec.term_scale.value(arrs, full, loss)
+            terms = T.term_scale(spec.name).value(arrs, full, loss)
         assert terms.shape == loss.shape, spec.name
         assert np.all(terms >= np.abs(loss) * (1 - 1e-12)), (spec.name, params)
 
