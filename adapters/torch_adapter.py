@@ -37,6 +37,31 @@ NOT_OFFERED = {
     "log_cosh": "torch has no log-cosh loss (neither torch.nn.functional nor torch.nn)",
 }
 
+# The torch.nn.functional function of each loss torch has (canonical names are torch's own).
+FUNCTIONS: dict[str, str] = {
+    name: name
+    for name in (
+        "mse_loss",
+        "l1_loss",
+        "huber_loss",
+        "smooth_l1_loss",
+        "binary_cross_entropy",
+        "binary_cross_entropy_with_logits",
+        "cross_entropy",
+        "nll_loss",
+        "multi_margin_loss",
+        "multilabel_soft_margin_loss",
+        "kl_div",
+        "poisson_nll_loss",
+        "gaussian_nll_loss",
+        "triplet_margin_loss",
+        "cosine_embedding_loss",
+        "margin_ranking_loss",
+        "hinge_embedding_loss",
+        "soft_margin_loss",
+    )
+}
+
 # Canonical parameters that select how the arrays are built, not a torch argument.
 # ``target_kind``: torch's cross_entropy tells index from probability targets by the target's dtype.
 DROPPED = frozenset({"target_kind"})
@@ -74,7 +99,7 @@ class Recipe:
 def _recipe_for(spec: R.LossSpec) -> Recipe:
     api = [p for p in spec.params if p.api and p.name not in DROPPED]
     return Recipe(
-        function=spec.torch_name,
+        function=FUNCTIONS[spec.name],
         positional=spec.required_arrays,
         keyword_arrays=spec.optional_arrays,
         params=tuple(p.name for p in api),
@@ -86,7 +111,7 @@ def _recipe_for(spec: R.LossSpec) -> Recipe:
 RECIPES: dict[str, Recipe] = {
     spec.name: _recipe_for(spec)
     for spec in R.REGISTRY.values()
-    if spec.name not in NOT_OFFERED and spec.torch_name
+    if spec.name not in NOT_OFFERED and spec.name in FUNCTIONS
 }
 
 

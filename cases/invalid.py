@@ -4,9 +4,10 @@ For each configuration a valid base case is drawn (seeded by the configuration i
 one way at a time:
 
 - every argument whose :class:`~reference.spec.Domain` is *enforced* gets, in one element, each
-  value of :data:`VIOLATIONS` for its domain (a class index of C and of −1, a probability below 0
-  and above 1, a negative variance, ±1 labels of 0 and 2, an infinite or NaN weight); a value the
-  domain happens to accept in this configuration (−1 when ``ignore_index`` is −1) is skipped;
+  of the domain's ``violations`` (declared with the domain in reference/domains.py: a class index
+  of C and of −1, a probability below 0 and above 1, a negative variance, ±1 labels of 0 and 2,
+  an infinite or NaN weight); a value the domain happens to accept in this configuration (−1 when
+  ``ignore_index`` is −1) is skipped;
 - every argument, in turn, gets its last dimension one longer (a scalar becomes a vector of 2);
   the result is kept only where no layout of the loss accepts the shapes;
 - every argument, in turn, gets shapes that still *broadcast* against the others (its first
@@ -21,7 +22,6 @@ shape mismatches, whose output shape the reference does not define.
 
 from __future__ import annotations
 
-import math
 import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -33,27 +33,6 @@ from reference import shapes
 from reference.spec import LossSpec
 
 from . import profiles, strategies
-
-# Enforced domain name -> (what, value as a function of the bound sizes) that breaks it.
-VIOLATIONS: dict[str, tuple[tuple[str, Callable[[Mapping[str, int]], float]], ...]] = {
-    "class index": (
-        ("class index = C", lambda sizes: sizes["C"]),
-        ("class index = -1", lambda sizes: -1),
-    ),
-    "probability": (
-        ("probability -0.25 (below 0)", lambda sizes: -0.25),
-        ("probability 1.25 (above 1)", lambda sizes: 1.25),
-    ),
-    "variance": (("variance -1 (negative)", lambda sizes: -1.0),),
-    "weight": (
-        ("weight +inf (not finite)", lambda sizes: math.inf),
-        ("weight NaN", lambda sizes: math.nan),
-    ),
-    "±1 label": (
-        ("±1 label of 0", lambda sizes: 0.0),
-        ("±1 label of 2", lambda sizes: 2.0),
-    ),
-}
 
 
 def base_case(spec: LossSpec, config: Mapping[str, Any]) -> R.Case:
@@ -72,7 +51,7 @@ def _domain_breaks(spec, case, full, bound) -> list[tuple[str, str, np.ndarray]]
         domain = spec.array(name).domain_for(full)
         if not domain.enforced or values.size == 0:
             continue
-        for what, bad in VIOLATIONS.get(domain.name, ()):
+        for what, bad in domain.violations:
             broken = values.copy().reshape(-1)
             broken[0] = bad(bound)
             broken = broken.reshape(values.shape).astype(values.dtype)

@@ -9,14 +9,18 @@ What is drawn, and from what:
   batch of one; compiled modes use a small menu so a compiled function is reused);
 - for each float argument, a **band** of its domain — ordinary values, tiny ones, values near the
   loss's kinks, the dtype's sigmoid saturation, its exp overflow, large values (±1e4, below the
-  dtype's maximum), or a per-element mix — and then the elements. Bands are dtype-aware (see
-  :func:`bands`), so ``hypothesis.target`` can climb toward the regions where a dtype breaks;
-- **ties**: an argument with the same real domain and symbolic shape as an earlier one (target
-  next to input, positive next to anchor, input2 next to input1) may be drawn as that argument
-  plus a few ULPs around 0 or around ±delta/±beta/±margin, which puts differences at the kinks;
+  dtype's maximum), or a per-element mix — and then the elements. Each domain declares its bands
+  (``Domain.bands``, reference/domains.py), and each loss its kink parameters (``Param.kink``).
+  Bands are dtype-aware (see :func:`bands`), so ``hypothesis.target`` can climb toward the
+  regions where a dtype breaks;
+- **ties**: an argument of a ``Domain.ties`` domain (real values) with the same symbolic shape as
+  an earlier one (target next to input, positive next to anchor, input2 next to input1) may be
+  drawn as that argument plus a few ULPs around 0 or around ±each kink parameter, which puts
+  differences at the kinks;
 - class indices, with an ``ignore_index`` mask covering none, some or all items when the
-  configuration has one; class-probability and class-log-probability arguments are normalised
-  along the class axis (symbol C) part of the time, as users pass them;
+  configuration has one; arguments whose domain declares a ``normalise`` (class probabilities and
+  log-probabilities) are normalised along the class axis (symbol C) part of the time, as users
+  pass them;
 - a cotangent for reduction ``none``.
 
 Scalar hyperparameters are never drawn (they are configuration values, see
@@ -36,7 +40,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -44,190 +47,22 @@ from hypothesis import strategies as st
 
 import reference as R
 from reference import shapes
-from reference.dtypes import FORMATS, FloatFormat
-from reference.spec import Layout, LossSpec
+from reference.bands import Band, kink_points, near, small_low
+from reference.dtypes import FORMATS
+from reference.spec import Domain, Layout, LossSpec
 
 from .sampling import output_shape
 
 T = TypeVar("T")
 
-# Scalar parameters measured in the units of the input, at which a piecewise loss turns
-# (huber's delta, smooth_l1's beta, the margins): the "near kinks" band clusters around ± these.
-KINK_PARAMS = ("delta", "beta", "margin")
-# Domains whose arguments may be tied to an earlier argument of the same domain and shape.
-TIE_DOMAINS = ("real", "logit")
 NEAR_ULPS = 4  # "near" values are anchor + k ULPs, |k| ≤ NEAR_ULPS
 
 
 # --- bands ---------------------------------------------------------------------------------------
+#
+# Each domain declares its bands (Domain.bands, reference/domains.py) and each loss which of its
+# parameters are kinks (Param.kink); nothing here names a domain or a loss.
 
-
-@dataclass(frozen=True)
-class Band:
-    """A family of float values, realised identically by hypothesis and by a NumPy generator.
-
-    ``uniform``: on [lo, hi]. ``log``: base + sign·m with m log-uniform on [lo, hi] (sign 0: either
-    sign). ``near``: points[i] + k·ulps[i], |k| ≤ NEAR_ULPS. ``values``: one of ``points``.
-    ``integers``: whole numbers in [lo, hi]. ``mixed``: each element from one of ``parts``.
-    """
-
-    name: str
-    kind: str
-    lo: float = 0.0
-    hi: float = 0.0
-    sign: int = 0
-    base: float = 0.0
-    points: tuple[float, ...] = ()
-    ulps: tuple[float, ...] = ()
-    parts: tuple[Band, ...] = field(default=(), repr=False)
-
-
-def small_low(fmt: FloatFormat) -> float:
-    """Smallest magnitude of the "small" bands: eps³, but not below the smallest normal number."""
-    return max(fmt.tiny, fmt.eps**3)
-
-
-def saturation(fmt: FloatFormat) -> float:
-    """|x| beyond which σ(x) rounds to 1 in the format: (mantissa bits + 1)·ln 2.
-
-    float64 36.7, float32 16.6, float16 7.6, bfloat16 5.5.
-    """
-    return (fmt.mantissa_bits + 1) * math.log(2.0)
-
-
-def exp_overflow(fmt: FloatFormat) -> float:
-    """x beyond which e^x overflows the format: ln(max). float16 11.1, float32/bfloat16 88.7."""
-    return math.log(fmt.max_value)
-
-
-def large_high(fmt: FloatFormat) -> float:
-    """Largest magnitude drawn: 1e4 (float16's maximum is 65504, so 1e4 fits every format)."""
-    return min(1e4, fmt.max_value / 4)
-
-
-def _near(name: str, anchors, dtype: str) -> Band:
-    points = tuple(sorted({float(a) for a in anchors}))
-    # At 0 the step is one ULP of 1, so "near 0" reaches differences of a few eps, not subnormals.
-    ulps = tuple(float(R.spacing(np.array(p if p else 1.0), dtype)) for p in points)
-    return Band(name, "near", points=points, ulps=ulps)
-
-
-def kink_points(params: Mapping[str, Any]) -> tuple[float, ...]:
-    """0 and ±each kink parameter of the configuration (delta, beta, margin)."""
-    out = {0.0}
-    for name in KINK_PARAMS:
-        v = params.get(name)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and v:
-            out |= {float(v), -float(v)}
-    return tuple(sorted(out))
-
-
-def _mixed(parts: tuple[Band, ...]) -> tuple[Band, ...]:
-    return (*parts, Band("mixed", "mixed", parts=parts))
-
-
-def _real_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
-    s, top = saturation(fmt), exp_overflow(fmt)
-    return _mixed(
-        (
-            Band("ordinary", "uniform", -4.0, 4.0),
-            Band("small", "log", small_low(fmt), 2.0**-6),
-            _near("near kinks", kink_points(params), fmt.name),
-            Band("sigmoid saturation", "log", s / 2, 2 * s),
-            Band("exp overflow", "log", 0.9 * top, 1.1 * top),
-            Band("large", "log", 256.0, large_high(fmt)),
-        )
-    )
-
-
-def _log_probability_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
-    return _mixed(
-        (
-            Band("ordinary", "uniform", -8.0, 0.0),
-            Band("near 0", "log", small_low(fmt), 2.0**-6, sign=-1),
-            Band("very negative", "log", saturation(fmt), 1.1 * exp_overflow(fmt), sign=-1),
-            Band("large", "log", 256.0, large_high(fmt), sign=-1),
-        )
-    )
-
-
-def _probability_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
-    return _mixed(
-        (
-            Band("ordinary", "uniform", 0.0, 1.0),
-            Band("near 0", "log", small_low(fmt), 2.0**-6, sign=1),
-            # down to a quarter ULP below 1, so some values round to exactly 1 in the dtype
-            Band("near 1", "log", fmt.eps / 4, 2.0**-6, sign=-1, base=1.0),
-            Band("hard labels", "values", points=(0.0, 1.0)),
-        )
-    )
-
-
-def _count_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
-    return _mixed(
-        (
-            Band("small counts", "integers", 0, 5),
-            Band("zero", "values", points=(0.0,)),
-            Band("large counts", "integers", 6, 1000),
-        )
-    )
-
-
-def _rate_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
-    return _mixed(
-        (
-            Band("ordinary", "uniform", 0.0, 4.0),
-            Band("small", "log", small_low(fmt), 2.0**-6, sign=1),
-            Band("zero", "values", points=(0.0,)),
-            Band("large", "log", 256.0, large_high(fmt), sign=1),
-        )
-    )
-
-
-def _variance_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
-    parts = [
-        Band("ordinary", "uniform", 2.0**-4, 4.0),
-        Band("small", "log", small_low(fmt), 2.0**-6, sign=1),
-        Band("zero", "values", points=(0.0,)),
-        Band("large", "log", 256.0, large_high(fmt), sign=1),
-    ]
-    if params.get("eps"):  # the variance clamp max(var, eps) is a kink
-        parts.insert(2, _near("near eps", (params["eps"],), fmt.name))
-    return _mixed(tuple(parts))
-
-
-def _sign_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
-    return (
-        Band("±1", "values", points=(-1.0, 1.0)),
-        Band("all 1", "values", points=(1.0,)),
-        Band("all −1", "values", points=(-1.0,)),
-    )
-
-
-def _weight_bands(fmt: FloatFormat, params) -> tuple[Band, ...]:
-    return _mixed(
-        (
-            Band("ordinary", "uniform", 0.0, 2.0),
-            Band("zeros", "values", points=(0.0,)),
-            Band("some zeros", "values", points=(0.0, 0.5, 1.0, 2.0)),
-            Band("large", "log", 16.0, 1024.0, sign=1),
-        )
-    )
-
-
-# Domain name (reference/domains.py) -> its bands for a format and the configuration's params.
-# A band function reads only the KINK_PARAMS and eps of the params (bands() caches on those).
-BANDS: dict[str, Callable[[FloatFormat, Mapping[str, Any]], tuple[Band, ...]]] = {
-    "real": _real_bands,
-    "logit": _real_bands,
-    "log-probability": _log_probability_bands,
-    "probability": _probability_bands,
-    "count": _count_bands,
-    "rate": _rate_bands,
-    "variance": _variance_bands,
-    "±1 label": _sign_bands,
-    "weight": _weight_bands,
-}
 COTANGENT = Band("cotangent", "uniform", -2.0, 2.0)
 
 
@@ -239,42 +74,31 @@ def sane_cotangent(values: np.ndarray, dtype: str) -> np.ndarray:
     return np.where(np.abs(values) < small_low(FORMATS[dtype]), 0.0, values)
 
 
-def bands(domain: str, dtype: str, params: Mapping[str, Any]) -> tuple[Band, ...]:
-    """The bands a float argument of ``domain`` is drawn from for ``dtype``."""
-    # Remembered per (domain, dtype, the parameters bands read): every drawn array asks. Types
-    # are part of the key because True == 1 and kink_points ignores booleans.
-    relevant = tuple((k, type(params.get(k)), params.get(k)) for k in (*KINK_PARAMS, "eps"))
+def bands(
+    domain: Domain, dtype: str, params: Mapping[str, Any], kinks: tuple[str, ...] = ()
+) -> tuple[Band, ...]:
+    """The bands a float argument of ``domain`` is drawn from for ``dtype``, under the
+    configuration ``params`` of a loss whose kink parameters are ``kinks``."""
+    if domain.bands is None:
+        raise LookupError(
+            f"domain {domain.name!r} declares no bands: give its Domain a bands= function in "
+            "reference/domains.py"
+        )
+    points = kink_points(params, kinks)
+    # Remembered per (domain, dtype, what a band function reads: the kink points and eps): every
+    # drawn array asks. The type is part of the key because True == 1.
+    eps = params.get("eps")
     try:
-        return _bands(domain, dtype, relevant)
+        return _bands(domain, dtype, points, (type(eps), eps))
     except TypeError:  # an unhashable parameter value: compute afresh
-        return BANDS[domain](FORMATS[dtype], params)
+        return domain.bands(FORMATS[dtype], points, params)
 
 
 @functools.lru_cache(maxsize=1024)
-def _bands(domain: str, dtype: str, relevant: tuple) -> tuple[Band, ...]:
-    return BANDS[domain](FORMATS[dtype], {k: v for k, _, v in relevant})
+def _bands(domain: Domain, dtype: str, points: tuple, eps: tuple) -> tuple[Band, ...]:
+    return domain.bands(FORMATS[dtype], points, {"eps": eps[1]})
 
 
-# --- normalisation along the class axis ----------------------------------------------------------
-
-
-def _normalise_probability(x: np.ndarray, axis: int) -> np.ndarray:
-    total = np.sum(x, axis=axis, keepdims=True)
-    uniform = np.full_like(x, 1.0 / x.shape[axis])
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(total > 0, x / np.where(total > 0, total, 1.0), uniform)
-
-
-def _normalise_log_probability(x: np.ndarray, axis: int) -> np.ndarray:
-    top = np.max(x, axis=axis, keepdims=True)
-    return x - (top + np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)))
-
-
-# Domain name -> how its values are made a distribution along the class axis.
-NORMALISE: dict[str, Callable[[np.ndarray, int], np.ndarray]] = {
-    "probability": _normalise_probability,
-    "log-probability": _normalise_log_probability,
-}
 CLASS_SYMBOL = "C"
 
 
@@ -485,13 +309,13 @@ def _draw_class_index(drawer, name, shape, sizes, params) -> np.ndarray:
 
 
 def _tie_partner(spec, layout, name, drawn: Mapping[str, np.ndarray], params) -> str | None:
-    """An earlier argument of the same real domain and symbolic shape, if there is one."""
-    domain = spec.array(name).domain_for(params).name
-    if domain not in TIE_DOMAINS:
+    """An earlier argument of a ``ties`` domain (real values) and the same symbolic shape, if the
+    argument's own domain ties and there is one."""
+    if not spec.array(name).domain_for(params).ties:
         return None
     for other in drawn:
         if (
-            spec.array(other).domain_for(params).name in TIE_DOMAINS
+            spec.array(other).domain_for(params).ties
             and layout.shapes[other] == layout.shapes[name]
         ):
             return other
@@ -529,22 +353,22 @@ def draw_arrays(
         shape, n = concrete[name], math.prod(concrete[name])
         if domain.integer:
             arrays[name] = _draw_class_index(drawer, name, shape, sizes, full)
-            drawn_from[name] = "class index"
+            drawn_from[name] = domain.name
             continue
         partner = _tie_partner(spec, layout, name, arrays, full)
         if partner is not None and drawer.choice((False, True), f"{name} near {partner}"):
-            kinks = _near("near kinks", kink_points(full), dtype)
+            kinks = near("near kinks", kink_points(full, spec.kinks), dtype)
             offset = drawer.floats(kinks, n, f"{name} − {partner}").reshape(shape)
             values = arrays[partner] + offset
             drawn_from[name] = f"{partner} + near kinks"
         else:
-            band = drawer.choice(bands(domain.name, dtype, full), f"{name} band")
+            band = drawer.choice(bands(domain, dtype, full, spec.kinks), f"{name} band")
             values = drawer.floats(band, n, f"{name} values").reshape(shape)
             drawn_from[name] = band.name
         axis = _class_axis(layout, name)
-        if axis is not None and domain.name in NORMALISE:
+        if axis is not None and domain.normalise is not None:
             if drawer.choice((False, True), f"{name} normalised along C"):
-                values = NORMALISE[domain.name](values, axis)
+                values = domain.normalise(values, axis)
                 drawn_from[name] += ", normalised along C"
         arrays[name] = values
     cotangent = None

@@ -38,7 +38,8 @@ The error model
                     this also covers subnormal results, whose ulp exceeds u·|ref|).
     ``S``           the condition scale: the sum of the magnitudes of the terms a standard
                     evaluation adds up. Each loss declares the elementwise *term scale* T_i of its
-                    formula (``TERM_SCALES`` below: e.g. T = Σ_c w_c q_c (|x_c − max x| + L + 1)
+                    formula (``LossSpec.term_scale``, a :class:`reference.terms.TermScale` next to
+                    the formula in its family module: e.g. T = Σ_c w_c q_c (|x_c − max x| + L + 1)
                     for cross-entropy, where L is the log-sum-exp of the shifted logits and the
                     1 is the absolute error of a log of a sum near 1). The reduction combines
                     them with the weight each elementwise loss has in the result,
@@ -115,26 +116,26 @@ Calibration (the numbers behind K and K_GRAD)
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 import reference as R
-from reference import binary, classification, core, distribution, embedding
-from reference._math import sigmoid, softplus, sum_to_shape, times_or_zero
+from reference import core
+from reference._math import times_or_zero
 from reference.contract import K_GRAD as K_GRAD  # re-exported: cases.compare reads it here
 from reference.contract import K_SUM, K_VALUE
 from reference.reduction import elementwise_cotangent
+from reference.terms import NEAR_HINGE as NEAR_HINGE  # re-exported with the model's constants
+from reference.terms import TermScale
 
 # --- the constants of the model -----------------------------------------------------------------
 
 # K_VALUE, K_GRAD, K_SUM are defined once, in the neutral contract, which registry predicates read.
-
-# A hinge (max(0, z)) whose argument is within this fraction of its terms' size of 0 may be
-# evaluated on either side by correct arithmetic (bfloat16: K·u = 2^-6), so its terms count.
-NEAR_HINGE = 2.0**-5
+# NEAR_HINGE, the band around a hinge within which its terms count, is defined with the term
+# scales that use it (reference/terms.py).
 
 
 def unit_roundoff(dtype: str) -> float:
@@ -159,467 +160,6 @@ def k(n: int, constant: float = K_VALUE) -> float:
     return constant + K_SUM * math.log2(max(n, 1))
 
 
-# --- per-loss term scales -----------------------------------------------------------------------
-#
-# T(a, p, loss) -> the elementwise term scale, with the elementwise loss's shape.
-# G(a, p, c)    -> {argument: gradient term scale with the argument's shape}, for the elementwise
-#                  cotangent magnitude c (|∂result/∂ℓ_i|), mirroring the loss's elementwise_vjp.
-# ``a`` holds the validated float64 arrays, ``p`` the parameters with defaults filled in. Both
-# describe a *standard* evaluation of the formula (and, where frameworks evaluate it differently,
-# the union of their terms): every T_i ≥ |ℓ_i|, and a term that a standard evaluation cancels
-# contributes its own magnitude.
-
-
-@dataclass(frozen=True)
-class TermScale:
-    """T (``value``) and G (``grads``) of one loss, and, for gradients that divide by an
-    intermediate which can fall below the normal range, that division's share of F
-    (``grad_floor``, see :func:`scales`)."""
-
-    value: Callable[[Mapping[str, np.ndarray], Mapping[str, Any], np.ndarray], np.ndarray]
-    grads: Callable[
-        [Mapping[str, np.ndarray], Mapping[str, Any], np.ndarray], dict[str, np.ndarray]
-    ]
-    grad_floor: (
-        Callable[[Mapping[str, np.ndarray], Mapping[str, Any], np.ndarray], np.ndarray] | None
-    ) = None
-
-
-def _abs_vjp(name: str):
-    """G for a gradient formula without cancellation: |vjp| with the cotangent's magnitude."""
-
-    def grads(a, p, c):
-        vjp = R.get(name).elementwise_vjp(a, p, c)
-        return {k: np.abs(v) for k, v in vjp.items()}
-
-    return grads
-
-
-def _diff(a) -> np.ndarray:
-    return np.abs(a["input"] - a["target"])
-
-
-def _same_for_target(scale: np.ndarray) -> dict[str, np.ndarray]:
-    return {"input": scale, "target": scale}
-
-
-# regression: d = x − y is computed with a relative error (x, y exact), so terms follow |d|.
-
-
-def _huber_value(a, p, loss):
-    d, delta = _diff(a), p["delta"]
-    return np.where(d <= delta, 0.5 * d * d, delta * (d + 0.5 * delta))
-
-
-def _smooth_l1_value(a, p, loss):
-    d, beta = _diff(a), p["beta"]
-    if beta == 0:
-        return d
-    return np.where(d < beta, 0.5 * d * d / beta, d + 0.5 * beta)
-
-
-def _huber_grads(a, p, c):
-    # optax's 0.5·q² + δ·(|d| − q), q = min(|d|, δ): its gradient adds and removes δ·sign(d)
-    delta = p["delta"]
-    return _same_for_target(c * (np.minimum(_diff(a), delta) + delta))
-
-
-def _smooth_l1_grads(a, p, c):
-    # smooth_l1(β) computed as huber(δ = β)/β, as a framework without it does: terms up to 1
-    beta = p["beta"]
-    slope = 1.0 if beta == 0 else np.minimum(_diff(a) / beta, 1.0) + 1.0
-    return _same_for_target(c * slope)
-
-
-def _log_cosh_value(a, p, loss):
-    # Keras: d + softplus(−2d) − log 2 at the signed d (terms up to 3|d|); optax:
-    # logaddexp(d, −d) − log 2. Both cancel to ~d²/2 at small d.
-    d = _diff(a)
-    return 3.0 * d + softplus(-2.0 * d) + np.log(2.0)
-
-
-def _log_cosh_grads(a, p, c):
-    # 1 − 2σ(−2d) (Keras' autodiff) or σ(2d) − σ(−2d) (optax): terms of size ≤ 3, each an exp
-    # of an argument of size 2|d| (relative error ~u·2|d|).
-    return _same_for_target(3.0 * c * (1.0 + 2.0 * _diff(a)))
-
-
-# binary
-
-
-def _bce_value(a, p, loss):
-    x, y, w = a["input"], a["target"], np.abs(binary._weight(a))
-    # log(1 − x) is taken of a rounded 1 − x: an absolute error of u, whatever x.
-    return w * (
-        times_or_zero(np.abs(y), np.abs(np.log(x)))
-        + times_or_zero(np.abs(1.0 - y), np.abs(np.log1p(-x)) + 1.0)
-    )
-
-
-def _bce_grads(a, p, c):
-    x, y, w = a["input"], a["target"], np.abs(binary._weight(a))
-    dx = times_or_zero(np.abs(y), 1.0 / x) + times_or_zero(np.abs(1.0 - y), 1.0 / (1.0 - x))
-    dy = np.abs(np.log(x)) + np.abs(np.log1p(-x)) + 1.0
-    return {"input": c * w * dx, "target": c * w * dy}
-
-
-def _logistic_weight(a) -> np.ndarray:
-    """w·(1 + max(q, 1)): the weights in front of the two logistic terms of BCE with logits."""
-    q = np.abs(np.asarray(binary._pos_weight(a)))
-    return np.abs(binary._weight(a)) * (1.0 + np.maximum(q, 1.0))
-
-
-def _bce_logits_value(a, p, loss):
-    # torch: (1 − y)x + m + log(e^−m + e^(−x−m)) with m = max(−x, 0); Keras: relu(x) − x·y +
-    # log1p(e^−|x|); optax: −y·log σ(x) − (1 − y)·log σ(−x). Union: terms of size |x| per label
-    # weight, plus 1 for the log of a sum in [1, 2].
-    return _logistic_weight(a) * (np.abs(a["input"]) + 1.0)
-
-
-def _bce_logits_grads(a, p, c):
-    # σ(±x) − y: terms ≤ 1 per label weight; σ computed as exp(x − softplus(x)) (JAX's
-    # logaddexp gradient) has a relative error of u·|x|.
-    scale = c * _logistic_weight(a) * (np.abs(a["input"]) + 1.0)
-    return {"input": scale, "target": scale}
-
-
-_FOCAL_M_ERROR = 3.0  # 1 − p_t from a rounded σ(x): absolute error of about 3u
-
-
-def _focal_value(a, p, loss):
-    x, y, gamma = a["input"], a["target"], p["gamma"]
-    _, ce, m = binary._focal_parts(x, y)
-    t_ce = 2.0 * (np.abs(x) + 1.0)
-    at = np.abs(binary._alpha_t(y, p["alpha"]))
-    if gamma == 0:
-        return at * t_ce
-    # (1 − p_t)^γ from an m with absolute error ~3u has relative error γ·3u/m.
-    return at * (t_ce * m**gamma + ce * gamma * m ** (gamma - 1.0) * _FOCAL_M_ERROR)
-
-
-def _focal_grads(a, p, c):
-    x, y, gamma, alpha = a["input"], a["target"], p["gamma"], p["alpha"]
-    prob, ce, m = binary._focal_parts(x, y)
-    t_ce = 2.0 * (np.abs(x) + 1.0)
-    at = np.abs(binary._alpha_t(y, alpha))
-    both = at + (abs(2.0 * alpha - 1.0) if alpha is not None else 0.0)
-    if gamma == 0:
-        dx = (prob + np.abs(y)) * (np.abs(x) + 1.0)
-        return {"input": c * at * dx, "target": c * both * t_ce}
-    mod = m**gamma
-    dmod = gamma * m ** (gamma - 1.0)
-    ddmod = gamma * abs(gamma - 1.0) * m ** (gamma - 2.0) if gamma != 1 else 0.0 * m
-    err = _FOCAL_M_ERROR
-    dm_dx = 2.0 * prob * (1.0 - prob)
-    dx = (
-        (prob + np.abs(y)) * mod
-        + np.abs(prob - y) * dmod * err
-        + dm_dx * (t_ce * dmod + ce * ddmod * err)
-    )
-    dy = t_ce * mod + dmod * (3.0 * t_ce + ce * err) + 3.0 * ce * ddmod * err
-    # σ(x) and its complement carry a relative error of u·|x| (see _bce_logits_grads)
-    return {"input": c * at * dx * (np.abs(x) + 1.0), "target": c * both * dy}
-
-
-# classification
-
-
-def _softmax_parts(a, p):
-    """Class-last logits shifted by their row maximum, |z|, L = log Σ e^z, and the smoothed target."""
-    x = classification._class_last(a["input"])
-    m = np.max(x, axis=-1, keepdims=True)
-    z = x - np.where(np.isfinite(m), m, 0.0)
-    lse = np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
-    q, _ = classification._smoothed_target(a, p)
-    w = np.abs(classification._class_weights(a, x.shape[-1]))
-    return z, lse, q, w
-
-
-def _cross_entropy_value(a, p, loss):
-    z, lse, q, w = _softmax_parts(a, p)
-    # log softmax = z − L: |z| and L rounded separately, L with an absolute error ~u.
-    return np.sum(times_or_zero(w * np.abs(q), np.abs(z) + lse + 1.0), axis=-1)
-
-
-def _cross_entropy_grads(a, p, c):
-    z, lse, q, w = _softmax_parts(a, p)
-    wq = w * np.abs(q)
-    prob = np.exp(z - lse)
-    cc = c[..., None]
-    # softmax_c·Σwq − w_c q_c; exp at an argument of size |z| + L has that relative error.
-    dx = cc * (prob * np.sum(wq, axis=-1, keepdims=True) * (1.0 + np.abs(z) + lse) + wq)
-    out = {"input": classification._class_back(dx)}
-    if p["target_kind"] == "probability":
-        dt = cc * (1.0 - p["label_smoothing"]) * w * (np.abs(z) + lse + 1.0)
-        out["target"] = classification._class_back(dt)
-    return out
-
-
-def _nll_value(a, p, loss):
-    return np.abs(loss)
-
-
-def _multi_margin_parts(a, p):
-    z, others = classification._margins(a, p)
-    x = classification._class_last(a["input"])
-    x_y = np.take_along_axis(x, a["target"][..., None], axis=-1)
-    size = abs(p["margin"]) + np.abs(x_y) + np.abs(x)  # margin − x_y + x_i: three terms
-    near = others & (z >= -NEAR_HINGE * size)
-    w_y = np.abs(classification._class_weights(a, z.shape[-1]))[a["target"]]
-    return np.maximum(z, 0.0), size, near, w_y / z.shape[-1]
-
-
-def _multi_margin_value(a, p, loss):
-    hinge, size, near, scale = _multi_margin_parts(a, p)
-    if p["p"] == 1:
-        per_class = np.where(near, hinge + size, 0.0)
-    else:
-        per_class = np.where(near, hinge * (hinge + 2.0 * size), 0.0)
-    return scale * np.sum(per_class, axis=-1)
-
-
-def _multi_margin_grads(a, p, c):
-    hinge, size, near, scale = _multi_margin_parts(a, p)
-    slope = 1.0 if p["p"] == 1 else 2.0 * (hinge + size)
-    others = np.where(near, (c * scale)[..., None] * slope, 0.0)
-    # the target's own score enters every term: its gradient is the sum of the others'
-    onehot = classification._one_hot(a["target"], np.ones(a["target"].shape, bool), hinge.shape[-1])
-    dx = np.where(onehot, np.sum(others, axis=-1, keepdims=True), others)
-    return {"input": classification._class_back(dx)}
-
-
-def _multilabel_weight(a):
-    x = a["input"]
-    return np.abs(classification._class_weights(a, x.shape[-1])) * 2.0 / x.shape[-1]
-
-
-def _multilabel_value(a, p, loss):
-    return np.sum(_multilabel_weight(a) * (np.abs(a["input"]) + 1.0), axis=-1)
-
-
-def _multilabel_grads(a, p, c):
-    scale = c[..., None] * _multilabel_weight(a) * (np.abs(a["input"]) + 1.0)
-    return {"input": scale, "target": scale}
-
-
-# distribution
-
-
-def _kl_value(a, p, loss):
-    x, t = a["input"], a["target"]
-    if p["log_target"]:
-        return np.exp(t) * (np.abs(t) + np.abs(x))
-    return times_or_zero(np.abs(t), np.abs(np.log(t)) + np.abs(x))
-
-
-def _kl_grads(a, p, c):
-    x, t = a["input"], a["target"]
-    if p["log_target"]:
-        et = np.exp(t)
-        return {"input": c * et, "target": c * et * (np.abs(t) + np.abs(x) + 1.0)}
-    return {"input": c * np.abs(t), "target": c * (np.abs(np.log(t)) + 1.0 + np.abs(x))}
-
-
-def _stirling_terms(y, variant):
-    if variant == "lgamma":
-        return np.abs(distribution._log_factorial(y, variant))
-    safe = np.where(y > 1, y, 2.0)
-    terms = np.abs(safe * np.log(safe)) + safe + 0.5 * np.abs(np.log(2.0 * np.pi * safe))
-    return np.where(y > 1, terms, 0.0)
-
-
-def _poisson_value(a, p, loss):
-    x, y = a["input"], np.abs(a["target"])
-    if p["log_input"]:
-        terms = np.exp(x) + times_or_zero(y, np.abs(x))
-    else:
-        terms = np.abs(x) + times_or_zero(y, np.abs(np.log(x + p["eps"])) + 1.0)
-    if p["full"]:
-        terms = terms + _stirling_terms(a["target"], p["full_term"])
-    return terms
-
-
-def _poisson_grads(a, p, c):
-    x, y = a["input"], np.abs(a["target"])
-    if p["log_input"]:
-        return {"input": c * (np.exp(x) + y)}
-    return {"input": c * (1.0 + times_or_zero(y, 1.0 / np.abs(x + p["eps"])))}
-
-
-def _gaussian_value(a, p, loss):
-    _, v = distribution._variance(a, p)
-    d = a["input"] - a["target"]
-    terms = 0.5 * (np.abs(np.log(v)) + d * d / v)
-    if p["full"]:
-        terms = terms + 0.5 * np.log(2.0 * np.pi)
-    return np.broadcast_to(terms, a["input"].shape)
-
-
-def _gaussian_grads(a, p, c):
-    var, v = distribution._variance(a, p)
-    d = a["input"] - a["target"]
-    dx = c * np.abs(d) / v
-    dvar = c * np.where(var > p["eps"], 0.5 * (1.0 / v + d * d / (v * v)), 0.0)
-    shape = a["var"].shape
-    dvar = np.reshape(sum_to_shape(np.broadcast_to(dvar, d.shape), var.shape), shape)
-    return {"input": dx, "target": dx, "var": dvar}
-
-
-# embedding
-
-
-def _triplet_parts(a, p):
-    diffs, d = embedding._distances(a, p)
-    neg = np.minimum(d["an"], d["pn"]) if p["swap"] else d["an"]
-    z = d["ap"] - neg + p["margin"]
-    size = d["ap"] + neg + abs(p["margin"])
-    return diffs, d, size, z >= -NEAR_HINGE * size
-
-
-def _triplet_value(a, p, loss):
-    _, _, size, near = _triplet_parts(a, p)
-    return np.where(near, size, 0.0)
-
-
-def _triplet_grads(a, p, c):
-    from reference._math import pnorm_grad
-
-    diffs, d, _, near = _triplet_parts(a, p)
-    g = {k: np.abs(pnorm_grad(diffs[k], d[k], p["p"])) for k in diffs}
-    scale = np.where(near, c, 0.0)[..., None]
-    swap = 1.0 if p["swap"] else 0.0
-    return {
-        "anchor": scale * (g["ap"] + g["an"]),
-        "positive": scale * (g["ap"] + swap * g["pn"]),
-        "negative": scale * (g["an"] + swap * g["pn"]),
-    }
-
-
-def _pnorm_grad_sensitivity(v: np.ndarray, d: np.ndarray, order: float) -> np.ndarray:
-    """|∂g_j/∂d| + |∂g_j/∂v_j| for the p-norm's gradient g_j = sign(v_j)(|v_j|/d)^(p−1).
-
-    How far an absolute error η in the norm d, or in a component v_j of the difference, moves
-    the gradient: η·(p − 1)/d·((|v_j|/d)^(p−1) + (|v_j|/d)^(p−2)), i.e. η·(1/d + |v_j|/d²) for
-    p = 2 (for p > 2 the second term is bounded by its value at |v_j| = d, which is used; the
-    configurations use p ∈ {1, 2}). 0 for p = 1, whose gradient sign(v) does not divide by d, and
-    at d = 0, where torch and the reference both take the subgradient 0.
-    """
-    if order == 1:
-        return np.zeros(v.shape)
-    d = d[..., None]
-    safe = np.where(d > 0, d, 1.0)
-    ratio = np.abs(v) / safe
-    second = ratio ** (order - 2.0) if order <= 2 else np.ones(v.shape)
-    return np.where(d > 0, (order - 1.0) / safe * (ratio ** (order - 1.0) + second), 0.0)
-
-
-def _triplet_grad_floor(a, p, c):
-    """Each gradient of an active triplet divides by its distances (∂d/∂v = v/d for p = 2).
-    A distance of the size of eps (anchor equal to positive or negative, eps = 1e-6) lies below
-    float16's smallest normal number 6.1e-5, where it keeps only a few significant bits: the
-    absolute error η of that one rounding, divided by d, moves the gradient by η/d (2^-25/1.7e-6
-    = 1.7 % at D = 3), however correctly each operation rounds. Summed over the distances the loss
-    uses, per element, the same for the three arguments (they share their shape)."""
-    diffs, d, _, near = _triplet_parts(a, p)
-    used = ("ap", "an", "pn") if p["swap"] else ("ap", "an")
-    total = sum(_pnorm_grad_sensitivity(diffs[k], d[k], p["p"]) for k in used)
-    return np.where(near, c, 0.0)[..., None] * total
-
-
-def _cosine_parts(a, p):
-    x1, x2 = a["input1"], a["input2"]
-    cos, n1, n2 = embedding._cosine(a)
-    # the dot product's terms, relative to ‖x1‖‖x2‖ (≤ 1 by Cauchy-Schwarz)
-    dot = np.sum(np.abs(x1 * x2), axis=-1) / (n1 * n2) + np.abs(cos)
-    margin = p["margin"]
-    near = (a["target"] == 1) | (cos - margin >= -NEAR_HINGE * (1.0 + abs(margin)))
-    return cos, n1, n2, dot, near
-
-
-def _cosine_value(a, p, loss):
-    _, _, _, dot, near = _cosine_parts(a, p)
-    own = np.where(a["target"] == 1, 1.0, abs(p["margin"]))
-    return np.where(near, own + dot, 0.0)
-
-
-def _cosine_grads(a, p, c):
-    x1, x2 = a["input1"], a["input2"]
-    _, n1, n2, dot, near = _cosine_parts(a, p)
-    s = np.where(near, c, 0.0)[..., None]
-    n1, n2, dot = n1[..., None], n2[..., None], dot[..., None]
-    return {
-        "input1": s * (np.abs(x2) / (n1 * n2) + dot * np.abs(x1) / (n1 * n1)),
-        "input2": s * (np.abs(x1) / (n1 * n2) + dot * np.abs(x2) / (n2 * n2)),
-    }
-
-
-def _ranking_near(a, p):
-    size = np.abs(a["input1"] - a["input2"]) + abs(p["margin"])
-    z = -a["target"] * (a["input1"] - a["input2"]) + p["margin"]
-    return size, z >= -NEAR_HINGE * size
-
-
-def _ranking_value(a, p, loss):
-    size, near = _ranking_near(a, p)
-    return np.where(near, size, 0.0)
-
-
-def _ranking_grads(a, p, c):
-    _, near = _ranking_near(a, p)
-    g = np.where(near, c, 0.0)
-    return {"input1": g, "input2": g}
-
-
-def _hinge_near(a, p):
-    x, margin = a["input"], p["margin"]
-    size = np.abs(x) + abs(margin)
-    return size, (a["target"] == 1) | (margin - x >= -NEAR_HINGE * size)
-
-
-def _hinge_value(a, p, loss):
-    size, near = _hinge_near(a, p)
-    return np.where(a["target"] == 1, np.abs(a["input"]), np.where(near, size, 0.0))
-
-
-def _hinge_grads(a, p, c):
-    _, near = _hinge_near(a, p)
-    return {"input": np.where(near, c, 0.0)}
-
-
-def _soft_margin_value(a, p, loss):
-    # softplus(z) evaluated as log1p(e^z) or as a log-sum-exp: the latter's log of a sum in [1, 2]
-    # has an absolute error of u.
-    return softplus(-a["target"] * a["input"]) + 1.0
-
-
-def _soft_margin_grads(a, p, c):
-    return {"input": c * sigmoid(-a["target"] * a["input"]) * (np.abs(a["input"]) + 1.0)}
-
-
-TERM_SCALES: dict[str, TermScale] = {
-    "mse_loss": TermScale(lambda a, p, loss: np.abs(loss), _abs_vjp("mse_loss")),
-    "l1_loss": TermScale(lambda a, p, loss: np.abs(loss), _abs_vjp("l1_loss")),
-    "huber_loss": TermScale(_huber_value, _huber_grads),
-    "smooth_l1_loss": TermScale(_smooth_l1_value, _smooth_l1_grads),
-    "log_cosh": TermScale(_log_cosh_value, _log_cosh_grads),
-    "binary_cross_entropy": TermScale(_bce_value, _bce_grads),
-    "binary_cross_entropy_with_logits": TermScale(_bce_logits_value, _bce_logits_grads),
-    "sigmoid_focal_loss": TermScale(_focal_value, _focal_grads),
-    "cross_entropy": TermScale(_cross_entropy_value, _cross_entropy_grads),
-    "nll_loss": TermScale(_nll_value, _abs_vjp("nll_loss")),
-    "multi_margin_loss": TermScale(_multi_margin_value, _multi_margin_grads),
-    "multilabel_soft_margin_loss": TermScale(_multilabel_value, _multilabel_grads),
-    "kl_div": TermScale(_kl_value, _kl_grads),
-    "poisson_nll_loss": TermScale(_poisson_value, _poisson_grads),
-    "gaussian_nll_loss": TermScale(_gaussian_value, _gaussian_grads),
-    "triplet_margin_loss": TermScale(_triplet_value, _triplet_grads, _triplet_grad_floor),
-    "cosine_embedding_loss": TermScale(_cosine_value, _cosine_grads),
-    "margin_ranking_loss": TermScale(_ranking_value, _ranking_grads),
-    "hinge_embedding_loss": TermScale(_hinge_value, _hinge_grads),
-    "soft_margin_loss": TermScale(_soft_margin_value, _soft_margin_grads),
-}
-
-
 # --- scales of one case -------------------------------------------------------------------------
 
 
@@ -641,13 +181,15 @@ class Scales:
 
 
 def term_scale(loss: str) -> TermScale:
-    try:
-        return TERM_SCALES[loss]
-    except KeyError:
-        raise KeyError(
-            f"no term scale for loss {loss!r}: add one to cases.tolerance.TERM_SCALES "
-            "(the magnitudes of the terms its formula adds; see the module docstring)"
-        ) from None
+    """The loss's declared term scale (``LossSpec.term_scale``)."""
+    spec = R.get(loss)
+    if spec.term_scale is None:
+        raise LookupError(
+            f"{loss} declares no term scale: add term_scale=TermScale(value, grads) to its "
+            f"LossSpec in reference/{spec.family}.py (the magnitudes of the terms its formula "
+            "adds; see cases/tolerance.py's docstring)"
+        )
+    return spec.term_scale
 
 
 def fan_in(arrays: Mapping[str, np.ndarray], result_size: int) -> int:

@@ -15,7 +15,9 @@ import numpy as np
 from . import params as P
 from ._math import sigmoid, softplus, times_or_zero
 from .domains import LOGIT, PROBABILITY, WEIGHT
+from .edges import BIG, INF, Edge, has, vec
 from .spec import ArraySpec, Elementwise, Layout, LossSpec, Param
+from .terms import TermScale
 
 
 def _weight(a) -> np.ndarray | float:
@@ -45,6 +47,51 @@ def binary_cross_entropy_vjp(a, p, g):
     return {"input": g * times_or_zero(w, dx), "target": g * times_or_zero(w, dy)}
 
 
+def _bce_value(a, p, loss):
+    x, y, w = a["input"], a["target"], np.abs(_weight(a))
+    # log(1 − x) is taken of a rounded 1 − x: an absolute error of u, whatever x.
+    return w * (
+        times_or_zero(np.abs(y), np.abs(np.log(x)))
+        + times_or_zero(np.abs(1.0 - y), np.abs(np.log1p(-x)) + 1.0)
+    )
+
+
+def _bce_grads(a, p, c):
+    x, y, w = a["input"], a["target"], np.abs(_weight(a))
+    dx = times_or_zero(np.abs(y), 1.0 / x) + times_or_zero(np.abs(1.0 - y), 1.0 / (1.0 - x))
+    dy = np.abs(np.log(x)) + np.abs(np.log1p(-x)) + 1.0
+    return {"input": c * w * dx, "target": c * w * dy}
+
+
+_BCE_EDGES = (
+    Edge(
+        "input probabilities exactly 0 and 1, labels agreeing",
+        lambda c: {"input": vec(0, 1, 0, 1), "target": vec(0, 1, 0, 1)},
+    ),
+    Edge(
+        "input probabilities exactly 0 and 1, labels opposite (infinite loss)",
+        lambda c: {"input": vec(0, 1, 0.5, 0.5), "target": vec(1, 0, 0, 1)},
+    ),
+    Edge(
+        "input 2^-16 where the label is 1 (confident and wrong: ∂ℓ/∂x = -65536)",
+        lambda c: {"input": vec(2.0**-16, 0.25, 0.5, 0.75), "target": vec(1, 0, 1, 0)},
+    ),
+    Edge(
+        "target probabilities 0, 1 and ½",
+        lambda c: {"input": vec(0.25, 0.75, 0.5, 0.125), "target": vec(0, 1, 0.5, 1)},
+    ),
+    Edge(
+        "every weight 0",
+        lambda c: {
+            "input": vec(0.25, 0.75, 0.5, 0.125),
+            "target": vec(0, 1, 0.5, 1),
+            "weight": np.zeros(4),
+        },
+        when=has("weight"),
+    ),
+)
+
+
 # --- binary_cross_entropy_with_logits -----------------------------------------------------------
 
 
@@ -69,6 +116,67 @@ def binary_cross_entropy_with_logits_vjp(a, p, g):
     dx = times_or_zero(1.0 - y, sigmoid(x)) - times_or_zero(q * y, sigmoid(-x))
     dy = q * softplus(-x) - softplus(x)
     return {"input": g * times_or_zero(w, dx), "target": g * times_or_zero(w, dy)}
+
+
+def _logistic_weight(a) -> np.ndarray:
+    """w·(1 + max(q, 1)): the weights in front of the two logistic terms of BCE with logits."""
+    q = np.abs(np.asarray(_pos_weight(a)))
+    return np.abs(_weight(a)) * (1.0 + np.maximum(q, 1.0))
+
+
+def _bce_logits_value(a, p, loss):
+    # torch: (1 − y)x + m + log(e^−m + e^(−x−m)) with m = max(−x, 0); Keras: relu(x) − x·y +
+    # log1p(e^−|x|); optax: −y·log σ(x) − (1 − y)·log σ(−x). Union: terms of size |x| per label
+    # weight, plus 1 for the log of a sum in [1, 2].
+    return _logistic_weight(a) * (np.abs(a["input"]) + 1.0)
+
+
+def _bce_logits_grads(a, p, c):
+    # σ(±x) − y: terms ≤ 1 per label weight; σ computed as exp(x − softplus(x)) (JAX's
+    # logaddexp gradient) has a relative error of u·|x|.
+    scale = c * _logistic_weight(a) * (np.abs(a["input"]) + 1.0)
+    return {"input": scale, "target": scale}
+
+
+def _logit_edges() -> tuple[Edge, ...]:
+    """Saturated, infinite and zero logits: the edge cases of every loss of a logit."""
+    return (
+        Edge(
+            f"input logits ±{BIG:g} (saturated sigmoid)",
+            lambda c: {"input": vec(BIG, -BIG, BIG, -BIG), "target": vec(1, 0, 0, 1)},
+        ),
+        Edge(
+            "input logits ±inf",
+            lambda c: {"input": vec(INF, -INF, INF, -INF), "target": vec(1, 0, 0, 1)},
+        ),
+        Edge(
+            "input logits 0, target 0, 1, ½ and ¼",
+            lambda c: {"input": np.zeros(4), "target": vec(0, 1, 0.5, 0.25)},
+        ),
+    )
+
+
+_BCE_LOGITS_EDGES = (
+    *_logit_edges(),
+    Edge(
+        "every weight 0",
+        lambda c: {
+            "input": vec(BIG, -BIG, 0.5, -0.5),
+            "target": vec(0, 1, 1, 0),
+            "weight": np.zeros(4),
+        },
+        when=has("weight"),
+    ),
+    Edge(
+        "pos_weight 0 (positive terms vanish)",
+        lambda c: {
+            "input": vec(-BIG, 0.5, -0.5, 0),
+            "target": vec(1, 1, 0.5, 1),
+            "pos_weight": vec(0),
+        },
+        when=has("pos_weight"),
+    ),
+)
 
 
 # --- sigmoid_focal_loss -----------------------------------------------------------------------
@@ -118,6 +226,44 @@ def sigmoid_focal_loss_vjp(a, p, g):
     if alpha is not None:
         dy = dy + (2.0 * alpha - 1.0) * ce * mod
     return {"input": g * dx, "target": g * dy}
+
+
+_FOCAL_M_ERROR = 3.0  # 1 − p_t from a rounded σ(x): absolute error of about 3u
+
+
+def _focal_value(a, p, loss):
+    x, y, gamma = a["input"], a["target"], p["gamma"]
+    _, ce, m = _focal_parts(x, y)
+    t_ce = 2.0 * (np.abs(x) + 1.0)
+    at = np.abs(_alpha_t(y, p["alpha"]))
+    if gamma == 0:
+        return at * t_ce
+    # (1 − p_t)^γ from an m with absolute error ~3u has relative error γ·3u/m.
+    return at * (t_ce * m**gamma + ce * gamma * m ** (gamma - 1.0) * _FOCAL_M_ERROR)
+
+
+def _focal_grads(a, p, c):
+    x, y, gamma, alpha = a["input"], a["target"], p["gamma"], p["alpha"]
+    prob, ce, m = _focal_parts(x, y)
+    t_ce = 2.0 * (np.abs(x) + 1.0)
+    at = np.abs(_alpha_t(y, alpha))
+    both = at + (abs(2.0 * alpha - 1.0) if alpha is not None else 0.0)
+    if gamma == 0:
+        dx = (prob + np.abs(y)) * (np.abs(x) + 1.0)
+        return {"input": c * at * dx, "target": c * both * t_ce}
+    mod = m**gamma
+    dmod = gamma * m ** (gamma - 1.0)
+    ddmod = gamma * abs(gamma - 1.0) * m ** (gamma - 2.0) if gamma != 1 else 0.0 * m
+    err = _FOCAL_M_ERROR
+    dm_dx = 2.0 * prob * (1.0 - prob)
+    dx = (
+        (prob + np.abs(y)) * mod
+        + np.abs(prob - y) * dmod * err
+        + dm_dx * (t_ce * dmod + ce * ddmod * err)
+    )
+    dy = t_ce * mod + dmod * (3.0 * t_ce + ce * err) + 3.0 * ce * ddmod * err
+    # σ(x) and its complement carry a relative error of u·|x| (see _bce_logits_grads)
+    return {"input": c * at * dx * (np.abs(x) + 1.0), "target": c * both * dy}
 
 
 # --- declarations -----------------------------------------------------------------------------
@@ -179,7 +325,9 @@ LOSSES = (
         binary_cross_entropy,
         binary_cross_entropy_vjp,
         smooth_at=_probabilities_inside,
-        torch_name="binary_cross_entropy",
+        term_scale=TermScale(_bce_value, _bce_grads),
+        edges=_BCE_EDGES,
+        element_kind="elementwise",
     ),
     LossSpec(
         "binary_cross_entropy_with_logits",
@@ -195,7 +343,9 @@ LOSSES = (
         _BCE_LOGITS_LAYOUTS,
         binary_cross_entropy_with_logits,
         binary_cross_entropy_with_logits_vjp,
-        torch_name="binary_cross_entropy_with_logits",
+        term_scale=TermScale(_bce_logits_value, _bce_logits_grads),
+        edges=_BCE_LOGITS_EDGES,
+        element_kind="elementwise",
     ),
     LossSpec(
         "sigmoid_focal_loss",
@@ -220,5 +370,8 @@ LOSSES = (
         _FOCAL_LAYOUTS,
         sigmoid_focal_loss,
         sigmoid_focal_loss_vjp,
+        term_scale=TermScale(_focal_value, _focal_grads),
+        edges=_logit_edges(),
+        element_kind="elementwise",
     ),
 )

@@ -11,8 +11,10 @@ import numpy as np
 from . import params as P
 from ._math import log_softmax, sigmoid, softmax_complement, softplus, times_or_zero
 from .domains import CLASS_INDEX, LOG_PROBABILITY, LOGIT, PROBABILITY, REAL, WEIGHT
+from .edges import BIG, INF, Config, Edge, has, is_, vec
 from .layouts import class_layouts
 from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
+from .terms import NEAR_HINGE, TermScale, abs_loss, abs_vjp
 
 
 def _class_axis(ndim: int) -> int:
@@ -46,6 +48,55 @@ def _picked(x_last: np.ndarray, target: np.ndarray, kept: np.ndarray) -> np.ndar
     """x[..., target] per item (class-last), 0 for ignored items."""
     safe = np.where(kept, target, 0)
     return np.where(kept, np.take_along_axis(x_last, safe[..., None], axis=-1)[..., 0], 0.0)
+
+
+# Edge cases: four items of three classes, with exact logits and targets.
+
+_LOGITS = np.array([[0.5, -1.0, 2.0], [0.0, 0.25, -0.5], [1.0, 1.0, 1.0], [-2.0, 3.0, 0.5]])
+_INDEX = np.array([2, 0, 1, 1])
+_SOFT = np.array([[0.5, 0.5, 0.0], [0.0, 0.25, 0.75], [1.0, 0.0, 0.0], [0.25, 0.25, 0.5]])
+_BIG_LOGITS = np.array([[BIG, -BIG, 0], [-BIG, BIG, 0], [BIG, BIG, -BIG], [0, -BIG, BIG]])
+
+
+def _with_column(value: float, at_target: bool) -> np.ndarray:
+    """_LOGITS with ``value`` at each row's target class, or at the class after it."""
+    x = _LOGITS.copy()
+    cols = _INDEX if at_target else (_INDEX + 1) % 3
+    x[np.arange(4), cols] = value
+    return x
+
+
+def _index_one_hot(index: np.ndarray, n_classes: int = 3) -> np.ndarray:
+    return (index[:, None] == np.arange(n_classes)).astype(np.float64)
+
+
+def _class_target(c: Config) -> np.ndarray:
+    return _index_one_hot(_INDEX) if c.get("target_kind") == "probability" else _INDEX.copy()
+
+
+def _ignore_all(c: Config) -> np.ndarray:
+    return np.full(4, c["ignore_index"], dtype=np.int64)
+
+
+def _ignoring(c: Config) -> bool:
+    return c.get("ignore_index") is not None
+
+
+def _neginf_at_zero_weight_target(c: Config) -> dict[str, np.ndarray]:
+    """-inf at row 1's target class (class 0), whose class weight is 0: a zero weight removes the
+    term (as the reference defines it for every weighted loss), so the loss stays finite."""
+    x = _LOGITS.copy()
+    x[1, _INDEX[1]] = -INF
+    return {"input": x, "target": _class_target(c), "weight": vec(0, 0.5, 2)}
+
+
+def _margin_rows(margin: float) -> np.ndarray:
+    """Rows where x_y − x_i = margin for one other class i (and the third far below)."""
+    x = np.full((4, 3), -4.0)
+    rows = np.arange(4)
+    x[rows, _INDEX] = 1.0
+    x[rows, (_INDEX + 1) % 3] = 1.0 - margin
+    return x
 
 
 # --- cross_entropy ----------------------------------------------------------------------------
@@ -106,6 +157,94 @@ def cross_entropy_vjp(a, p, g):
     return out
 
 
+def _softmax_parts(a, p):
+    """Class-last logits shifted by their row maximum, |z|, L = log Σ e^z, and the smoothed target."""
+    x = _class_last(a["input"])
+    m = np.max(x, axis=-1, keepdims=True)
+    z = x - np.where(np.isfinite(m), m, 0.0)
+    lse = np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+    q, _ = _smoothed_target(a, p)
+    w = np.abs(_class_weights(a, x.shape[-1]))
+    return z, lse, q, w
+
+
+def _cross_entropy_value(a, p, loss):
+    z, lse, q, w = _softmax_parts(a, p)
+    # log softmax = z − L: |z| and L rounded separately, L with an absolute error ~u.
+    return np.sum(times_or_zero(w * np.abs(q), np.abs(z) + lse + 1.0), axis=-1)
+
+
+def _cross_entropy_grads(a, p, c):
+    z, lse, q, w = _softmax_parts(a, p)
+    wq = w * np.abs(q)
+    prob = np.exp(z - lse)
+    cc = c[..., None]
+    # softmax_c·Σwq − w_c q_c; exp at an argument of size |z| + L has that relative error.
+    dx = cc * (prob * np.sum(wq, axis=-1, keepdims=True) * (1.0 + np.abs(z) + lse) + wq)
+    out = {"input": _class_back(dx)}
+    if p["target_kind"] == "probability":
+        dt = cc * (1.0 - p["label_smoothing"]) * w * (np.abs(z) + lse + 1.0)
+        out["target"] = _class_back(dt)
+    return out
+
+
+_CROSS_ENTROPY_EDGES = (
+    Edge(
+        "-inf logit at a non-target class",
+        lambda c: {"input": _with_column(-INF, False), "target": _class_target(c)},
+    ),
+    Edge(
+        "-inf logit at the target class (infinite loss)",
+        lambda c: {"input": _with_column(-INF, True), "target": _class_target(c)},
+    ),
+    Edge(
+        "+inf logit at a non-target class (infinite loss)",
+        lambda c: {"input": _with_column(INF, False), "target": _class_target(c)},
+    ),
+    Edge(
+        "-inf logit at a zero-weight target class (absent term)",
+        _neginf_at_zero_weight_target,
+        when=has("weight"),
+    ),
+    Edge(
+        "all logits equal",
+        lambda c: {"input": np.zeros((4, 3)), "target": _class_target(c)},
+    ),
+    Edge(
+        f"logits ±{BIG:g}",
+        lambda c: {"input": _BIG_LOGITS.copy(), "target": _class_target(c)},
+    ),
+    Edge(
+        "every target ignored",
+        lambda c: {"input": _LOGITS.copy(), "target": _ignore_all(c)},
+        when=_ignoring,
+    ),
+    Edge(
+        "every target ignored, K-dimensional input (N, C, d1, d2)",
+        lambda c: {
+            "input": np.zeros((1, 3, 2, 2)),
+            "target": np.full((1, 2, 2), c["ignore_index"], dtype=np.int64),
+        },
+        when=_ignoring,
+    ),
+    Edge(
+        "every class weight 0",
+        lambda c: {"input": _LOGITS.copy(), "target": _class_target(c), "weight": np.zeros(3)},
+        when=has("weight"),
+    ),
+    Edge(
+        "probability target rows all 0",
+        lambda c: {"input": _LOGITS.copy(), "target": np.zeros((4, 3))},
+        when=is_(target_kind="probability"),
+    ),
+    Edge(
+        "probability targets 0, ¼, ½, 1 with -inf logits where the target is 0",
+        lambda c: {"input": np.where(_SOFT == 0, -INF, _LOGITS), "target": _SOFT.copy()},
+        when=is_(target_kind="probability"),
+    ),
+)
+
+
 # --- nll_loss ---------------------------------------------------------------------------------
 
 
@@ -130,6 +269,37 @@ def nll_loss_vjp(a, p, g):
     w = _class_weights(a, x.shape[-1])
     onehot = _one_hot(a["target"], kept, x.shape[-1])
     return {"input": _class_back(-(g[..., None] * w) * onehot)}
+
+
+_NLL_EDGES = (
+    Edge(
+        "-inf log-probability at a non-target class",
+        lambda c: {"input": _with_column(-INF, False), "target": _INDEX.copy()},
+    ),
+    Edge(
+        "-inf log-probability at the target class (infinite loss)",
+        lambda c: {"input": _with_column(-INF, True), "target": _INDEX.copy()},
+    ),
+    Edge(
+        "-inf log-probability at a zero-weight target class (absent term)",
+        lambda c: {**_neginf_at_zero_weight_target(c), "target": _INDEX.copy()},
+        when=has("weight"),
+    ),
+    Edge(
+        "log-probability 0 (probability 1) at the target class",
+        lambda c: {"input": _with_column(0.0, True), "target": _INDEX.copy()},
+    ),
+    Edge(
+        "every target ignored",
+        lambda c: {"input": _LOGITS.copy(), "target": _ignore_all(c)},
+        when=_ignoring,
+    ),
+    Edge(
+        "every class weight 0",
+        lambda c: {"input": _LOGITS.copy(), "target": _INDEX.copy(), "weight": np.zeros(3)},
+        when=has("weight"),
+    ),
+)
 
 
 # --- multi_margin_loss ------------------------------------------------------------------------
@@ -176,6 +346,50 @@ def _off_hinge(a, p, h):
     return bool(np.all(~others | (np.abs(z) > 4 * h)))
 
 
+def _multi_margin_parts(a, p):
+    z, others = _margins(a, p)
+    x = _class_last(a["input"])
+    x_y = np.take_along_axis(x, a["target"][..., None], axis=-1)
+    size = abs(p["margin"]) + np.abs(x_y) + np.abs(x)  # margin − x_y + x_i: three terms
+    near = others & (z >= -NEAR_HINGE * size)
+    w_y = np.abs(_class_weights(a, z.shape[-1]))[a["target"]]
+    return np.maximum(z, 0.0), size, near, w_y / z.shape[-1]
+
+
+def _multi_margin_value(a, p, loss):
+    hinge, size, near, scale = _multi_margin_parts(a, p)
+    if p["p"] == 1:
+        per_class = np.where(near, hinge + size, 0.0)
+    else:
+        per_class = np.where(near, hinge * (hinge + 2.0 * size), 0.0)
+    return scale * np.sum(per_class, axis=-1)
+
+
+def _multi_margin_grads(a, p, c):
+    hinge, size, near, scale = _multi_margin_parts(a, p)
+    slope = 1.0 if p["p"] == 1 else 2.0 * (hinge + size)
+    others = np.where(near, (c * scale)[..., None] * slope, 0.0)
+    # the target's own score enters every term: its gradient is the sum of the others'
+    onehot = _one_hot(a["target"], np.ones(a["target"].shape, bool), hinge.shape[-1])
+    dx = np.where(onehot, np.sum(others, axis=-1, keepdims=True), others)
+    return {"input": _class_back(dx)}
+
+
+_MULTI_MARGIN_EDGES = (
+    Edge(
+        "target score exactly margin above another class (hinge kink)",
+        lambda c: {"input": _margin_rows(c["margin"]), "target": _INDEX.copy()},
+    ),
+    Edge("all scores equal", lambda c: {"input": np.zeros((4, 3)), "target": _INDEX.copy()}),
+    Edge(f"scores ±{BIG:g}", lambda c: {"input": _BIG_LOGITS.copy(), "target": _INDEX.copy()}),
+    Edge(
+        "every class weight 0",
+        lambda c: {"input": _LOGITS.copy(), "target": _INDEX.copy(), "weight": np.zeros(3)},
+        when=has("weight"),
+    ),
+)
+
+
 # --- multilabel_soft_margin_loss --------------------------------------------------------------
 
 
@@ -202,6 +416,47 @@ def multilabel_soft_margin_loss_vjp(a, p, g):
     # σ(x) − y as (1 − y) σ(x) − y σ(−x): no 1 − σ(x) at a confident logit
     dx = scale * ((1.0 - y) * sigmoid(x) - y * sigmoid(-x))
     return {"input": dx, "target": dy}
+
+
+def _multilabel_weight(a):
+    x = a["input"]
+    return np.abs(_class_weights(a, x.shape[-1])) * 2.0 / x.shape[-1]
+
+
+def _multilabel_value(a, p, loss):
+    return np.sum(_multilabel_weight(a) * (np.abs(a["input"]) + 1.0), axis=-1)
+
+
+def _multilabel_grads(a, p, c):
+    scale = c[..., None] * _multilabel_weight(a) * (np.abs(a["input"]) + 1.0)
+    return {"input": scale, "target": scale}
+
+
+_MULTILABEL_EDGES = (
+    Edge(
+        f"logits ±{BIG:g} and ±inf",
+        lambda c: {
+            "input": np.array([[BIG, -BIG, 0], [-BIG, BIG, 0], [INF, -INF, 0], [-INF, INF, 0]]),
+            "target": np.array([[1, 0, 1], [1, 0, 0], [1, 0, 1], [0, 1, 0]], dtype=np.float64),
+        },
+    ),
+    Edge(
+        "logits 0, targets 0, 1 and ½",
+        lambda c: {
+            "input": np.zeros((4, 3)),
+            "target": np.resize(vec(0, 1, 0.5), 12).reshape(4, 3),
+        },
+    ),
+    Edge(
+        "every class weight 0",
+        lambda c: {
+            "input": _LOGITS.copy(),
+            "target": _index_one_hot(_INDEX),
+            "weight": np.zeros(3),
+        },
+        when=has("weight"),
+    ),
+)
 
 
 # --- declarations -----------------------------------------------------------------------------
@@ -253,7 +508,10 @@ LOSSES = (
         class_layouts(index_target=True, prob_target=True),
         cross_entropy,
         cross_entropy_vjp,
-        torch_name="cross_entropy",
+        term_scale=TermScale(_cross_entropy_value, _cross_entropy_grads),
+        edges=_CROSS_ENTROPY_EDGES,
+        element_kind="per_class_slice",
+        unbatched=("(C)", "(N, C)"),
     ),
     LossSpec(
         "nll_loss",
@@ -273,7 +531,10 @@ LOSSES = (
         class_layouts(index_target=True),
         nll_loss,
         nll_loss_vjp,
-        torch_name="nll_loss",
+        term_scale=TermScale(abs_loss, abs_vjp(nll_loss_vjp)),
+        edges=_NLL_EDGES,
+        element_kind="per_class_slice",
+        unbatched=("(C)", "(N, C)"),
     ),
     LossSpec(
         "multi_margin_loss",
@@ -293,7 +554,13 @@ LOSSES = (
                 grid=(1, 2),
                 description="exponent of the hinge",
             ),
-            P.real("margin", 1.0, (1.0, 0.5), "required gap between the target score and others"),
+            P.real(
+                "margin",
+                1.0,
+                (1.0, 0.5),
+                "required gap between the target score and others",
+                kink=True,
+            ),
             P.reduction(),
         ),
         (
@@ -303,7 +570,10 @@ LOSSES = (
         multi_margin_loss,
         multi_margin_loss_vjp,
         smooth_at=_off_hinge,
-        torch_name="multi_margin_loss",
+        term_scale=TermScale(_multi_margin_value, _multi_margin_grads),
+        edges=_MULTI_MARGIN_EDGES,
+        element_kind="per_vector",
+        unbatched=("(C)", "(N, C)"),
     ),
     LossSpec(
         "multilabel_soft_margin_loss",
@@ -318,6 +588,8 @@ LOSSES = (
         (Layout("(N, C)", {"input": ("N", "C"), "target": ("N", "C"), "weight": ("C",)}),),
         multilabel_soft_margin_loss,
         multilabel_soft_margin_loss_vjp,
-        torch_name="multilabel_soft_margin_loss",
+        term_scale=TermScale(_multilabel_value, _multilabel_grads),
+        edges=_MULTILABEL_EDGES,
+        element_kind="per_vector",
     ),
 )

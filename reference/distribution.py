@@ -7,8 +7,10 @@ import numpy as np
 from . import params as P
 from ._math import lgamma_positive, sum_to_shape, times_or_zero
 from .domains import COUNT, LOG_PROBABILITY, PROBABILITY, RATE, REAL, VARIANCE
+from .edges import BIG, INF, ROW, Config, Edge, is_, vec
 from .layouts import same_shape
 from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
+from .terms import TermScale
 
 # --- kl_div -----------------------------------------------------------------------------------
 
@@ -37,6 +39,45 @@ def kl_div_vjp(a, p, g):
         et = np.exp(t)
         return {"input": -g * et, "target": g * times_or_zero(et, t - x + 1.0)}
     return {"input": -g * t, "target": g * (np.log(t) + 1.0 - x)}
+
+
+def _kl_value(a, p, loss):
+    x, t = a["input"], a["target"]
+    if p["log_target"]:
+        return np.exp(t) * (np.abs(t) + np.abs(x))
+    return times_or_zero(np.abs(t), np.abs(np.log(t)) + np.abs(x))
+
+
+def _kl_grads(a, p, c):
+    x, t = a["input"], a["target"]
+    if p["log_target"]:
+        et = np.exp(t)
+        return {"input": c * et, "target": c * et * (np.abs(t) + np.abs(x) + 1.0)}
+    return {"input": c * np.abs(t), "target": c * (np.abs(np.log(t)) + 1.0 + np.abs(x))}
+
+
+def _kl_target(t: np.ndarray, c: Config) -> np.ndarray:
+    """Probabilities, or their logs with ``log_target`` (log 0 = -inf, log 1 = 0: both exact)."""
+    if not c.get("log_target"):
+        return t
+    with np.errstate(divide="ignore"):
+        return np.log(t)
+
+
+_KL_EDGES = (
+    Edge(
+        "target probabilities exactly 0 and 1",
+        lambda c: {"input": vec(-1.0, -2.0, -0.5, 0.0), "target": _kl_target(vec(0, 1, 0, 1), c)},
+    ),
+    Edge(
+        "input -inf where the target is 0 (absent term)",
+        lambda c: {"input": vec(-INF, -1.0, -INF, 0.0), "target": _kl_target(vec(0, 1, 0, 1), c)},
+    ),
+    Edge(
+        "input -inf where the target is 1 (infinite loss)",
+        lambda c: {"input": vec(-INF, -1.0, 0.0, -0.5), "target": _kl_target(vec(1, 1, 0, 1), c)},
+    ),
+)
 
 
 # --- poisson_nll_loss -------------------------------------------------------------------------
@@ -84,6 +125,60 @@ def poisson_nll_loss_vjp(a, p, g):
     return {"input": g * (1.0 - times_or_zero(y, 1.0 / (x + p["eps"])))}
 
 
+def _stirling_terms(y, variant):
+    if variant == "lgamma":
+        return np.abs(_log_factorial(y, variant))
+    safe = np.where(y > 1, y, 2.0)
+    terms = np.abs(safe * np.log(safe)) + safe + 0.5 * np.abs(np.log(2.0 * np.pi * safe))
+    return np.where(y > 1, terms, 0.0)
+
+
+def _poisson_value(a, p, loss):
+    x, y = a["input"], np.abs(a["target"])
+    if p["log_input"]:
+        terms = np.exp(x) + times_or_zero(y, np.abs(x))
+    else:
+        terms = np.abs(x) + times_or_zero(y, np.abs(np.log(x + p["eps"])) + 1.0)
+    if p["full"]:
+        terms = terms + _stirling_terms(a["target"], p["full_term"])
+    return terms
+
+
+def _poisson_grads(a, p, c):
+    x, y = a["input"], np.abs(a["target"])
+    if p["log_input"]:
+        return {"input": c * (np.exp(x) + y)}
+    return {"input": c * (1.0 + times_or_zero(y, 1.0 / np.abs(x + p["eps"])))}
+
+
+_POISSON_EDGES = (
+    Edge(
+        "count 0 at rate 0",
+        lambda c: {"input": vec(0, 0, 1, 2), "target": vec(0, 0, 0, 1)},
+        when=is_(log_input=False),
+    ),
+    Edge(
+        "count 0 at log-rate -inf (rate 0)",
+        lambda c: {"input": vec(-INF, -INF, 0, 1), "target": vec(0, 0, 0, 1)},
+        when=is_(log_input=True),
+    ),
+    Edge(
+        "positive count at rate 0 (log(0 + eps))",
+        lambda c: {"input": vec(0, 0, 0.5, 0), "target": vec(1, 3, 0, 2)},
+        when=is_(log_input=False),
+    ),
+    Edge(
+        "counts 0, 1, 2, 3 around the Stirling threshold y > 1",
+        lambda c: {"input": vec(0.5, 0.5, 0.5, 0.5), "target": vec(0, 1, 2, 3)},
+    ),
+    Edge(
+        f"log-rates ±{BIG:g}/64 (e^x overflows float16 and bfloat16 at 128)",
+        lambda c: {"input": vec(128, -128, 16, -16), "target": vec(0, 1, 2, 3)},
+        when=is_(log_input=True),
+    ),
+)
+
+
 # --- gaussian_nll_loss ------------------------------------------------------------------------
 
 
@@ -126,6 +221,48 @@ def gaussian_nll_loss_vjp(a, p, g):
     }
 
 
+def _gaussian_value(a, p, loss):
+    _, v = _variance(a, p)
+    d = a["input"] - a["target"]
+    terms = 0.5 * (np.abs(np.log(v)) + d * d / v)
+    if p["full"]:
+        terms = terms + 0.5 * np.log(2.0 * np.pi)
+    return np.broadcast_to(terms, a["input"].shape)
+
+
+def _gaussian_grads(a, p, c):
+    var, v = _variance(a, p)
+    d = a["input"] - a["target"]
+    dx = c * np.abs(d) / v
+    dvar = c * np.where(var > p["eps"], 0.5 * (1.0 / v + d * d / (v * v)), 0.0)
+    shape = a["var"].shape
+    dvar = np.reshape(sum_to_shape(np.broadcast_to(dvar, d.shape), var.shape), shape)
+    return {"input": dx, "target": dx, "var": dvar}
+
+
+_GAUSSIAN_EDGES = (
+    Edge(
+        "variance 0 (clamped to eps)",
+        lambda c: {"input": ROW.copy(), "target": ROW + 0.5, "var": np.zeros(4)},
+    ),
+    Edge(
+        "tiny variance 2^-22 below eps",
+        lambda c: {"input": ROW.copy(), "target": ROW - 0.25, "var": np.full(4, 2.0**-22)},
+    ),
+    Edge(
+        "variance exactly eps (the clamp's kink)",
+        lambda c: {"input": ROW.copy(), "target": ROW + 1.0, "var": np.full(4, c["eps"])},
+        inexact="eps = 1e-6 has no exact float32/float16/bfloat16 value: the rounded variance "
+        "lies beside the clamp in the reference, while a framework clamping with eps cast to "
+        "the dtype sits on it",
+    ),
+    Edge(
+        "error 0 (input = target)",
+        lambda c: {"input": ROW.copy(), "target": ROW.copy(), "var": vec(1, 0.5, 2, 0.25)},
+    ),
+)
+
+
 LOSSES = (
     LossSpec(
         "kl_div",
@@ -153,7 +290,9 @@ LOSSES = (
         kl_div,
         kl_div_vjp,
         smooth_at=lambda a, p, h: p["log_target"] or bool(np.all(a["target"] > 4 * h)),
-        torch_name="kl_div",
+        term_scale=TermScale(_kl_value, _kl_grads),
+        edges=_KL_EDGES,
+        element_kind="elementwise",
     ),
     LossSpec(
         "poisson_nll_loss",
@@ -190,7 +329,10 @@ LOSSES = (
         poisson_nll_loss,
         poisson_nll_loss_vjp,
         smooth_at=lambda a, p, h: p["log_input"] or bool(np.all(a["input"] + p["eps"] > 4 * h)),
-        torch_name="poisson_nll_loss",
+        term_scale=TermScale(_poisson_value, _poisson_grads),
+        edges=_POISSON_EDGES,
+        element_kind="elementwise",
+        unbatched=("scalar", "(N)"),
     ),
     LossSpec(
         "gaussian_nll_loss",
@@ -218,6 +360,8 @@ LOSSES = (
         gaussian_nll_loss,
         gaussian_nll_loss_vjp,
         smooth_at=lambda a, p, h: bool(np.all(np.abs(a["var"] - p["eps"]) > 4 * h)),
-        torch_name="gaussian_nll_loss",
+        term_scale=TermScale(_gaussian_value, _gaussian_grads),
+        edges=_GAUSSIAN_EDGES,
+        element_kind="elementwise",
     ),
 )

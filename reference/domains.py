@@ -1,17 +1,27 @@
-"""The domains array arguments live in.
+"""The domains array arguments live in, and everything the cases need to know about each.
 
 Enforced domains are those where the formula is undefined outside them (a log of a negative
 probability, a class index that selects nothing, a negative variance, a label that is neither
 class): the reference raises :class:`reference.InvalidInput` there. The others describe the values
 a loss is meant for and steer the case strategies, but the formula is defined everywhere and the
 reference computes it (``nll_loss`` is ``-input[target]`` whatever ``input`` holds).
+
+Next to each domain: how to sample plain valid values of it (``cases.sampling``), the values that
+break it (enforced domains, ``cases.invalid``), the value bands the hypothesis strategies draw it
+from for a format (``cases.strategies``), and how values of it are normalised along a class axis.
+A new domain is declared here, in one place; no generic code names a domain.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
+from .bands import Band, exp_overflow, large_high, mixed, near, saturation, small_low
 from .spec import Domain
+
+# --- membership ----------------------------------------------------------------------------------
 
 
 def _finite(x, ctx):
@@ -38,23 +48,243 @@ def _sign_label(y, ctx):
     return (y == 1.0) | (y == -1.0)
 
 
-REAL = Domain("real", "be a real number (±inf allowed)")
-LOGIT = Domain("logit", "be a real-valued logit (±inf allowed)")
+# --- plain samples (rng, shape, context, scale) ---------------------------------------------------
+
+
+def _sample_real(rng, shape, ctx, scale):
+    return rng.standard_normal(shape) * scale
+
+
+def _sample_log_probability(rng, shape, ctx, scale):
+    return -rng.exponential(1.0, shape)
+
+
+def _sample_probability(rng, shape, ctx, scale):
+    return rng.uniform(0.0, 1.0, shape)
+
+
+def _sample_class_index(rng, shape, ctx, scale):
+    return rng.integers(0, ctx["C"], size=shape).astype(np.int64)
+
+
+def _sample_count(rng, shape, ctx, scale):
+    return rng.poisson(3.0, shape).astype(np.float64)
+
+
+def _sample_positive(rng, shape, ctx, scale):
+    return rng.uniform(0.05, 3.0, shape)
+
+
+def _sample_sign(rng, shape, ctx, scale):
+    return rng.choice(np.array([-1.0, 1.0]), size=shape)
+
+
+def _sample_weight(rng, shape, ctx, scale):
+    return rng.uniform(0.0, 2.0, shape)
+
+
+# --- bands (format, kink points of the configuration, parameters) ---------------------------------
+# A band function reads only the kink points and ``eps`` (cases.strategies caches on those).
+
+
+def _real_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    s, top = saturation(fmt), exp_overflow(fmt)
+    return mixed(
+        (
+            Band("ordinary", "uniform", -4.0, 4.0),
+            Band("small", "log", small_low(fmt), 2.0**-6),
+            near("near kinks", kinks, fmt.name),
+            Band("sigmoid saturation", "log", s / 2, 2 * s),
+            Band("exp overflow", "log", 0.9 * top, 1.1 * top),
+            Band("large", "log", 256.0, large_high(fmt)),
+        )
+    )
+
+
+def _log_probability_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    return mixed(
+        (
+            Band("ordinary", "uniform", -8.0, 0.0),
+            Band("near 0", "log", small_low(fmt), 2.0**-6, sign=-1),
+            Band("very negative", "log", saturation(fmt), 1.1 * exp_overflow(fmt), sign=-1),
+            Band("large", "log", 256.0, large_high(fmt), sign=-1),
+        )
+    )
+
+
+def _probability_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    return mixed(
+        (
+            Band("ordinary", "uniform", 0.0, 1.0),
+            Band("near 0", "log", small_low(fmt), 2.0**-6, sign=1),
+            # down to a quarter ULP below 1, so some values round to exactly 1 in the dtype
+            Band("near 1", "log", fmt.eps / 4, 2.0**-6, sign=-1, base=1.0),
+            Band("hard labels", "values", points=(0.0, 1.0)),
+        )
+    )
+
+
+def _count_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    return mixed(
+        (
+            Band("small counts", "integers", 0, 5),
+            Band("zero", "values", points=(0.0,)),
+            Band("large counts", "integers", 6, 1000),
+        )
+    )
+
+
+def _rate_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    return mixed(
+        (
+            Band("ordinary", "uniform", 0.0, 4.0),
+            Band("small", "log", small_low(fmt), 2.0**-6, sign=1),
+            Band("zero", "values", points=(0.0,)),
+            Band("large", "log", 256.0, large_high(fmt), sign=1),
+        )
+    )
+
+
+def _variance_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    parts = [
+        Band("ordinary", "uniform", 2.0**-4, 4.0),
+        Band("small", "log", small_low(fmt), 2.0**-6, sign=1),
+        Band("zero", "values", points=(0.0,)),
+        Band("large", "log", 256.0, large_high(fmt), sign=1),
+    ]
+    if params.get("eps"):  # the variance clamp max(var, eps) is a kink
+        parts.insert(2, near("near eps", (params["eps"],), fmt.name))
+    return mixed(tuple(parts))
+
+
+def _sign_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    return (
+        Band("±1", "values", points=(-1.0, 1.0)),
+        Band("all 1", "values", points=(1.0,)),
+        Band("all −1", "values", points=(-1.0,)),
+    )
+
+
+def _weight_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    return mixed(
+        (
+            Band("ordinary", "uniform", 0.0, 2.0),
+            Band("zeros", "values", points=(0.0,)),
+            Band("some zeros", "values", points=(0.0, 0.5, 1.0, 2.0)),
+            Band("large", "log", 16.0, 1024.0, sign=1),
+        )
+    )
+
+
+# --- normalisation along the class axis -----------------------------------------------------------
+
+
+def _normalise_probability(x: np.ndarray, axis: int) -> np.ndarray:
+    total = np.sum(x, axis=axis, keepdims=True)
+    uniform = np.full_like(x, 1.0 / x.shape[axis])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(total > 0, x / np.where(total > 0, total, 1.0), uniform)
+
+
+def _normalise_log_probability(x: np.ndarray, axis: int) -> np.ndarray:
+    top = np.max(x, axis=axis, keepdims=True)
+    return x - (top + np.log(np.sum(np.exp(x - top), axis=axis, keepdims=True)))
+
+
+# --- the domains ----------------------------------------------------------------------------------
+
+REAL = Domain(
+    "real",
+    "be a real number (±inf allowed)",
+    sample=_sample_real,
+    bands=_real_bands,
+    ties=True,
+)
+LOGIT = Domain(
+    "logit",
+    "be a real-valued logit (±inf allowed)",
+    sample=_sample_real,
+    bands=_real_bands,
+    ties=True,
+)
 LOG_PROBABILITY = Domain(
     "log-probability",
     "be a log-probability (≤ 0; not enforced: the formula is defined for any real)",
+    sample=_sample_log_probability,
+    bands=_log_probability_bands,
+    normalise=_normalise_log_probability,
 )
-PROBABILITY = Domain("probability", "be a probability in [0, 1]", _probability, enforced=True)
+PROBABILITY = Domain(
+    "probability",
+    "be a probability in [0, 1]",
+    _probability,
+    enforced=True,
+    sample=_sample_probability,
+    violations=(
+        ("probability -0.25 (below 0)", lambda sizes: -0.25),
+        ("probability 1.25 (above 1)", lambda sizes: 1.25),
+    ),
+    bands=_probability_bands,
+    normalise=_normalise_probability,
+)
 CLASS_INDEX = Domain(
     "class index",
     "be a class index in [0, C), or equal ignore_index",
     _class_index,
     enforced=True,
-    integer=True,
+    integer=True,  # drawn by the strategies as indices (with ignore_index), not from bands
+    sample=_sample_class_index,
+    violations=(
+        ("class index = C", lambda sizes: sizes["C"]),
+        ("class index = -1", lambda sizes: -1),
+    ),
 )
-COUNT = Domain("count", "be a count ≥ 0 (not enforced: the formula is defined for any real target)")
-RATE = Domain("rate", "be a rate ≥ 0 (not enforced: the formula is defined for any real)")
-VARIANCE = Domain("variance", "be a variance ≥ 0", _nonnegative, enforced=True)
-SIGN_LABEL = Domain("±1 label", "be a label in {-1, 1}", _sign_label, enforced=True)
+COUNT = Domain(
+    "count",
+    "be a count ≥ 0 (not enforced: the formula is defined for any real target)",
+    sample=_sample_count,
+    bands=_count_bands,
+)
+RATE = Domain(
+    "rate",
+    "be a rate ≥ 0 (not enforced: the formula is defined for any real)",
+    sample=_sample_positive,
+    bands=_rate_bands,
+)
+VARIANCE = Domain(
+    "variance",
+    "be a variance ≥ 0",
+    _nonnegative,
+    enforced=True,
+    sample=_sample_positive,
+    violations=(("variance -1 (negative)", lambda sizes: -1.0),),
+    bands=_variance_bands,
+)
+SIGN_LABEL = Domain(
+    "±1 label",
+    "be a label in {-1, 1}",
+    _sign_label,
+    enforced=True,
+    sample=_sample_sign,
+    violations=(
+        ("±1 label of 0", lambda sizes: 0.0),
+        ("±1 label of 2", lambda sizes: 2.0),
+    ),
+    bands=_sign_bands,
+)
 # A weight scales a term; an infinite one makes 0·inf of every term it does not select.
-WEIGHT = Domain("weight", "be a finite rescaling weight (usually ≥ 0)", _finite, enforced=True)
+WEIGHT = Domain(
+    "weight",
+    "be a finite rescaling weight (usually ≥ 0)",
+    _finite,
+    enforced=True,
+    sample=_sample_weight,
+    violations=(
+        ("weight +inf (not finite)", lambda sizes: math.inf),
+        ("weight NaN", lambda sizes: math.nan),
+    ),
+    bands=_weight_bands,
+)
+
+# Every domain declared above, in order, for the tests that check each declares what the cases need.
+DOMAINS: tuple[Domain, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Domain))

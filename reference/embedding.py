@@ -11,8 +11,14 @@ import numpy as np
 from . import params as P
 from ._math import pnorm, pnorm_grad, sigmoid, softplus
 from .domains import REAL, SIGN_LABEL
+from .edges import BIG, ROW, Config, Edge, is_, vec
 from .layouts import same_shape
 from .spec import ArraySpec, Elementwise, Layout, LossSpec, Param
+from .terms import NEAR_HINGE, TermScale
+
+# Edge cases: four exact vectors of three features, and labels alternating between the classes.
+_V = np.array([[0.5, -1.0, 2.0], [0.0, 0.25, -0.5], [1.0, 1.0, 1.0], [-2.0, 3.0, 0.5]])
+_SIGNS = vec(1, -1, 1, -1)
 
 # --- triplet_margin_loss ----------------------------------------------------------------------
 
@@ -81,6 +87,100 @@ def _triplet_smooth(a, p, h):
     return bool(np.all(ok))
 
 
+def _triplet_parts(a, p):
+    diffs, d = _distances(a, p)
+    neg = np.minimum(d["an"], d["pn"]) if p["swap"] else d["an"]
+    z = d["ap"] - neg + p["margin"]
+    size = d["ap"] + neg + abs(p["margin"])
+    return diffs, d, size, z >= -NEAR_HINGE * size
+
+
+def _triplet_value(a, p, loss):
+    _, _, size, near = _triplet_parts(a, p)
+    return np.where(near, size, 0.0)
+
+
+def _triplet_grads(a, p, c):
+    diffs, d, _, near = _triplet_parts(a, p)
+    g = {k: np.abs(pnorm_grad(diffs[k], d[k], p["p"])) for k in diffs}
+    scale = np.where(near, c, 0.0)[..., None]
+    swap = 1.0 if p["swap"] else 0.0
+    return {
+        "anchor": scale * (g["ap"] + g["an"]),
+        "positive": scale * (g["ap"] + swap * g["pn"]),
+        "negative": scale * (g["an"] + swap * g["pn"]),
+    }
+
+
+def _pnorm_grad_sensitivity(v: np.ndarray, d: np.ndarray, order: float) -> np.ndarray:
+    """|∂g_j/∂d| + |∂g_j/∂v_j| for the p-norm's gradient g_j = sign(v_j)(|v_j|/d)^(p−1).
+
+    How far an absolute error η in the norm d, or in a component v_j of the difference, moves
+    the gradient: η·(p − 1)/d·((|v_j|/d)^(p−1) + (|v_j|/d)^(p−2)), i.e. η·(1/d + |v_j|/d²) for
+    p = 2 (for p > 2 the second term is bounded by its value at |v_j| = d, which is used; the
+    configurations use p ∈ {1, 2}). 0 for p = 1, whose gradient sign(v) does not divide by d, and
+    at d = 0, where torch and the reference both take the subgradient 0.
+    """
+    if order == 1:
+        return np.zeros(v.shape)
+    d = d[..., None]
+    safe = np.where(d > 0, d, 1.0)
+    ratio = np.abs(v) / safe
+    second = ratio ** (order - 2.0) if order <= 2 else np.ones(v.shape)
+    return np.where(d > 0, (order - 1.0) / safe * (ratio ** (order - 1.0) + second), 0.0)
+
+
+def _triplet_grad_floor(a, p, c):
+    """Each gradient of an active triplet divides by its distances (∂d/∂v = v/d for p = 2).
+    A distance of the size of eps (anchor equal to positive or negative, eps = 1e-6) lies below
+    float16's smallest normal number 6.1e-5, where it keeps only a few significant bits: the
+    absolute error η of that one rounding, divided by d, moves the gradient by η/d (2^-25/1.7e-6
+    = 1.7 % at D = 3), however correctly each operation rounds. Summed over the distances the loss
+    uses, per element, the same for the three arguments (they share their shape)."""
+    diffs, d, _, near = _triplet_parts(a, p)
+    used = ("ap", "an", "pn") if p["swap"] else ("ap", "an")
+    total = sum(_pnorm_grad_sensitivity(diffs[k], d[k], p["p"]) for k in used)
+    return np.where(near, c, 0.0)[..., None] * total
+
+
+def _triplet_hinge(c: Config) -> dict[str, np.ndarray]:
+    """d(a, p) = s and d(a, n) = s + margin along one axis, so the hinge is exactly 0 (eps = 0)."""
+    scale = vec(1, 2, 0.5, 4)[:, None]
+    unit = np.array([1.0, 0.0, 0.0])
+    return {
+        "anchor": np.zeros((4, 3)),
+        "positive": scale * unit,
+        "negative": (scale + c["margin"]) * unit,
+    }
+
+
+def _triplet_swap_tie(c: Config) -> dict[str, np.ndarray]:
+    """anchor = n + v and positive = n − v: equidistant from the negative (eps = 0)."""
+    return {"anchor": _V + 1.0, "positive": 1.0 - _V, "negative": np.ones((4, 3))}
+
+
+_TRIPLET_EDGES = (
+    Edge(
+        "anchor equal to positive (zero difference)",
+        lambda c: {"anchor": _V.copy(), "positive": _V.copy(), "negative": _V + 1.0},
+    ),
+    Edge(
+        "anchor equal to negative",
+        lambda c: {"anchor": _V.copy(), "positive": _V - 0.5, "negative": _V.copy()},
+    ),
+    Edge("hinge exactly at the margin", _triplet_hinge, when=is_(eps=0.0)),
+    Edge(
+        "anchor and positive equidistant from the negative (swap tie)",
+        _triplet_swap_tie,
+        when=is_(eps=0.0),
+    ),
+    Edge(
+        f"vectors ±{BIG:g}",
+        lambda c: {"anchor": _V * BIG, "positive": -_V * BIG, "negative": np.zeros((4, 3))},
+    ),
+)
+
+
 # --- cosine_embedding_loss --------------------------------------------------------------------
 
 
@@ -116,6 +216,64 @@ def cosine_embedding_loss_vjp(a, p, g):
     }
 
 
+def _cosine_parts(a, p):
+    x1, x2 = a["input1"], a["input2"]
+    cos, n1, n2 = _cosine(a)
+    # the dot product's terms, relative to ‖x1‖‖x2‖ (≤ 1 by Cauchy-Schwarz)
+    dot = np.sum(np.abs(x1 * x2), axis=-1) / (n1 * n2) + np.abs(cos)
+    margin = p["margin"]
+    near = (a["target"] == 1) | (cos - margin >= -NEAR_HINGE * (1.0 + abs(margin)))
+    return cos, n1, n2, dot, near
+
+
+def _cosine_value(a, p, loss):
+    _, _, _, dot, near = _cosine_parts(a, p)
+    own = np.where(a["target"] == 1, 1.0, abs(p["margin"]))
+    return np.where(near, own + dot, 0.0)
+
+
+def _cosine_grads(a, p, c):
+    x1, x2 = a["input1"], a["input2"]
+    _, n1, n2, dot, near = _cosine_parts(a, p)
+    s = np.where(near, c, 0.0)[..., None]
+    n1, n2, dot = n1[..., None], n2[..., None], dot[..., None]
+    return {
+        "input1": s * (np.abs(x2) / (n1 * n2) + dot * np.abs(x1) / (n1 * n1)),
+        "input2": s * (np.abs(x1) / (n1 * n2) + dot * np.abs(x2) / (n2 * n2)),
+    }
+
+
+def _cosine_at_margin(c: Config) -> dict[str, np.ndarray]:
+    """cos = 0 (orthogonal) or ½ ((1,0,0,0)·(1,1,1,1) / (1·2)), exactly, with y = −1."""
+    if c["margin"] == 0.0:
+        x1, x2 = np.eye(3)[[0, 1, 2, 0]], np.eye(3)[[1, 2, 0, 2]]
+    else:
+        assert c["margin"] == 0.5, "add the exact vectors for this margin"
+        x1, x2 = np.tile(vec(1, 0, 0, 0), (4, 1)), np.ones((4, 4))
+    return {"input1": x1, "input2": x2, "target": -np.ones(4)}
+
+
+_COSINE_EDGES = (
+    Edge(
+        "zero vector (0/0 cosine)",
+        lambda c: {
+            "input1": np.vstack([np.zeros(3), _V[1:]]),
+            "input2": _V.copy(),
+            "target": _SIGNS,
+        },
+    ),
+    Edge(
+        "identical vectors (cosine 1)",
+        lambda c: {"input1": _V.copy(), "input2": _V.copy(), "target": _SIGNS},
+    ),
+    Edge(
+        "opposite vectors (cosine -1)",
+        lambda c: {"input1": _V.copy(), "input2": -_V, "target": _SIGNS},
+    ),
+    Edge("cosine exactly at the margin for -1 labels (hinge kink)", _cosine_at_margin),
+)
+
+
 # --- margin_ranking_loss ----------------------------------------------------------------------
 
 
@@ -134,6 +292,43 @@ def margin_ranking_loss_vjp(a, p, g):
     z = -y * (a["input1"] - a["input2"]) + p["margin"]
     slope = np.where(z > 0, -y, 0.0) * g
     return {"input1": slope, "input2": -slope}
+
+
+def _ranking_near(a, p):
+    size = np.abs(a["input1"] - a["input2"]) + abs(p["margin"])
+    z = -a["target"] * (a["input1"] - a["input2"]) + p["margin"]
+    return size, z >= -NEAR_HINGE * size
+
+
+def _ranking_value(a, p, loss):
+    size, near = _ranking_near(a, p)
+    return np.where(near, size, 0.0)
+
+
+def _ranking_grads(a, p, c):
+    _, near = _ranking_near(a, p)
+    g = np.where(near, c, 0.0)
+    return {"input1": g, "input2": g}
+
+
+_RANKING_EDGES = (
+    Edge(
+        "score difference exactly ±margin (hinge kink)",
+        lambda c: {
+            "input1": ROW + c["margin"] * _SIGNS,
+            "input2": ROW.copy(),
+            "target": _SIGNS,
+        },
+    ),
+    Edge(
+        "equal scores",
+        lambda c: {"input1": ROW.copy(), "input2": ROW.copy(), "target": _SIGNS},
+    ),
+    Edge(
+        f"scores ±{BIG:g}",
+        lambda c: {"input1": BIG * _SIGNS, "input2": -BIG * _SIGNS, "target": vec(1, 1, -1, -1)},
+    ),
+)
 
 
 # --- hinge_embedding_loss ---------------------------------------------------------------------
@@ -155,6 +350,34 @@ def hinge_embedding_loss_vjp(a, p, g):
     return {"input": g * slope}
 
 
+def _hinge_near(a, p):
+    x, margin = a["input"], p["margin"]
+    size = np.abs(x) + abs(margin)
+    return size, (a["target"] == 1) | (margin - x >= -NEAR_HINGE * size)
+
+
+def _hinge_value(a, p, loss):
+    size, near = _hinge_near(a, p)
+    return np.where(a["target"] == 1, np.abs(a["input"]), np.where(near, size, 0.0))
+
+
+def _hinge_grads(a, p, c):
+    _, near = _hinge_near(a, p)
+    return {"input": np.where(near, c, 0.0)}
+
+
+_HINGE_EDGES = (
+    Edge(
+        "input exactly at the margin for -1 labels (hinge kink)",
+        lambda c: {"input": np.full(4, c["margin"]), "target": vec(-1, -1, 1, -1)},
+    ),
+    Edge(
+        f"inputs 0 and ±{BIG:g}",
+        lambda c: {"input": vec(0, 0, BIG, -BIG), "target": _SIGNS},
+    ),
+)
+
+
 # --- soft_margin_loss -------------------------------------------------------------------------
 
 
@@ -169,6 +392,25 @@ def soft_margin_loss(a, p) -> Elementwise:
 def soft_margin_loss_vjp(a, p, g):
     y = a["target"]
     return {"input": -g * y * sigmoid(-y * a["input"])}
+
+
+def _soft_margin_value(a, p, loss):
+    # softplus(z) evaluated as log1p(e^z) or as a log-sum-exp: the latter's log of a sum in [1, 2]
+    # has an absolute error of u.
+    return softplus(-a["target"] * a["input"]) + 1.0
+
+
+def _soft_margin_grads(a, p, c):
+    return {"input": c * sigmoid(-a["target"] * a["input"]) * (np.abs(a["input"]) + 1.0)}
+
+
+_SOFT_MARGIN_EDGES = (
+    Edge(
+        f"margins ±{BIG:g} (e^-yx overflows)",
+        lambda c: {"input": vec(BIG, -BIG, BIG, -BIG), "target": vec(1, 1, -1, -1)},
+    ),
+    Edge("input 0", lambda c: {"input": np.zeros(4), "target": _SIGNS}),
+)
 
 
 # --- declarations -----------------------------------------------------------------------------
@@ -191,7 +433,7 @@ LOSSES = (
         "max(0, d(a, p) − d(a, n) + margin) with p-norm distances",
         _vectors("anchor", "positive", "negative"),
         (
-            P.real("margin", 1.0, (1.0, 0.5), "required gap between the two distances"),
+            P.real("margin", 1.0, (1.0, 0.5), "required gap between the two distances", kink=True),
             Param(
                 "p",
                 2.0,
@@ -211,7 +453,10 @@ LOSSES = (
         triplet_margin_loss,
         triplet_margin_loss_vjp,
         smooth_at=_triplet_smooth,
-        torch_name="triplet_margin_loss",
+        term_scale=TermScale(_triplet_value, _triplet_grads, _triplet_grad_floor),
+        edges=_TRIPLET_EDGES,
+        element_kind="per_vector",
+        unbatched=("(D)", "(N, D)"),
     ),
     LossSpec(
         "cosine_embedding_loss",
@@ -219,7 +464,15 @@ LOSSES = (
         "1 − cos for similar pairs, max(0, cos − margin) for dissimilar ones",
         (*_vectors("input1", "input2"), _LABEL),
         (
-            P.interval("margin", 0.0, -1.0, 1.0, (0.0, 0.5), "cosine below which −1 pairs cost 0"),
+            P.interval(
+                "margin",
+                0.0,
+                -1.0,
+                1.0,
+                (0.0, 0.5),
+                "cosine below which −1 pairs cost 0",
+                kink=True,
+            ),
             P.reduction(),
         ),
         (
@@ -231,14 +484,20 @@ LOSSES = (
         smooth_at=lambda a, p, h: bool(
             np.all((a["target"] == 1) | (np.abs(_cosine(a)[0] - p["margin"]) > 4 * h))
         ),
-        torch_name="cosine_embedding_loss",
+        term_scale=TermScale(_cosine_value, _cosine_grads),
+        edges=_COSINE_EDGES,
+        element_kind="per_vector",
+        unbatched=("(D)", "(N, D)"),
     ),
     LossSpec(
         "margin_ranking_loss",
         "embedding",
         "max(0, −y (x1 − x2) + margin)",
         (*_vectors("input1", "input2"), _LABEL),
-        (P.real("margin", 0.0, (0.0, 0.5), "required gap between the two scores"), P.reduction()),
+        (
+            P.real("margin", 0.0, (0.0, 0.5), "required gap between the two scores", kink=True),
+            P.reduction(),
+        ),
         (
             Layout("scalar", {"input1": (), "input2": (), "target": ()}),
             Layout("(N)", {"input1": ("N",), "input2": ("N",), "target": ("N",)}),
@@ -246,19 +505,28 @@ LOSSES = (
         margin_ranking_loss,
         margin_ranking_loss_vjp,
         smooth_at=_hinge_off(lambda a, p: -a["target"] * (a["input1"] - a["input2"]) + p["margin"]),
-        torch_name="margin_ranking_loss",
+        term_scale=TermScale(_ranking_value, _ranking_grads),
+        edges=_RANKING_EDGES,
+        element_kind="elementwise",
+        unbatched=("scalar", "(N)"),
     ),
     LossSpec(
         "hinge_embedding_loss",
         "embedding",
         "x for y = 1, max(0, margin − x) for y = −1",
         (ArraySpec("input", REAL, differentiable=True, description="distance or score"), _LABEL),
-        (P.real("margin", 1.0, (1.0, 0.5), "distance beyond which −1 pairs cost 0"), P.reduction()),
+        (
+            P.real("margin", 1.0, (1.0, 0.5), "distance beyond which −1 pairs cost 0", kink=True),
+            P.reduction(),
+        ),
         same_shape("input", "target"),
         hinge_embedding_loss,
         hinge_embedding_loss_vjp,
         smooth_at=_hinge_off(lambda a, p: p["margin"] - a["input"]),
-        torch_name="hinge_embedding_loss",
+        term_scale=TermScale(_hinge_value, _hinge_grads),
+        edges=_HINGE_EDGES,
+        element_kind="elementwise",
+        unbatched=("scalar", "(N)"),
     ),
     LossSpec(
         "soft_margin_loss",
@@ -269,6 +537,9 @@ LOSSES = (
         same_shape("input", "target"),
         soft_margin_loss,
         soft_margin_loss_vjp,
-        torch_name="soft_margin_loss",
+        term_scale=TermScale(_soft_margin_value, _soft_margin_grads),
+        edges=_SOFT_MARGIN_EDGES,
+        element_kind="elementwise",
+        unbatched=("scalar", "(N)"),
     ),
 )

@@ -10,8 +10,10 @@ import numpy as np
 from . import params as P
 from ._math import softplus
 from .domains import REAL
+from .edges import BIG, ROW, Edge, has, vec
 from .layouts import same_shape
 from .spec import ArraySpec, Elementwise, LossSpec
+from .terms import TermScale, abs_loss, abs_vjp
 
 _ARRAYS = (
     ArraySpec("input", REAL, differentiable=True, description="prediction"),
@@ -32,6 +34,48 @@ def _pull_back(a, dloss_dd: np.ndarray, g: np.ndarray) -> dict[str, np.ndarray]:
 
 def _away_from(values: np.ndarray, points: tuple[float, ...], h: float) -> bool:
     return all(bool(np.all(np.abs(values - p) > 4 * h)) for p in points)
+
+
+# Term scales: d = x − y is computed with a relative error (x, y exact), so terms follow |d|.
+
+
+def _abs_diff(a) -> np.ndarray:
+    return np.abs(a["input"] - a["target"])
+
+
+def _same_for_target(scale: np.ndarray) -> dict[str, np.ndarray]:
+    return {"input": scale, "target": scale}
+
+
+# Edge cases: ROW shifted by the errors named, against ROW.
+
+
+def _error(offsets):
+    return lambda c: {"input": ROW + np.asarray(offsets(c), dtype=np.float64), "target": ROW}
+
+
+def _edges(*extra: Edge) -> tuple[Edge, ...]:
+    """The edge cases every regression loss has, then its own."""
+    return (
+        Edge("error 0 (input = target)", _error(lambda c: [0.0] * 4)),
+        Edge(
+            f"errors ±{BIG:g} (overflow of squares and exponentials)",
+            lambda c: {"input": vec(BIG, -BIG, 0, BIG), "target": vec(0, 0, BIG, -BIG)},
+        ),
+        Edge(
+            "errors ±2^-6 (small, beside the kink of |d| at 0)",
+            _error(lambda c: [2.0**-6, -(2.0**-6), 2.0**-6, 0.0]),
+        ),
+        *extra,
+    )
+
+
+def _at_param(param: str) -> Edge:
+    return Edge(
+        f"errors exactly ±{param} (where quadratic turns linear)",
+        _error(lambda c: [c[param], -c[param], c[param], -c[param]]),
+        when=has(param),
+    )
 
 
 # --- mse_loss ---------------------------------------------------------------------------------
@@ -83,6 +127,17 @@ def huber_loss_vjp(a, p, g):
     return _pull_back(a, np.clip(_diff(a), -p["delta"], p["delta"]), g)
 
 
+def _huber_value(a, p, loss):
+    d, delta = _abs_diff(a), p["delta"]
+    return np.where(d <= delta, 0.5 * d * d, delta * (d + 0.5 * delta))
+
+
+def _huber_grads(a, p, c):
+    # optax's 0.5·q² + δ·(|d| − q), q = min(|d|, δ): its gradient adds and removes δ·sign(d)
+    delta = p["delta"]
+    return _same_for_target(c * (np.minimum(_abs_diff(a), delta) + delta))
+
+
 # --- smooth_l1_loss ---------------------------------------------------------------------------
 
 
@@ -106,6 +161,20 @@ def smooth_l1_loss_vjp(a, p, g):
     return _pull_back(a, slope, g)
 
 
+def _smooth_l1_value(a, p, loss):
+    d, beta = _abs_diff(a), p["beta"]
+    if beta == 0:
+        return d
+    return np.where(d < beta, 0.5 * d * d / beta, d + 0.5 * beta)
+
+
+def _smooth_l1_grads(a, p, c):
+    # smooth_l1(β) computed as huber(δ = β)/β, as a framework without it does: terms up to 1
+    beta = p["beta"]
+    slope = 1.0 if beta == 0 else np.minimum(_abs_diff(a) / beta, 1.0) + 1.0
+    return _same_for_target(c * slope)
+
+
 # --- log_cosh ---------------------------------------------------------------------------------
 
 
@@ -126,6 +195,24 @@ def log_cosh_vjp(a, p, g):
     return _pull_back(a, np.tanh(_diff(a)), g)
 
 
+def _log_cosh_value(a, p, loss):
+    # Keras: d + softplus(−2d) − log 2 at the signed d (terms up to 3|d|); optax:
+    # logaddexp(d, −d) − log 2. Both cancel to ~d²/2 at small d.
+    d = _abs_diff(a)
+    return 3.0 * d + softplus(-2.0 * d) + np.log(2.0)
+
+
+def _log_cosh_grads(a, p, c):
+    # 1 − 2σ(−2d) (Keras' autodiff) or σ(2d) − σ(−2d) (optax): terms of size ≤ 3, each an exp
+    # of an argument of size 2|d| (relative error ~u·2|d|).
+    return _same_for_target(3.0 * c * (1.0 + 2.0 * _abs_diff(a)))
+
+
+# Shared by every regression loss: each element of the result is one pair (x, y), and a scalar
+# input is the unbatched form of a batch (N).
+_COMMON = dict(element_kind="elementwise", unbatched=("scalar", "(N)"))
+
+
 LOSSES = (
     LossSpec(
         "mse_loss",
@@ -136,7 +223,9 @@ LOSSES = (
         _LAYOUTS,
         mse_loss,
         mse_loss_vjp,
-        torch_name="mse_loss",
+        term_scale=TermScale(abs_loss, abs_vjp(mse_loss_vjp)),
+        edges=_edges(),
+        **_COMMON,
     ),
     LossSpec(
         "l1_loss",
@@ -148,7 +237,9 @@ LOSSES = (
         l1_loss,
         l1_loss_vjp,
         smooth_at=lambda a, p, h: _away_from(_diff(a), (0.0,), h),
-        torch_name="l1_loss",
+        term_scale=TermScale(abs_loss, abs_vjp(l1_loss_vjp)),
+        edges=_edges(),
+        **_COMMON,
     ),
     LossSpec(
         "huber_loss",
@@ -156,14 +247,18 @@ LOSSES = (
         "quadratic within δ, linear beyond",
         _ARRAYS,
         (
-            P.positive("delta", 1.0, (1.0, 0.5), "where the quadratic part turns linear"),
+            P.positive(
+                "delta", 1.0, (1.0, 0.5), "where the quadratic part turns linear", kink=True
+            ),
             P.reduction(),
         ),
         _LAYOUTS,
         huber_loss,
         huber_loss_vjp,
         smooth_at=lambda a, p, h: _away_from(np.abs(_diff(a)), (p["delta"],), h),
-        torch_name="huber_loss",
+        term_scale=TermScale(_huber_value, _huber_grads),
+        edges=_edges(_at_param("delta")),
+        **_COMMON,
     ),
     LossSpec(
         "smooth_l1_loss",
@@ -171,7 +266,9 @@ LOSSES = (
         "Huber divided by β; |x − y| at β = 0",
         _ARRAYS,
         (
-            P.nonnegative("beta", 1.0, (1.0, 0.0, 0.5), "where the quadratic part turns linear"),
+            P.nonnegative(
+                "beta", 1.0, (1.0, 0.0, 0.5), "where the quadratic part turns linear", kink=True
+            ),
             P.reduction(),
         ),
         _LAYOUTS,
@@ -180,7 +277,9 @@ LOSSES = (
         smooth_at=lambda a, p, h: (
             _away_from(np.abs(_diff(a)), (p["beta"],), h) and _away_from(_diff(a), (0.0,), h)
         ),
-        torch_name="smooth_l1_loss",
+        term_scale=TermScale(_smooth_l1_value, _smooth_l1_grads),
+        edges=_edges(_at_param("beta")),
+        **_COMMON,
     ),
     LossSpec(
         "log_cosh",
@@ -191,5 +290,8 @@ LOSSES = (
         _LAYOUTS,
         log_cosh,
         log_cosh_vjp,
+        term_scale=TermScale(_log_cosh_value, _log_cosh_grads),
+        edges=_edges(),
+        **_COMMON,
     ),
 )

@@ -4,6 +4,15 @@ A loss is data (a :class:`LossSpec`) plus two functions: ``elementwise`` (the lo
 reduction, i.e. reduction ``none``) and ``elementwise_vjp`` (its vector-Jacobian product). The
 shared reduction wrapper (:mod:`reference.reduction`) turns those into every reduction, so a loss
 module never repeats ``mean``/``sum`` logic.
+
+Everything else the suite needs to know about one loss is data on its spec too, declared in its
+family module next to the formula: the term scale the tolerance policy needs
+(:class:`reference.terms.TermScale`), its hand-picked edge cases (:class:`reference.edges.Edge`),
+how one element of its ``none`` result depends on the arguments (``element_kind``), which of its
+layouts is the unbatched form of which. What depends on an argument's *domain* rather than on the
+loss (how to sample it, how to break it, which value bands to draw it from) is data on the
+:class:`Domain`, in :mod:`reference.domains`. Generic code reads these fields and never
+dispatches on a loss's name.
 """
 
 from __future__ import annotations
@@ -11,12 +20,21 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:  # annotations only: both modules are plain data built on this one
+    from .edges import Edge
+    from .terms import TermScale
+
 Arrays = Mapping[str, np.ndarray]
 Params = Mapping[str, Any]
+
+# rng, shape, context (parameters and bound shape sizes), scale -> float64 or int64 values
+Sampler = Callable[[np.random.Generator, tuple[int, ...], Mapping[str, Any], float], np.ndarray]
+# (what, value from the bound shape sizes): one element set to the value leaves the domain
+Violation = tuple[str, Callable[[Mapping[str, int]], float]]
 
 
 @dataclass(frozen=True)
@@ -28,6 +46,14 @@ class Domain:
     indices). ``enforced`` domains make the reference raise :class:`InvalidInput`; the others are
     the documented *intended* domain (the formula is still defined outside it, and no framework
     rejects such values), used by the case strategies to draw meaningful inputs.
+
+    What the cases need to know about the domain lives here as well, so that a new domain is
+    declared in one place: ``sample`` draws plain valid values (``cases.sampling``);
+    ``violations`` are the values that break an enforced domain (``cases.invalid``); ``bands``
+    (format, kink points, parameters) -> the :class:`reference.bands.Band` value families the
+    hypothesis strategies draw from; ``normalise`` (values, axis) makes values a distribution
+    along the class axis; ``ties``: an argument of this domain may be drawn as an earlier
+    argument of a ``ties`` domain and the same shape plus a few ULPs (differences at the kinks).
     """
 
     name: str
@@ -35,6 +61,15 @@ class Domain:
     valid: Callable[[np.ndarray, Mapping[str, Any]], np.ndarray] | None = None
     enforced: bool = False
     integer: bool = False  # class indices: int64 arrays, never rounded, never differentiated
+    sample: Sampler | None = field(default=None, compare=False, repr=False)
+    violations: tuple[Violation, ...] = field(default=(), compare=False, repr=False)
+    bands: Callable[[Any, Mapping[str, Any]], tuple[Any, ...]] | None = field(
+        default=None, compare=False, repr=False
+    )
+    normalise: Callable[[np.ndarray, int], np.ndarray] | None = field(
+        default=None, compare=False, repr=False
+    )
+    ties: bool = False
 
     def __str__(self) -> str:
         return self.name
@@ -76,6 +111,8 @@ class Param:
     ``api=False`` marks a reference-only variant (e.g. the exact lgamma ``full`` term of
     poisson_nll_loss) that no framework has; adapters never see it.
     ``applies_when`` restricts the parameter to configurations with those parameter values.
+    ``kink``: the parameter is measured in the units of the input and the formula turns at ±it
+    (huber's delta, smooth_l1's beta, the margins): the strategies draw values near it.
     """
 
     name: str
@@ -86,6 +123,7 @@ class Param:
     description: str = ""
     api: bool = True
     applies_when: Mapping[str, Any] = field(default_factory=dict)
+    kink: bool = False
 
     def __post_init__(self):
         assert (self.grid and self.grid[0] == self.default) or self.grid[0] is self.default, (
@@ -122,6 +160,13 @@ class Elementwise:
     denominators: Mapping[str, float] = field(default_factory=dict)
 
 
+# How one element of a loss's ``none`` result depends on its arguments:
+#   elementwise: element k of the broadcast shape, from the k-th (broadcast) entry of each array;
+#   per_vector: item n of the batch, from row n of each batched array (the last axis a vector);
+#   per_class_slice: item (n, j…) from input[n, :, j…] (class axis 1) and target[n, j…].
+ELEMENT_KINDS = ("elementwise", "per_vector", "per_class_slice")
+
+
 @dataclass(frozen=True)
 class LossSpec:
     """Everything the suite knows about one loss; the registry holds one per catalogue entry."""
@@ -142,7 +187,25 @@ class LossSpec:
     extra_check: (
         Callable[[Arrays, Params, Mapping[str, int]], tuple[str, str, Any] | None] | None
     ) = None
-    torch_name: str | None = None  # the torch.nn.functional function, where torch has the loss
+    # The size of the terms a standard evaluation of the formula adds up (cases.tolerance).
+    term_scale: TermScale | None = None
+    # Hand-picked cases on the loss's special points, in the order they run (cases.edges).
+    edges: tuple[Edge, ...] = ()
+    # One of ELEMENT_KINDS: how one element of the ``none`` result depends on the arguments.
+    element_kind: str | None = None
+    # (unbatched layout, batched layout): a batch of one of the second is the first, for a loss
+    # that accepts an input without a batch dimension; None when every layout is batched.
+    unbatched: tuple[str, str] | None = None
+
+    def __post_init__(self):
+        assert self.element_kind in (None, *ELEMENT_KINDS), (self.name, self.element_kind)
+        names = {lay.name for lay in self.layouts}
+        assert self.unbatched is None or set(self.unbatched) <= names, (self.name, self.unbatched)
+
+    @property
+    def kinks(self) -> tuple[str, ...]:
+        """The parameters at whose ± the formula turns (see :attr:`Param.kink`)."""
+        return tuple(p.name for p in self.params if p.kink)
 
     @property
     def reductions(self) -> tuple[str, ...]:

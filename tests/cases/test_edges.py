@@ -6,6 +6,8 @@ import pytest
 
 import reference as R
 from cases import edges, invalid
+from reference.domains import DOMAINS
+from reference.edges import BIG
 
 ALL = [(spec, config) for spec in R.REGISTRY.values() for config in R.all_configs(spec)]
 IDS = [R.config_id(spec, config) for spec, config in ALL]
@@ -38,21 +40,37 @@ def test_every_configuration_has_edge_cases_with_distinct_labels():
         assert all(label.startswith("edge:") and len(label) > len("edge:") + 3 for label in labels)
 
 
+@pytest.mark.parametrize("name", R.names())
+def test_every_loss_declares_edge_cases(name):
+    spec = R.get(name)
+    assert spec.edges, (
+        f"{name} declares no edge cases: add edges=(Edge(...), ...) to its LossSpec in "
+        f"reference/{spec.family}.py (its kinks, saturations, infinities, zero weights)"
+    )
+
+
 def test_every_edge_row_applies_somewhere():
     used = {(c.loss, c.label) for _, _, c in _edge_cases()}
-    unused = [(e.loss, e.what) for e in edges.EDGES if (e.loss, f"edge:{e.what}") not in used]
+    unused = [
+        (spec.name, e.what)
+        for spec in R.REGISTRY.values()
+        for e in spec.edges
+        if (spec.name, f"edge:{e.what}") not in used
+    ]
     assert not unused
 
 
 @pytest.mark.parametrize("dtype", R.DTYPES)
 def test_edge_values_are_exact_in_the_dtype_unless_the_row_says_why(dtype):
-    declared = {(e.loss, f"edge:{e.what}"): e.inexact for e in edges.EDGES}
+    declared = {
+        (spec.name, f"edge:{e.what}"): e.inexact for spec in R.REGISTRY.values() for e in spec.edges
+    }
     for _, _, case in _edge_cases(dtype):
         reason = declared[(case.loss, case.label)]
         if not case.meta["exact"]:
             assert reason, f"{case.loss} {case.label}: inexact in {dtype} without a reason"
             assert case.meta["inexact"] == reason
-    assert R.round_to(np.array(edges.BIG), "bfloat16") == edges.BIG
+    assert R.round_to(np.array(BIG), "bfloat16") == BIG
 
 
 def test_edge_cases_mostly_share_the_compiled_ci_shape():
@@ -204,9 +222,22 @@ def test_invalid_cases_break_every_enforced_domain_and_the_shapes():
                     name,
                     labels,
                 )
-    assert enforced == set(invalid.VIOLATIONS), (
-        "every enforced domain has violations, and only those"
-    )
+    assert enforced == {d.name for d in DOMAINS if d.enforced}
+
+
+@pytest.mark.parametrize("domain", DOMAINS, ids=[d.name for d in DOMAINS])
+def test_enforced_domains_and_only_those_declare_violations(domain):
+    if domain.enforced:
+        assert domain.violations, (
+            f"enforced domain {domain.name!r} declares no violations: add violations=(...) to it "
+            "in reference/domains.py"
+        )
+        # each violation leaves the domain (the sizes bound: C = 3 classes; nothing ignored)
+        bad = np.array([value({"C": 3}) for _, value in domain.violations])
+        bad = bad.astype(np.int64 if domain.integer else np.float64)
+        assert not np.any(domain.valid(bad, {"C": 3, "ignore_index": None})), domain.name
+    else:
+        assert not domain.violations, f"{domain.name!r} is not enforced: nothing can violate it"
 
 
 def test_broadcastable_shape_breaks_broadcast_but_fit_no_layout():

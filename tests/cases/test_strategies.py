@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 import reference as R
 from cases import profiles, strategies
 from cases.sampling import output_shape
+from reference import bands as B
+from reference.domains import DOMAINS, LOG_PROBABILITY, PROBABILITY
 
 CI = profiles.get("ci")
 FAST = settings(
@@ -135,38 +137,78 @@ def test_bands_stay_inside_the_dtype(dtype):
     """No drawn value rounds to ±inf, and no band is empty or inverted."""
     rng = np.random.default_rng(0)
     params = {"delta": 1.0, "beta": 0.5, "margin": 1.0, "eps": 1e-6}
-    for domain in strategies.BANDS:
-        for band in strategies.bands(domain, dtype, params):
+    kinks = ("delta", "beta", "margin")
+    for domain in DOMAINS:
+        if domain.integer:
+            continue  # class indices are drawn as indices, not from bands
+        for band in strategies.bands(domain, dtype, params, kinks):
             assert band.kind in ("values", "near", "mixed") or band.lo <= band.hi, band.name
             values = strategies.RngDrawer(rng).floats(band, 500, band.name)
-            assert np.all(np.isfinite(R.round_to(values, dtype))), (domain, band.name)
+            assert np.all(np.isfinite(R.round_to(values, dtype))), (domain.name, band.name)
+
+
+@pytest.mark.parametrize("domain", DOMAINS, ids=[d.name for d in DOMAINS])
+def test_every_domain_declares_how_to_draw_it(domain):
+    """What the samplers and strategies need lives with the domain (reference/domains.py)."""
+    assert domain.sample is not None, (
+        f"domain {domain.name!r} declares no sampler: add sample= to it in reference/domains.py"
+    )
+    assert domain.integer or domain.bands is not None, (
+        f"domain {domain.name!r} declares no bands: add bands= to it in reference/domains.py"
+    )
+
+
+def test_every_domain_a_loss_uses_is_declared_with_the_others():
+    used = set()
+    for spec in R.REGISTRY.values():
+        for array in spec.arrays:
+            choices = getattr(array.domain, "choices", None)
+            used |= set(choices.values()) if choices else {array.domain}
+    stray = sorted(d.name for d in used - set(DOMAINS))
+    assert not stray, f"declare the domains {stray} in reference/domains.py, with the others"
+
+
+def test_kink_parameters_are_declared_by_the_losses():
+    """The strategies draw near ±each kink parameter; the losses say which parameters those are."""
+    kinks = {name: R.get(name).kinks for name in R.names() if R.get(name).kinks}
+    assert kinks == {
+        "huber_loss": ("delta",),
+        "smooth_l1_loss": ("beta",),
+        "multi_margin_loss": ("margin",),
+        "triplet_margin_loss": ("margin",),
+        "cosine_embedding_loss": ("margin",),
+        "margin_ranking_loss": ("margin",),
+        "hinge_embedding_loss": ("margin",),
+    }
 
 
 @pytest.mark.parametrize("dtype", R.DTYPES)
 def test_saturation_and_overflow_bands_straddle_the_dtype_limits(dtype):
     fmt = R.FORMATS[dtype]
-    s, top = strategies.saturation(fmt), strategies.exp_overflow(fmt)
+    s, top = B.saturation(fmt), B.exp_overflow(fmt)
     sigmoid = lambda x: 1.0 / (1.0 + math.exp(-x))  # noqa: E731
     assert R.round_to(np.array(sigmoid(2 * s)), dtype) == 1.0
     assert R.round_to(np.array(sigmoid(s / 2)), dtype) < 1.0
     with np.errstate(over="ignore"):
         assert np.isinf(R.round_to(np.exp(np.array(1.1 * top)), dtype))
         assert np.isfinite(R.round_to(np.exp(np.array(0.9 * top)), dtype))
-    assert strategies.large_high(fmt) == 1e4 and 1e4 < fmt.max_value
+    assert B.large_high(fmt) == 1e4 and 1e4 < fmt.max_value
 
 
 def test_kink_points_come_from_the_configuration():
-    assert strategies.kink_points({"delta": 0.5, "reduction": "mean"}) == (-0.5, 0.0, 0.5)
-    assert strategies.kink_points({"beta": 0.0}) == (0.0,)
-    assert strategies.kink_points({"margin": 1.0, "eps": 1e-6}) == (-1.0, 0.0, 1.0)
+    assert B.kink_points({"delta": 0.5, "reduction": "mean"}, ("delta",)) == (-0.5, 0.0, 0.5)
+    assert B.kink_points({"beta": 0.0}, ("beta",)) == (0.0,)
+    assert B.kink_points({"margin": 1.0, "eps": 1e-6}, ("margin",)) == (-1.0, 0.0, 1.0)
+    # only the declared kink parameters count: eps is not measured in the input's units
+    assert B.kink_points({"margin": 1.0, "eps": 1e-6}, ()) == (0.0,)
 
 
 def test_class_probability_normalisation_sums_to_one_along_c():
     x = np.array([[[0.5, 0.0]], [[0.25, 0.0]], [[0.25, 0.0]]]).transpose(1, 0, 2)  # (1, C=3, 2)
-    out = strategies.NORMALISE["probability"](x, 1)
+    out = PROBABILITY.normalise(x, 1)
     assert np.allclose(out.sum(axis=1), 1.0)
     assert np.allclose(out[0, :, 1], 1 / 3)  # an all-zero column becomes uniform
-    logp = strategies.NORMALISE["log-probability"](np.array([[-1e4, 0.0, 3.0]]), 1)
+    logp = LOG_PROBABILITY.normalise(np.array([[-1e4, 0.0, 3.0]]), 1)
     assert np.isclose(np.exp(logp).sum(), 1.0)
 
 

@@ -543,6 +543,8 @@ def soft_margin_loss(a, p) -> Elementwise:
     return Elementwise(*_from_terms(x.shape, lambda i: [softplus(-mpf(y[i]) * mpf(x[i]))]))
 
 
+# The mpmath twin of each loss, found by the loss's registry name (formula() says what to add when
+# one is missing).
 LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elementwise]] = {
     "mse_loss": _regression(_mse),
     "l1_loss": _regression(_l1),
@@ -567,6 +569,17 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
 }
 
 
+def formula(name: str) -> Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elementwise]:
+    """The mpmath formula of the loss ``name``, or a LookupError saying where to write it."""
+    try:
+        return LOSSES[name]
+    except KeyError:
+        raise LookupError(
+            f"{name} has no mpmath twin: write its formula from the published definition in "
+            "tests/reference/mp_losses.py and add it to LOSSES there"
+        ) from None
+
+
 def reduce(el: Elementwise, reduction: str) -> Exact:
     """``none``: the elementwise arrays; ``sum``: Σ; ``mean``/``batchmean``: Σ / denominator."""
     if reduction == "none":
@@ -586,7 +599,7 @@ def exact(name: str, arrays: Mapping[str, np.ndarray], params: Mapping[str, Any]
     """
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     with mpmath.workdps(DPS):
-        return reduce(LOSSES[name](arrays, params), params["reduction"])
+        return reduce(formula(name)(arrays, params), params["reduction"])
 
 
 def derivative(name: str, arrays, params, arg: str, index: tuple) -> Any:
@@ -598,18 +611,19 @@ def derivative(name: str, arrays, params, arg: str, index: tuple) -> Any:
     arrays = {k: np.asarray(v) for k, v in arrays.items()}
     params = {**params, "reduction": "none"}
     base = arrays[arg].astype(object)
+    loss = formula(name)
     cache: dict = {}
 
     def at(t):
         if t not in cache:
             moved = base.copy()
             moved[index] = t
-            cache[t] = LOSSES[name]({**arrays, arg: moved}, params).values
+            cache[t] = loss({**arrays, arg: moved}, params).values
         return cache[t]
 
     with mpmath.workdps(DPS):
         x0 = mpf(arrays[arg][index])
-        outputs = items(np.shape(LOSSES[name](arrays, params).values))
+        outputs = items(np.shape(loss(arrays, params).values))
         # central difference, step 2^-150 of |x0| (or absolute at 0): its O(h²) error is 2^-300
         h = (abs(x0) if x0 != 0 else ONE) * mpmath.mpf(2) ** -150
         with mpmath.workdps(4 * DPS):

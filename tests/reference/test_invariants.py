@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 import reference as R
 from cases.sampling import sample_arrays
 from reference import shapes
-from reference.spec import Layout
+from reference.spec import ELEMENT_KINDS, Layout
 
 # Relative error allowed where two sides compute the same number by different float64 arithmetic:
 # some hundreds of ulps (2.2e-16 each), far below anything a formula mistake produces.
@@ -583,47 +583,23 @@ def test_margin_losses_are_zero_beyond_the_margin(name, data):
 
 # === vector-Jacobian products ======================================================================
 
-# How one element of the `none` result depends on the arguments:
-#   elementwise: element k of the broadcast input shape, from the k-th (broadcast) entry of each array
-#   per_vector: item n of the batch, from row n of each batched array (the last axis is a vector)
-#   per_class_slice: item (n, j…) from input[n, :, j…] (class axis 1) and target[n, j…]
-ELEMENT_KIND = {
-    **dict.fromkeys(
-        (
-            "mse_loss",
-            "l1_loss",
-            "huber_loss",
-            "smooth_l1_loss",
-            "log_cosh",
-            "binary_cross_entropy",
-            "binary_cross_entropy_with_logits",
-            "sigmoid_focal_loss",
-            "kl_div",
-            "poisson_nll_loss",
-            "gaussian_nll_loss",
-            "margin_ranking_loss",
-            "hinge_embedding_loss",
-            "soft_margin_loss",
-        ),
-        "elementwise",
-    ),
-    **dict.fromkeys(
-        (
-            "triplet_margin_loss",
-            "cosine_embedding_loss",
-            "multilabel_soft_margin_loss",
-            "multi_margin_loss",
-        ),
-        "per_vector",
-    ),
-    **dict.fromkeys(("cross_entropy", "nll_loss"), "per_class_slice"),
-}
+# How one element of the `none` result depends on the arguments is declared by each loss
+# (LossSpec.element_kind, one of reference.spec.ELEMENT_KINDS, explained there).
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_every_loss_declares_its_element_kind(name):
+    spec = R.get(name)
+    assert spec.element_kind in ELEMENT_KINDS, (
+        f"{name} declares no element_kind: add element_kind= (one of {', '.join(ELEMENT_KINDS)}) "
+        f"to its LossSpec in reference/{spec.family}.py"
+    )
 
 
 def single_element(p: Problem, index: tuple[int, ...], out_shape: tuple[int, ...]):
     """The problem made of the one `none` element at ``index`` alone, and for each array a function
     placing that sub-problem's gradient where it belongs in the full problem's gradient."""
-    kind = ELEMENT_KIND[p.name]
+    kind = p.spec.element_kind
     sub: dict[str, np.ndarray] = {}
     place: dict[str, Callable[[np.ndarray], np.ndarray]] = {}
     if not out_shape:  # an unbatched problem is its own single element
@@ -720,45 +696,37 @@ def _row(shape: tuple[int, ...], i: int) -> np.ndarray:
     return mask
 
 
-# (unbatched layout, batched layout) for every loss that accepts an input without a batch dimension
-UNBATCHED = {
-    **dict.fromkeys(
-        (
-            "mse_loss",
-            "l1_loss",
-            "huber_loss",
-            "smooth_l1_loss",
-            "log_cosh",
-            "poisson_nll_loss",
-            "hinge_embedding_loss",
-            "soft_margin_loss",
-            "margin_ranking_loss",
-        ),
-        ("scalar", "(N)"),
-    ),
-    **dict.fromkeys(("cross_entropy", "nll_loss", "multi_margin_loss"), ("(C)", "(N, C)")),
-    **dict.fromkeys(("triplet_margin_loss", "cosine_embedding_loss"), ("(D)", "(N, D)")),
-}
+def _unbatched(layout: Layout) -> bool:
+    """No array of the layout carries the batch symbol N."""
+    return not any("N" in shape for shape in layout.shapes.values())
 
 
-def test_unbatched_table_lists_every_loss_with_an_unbatched_layout():
-    # a layout is unbatched when no array in it carries the batch symbol N
-    has_unbatched = {
-        name
-        for name, spec in R.REGISTRY.items()
-        if any(not any("N" in shape for shape in lay.shapes.values()) for lay in spec.layouts)
-    }
-    assert has_unbatched == set(UNBATCHED)
+# Losses that accept an input without a batch dimension declare (unbatched layout, batched layout)
+# in LossSpec.unbatched.
+UNBATCHED = sorted(name for name in LOSSES if R.get(name).unbatched)
+
+
+@pytest.mark.parametrize("name", LOSSES)
+def test_every_loss_with_an_unbatched_layout_declares_its_batched_form(name):
+    spec = R.get(name)
+    has_unbatched = [lay.name for lay in spec.layouts if _unbatched(lay)]
+    if not has_unbatched:
+        assert spec.unbatched is None, f"{name}: no layout of {spec.unbatched} is unbatched"
+        return
+    assert spec.unbatched is not None, (
+        f"{name} has the unbatched layout {has_unbatched[0]} but no unbatched=(unbatched layout, "
+        f"batched layout) in its LossSpec in reference/{spec.family}.py"
+    )
+    unbatched_name, batched_name = spec.unbatched
+    assert unbatched_name in has_unbatched, f"{name}: {unbatched_name} carries the batch N"
+    batched = next(lay for lay in spec.layouts if lay.name == batched_name)
+    assert _has_batch(batched), f"{name}: {batched_name} is not batched"
 
 
 @SETTINGS
-@given(
-    problems(
-        names=sorted(UNBATCHED), layout_filter=lambda lay: lay.name in ("scalar", "(C)", "(D)")
-    )
-)
+@given(problems(names=UNBATCHED, layout_filter=_unbatched))
 def test_batch_of_one_equals_the_unbatched_input(p: Problem):
-    unbatched_name, batched_name = UNBATCHED[p.name]
+    unbatched_name, batched_name = p.spec.unbatched
     assert p.layout.name == unbatched_name
     spec = p.spec
     full = {**spec.defaults(), **p.params}

@@ -110,6 +110,11 @@ def _nudgeable(spec, full, *names) -> bool:
 
 
 def _elements(spec, name, domain):
+    if domain.name not in ELEMENTS:
+        raise LookupError(
+            f"domain {domain.name!r} ({spec.name}'s {name}) has no mpmath draw: add its ordinary "
+            "and stress values to ELEMENTS in tests/reference/test_mpmath.py"
+        )
     base = ELEMENTS[domain.name]
     banned = NOT_DRAWN.get((spec.name, name), ())
     return base.filter(lambda v: v not in banned) if banned else base
@@ -522,9 +527,25 @@ def test_stress_input_agrees_with_mpmath(name, params, arrays):
     assert_agrees(name, arrays, full)
 
 
-def test_every_loss_has_an_mpmath_twin_and_a_stress_case():
-    assert set(M.LOSSES) == set(R.names())
-    assert {name for _, name, _, _ in STRESS} == set(R.names())
+@pytest.mark.parametrize("name", R.names())
+def test_every_loss_has_an_mpmath_twin_and_a_stress_case(name):
+    assert name in M.LOSSES, (
+        f"{name} has no mpmath twin: write its formula in tests/reference/mp_losses.py and add it "
+        "to LOSSES there"
+    )
+    assert any(loss == name for _, loss, _, _ in STRESS), (
+        f"{name} has no stress case: add inputs that break a careless formula to STRESS in "
+        "tests/reference/test_mpmath.py"
+    )
+
+
+def test_every_mpmath_twin_is_a_registered_loss():
+    assert set(M.LOSSES) <= set(R.names()), set(M.LOSSES) - set(R.names())
+
+
+def test_a_missing_mpmath_twin_says_where_to_write_it():
+    with pytest.raises(LookupError, match=r"no_such_loss has no mpmath twin: .*mp_losses\.py"):
+        M.exact("no_such_loss", {}, {"reduction": "sum"})
 
 
 def test_non_finite_exact_values_are_exercised():
