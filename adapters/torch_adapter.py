@@ -4,7 +4,7 @@ Canonical names follow ``torch.nn.functional``, so a native call (a :class:`Reci
 from the loss's spec alone: required arrays go positionally in spec order, optional arrays
 (``weight``, ``pos_weight``) and API parameters go by keyword under the same names. The only
 departures are data in :data:`DROPPED` (canonical parameters torch has no argument for) and
-:data:`NOT_OFFERED`; a loss with neither a ``torch_name`` nor a reason there is not offered.
+:data:`NOT_OFFERED`; a loss with neither a ``FUNCTIONS`` entry nor a reason there is not offered.
 
 torch is imported when the adapter is instantiated (``adapters.load("torch")``), never at
 ``import adapters``.
@@ -124,9 +124,7 @@ def _render(recipe: Recipe, kwargs: Mapping[str, Any], arrays: tuple[str, ...]) 
 
 
 def _not_offered(loss: str) -> NotOffered:
-    return NotOffered(
-        NOT_OFFERED.get(loss, f"the torch adapter maps no native form of {loss} (no torch_name)")
-    )
+    return NotOffered(NOT_OFFERED.get(loss, f"the torch adapter maps no native form of {loss}"))
 
 
 class TorchAdapter(Adapter):

@@ -78,6 +78,9 @@ class Judge:
                 )
         self.version = framework_version
         self.applied = [0] * len(self.entries)
+        # entry id -> whether the entry's own example still shows its divergence (filled by the
+        # run for the entries that applied without diverging; see registry_status)
+        self.example_reproduces: dict[str, bool] = {}
         self.diverged = [0] * len(self.entries)
         # Entries by loss, so that an example only asks the entries that could apply to it.
         wildcard = [i for i, e in enumerate(self.entries) if e.loss == "*"]
@@ -148,7 +151,7 @@ class Judge:
             if diverged:
                 status = "applied"
             elif applied:
-                status = "stale"
+                status = "imprecise" if self.example_reproduces.get(entry.id) else "stale"
             else:
                 status = "unexercised"
             out.append(
@@ -161,6 +164,18 @@ class Judge:
                 }
             )
         return out
+
+    def candidates_for_staleness(self) -> list[Any]:
+        """Entries that applied to examples of this run none of which diverged: stale, unless
+        their own example still shows the divergence (then their predicate is broader than the
+        behaviour on this run's inputs: *imprecise*, reported, not a failure)."""
+        return [
+            entry
+            for entry, applied, diverged in zip(
+                self.entries, self.applied, self.diverged, strict=True
+            )
+            if applied and not diverged
+        ]
 
     def stale(self) -> list[dict[str, Any]]:
         """The entries that applied to examples none of which diverged: they no longer reproduce."""

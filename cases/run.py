@@ -44,7 +44,7 @@ from reports.schema import ResultsWriter
 
 from . import edges, invalid, profiles, selection, strategies
 from .compare import compare, expected
-from .judge import Judge
+from .judge import Judge, covers
 from .records import RecordBuilder
 from .reproducer import reproducer
 
@@ -403,9 +403,28 @@ class Run:
             for i, n in enumerate(counts[name]):
                 totals[i] += n
 
+    def example_reproduces(self, entry) -> bool:
+        """Whether the framework still differs from the reference on the entry's own example, in
+        a part the entry affects (the check tests/adapters/test_registry.py makes)."""
+        case = entry.example.case(entry.loss)
+        if not entry.applies(case, self.adapter.version()):
+            return False
+        comparison = compare(case, expected(case), self.adapter.run(case))
+        failed = tuple(comparison.failed) or (comparison.part,)
+        return comparison.verdict != "match" and any(covers(entry.affects, p) for p in failed)
+
     def stale_message(self) -> str | None:
         """After the items, in whatever order they ran: the registry entries that applied to
-        examples which all agreed with the reference (they no longer reproduce), or None."""
+        examples which all agreed with the reference and whose own example no longer shows the
+        divergence either (they no longer reproduce), or None.
+
+        An entry that applied without diverging but still reproduces on its example is
+        *imprecise* on this run's inputs (its predicate reaches further than the behaviour): it
+        is listed in the results file's registry, and does not fail the run. Entries without an
+        example are judged on the run's examples alone."""
+        for entry in self.judge.candidates_for_staleness():
+            if entry.example is not None:
+                self.judge.example_reproduces[entry.id] = self.example_reproduces(entry)
         stale = self.judge.stale()
         if not stale:
             return None

@@ -133,7 +133,7 @@ def test_snippet_reproduces_the_run(adapter):
 def test_a_loss_the_adapter_does_not_map_is_not_offered(adapter, monkeypatch):
     """A loss registered after the adapter's tables were written (a new loss nobody has mapped
     yet) is not-offered in mapping, run and snippet: no table entry needed, no KeyError."""
-    spec = dataclasses.replace(R.get("mse_loss"), name="unmapped_loss", torch_name=None)
+    spec = dataclasses.replace(R.get("mse_loss"), name="unmapped_loss")
     monkeypatch.setitem(R.REGISTRY, spec.name, spec)
     for config in R.all_configs(spec):
         mapped = adapter.mapping(spec.name, config)

@@ -35,8 +35,11 @@ class FakeAdapter:
     modes = ("eager",)
     dtypes = ("float64", "float32")
 
-    def __init__(self, skew: float = 0.0, divergences=(), offered: bool = True):
+    def __init__(
+        self, skew: float = 0.0, divergences=(), offered: bool = True, example_skew: float = 0.0
+    ):
         self.skew, self._divergences, self.offered = skew, list(divergences), offered
+        self.example_skew = example_skew  # the skew on registry examples (label "registry example")
         self.calls = 0
 
     def version(self) -> str:
@@ -65,7 +68,8 @@ class FakeAdapter:
             )
         except R.InvalidInput as exc:
             return Outcome(error=FrameworkError.of(exc))
-        value = np.asarray(value, dtype=np.float64) * (1.0 + self.skew)
+        skew = self.skew if case.label != "registry example" else self.example_skew
+        value = np.asarray(value, dtype=np.float64) * (1.0 + skew)
         return Outcome(value=value, grads=dict(grads))
 
     def snippet(self, case) -> str:

@@ -3,6 +3,7 @@ results are the reference's own (tests/cases/fake_framework.py): no framework is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from fake_framework import STALE, FakeAdapter
 import reference as R
 from cases import cli, edges, invalid, oracles, selection
 from cases.run import Run, RunError, known_failures, results_path
+from reference.contract import Example
 from reports.schema import load
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -114,6 +116,32 @@ def test_an_entry_that_applied_but_never_diverged_is_stale_after_the_items():
         assert run.run_item(item).failure is None
     message = run.stale_message()
     assert message is not None and "fake-mse-stale" in message and "none diverged" in message
+
+
+def test_an_entry_whose_own_example_still_diverges_is_imprecise_not_stale():
+    """Its predicate reached inputs where the framework agrees, but the behaviour it documents is
+    still there (its example shows it): reported as imprecise, the run does not fail."""
+    entry = dataclasses.replace(
+        STALE,
+        example=Example({"reduction": "sum"}, {"input": [1.0, 2.0], "target": [0.0, 0.0]}),
+    )
+    run = run_of(FakeAdapter(divergences=[entry], example_skew=1e-3), dtype="float64")
+    for item in run.items():
+        assert run.run_item(item).failure is None
+    assert run.stale_message() is None
+    (status,) = run.judge.registry_status()
+    assert status["status"] == "imprecise" and status["applied"] > 0 and status["diverged"] == 0
+
+
+def test_an_entry_whose_example_agrees_too_is_stale():
+    entry = dataclasses.replace(
+        STALE,
+        example=Example({"reduction": "sum"}, {"input": [1.0, 2.0], "target": [0.0, 0.0]}),
+    )
+    run = run_of(FakeAdapter(divergences=[entry]), dtype="float64")
+    for item in run.items():
+        run.run_item(item)
+    assert "fake-mse-stale" in (run.stale_message() or "")
 
 
 def test_an_entry_that_explains_a_difference_is_not_stale_and_the_item_passes():
