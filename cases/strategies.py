@@ -294,20 +294,6 @@ def draw_sizes(
 # --- the draw ------------------------------------------------------------------------------------
 
 
-def _draw_class_index(drawer, name, shape, sizes, params) -> np.ndarray:
-    n = math.prod(shape)
-    values = drawer.integers(0, sizes[CLASS_SYMBOL] - 1, n, f"{name} classes")
-    ignore = params.get("ignore_index")
-    if ignore is not None:
-        covered = drawer.choice(("none", "some", "all"), f"{name} ignored items")
-        if covered == "some":
-            mask = drawer.booleans(n, f"{name} ignore mask")
-        else:
-            mask = np.full(n, covered == "all")
-        values = np.where(mask, ignore, values)
-    return values.reshape(shape).astype(np.int64)
-
-
 def _tie_partner(spec, layout, name, drawn: Mapping[str, np.ndarray], params) -> str | None:
     """An earlier argument of a ``ties`` domain (real values) and the same symbolic shape, if the
     argument's own domain ties and there is one."""
@@ -352,7 +338,7 @@ def draw_arrays(
         domain = spec.array(name).domain_for(full)
         shape, n = concrete[name], math.prod(concrete[name])
         if domain.integer:
-            arrays[name] = _draw_class_index(drawer, name, shape, sizes, full)
+            arrays[name] = domain.draw(drawer, name, shape, sizes, full)
             drawn_from[name] = domain.name
             continue
         partner = _tie_partner(spec, layout, name, arrays, full)

@@ -83,6 +83,24 @@ def _sample_weight(rng, shape, ctx, scale):
     return rng.uniform(0.0, 2.0, shape)
 
 
+# --- draws of integer domains (drawer, name, shape, sizes, parameters) ---------------------------
+# The drawer is cases.strategies' (hypothesis-backed or seeded): integers, choice, booleans.
+
+
+def _draw_class_index(drawer, name, shape, sizes, params) -> np.ndarray:
+    n = math.prod(shape)
+    values = drawer.integers(0, sizes["C"] - 1, n, f"{name} classes")
+    ignore = params.get("ignore_index")
+    if ignore is not None:
+        covered = drawer.choice(("none", "some", "all"), f"{name} ignored items")
+        if covered == "some":
+            mask = drawer.booleans(n, f"{name} ignore mask")
+        else:
+            mask = np.full(n, covered == "all")
+        values = np.where(mask, ignore, values)
+    return values.reshape(shape).astype(np.int64)
+
+
 # --- bands (format, kink points of the configuration, parameters) ---------------------------------
 # A band function reads only the kink points and ``eps`` (cases.strategies caches on those).
 
@@ -232,8 +250,9 @@ CLASS_INDEX = Domain(
     "be a class index in [0, C), or equal ignore_index",
     _class_index,
     enforced=True,
-    integer=True,  # drawn by the strategies as indices (with ignore_index), not from bands
+    integer=True,  # drawn as indices (with ignore_index), not from bands
     sample=_sample_class_index,
+    draw=_draw_class_index,
     violations=(
         ("class index = C", lambda sizes: sizes["C"]),
         ("class index = -1", lambda sizes: -1),

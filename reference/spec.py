@@ -54,6 +54,8 @@ class Domain:
     hypothesis strategies draw from; ``normalise`` (values, axis) makes values a distribution
     along the class axis; ``ties``: an argument of this domain may be drawn as an earlier
     argument of a ``ties`` domain and the same shape plus a few ULPs (differences at the kinks).
+    ``draw`` (integer domains, which have no bands): (drawer, name, shape, sizes, parameters) ->
+    an int64 array, drawn through the strategies' drawer (``integers``, ``choice``, ``booleans``).
     """
 
     name: str
@@ -70,6 +72,7 @@ class Domain:
         default=None, compare=False, repr=False
     )
     ties: bool = False
+    draw: Callable[..., np.ndarray] | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.name

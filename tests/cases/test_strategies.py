@@ -156,6 +156,9 @@ def test_every_domain_declares_how_to_draw_it(domain):
     assert domain.integer or domain.bands is not None, (
         f"domain {domain.name!r} declares no bands: add bands= to it in reference/domains.py"
     )
+    assert not domain.integer or domain.draw is not None, (
+        f"integer domain {domain.name!r} declares no draw: add draw= to it in reference/domains.py"
+    )
 
 
 def test_every_domain_a_loss_uses_is_declared_with_the_others():
