@@ -103,13 +103,15 @@ class Relation:
     value: Map = IDENTITY
     grads: Mapping[str, tuple[str, Map]] = field(default_factory=dict)
 
-    def check(self, value_a, grads_a, value_b, grads_b, dtype: str = "float64") -> str | None:
+    def check(
+        self, value_a, grads_a, value_b, grads_b, dtype: str = "float64", value_terms: float = 0.0
+    ) -> str | None:
         """The first way results b fail to be the map of results a, or None.
 
         Gradients missing on either side (a framework that cannot differentiate an argument) are
         not compared.
         """
-        problem = _differs("value", self.value, value_a, value_b, dtype)
+        problem = _differs("value", self.value, value_a, value_b, dtype, value_terms)
         if problem:
             return problem
         for name_b, (name_a, m) in self.grads.items():
@@ -119,15 +121,21 @@ class Relation:
                     return problem
         return None
 
-    def violation(self, out_a, out_b, dtype: str = "float64") -> str | None:
-        """Check two adapter outcomes (objects with ``value``, ``grads``, ``error``)."""
+    def violation(
+        self, out_a, out_b, dtype: str = "float64", value_terms: float = 0.0
+    ) -> str | None:
+        """Check two adapter outcomes (objects with ``value``, ``grads``, ``error``).
+
+        ``value_terms``: the size of the terms result b's value adds up (the tolerance's S); a
+        sum taken in another order differs by rounding errors of that size, which can be far
+        larger than the result where the terms cancel (a mean of hinge terms of both signs)."""
         for side, out in (("a", out_a), ("b", out_b)):
             if out.error is not None:
                 return f"case {side} raised {out.error.type}: {out.error.message}"
-        return self.check(out_a.value, out_a.grads, out_b.value, out_b.grads, dtype)
+        return self.check(out_a.value, out_a.grads, out_b.value, out_b.grads, dtype, value_terms)
 
 
-def _differs(what: str, m: Map, a, b, dtype: str) -> str | None:
+def _differs(what: str, m: Map, a, b, dtype: str, terms: float = 0.0) -> str | None:
     try:
         expected = m.apply(a)
     except (IndexError, ValueError) as exc:  # result a has another shape than the map assumes
@@ -146,7 +154,7 @@ def _differs(what: str, m: Map, a, b, dtype: str) -> str | None:
         return f"{what}: infinities differ (expected {m}: {expected.ravel()[:4]}, got {got.ravel()[:4]})"
     if not np.any(finite):
         return None
-    scale = max(float(np.max(np.abs(expected[finite]))), np.finfo(float).tiny)
+    scale = max(float(np.max(np.abs(expected[finite]))), terms, np.finfo(float).tiny)
     tol = RELATIVE_EPS * R.FORMATS[dtype].eps * scale
     worst = float(np.max(np.abs(expected[finite] - got[finite])))
     if worst > tol:
