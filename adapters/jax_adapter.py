@@ -279,6 +279,10 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
         "x_y (a max over classes, margin 1), not torch's Σ_{i≠y} max(0, margin − x_y + x_i)^p / C; "
         "optax has no p, margin or class weight"
     ),
+    "multilabel_margin_loss": _not_offered(
+        f"{OPTAX} has no multilabel margin loss (multiclass_hinge_loss is the Crammer-Singer "
+        "hinge with one integer label per item, a different definition)"
+    ),
     "multilabel_soft_margin_loss": _multilabel_soft_margin_loss,
     "kl_div": _kl_div,
     "poisson_nll_loss": _not_offered(f"{OPTAX} has no Poisson negative log-likelihood loss"),

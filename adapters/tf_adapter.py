@@ -389,6 +389,11 @@ MAPPINGS: dict[str, Builder] = {
         "no margin or p"
     ),
     "multilabel_soft_margin_loss": multilabel_soft_margin_loss,
+    "multilabel_margin_loss": not_offered(
+        "TensorFlow and Keras have no multilabel margin loss: Keras CategoricalHinge takes the "
+        "single worst wrong class against the summed true scores, with no pairwise sum over "
+        "labels and non-labels and no 1/C"
+    ),
     "kl_div": kl_div,
     "poisson_nll_loss": poisson_nll_loss,
     "gaussian_nll_loss": not_offered(

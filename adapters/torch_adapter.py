@@ -51,6 +51,7 @@ FUNCTIONS: dict[str, str] = {
         "nll_loss",
         "multi_margin_loss",
         "multilabel_soft_margin_loss",
+        "multilabel_margin_loss",
         "kl_div",
         "poisson_nll_loss",
         "gaussian_nll_loss",

@@ -10,7 +10,15 @@ import numpy as np
 
 from . import params as P
 from ._math import log_softmax, sigmoid, softmax_complement, softplus, times_or_zero
-from .domains import CLASS_INDEX, LOG_PROBABILITY, LOGIT, PROBABILITY, REAL, WEIGHT
+from .domains import (
+    CLASS_INDEX,
+    LOG_PROBABILITY,
+    LOGIT,
+    MULTILABEL_TARGET,
+    PROBABILITY,
+    REAL,
+    WEIGHT,
+)
 from .edges import BIG, INF, Config, Edge, has, is_, vec
 from .layouts import class_layouts
 from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
@@ -390,6 +398,114 @@ _MULTI_MARGIN_EDGES = (
 )
 
 
+# --- multilabel_margin_loss -------------------------------------------------------------------
+
+
+def _label_pairs(a):
+    """Per item (class-last): z_{j,i} = 1 − (x_j − x_i) for every pair of classes, and how many
+    times the pair (label j, non-label i) counts — the number of times j is listed before the
+    item's first −1 (a label listed twice counts twice, as the documented sum over the listed
+    targets says), 0 where j is not listed or i is."""
+    x = _class_last(a["input"])
+    target = a["target"]
+    n_classes = x.shape[-1]
+    listed = np.cumprod(target >= 0, axis=-1).astype(bool)  # the prefix before the first −1
+    safe = np.where(listed, target, 0)
+    onehot = (safe[..., None] == np.arange(n_classes)) & listed[..., None]
+    counts = onehot.sum(axis=-2).astype(np.float64)  # how often class j is listed
+    pairs = counts[..., :, None] * (counts == 0)[..., None, :]
+    z = 1.0 - (x[..., :, None] - x[..., None, :])
+    return z, pairs
+
+
+def multilabel_margin_loss(a, p) -> Elementwise:
+    """ℓ_n = Σ_{j ∈ Y_n} Σ_{i ∉ Y_n} max(0, 1 − (x_{n,j} − x_{n,i})) / C (torch's documented
+    MultiLabelMarginLoss).
+
+    Y_n is the list of labels of item n: its target entries before the first −1 (entries after it
+    are read by no one; a label listed twice counts twice). Domain: x real scores of shape (C) or
+    (N, C); y of the same shape, each entry a class index in [0, C) or −1 (enforced everywhere,
+    as torch checks the whole row). An item without labels, or whose labels are every class, has
+    ℓ_n = 0. Subgradient at a hinge (x_j − x_i = 1): the minimum-norm choice, 0; elsewhere
+    ∂ℓ_n/∂x_j = −(1/C)·#{i ∉ Y_n active} per listing of j, ∂ℓ_n/∂x_i = (1/C)·#{listed j active}.
+    """
+    z, pairs = _label_pairs(a)
+    n_classes = z.shape[-1]
+    hinge = times_or_zero(pairs, np.where(pairs > 0, np.maximum(z, 0.0), 0.0))
+    return Elementwise(np.sum(hinge, axis=(-2, -1)) / n_classes)
+
+
+def multilabel_margin_loss_vjp(a, p, g):
+    z, pairs = _label_pairs(a)
+    n_classes = z.shape[-1]
+    active = np.where((pairs > 0) & (z > 0), pairs, 0.0)
+    dx = (np.sum(active, axis=-2) - np.sum(active, axis=-1)) / n_classes
+    return {"input": _class_back(np.asarray(g)[..., None] * dx)}
+
+
+def _multilabel_off_hinge(a, p, h):
+    z, pairs = _label_pairs(a)
+    return bool(np.all((pairs == 0) | (np.abs(z) > 4 * h)))
+
+
+def _multilabel_margin_parts(a):
+    """The pairs near or past their hinge, each with the size of its three terms 1, x_j, x_i."""
+    z, pairs = _label_pairs(a)
+    x = _class_last(a["input"])
+    size = 1.0 + np.abs(x)[..., :, None] + np.abs(x)[..., None, :]
+    near = (pairs > 0) & (z >= -NEAR_HINGE * size)
+    return z, pairs, size, near
+
+
+def _multilabel_margin_value(a, p, loss):
+    z, pairs, size, near = _multilabel_margin_parts(a)
+    per_pair = np.where(near, pairs * (np.maximum(z, 0.0) + size), 0.0)
+    return np.sum(per_pair, axis=(-2, -1)) / z.shape[-1]
+
+
+def _multilabel_margin_grads(a, p, c):
+    z, pairs, _, near = _multilabel_margin_parts(a)
+    per_pair = np.where(near, pairs, 0.0) * (np.asarray(c)[..., None, None] / z.shape[-1])
+    dx = np.sum(per_pair, axis=-2) + np.sum(per_pair, axis=-1)
+    return {"input": _class_back(dx)}
+
+
+# Four items of three classes: labels cut by −1, none, all, a duplicate.
+_LABELS = np.array([[2, -1, 0], [0, 1, -1], [-1, 2, 2], [1, 1, -1]])
+
+
+def _label_rows_at_hinge() -> np.ndarray:
+    """Rows whose first label scores exactly 1 above one non-label (and far above the other)."""
+    x = np.full((4, 3), -4.0)
+    x[:, 0] = 1.0
+    x[:, 1] = 0.0
+    return x
+
+
+_MULTILABEL_MARGIN_EDGES = (
+    Edge(
+        "labels cut by −1, none, every class, a duplicate",
+        lambda c: {"input": _LOGITS.copy(), "target": _LABELS.copy()},
+    ),
+    Edge(
+        "label score exactly 1 above a non-label (hinge kink)",
+        lambda c: {"input": _label_rows_at_hinge(), "target": np.tile([0, -1, 2], (4, 1))},
+    ),
+    Edge(
+        "all scores equal",
+        lambda c: {"input": np.zeros((4, 3)), "target": _LABELS.copy()},
+    ),
+    Edge(f"scores ±{BIG:g}", lambda c: {"input": _BIG_LOGITS.copy(), "target": _LABELS.copy()}),
+    Edge(
+        "scores ±inf",
+        lambda c: {
+            "input": np.array([[INF, 0, 0], [0, -INF, 0], [0.5, -1.0, 2.0], [1, 1, 1]]),
+            "target": np.array([[0, -1, 0], [0, -1, 0], [2, -1, 0], [1, -1, 0]]),
+        },
+    ),
+)
+
+
 # --- multilabel_soft_margin_loss --------------------------------------------------------------
 
 
@@ -591,5 +707,31 @@ LOSSES = (
         term_scale=TermScale(_multilabel_value, _multilabel_grads),
         edges=_MULTILABEL_EDGES,
         element_kind="per_vector",
+    ),
+    LossSpec(
+        "multilabel_margin_loss",
+        "classification",
+        "Σ over label j, non-label i of max(0, 1 − (x_j − x_i)) / C; labels end at the first −1",
+        (
+            ArraySpec("input", REAL, differentiable=True, description="class scores"),
+            ArraySpec(
+                "target",
+                MULTILABEL_TARGET,
+                differentiable=False,
+                description="the item's labels, then −1 (the input's shape)",
+            ),
+        ),
+        (P.reduction(),),
+        (
+            Layout("(C)", {"input": ("C",), "target": ("C",)}),
+            Layout("(N, C)", {"input": ("N", "C"), "target": ("N", "C")}),
+        ),
+        multilabel_margin_loss,
+        multilabel_margin_loss_vjp,
+        smooth_at=_multilabel_off_hinge,
+        term_scale=TermScale(_multilabel_margin_value, _multilabel_margin_grads),
+        edges=_MULTILABEL_MARGIN_EDGES,
+        element_kind="per_vector",
+        unbatched=("(C)", "(N, C)"),
     ),
 )

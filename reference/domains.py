@@ -40,6 +40,10 @@ def _class_index(t, ctx):
     return ok
 
 
+def _multilabel_target(t, ctx):
+    return (t >= -1) & (t < ctx["C"])
+
+
 def _nonnegative(x, ctx):
     return x >= 0.0
 
@@ -65,6 +69,10 @@ def _sample_probability(rng, shape, ctx, scale):
 
 def _sample_class_index(rng, shape, ctx, scale):
     return rng.integers(0, ctx["C"], size=shape).astype(np.int64)
+
+
+def _sample_multilabel_target(rng, shape, ctx, scale):
+    return rng.integers(-1, ctx["C"], size=shape).astype(np.int64)
 
 
 def _sample_count(rng, shape, ctx, scale):
@@ -98,6 +106,13 @@ def _draw_class_index(drawer, name, shape, sizes, params) -> np.ndarray:
         else:
             mask = np.full(n, covered == "all")
         values = np.where(mask, ignore, values)
+    return values.reshape(shape).astype(np.int64)
+
+
+def _draw_multilabel_target(drawer, name, shape, sizes, params) -> np.ndarray:
+    # −1 anywhere in a row ends its labels there; what follows is read by nobody (but must still
+    # lie in [−1, C): torch checks the whole row)
+    values = drawer.integers(-1, sizes["C"] - 1, math.prod(shape), f"{name} labels")
     return values.reshape(shape).astype(np.int64)
 
 
@@ -256,6 +271,19 @@ CLASS_INDEX = Domain(
     violations=(
         ("class index = C", lambda sizes: sizes["C"]),
         ("class index = -1", lambda sizes: -1),
+    ),
+)
+MULTILABEL_TARGET = Domain(
+    "multilabel target",
+    "be a class index in [0, C), or -1 (ends the item's labels)",
+    _multilabel_target,
+    enforced=True,
+    integer=True,
+    sample=_sample_multilabel_target,
+    draw=_draw_multilabel_target,
+    violations=(
+        ("multilabel target = C", lambda sizes: sizes["C"]),
+        ("multilabel target = -2", lambda sizes: -2),
     ),
 )
 COUNT = Domain(

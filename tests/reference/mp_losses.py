@@ -340,6 +340,39 @@ def multi_margin_loss(a, p) -> Elementwise:
     return Elementwise(values, scales)
 
 
+def multilabel_margin_loss(a, p) -> Elementwise:
+    """ℓ_n = Σ_{j listed} Σ_{i not listed} max(0, 1 − x_j + x_i) / C (torch MultiLabelMarginLoss):
+    the listed labels are the target entries before the first −1, in order, duplicates included.
+
+    Scale: each z = 1 − x_j + x_i is a float64 sum of three numbers (error of order
+    u (1 + |x_j| + |x_i|)), over every pair, active or not, since rounding can put z on either
+    side of the hinge.
+    """
+    x = a["input"]
+    rows = x if x.ndim == 2 else x[None]
+    targets = a["target"] if a["target"].ndim == 2 else a["target"][None]
+    n_classes = rows.shape[-1]
+    values, scales = obj(rows.shape[0]), obj(rows.shape[0])
+    for n in range(rows.shape[0]):
+        listed = []
+        for t in targets[n]:
+            if t < 0:
+                break
+            listed.append(int(t))
+        others = [i for i in range(n_classes) if i not in listed]
+        acc, scale = [], []
+        for j in listed:
+            for i in others:
+                xj, xi = mpf(rows[n][j]), mpf(rows[n][i])
+                acc.append(max(ONE - xj + xi, ZERO))
+                scale.append(ONE + abs(xj) + abs(xi))
+        values[n] = total(acc) / n_classes
+        scales[n] = (magnitude(acc) + magnitude(scale)) / n_classes
+    if x.ndim == 1:
+        values, scales = values.reshape(()), scales.reshape(())
+    return Elementwise(values, scales)
+
+
 def multilabel_soft_margin_loss(a, p) -> Elementwise:
     """ℓ_n = −(1/C) Σ_c w_c [y_c log σ(x_c) + (1 − y_c) log σ(−x_c)] (torch
     MultiLabelSoftMarginLoss, with the class weight on each label's term)."""
@@ -558,6 +591,7 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "nll_loss": nll_loss,
     "multi_margin_loss": multi_margin_loss,
     "multilabel_soft_margin_loss": multilabel_soft_margin_loss,
+    "multilabel_margin_loss": multilabel_margin_loss,
     "kl_div": kl_div,
     "poisson_nll_loss": poisson_nll_loss,
     "gaussian_nll_loss": gaussian_nll_loss,

@@ -630,6 +630,56 @@ def test_multi_margin_loss_subgradient_at_the_hinge_is_zero():
     assert_close(grads("multi_margin_loss", arrays)["input"], [[-1 / 3, 0.0, 1 / 3]])
 
 
+# === multilabel_margin_loss =======================================================================
+
+# torch's documented example: scores [0.1, 0.2, 0.4, 0.8], labels [3, 0] then −1 (the 1 after it
+# is not a label). Label 3 (0.8) against non-labels 1 (0.2) and 2 (0.4): 1 − 0.6 = 0.4 and
+# 1 − 0.4 = 0.6; label 0 (0.1): 1 + 0.1 = 1.1 and 1 + 0.3 = 1.3; (0.4 + 0.6 + 1.1 + 1.3)/4 = 0.85.
+# Dyadic scores for exact arithmetic: [0, 0.25, 0.5, 1], same labels: label 3: 1 − 0.75 = 0.25,
+# 1 − 0.5 = 0.5; label 0: 1.25, 1.5; sum 3.5, over C = 4: 0.875.
+MLM = {"input": [[0.0, 0.25, 0.5, 1.0]], "target": [[3, 0, -1, 1]]}
+
+
+def test_multilabel_margin_loss_documented_example():
+    value = loss(
+        "multilabel_margin_loss", {"input": [[0.1, 0.2, 0.4, 0.8]], "target": [[3, 0, -1, 1]]}
+    )
+    assert_close(value, [0.85])
+    assert_exact(loss("multilabel_margin_loss", MLM), [0.875])
+
+
+def test_multilabel_margin_loss_labels_end_at_the_first_minus_one():
+    # [3, 0, −1, 2]: class 2 after the −1 is not a label, so it stays a non-label: same 0.875
+    assert_exact(loss("multilabel_margin_loss", {**MLM, "target": [[3, 0, -1, 2]]}), [0.875])
+    # no label at all, and every class a label: nothing to compare, 0
+    rows = {"input": [[0.0, 0.25, 0.5, 1.0]] * 2, "target": [[-1, 3, 0, 1], [0, 1, 2, 3]]}
+    assert_exact(loss("multilabel_margin_loss", rows), [0.0, 0.0])
+
+
+def test_multilabel_margin_loss_a_label_listed_twice_counts_twice():
+    # [3, 3, −1, …]: label 3 against non-labels 0, 1, 2: 1 − 1 = 0, 1 − 0.75 = 0.25,
+    # 1 − 0.5 = 0.5 → 0.75, listed twice: 1.5, over 4: 0.375
+    assert_exact(loss("multilabel_margin_loss", {**MLM, "target": [[3, 3, -1, 0]]}), [0.375])
+
+
+def test_multilabel_margin_loss_reductions_and_unbatched():
+    two = {"input": [[0.0, 0.25, 0.5, 1.0]] * 2, "target": [[3, 0, -1, 1], [-1, 0, 0, 0]]}
+    assert loss("multilabel_margin_loss", two, reduction="sum") == 0.875
+    assert loss("multilabel_margin_loss", two, reduction="mean") == 0.4375
+    unbatched = {"input": [0.0, 0.25, 0.5, 1.0], "target": [3, 0, -1, 1]}
+    assert loss("multilabel_margin_loss", unbatched, reduction="none") == 0.875  # shape ()
+
+
+def test_multilabel_margin_loss_gradients_and_the_hinge():
+    # every pair of MLM is active (z > 0): each listed label −2/4, each non-label +2/4
+    assert_exact(grads("multilabel_margin_loss", MLM)["input"], [[-0.5, 0.5, 0.5, -0.5]])
+    # label 0 at 1 with non-labels at 0 (z = 1 − 1 = 0: the hinge, subgradient 0) and 0.5
+    # (z = 0.5, active): loss 0.5/3, gradient −1/3 on the label, +1/3 on the active non-label
+    at_hinge = {"input": [[1.0, 0.0, 0.5]], "target": [[0, -1, 2]]}
+    assert_close(loss("multilabel_margin_loss", at_hinge), [0.5 / 3])
+    assert_close(grads("multilabel_margin_loss", at_hinge)["input"], [[-1 / 3, 0.0, 1 / 3]])
+
+
 # === multilabel_soft_margin_loss ==================================================================
 
 MULTILABEL = {

@@ -77,6 +77,9 @@ ELEMENTS = {
     "weight": _mix(st.floats(1e-3, 2.0), (0.0, 1.0)),
 }
 
+# The smallest value of each integer domain (the largest is C − 1): −1 ends a multilabel row.
+INTEGER_LOW = {"class index": 0, "multilabel target": -1}
+
 # Where a domain's stress values make the *definition* an ∞ − ∞ or ∞/∞ limit, not a number, the
 # draw leaves them out (the reason is the documented formula, not a disagreement):
 NOT_DRAWN = {
@@ -133,7 +136,7 @@ def loss_inputs(draw, spec, config, layout):
         domain = spec.array(name).domain_for(full)
         shape = concrete[name]
         if domain.integer:
-            classes = st.integers(0, sizes["C"] - 1)
+            classes = st.integers(INTEGER_LOW[domain.name], sizes["C"] - 1)
             if full.get("ignore_index") is not None:
                 classes = st.one_of(classes, st.just(full["ignore_index"]))
             arrays[name] = draw(hnp.arrays(np.int64, shape, elements=classes), label=name)
@@ -374,6 +377,15 @@ STRESS = [
         "multi_margin_loss",
         {"p": 2},
         dict(input=np.array([[1.0, 1e-16, -1.0], [700.0, 0.0, 699.5]]), target=idx(2, 0)),
+    ),
+    (
+        "multilabel-margin-at-hinge",
+        "multilabel_margin_loss",
+        {},
+        dict(
+            input=np.array([[1.0, 1e-16, -1.0, 700.0], [700.0, 0.0, 699.0, -700.0]]),
+            target=np.array([[0, 2, -1, 3], [0, 2, 0, -1]]),
+        ),
     ),
     (
         "multilabel-large",

@@ -239,6 +239,12 @@ def target_is_torch_default_ignore(case: Case) -> bool:
     return bool(np.any(case.arrays["target"] == -100))
 
 
+# The OpInfo of multilabel_margin_loss at v2.13.0: dtypes=floating_types() (CPU),
+# dtypesIfCUDA=floating_types_and(torch.bfloat16, torch.float16).
+MULTILABEL_MARGIN_OPINFO = (
+    "https://github.com/pytorch/pytorch/blob/v2.13.0/torch/testing/_internal/"
+    "common_methods_invocations.py#L17483-L17497"
+)
 ROWS_OF_THIRDS = [[LOG_THIRD] * 3] * 2  # a batch of 2 over 3 equally likely classes
 HUGE_LOGIT = 8192.0  # its log-probabilities overflow float16 sums
 
@@ -527,6 +533,27 @@ DIVERGENCES: list[Divergence] = [
             {"input": ROWS_OF_THIRDS, "target": [0, 2]},
             dtype="float16",
             cotangent=[1.0, 1.0],
+        ),
+    ),
+    Divergence(
+        id="multilabel_margin_loss/no-half-cpu",
+        kind="known-bug",
+        loss="multilabel_margin_loss",
+        description=(
+            "the CPU forward and backward kernels are dispatched for float32/float64 only "
+            "(AT_DISPATCH_FLOATING_TYPES in aten/src/ATen/native/LossMultiLabelMargin.cpp; the "
+            "OpInfo declares dtypes=floating_types() on CPU, half and bfloat16 on CUDA only): "
+            "float16 and bfloat16 raise NotImplementedError "
+            "'\"multilabel_margin_loss_forward_out_frame\" not implemented for 'Half'' ('BFloat16')"
+        ),
+        citation=MULTILABEL_MARGIN_OPINFO,
+        dtypes=("float16", "bfloat16"),
+        devices=("cpu",),
+        affects=("error",),
+        example=Example(
+            {"reduction": "sum"},
+            {"input": ROWS_OF_THIRDS, "target": [[0, -1, 0], [2, 1, -1]]},
+            dtype="bfloat16",
         ),
     ),
 ]
