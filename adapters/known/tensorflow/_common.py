@@ -185,64 +185,67 @@ KERAS_PER_SAMPLE = {
 }
 
 
-def keras_per_sample_none(id: str, loss: str, example: Example) -> Divergence:
+def _keras_per_sample(
+    id: str, loss: str, example: Example, description: str, where: Mapping[str, Any], **fields
+) -> Divergence:
+    """A convention of the Keras per-sample function behind ``loss`` (``{function}`` in the
+    description names it), in its configurations narrowed by ``where``."""
     keras = KERAS_PER_SAMPLE[loss]
     return Divergence(
         id=id,
         kind="convention",
         loss=loss,
-        description=(
-            f"keras.losses.{keras.function} returns one value per sample, the mean over the last "
-            "axis (shape [batch, d0, .. dN-1]): reduction=None gives input.shape[:-1], not the "
-            "elementwise loss; the reduced-away axis leaves no elementwise gradient to compare"
-        ),
+        description=description.format(function=keras.function),
         citation=keras.citation,
-        where={**keras.where, "reduction": "none"},
+        where={**keras.where, **where},
+        example=example,
+        **fields,
+    )
+
+
+def keras_per_sample_none(id: str, loss: str, example: Example) -> Divergence:
+    return _keras_per_sample(
+        id,
+        loss,
+        example,
+        "keras.losses.{function} returns one value per sample, the mean over the last axis "
+        "(shape [batch, d0, .. dN-1]): reduction=None gives input.shape[:-1], not the elementwise "
+        "loss; the reduced-away axis leaves no elementwise gradient to compare",
+        {"reduction": "none"},
         inputs=valid_only(rank_at_least("input", 1)),
         inputs_text="input of rank ≥ 1",
         affects=("value",),
-        example=example,
     )
 
 
 def keras_per_sample_sum(id: str, loss: str, example: Example) -> Divergence:
-    keras = KERAS_PER_SAMPLE[loss]
-    return Divergence(
-        id=id,
-        kind="convention",
-        loss=loss,
-        description=(
-            f"keras.losses.{keras.function} averages the last axis before reduction='sum' adds "
-            "the per-sample values: the result (and gradient) is the elementwise sum divided by "
-            "input.shape[-1]"
-        ),
-        citation=keras.citation,
-        where={**keras.where, "reduction": "sum"},
+    return _keras_per_sample(
+        id,
+        loss,
+        example,
+        "keras.losses.{function} averages the last axis before reduction='sum' adds the "
+        "per-sample values: the result (and gradient) is the elementwise sum divided by "
+        "input.shape[-1]",
+        {"reduction": "sum"},
         inputs=valid_only(last_axis_longer_than_one("input")),
         inputs_text="last axis longer than 1",
-        example=example,
     )
 
 
 def keras_rank_0_rejected(id: str, loss: str, example: Example) -> Divergence:
-    keras = KERAS_PER_SAMPLE[loss]
-    return Divergence(
-        id=id,
-        kind="convention",
-        loss=loss,
-        description=(
-            f"keras.losses.{keras.function} takes the mean over axis -1, which a 0-d input lacks: "
-            "TensorFlow raises 'Invalid reduction dimension -1 for input with 0 dimensions' where "
-            "the reference returns the scalar loss"
-        ),
-        citation=keras.citation,
-        where=keras.where,
+    return _keras_per_sample(
+        id,
+        loss,
+        example,
+        "keras.losses.{function} takes the mean over axis -1, which a 0-d input lacks: "
+        "TensorFlow raises 'Invalid reduction dimension -1 for input with 0 dimensions' where the "
+        "reference returns the scalar loss",
+        {},
         # not valid_only: it affects the error, and a 0-d input the reference rejects for its
         # shapes is still one Keras cannot reduce
         inputs=rank_is("input", 0),
         inputs_text="0-d (scalar) input",
         affects=("error",),
-        example=example,
     )
 
 
@@ -329,18 +332,22 @@ def input_and_target_broadcast(case: Case) -> bool:
     return broadcast(np.shape(case.arrays["input"]), np.shape(case.arrays["target"]))
 
 
+def _shapes_row(id: str, loss: str, example: Example, where: Mapping | None, **fields) -> Accepts:
+    """A row for shapes the reference rejects and TensorFlow takes."""
+    return Accepts(
+        id=id, loss=loss, argument="shapes", where=where or {}, example=example, **fields
+    )
+
+
 def broadcasts_input_and_target(
-    id: str,
-    loss: str,
-    example: Example,
-    citation: str | None = None,
-    where: Mapping[str, Any] | None = None,
+    id: str, loss: str, example: Example, citation: str | None = None, where: Mapping | None = None
 ) -> Accepts:
     """``citation``: the Keras per-sample function's source unless given."""
-    return Accepts(
-        id=id,
-        loss=loss,
-        argument="shapes",
+    return _shapes_row(
+        id,
+        loss,
+        example,
+        where,
         description=(
             "TensorFlow broadcasts input and target (NumPy's rules; Keras first squeezes a "
             "trailing dimension of 1) instead of rejecting shapes no layout allows: a number comes "
@@ -349,8 +356,6 @@ def broadcasts_input_and_target(
         citation=citation or KERAS_PER_SAMPLE[loss].citation,
         accepts=input_and_target_broadcast,
         accepts_text="input and target broadcast",
-        where=where or {},
-        example=example,
     )
 
 
@@ -384,10 +389,11 @@ def keras_rank_fix_squeezes_trailing_one(
     where: Mapping[str, Any] | None = None,
 ) -> Accepts:
     """``shown_by``: the example in words; ``shapes``: which argument loses its trailing 1."""
-    return Accepts(
-        id=id,
-        loss=loss,
-        argument="shapes",
+    return _shapes_row(
+        id,
+        loss,
+        example,
+        where,
         description=(
             f"{KERAS_RANK_FIX_DOES}, so keras.losses.{function} computes its loss on those pairs "
             "where the reference rejects the shapes (and NumPy broadcasting would pair every "
@@ -396,6 +402,4 @@ def keras_rank_fix_squeezes_trailing_one(
         citation=KERAS_RANK_FIX,
         accepts=accepts,
         accepts_text=f"the shapes are equal once {shapes} loses its trailing dimension of 1",
-        where=where or {},
-        example=example,
     )
