@@ -29,6 +29,7 @@ from ._common import (
     last_axis_longer_than_one,
     outside_clip,
     rank_at_least,
+    tf_float16_mean_accumulates_in_float16,
     tf_flushes_subnormal_inputs,
     valid_only,
 )
@@ -250,6 +251,12 @@ DIVERGENCES: list[Divergence] = [
         example=Example(
             {"reduction": "sum"}, {"input": [[-14.0, -0.5]], "target": [[0.9, 0.25]]}, "float16"
         ),
+    ),
+    tf_float16_mean_accumulates_in_float16(
+        "kl_div/tf-float16-mean-accumulates-in-float16",
+        "kl_div",
+        # 17000 terms of 4 (t = 1, p = e^-4: no clip, no ratio beyond float16) sum past 65504
+        Example({}, {"input": np.full((17000, 1), -4.0), "target": np.ones((17000, 1))}, "float16"),
     ),
     # --- poisson_nll_loss
     keras_per_sample_none(
