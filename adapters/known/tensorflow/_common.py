@@ -339,6 +339,13 @@ def _shapes_row(id: str, loss: str, example: Example, where: Mapping | None, **f
     )
 
 
+BROADCASTS_INPUT_AND_TARGET = (
+    "TensorFlow broadcasts input and target (NumPy's rules; Keras first squeezes a trailing "
+    "dimension of 1) instead of rejecting shapes no layout allows: a number comes back where the "
+    "reference raises"
+)
+
+
 def broadcasts_input_and_target(
     id: str, loss: str, example: Example, citation: str | None = None, where: Mapping | None = None
 ) -> Accepts:
@@ -348,11 +355,7 @@ def broadcasts_input_and_target(
         loss,
         example,
         where,
-        description=(
-            "TensorFlow broadcasts input and target (NumPy's rules; Keras first squeezes a "
-            "trailing dimension of 1) instead of rejecting shapes no layout allows: a number comes "
-            "back where the reference raises"
-        ),
+        description=BROADCASTS_INPUT_AND_TARGET,
         citation=citation or KERAS_PER_SAMPLE[loss].citation,
         accepts=input_and_target_broadcast,
         accepts_text="input and target broadcast",
