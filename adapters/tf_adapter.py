@@ -9,7 +9,7 @@ Native APIs: ``tf.nn.*`` where TensorFlow has the op (reduced by the user-level 
 / ``tf.reduce_sum``, declared as composition), otherwise the ``tf.keras.losses`` class. Keras'
 own semantics — the class axis is last, most losses average (KLDivergence: sums) over the last axis
 before the reduction, probabilities are clipped to [ε, 1 − ε] — are left as they are; the
-differences they make are registered in :mod:`adapters.tf_known`.
+differences they make are registered in :mod:`adapters.known.tensorflow`.
 
 Modes: ``eager``, and ``jit`` = ``tf.function(forward_backward, jit_compile=True)``, one function
 per (loss, configuration, dtype, device), traced once per input shape.
@@ -33,7 +33,7 @@ import reference as R
 from reference import Case
 
 from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, to_numpy
-from .tf_known import DIVERGENCES
+from .known.tensorflow import DIVERGENCES
 
 
 class _ExpectedRetracing(logging.Filter):

@@ -1,1 +1,2 @@
-"""Divergence registries: ``adapters/known/<framework>/``, one module per loss family."""
+"""Each framework's registry of known divergences: one package per framework, one module per
+family of losses (``reference.registry.FAMILIES``)."""

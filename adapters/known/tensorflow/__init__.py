@@ -1,0 +1,24 @@
+"""TensorFlow/Keras' registry of known divergences from the reference, one module per family.
+
+Every entry is narrow: its configuration subset (``where``) and input predicate select exactly the
+examples on which TensorFlow differs from the reference, so an entry that stops reproducing after
+an upgrade is reported stale. Each carries the example that shows it
+(``tests/adapters/test_registry.py`` runs them). Error-only conventions — TensorFlow returns a
+number where the reference rejects an argument — are each family's ``ACCEPTS`` rows, keyed by
+(loss, argument) and applied where the reference's own check rejects that argument.
+"""
+
+from __future__ import annotations
+
+from ...base import Divergence
+from . import binary, classification, distribution, embedding, regression
+
+FAMILIES = (regression, binary, classification, distribution, embedding)
+
+# Within a loss the judge takes the first entry that explains a part, so each family keeps its
+# value entries ahead of its error-only rows.
+DIVERGENCES: list[Divergence] = [
+    entry
+    for family in FAMILIES
+    for entry in (*family.DIVERGENCES, *(row.as_divergence() for row in family.ACCEPTS))
+]

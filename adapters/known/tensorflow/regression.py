@@ -1,0 +1,155 @@
+"""TensorFlow/Keras against the reference: regression losses (mse, l1, huber, smooth_l1, log_cosh).
+
+Keras' regression losses are per-sample losses (the mean over the last axis comes first), and
+TensorFlow broadcasts input and target where the reference rejects their shapes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from reference import Case
+
+from ...base import Accepts, Divergence, Example
+from ._common import (
+    KERAS_LOSSES,
+    WHERE_NAN_GRADIENT,
+    array,
+    broadcasts_input_and_target,
+    keras_per_sample_none,
+    keras_per_sample_sum,
+    keras_rank_0_rejected,
+    rank_at_least,
+    tf_flushes_subnormal_inputs,
+    valid_only,
+)
+
+INF = np.inf
+
+# Inputs shared by the examples of the per-sample entries: errors 0.5, −1.75, 3, 0.75 stay off
+# every kink (0, ±delta, ±beta).
+X = [[0.5, -1.0], [2.0, 0.25]]
+T = [[0.0, 0.75], [-1.0, -0.5]]
+COTANGENT = [[1.0, -0.5], [2.0, 0.25]]
+NONE = Example({"reduction": "none"}, {"input": X, "target": T}, cotangent=COTANGENT)
+SUM = Example({"reduction": "sum"}, {"input": X, "target": T})
+SCALAR = Example({}, {"input": 0.5, "target": 0.25})
+# Shapes (1, 2, 2) against (2, 2): no layout, but they broadcast.
+BROADCAST = Example({}, {"input": X, "target": [T]})
+
+
+def infinite_error(case: Case) -> bool:
+    """|input − target| is infinite somewhere (an infinite operand, not inf − inf)."""
+    return bool(np.any(np.isinf(array(case, "input") - array(case, "target"))))
+
+
+def error_is_minus_inf(case: Case) -> bool:
+    return bool(np.any((array(case, "input") - array(case, "target")) == -np.inf))
+
+
+WHERE_NAN_GRADIENT_TEXT = "|input − target| = inf"
+
+DIVERGENCES: list[Divergence] = [
+    # --- mse_loss
+    keras_per_sample_none("mse_loss/keras-per-sample-none", "mse_loss", NONE),
+    keras_per_sample_sum("mse_loss/keras-per-sample-sum", "mse_loss", SUM),
+    keras_rank_0_rejected("mse_loss/keras-rank-0-rejected", "mse_loss", SCALAR),
+    # --- l1_loss
+    keras_per_sample_none("l1_loss/keras-per-sample-none", "l1_loss", NONE),
+    keras_per_sample_sum("l1_loss/keras-per-sample-sum", "l1_loss", SUM),
+    keras_rank_0_rejected("l1_loss/keras-rank-0-rejected", "l1_loss", SCALAR),
+    tf_flushes_subnormal_inputs(
+        "l1_loss/tf-flushes-subnormal-inputs",
+        "l1_loss",
+        # the flushed error is 0, where TensorFlow's sign (the gradient) is 0 instead of 1
+        Example({}, {"input": [1e-310, 0.5], "target": [0.0, 0.25]}),
+    ),
+    # --- huber_loss
+    keras_per_sample_none("huber_loss/keras-per-sample-none", "huber_loss", NONE),
+    keras_per_sample_sum("huber_loss/keras-per-sample-sum", "huber_loss", SUM),
+    keras_rank_0_rejected("huber_loss/keras-rank-0-rejected", "huber_loss", SCALAR),
+    Divergence(
+        id="huber_loss/keras-where-nan-gradient-at-infinite-error",
+        kind="known-bug",
+        loss="huber_loss",
+        description=(
+            "keras.losses.huber selects 0.5·d² or δ·|d| − 0.5·δ² with ops.where; at an infinite "
+            "error the unselected branch's gradient is inf·0 = NaN and tf.where propagates it, "
+            "so the gradient is NaN instead of ±δ"
+        ),
+        citation=WHERE_NAN_GRADIENT,
+        inputs=valid_only(infinite_error),
+        inputs_text=WHERE_NAN_GRADIENT_TEXT,
+        affects=("grad",),
+        example=Example({}, {"input": [[INF, 0.5]], "target": [[0.0, 0.25]]}),
+    ),
+    # --- smooth_l1_loss
+    keras_per_sample_none("smooth_l1_loss/keras-per-sample-none", "smooth_l1_loss", NONE),
+    keras_per_sample_sum("smooth_l1_loss/keras-per-sample-sum", "smooth_l1_loss", SUM),
+    keras_rank_0_rejected("smooth_l1_loss/keras-rank-0-rejected", "smooth_l1_loss", SCALAR),
+    Divergence(
+        id="smooth_l1_loss/keras-where-nan-gradient-at-infinite-error",
+        kind="known-bug",
+        loss="smooth_l1_loss",
+        description=(
+            "smooth_l1 with beta = 1 runs keras.losses.Huber(delta=1.0), whose ops.where gives a "
+            "NaN gradient at an infinite error instead of ±1"
+        ),
+        citation=WHERE_NAN_GRADIENT,
+        where={"beta": 1.0},
+        inputs=valid_only(infinite_error),
+        inputs_text=WHERE_NAN_GRADIENT_TEXT,
+        affects=("grad",),
+        example=Example({}, {"input": [[-INF, 0.5]], "target": [[0.0, 0.25]]}),
+    ),
+    tf_flushes_subnormal_inputs(
+        "smooth_l1_loss/tf-flushes-subnormal-inputs",
+        "smooth_l1_loss",
+        # beta = 0 runs mean_absolute_error: the sign of a flushed error is 0 instead of 1
+        Example({"beta": 0.0}, {"input": [1e-310, 0.5], "target": [0.0, 0.25]}),
+    ),
+    # --- log_cosh
+    keras_per_sample_none("log_cosh/keras-per-sample-none", "log_cosh", NONE),
+    keras_per_sample_sum("log_cosh/keras-per-sample-sum", "log_cosh", SUM),
+    keras_rank_0_rejected("log_cosh/keras-rank-0-rejected", "log_cosh", SCALAR),
+    Divergence(
+        id="log_cosh/keras-log2-rounded-to-float32",
+        kind="known-bug",
+        loss="log_cosh",
+        description=(
+            "keras.losses.log_cosh subtracts log2 = convert_to_tensor(ops.log(2.0), dtype): the "
+            "log is taken of a float32 2.0, so in float64 every element is off by "
+            "log(2) − float32(log 2) ≈ −1.9e-9 (the float64 mean of [5, −3] is 3.308113359553874 "
+            "instead of 3.3081133614585285)"
+        ),
+        citation=f"{KERAS_LOSSES}#L2011-L2057",
+        inputs=valid_only(rank_at_least("input", 1)),
+        inputs_text="any input of rank ≥ 1 (a 0-d input raises first)",
+        affects=("value",),
+        dtypes=("float64",),
+        example=Example({}, {"input": [5.0, -3.0], "target": [0.0, 0.0]}),
+    ),
+    Divergence(
+        id="log_cosh/keras-minus-inf-error",
+        kind="convention",
+        loss="log_cosh",
+        description=(
+            "keras.losses.log_cosh evaluates d + softplus(−2d) − log 2, which is −inf + inf = NaN "
+            "at d = −inf; the reference's |d| + softplus(−2|d|) − log 2 gives +inf"
+        ),
+        citation=f"{KERAS_LOSSES}#L2011-L2057",
+        inputs=valid_only(error_is_minus_inf),
+        inputs_text="input − target = −inf",
+        example=Example({}, {"input": [[-INF, 0.5]], "target": [[0.0, 0.25]]}),
+    ),
+]
+
+ACCEPTS: list[Accepts] = [
+    broadcasts_input_and_target("mse_loss/broadcasts-mismatched-shapes", "mse_loss", BROADCAST),
+    broadcasts_input_and_target("l1_loss/broadcasts-mismatched-shapes", "l1_loss", BROADCAST),
+    broadcasts_input_and_target("huber_loss/broadcasts-mismatched-shapes", "huber_loss", BROADCAST),
+    broadcasts_input_and_target(
+        "smooth_l1_loss/broadcasts-mismatched-shapes", "smooth_l1_loss", BROADCAST
+    ),
+    broadcasts_input_and_target("log_cosh/broadcasts-mismatched-shapes", "log_cosh", BROADCAST),
+]
