@@ -10,6 +10,7 @@ import numpy as np
 
 import reference as R
 from reference import Case
+from reference.contract import K_GRAD, K_VALUE
 
 # --- citations (each one read with the search tool) ---------------------------------------------
 
@@ -47,9 +48,11 @@ def valid_only(pred: Predicate) -> Predicate:
     return guarded
 
 
-# Below these many ULPs the tolerance policy (cases/tolerance.py: K = 4 for values, K_GRAD = 8 for
-# gradients) always passes, so a smaller difference is no divergence.
-VALUE_ULPS, GRAD_ULPS = 4.0, 8.0
+# Below these many ULPs the tolerance policy always passes, so a smaller difference is no
+# divergence: its bound is at least ½ ulp(ref) + K·u·S with S ≥ |ref| (cases/tolerance.py), and
+# u·|ref| ≥ ½ ulp(ref) at a normal number, so the bound exceeds K/2 ULPs at the reference. K is
+# the tolerance's own constant (K_VALUE for values, K_GRAD for gradients), read from the contract.
+VALUE_ULPS, GRAD_ULPS = K_VALUE / 2, K_GRAD / 2
 
 
 def visible(got: np.ndarray, ref: np.ndarray, dtype: str, ulps: float) -> bool:

@@ -8,7 +8,7 @@ import numpy as np
 
 import reference as R
 from reference import Case
-from reference.contract import Divergence, Example
+from reference.contract import K_VALUE, Divergence, Example
 
 from ._common import (
     INF,
@@ -35,7 +35,7 @@ def ce_lse_cancels(case: Case) -> bool:
     is rounded at the size of |max x|, an absolute error up to ½ ulp(logsumexp) where the loss
     is (x_max − x_y) + log Σ. The predicate rounds those two operations in the dtype and flags an
     error beyond ½ ulp(loss) + (K + log2 C)·u·(1 + |x_y − max x| + log Σ) (the tolerance's bound
-    for one item, K = 4). Its gradient (softmax − one-hot) uses the shifted logits: accurate.
+    for one item, K = K_VALUE). Its gradient (softmax − one-hot) uses the shifted logits: accurate.
     """
     p = full_params(case)
     if uses_log_softmax(p):
@@ -53,7 +53,7 @@ def ce_lse_cancels(case: Case) -> bool:
         loss = (m - x_y) + log_sum
         terms = 1.0 + np.abs(x_y - m) + log_sum
         u = R.FORMATS[dtype].eps / 2.0
-        allowed = 0.5 * R.spacing(loss, dtype) + (4.0 + np.log2(n_classes)) * u * terms
+        allowed = 0.5 * R.spacing(loss, dtype) + (K_VALUE + np.log2(n_classes)) * u * terms
         off = np.isfinite(loss) & (np.abs(optax - loss) > allowed)
     return bool(np.any(kept & off))
 

@@ -9,7 +9,7 @@ import numpy as np
 import reference as R
 from adapters.predicates import kl_incoming_gradient
 from reference import Case
-from reference.contract import Divergence, Example
+from reference.contract import K_GRAD, K_VALUE, Divergence, Example
 
 from ._common import (
     FLUSHING,
@@ -76,11 +76,11 @@ def log_target_exp_underflows(case: Case) -> bool:
     """A finite log-target t whose probability e^t lies below the dtype's smallest normal number
     and is rounded there (to 0, or on float16's subnormal grid; flushed to 0 on CPU for float64,
     float32 and bfloat16), where optax's e^t·(t − x), recomputed in float64 with that rounded
-    e^t, moves the value by more than 4 ULPs of the dtype or the target gradient
-    g·e^t·(t − x + 1) by more than 8, and by more than as many times the tolerance's underflow
-    floor η·F (η the smallest normal number, float16's smallest subnormal; F = 1 + Σ c_i for a
-    value, 1 + max c_i for a gradient). A large |t − x| brings the lost probability back into
-    range; at x = −inf the flushed e^t gives 0·inf = NaN.
+    e^t, moves the value by more than VALUE_ULPS ULPs of the dtype or the target gradient
+    g·e^t·(t − x + 1) by more than GRAD_ULPS, and by more than the tolerance's underflow term
+    K·η·F (K_VALUE or K_GRAD; η the smallest normal number, float16's smallest subnormal;
+    F = 1 + Σ c_i for a value, 1 + max c_i for a gradient). A large |t − x| brings the lost
+    probability back into range; at x = −inf the flushed e^t gives 0·inf = NaN.
     """
     a, p = case.rounded(), full_params(case)
     t, x = np.broadcast_arrays(a["target"], a["input"])
@@ -103,13 +103,14 @@ def log_target_exp_underflows(case: Case) -> bool:
             value_floor = 2.0
         else:
             value_shift, value_floor = np.sum(g * value_shift), 1.0 + np.sum(g)
+        # The tolerance's underflow term is k·η·F with k ≥ K: absolute, no ULPs to convert.
         moved = (
-            (value, value_shift, VALUE_ULPS, value_floor),
-            (grads["target"], grad_shift, GRAD_ULPS, 1.0 + np.max(g)),
+            (value, value_shift, VALUE_ULPS, K_VALUE, value_floor),
+            (grads["target"], grad_shift, GRAD_ULPS, K_GRAD, 1.0 + np.max(g)),
         )
-        for ref, shift, ulps, floor in moved:
+        for ref, shift, ulps, k, floor in moved:
             got, gap = ref + shift, np.abs(shift)
-            beyond = (gap > ulps * R.spacing(ref, dtype)) & (gap > ulps * eta * floor)
+            beyond = (gap > ulps * R.spacing(ref, dtype)) & (gap > k * eta * floor)
             if np.any(
                 np.where(np.isnan(got) | np.isnan(ref), np.isnan(got) != np.isnan(ref), beyond)
             ):
@@ -219,7 +220,8 @@ DIVERGENCES: list[Divergence] = [
         where={"log_target": True},
         inputs=log_target_exp_underflows,
         inputs_text="a finite log-target whose e^t is below the smallest normal number (rounded to "
-        "0 or a subnormal) and a large t − x, moving value or target gradient beyond 4 / 8 ULPs",
+        f"0 or a subnormal) and a large t − x, moving value or target gradient beyond "
+        f"{VALUE_ULPS:g} / {GRAD_ULPS:g} ULPs and the tolerance's underflow term",
         affects=("value", "grad"),
         example=Example(  # the frozen corpus's kl_div/61: e^t underflows float16 (< 2^-25)
             {"log_target": True, "reduction": "mean"},

@@ -67,9 +67,9 @@ def _triplet_differs(ours, ref, dtype: str) -> bool:
 @valid_only
 def triplet_eps_visible(case: Case) -> bool:
     """eps > 0, and adding it once inside the root (optax, with a true p-norm) instead of to
-    every component of the difference (reference) moves some item's loss by more than 4 ULPs of
-    the dtype, or a gradient by more than 8 (at a zero difference the reference's gradient is a
-    unit vector along eps, optax's is 0)."""
+    every component of the difference (reference) moves some item's loss by more than VALUE_ULPS
+    ULPs of the dtype, or a gradient by more than GRAD_ULPS (at a zero difference the reference's
+    gradient is a unit vector along eps, optax's is 0)."""
     if full_params(case)["eps"] == 0:
         return False
     value, grads, _, _ = _triplet_optax(case, signed=False)
@@ -147,7 +147,8 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=TRIPLET_SOURCE,
         inputs=triplet_eps_visible,
-        inputs_text="eps > 0 and the two placements differ by > 4 ULPs (value) or > 8 ULPs (gradient)",
+        inputs_text=f"eps > 0 and the two placements differ by > {VALUE_ULPS:g} ULPs (value) or "
+        f"> {GRAD_ULPS:g} ULPs (gradient)",
         example=Example(
             {"eps": 1e-6, "reduction": "sum"},
             {"anchor": [[0.0, 0.0]], "positive": [[1.0, 0.0]], "negative": [[0.0, 1.5]]},
