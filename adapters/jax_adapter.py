@@ -43,7 +43,6 @@ import optax  # noqa: E402
 import reference as R  # noqa: E402
 from reference import Case, configs  # noqa: E402
 
-from . import jax_known  # noqa: E402
 from .base import (  # noqa: E402
     Adapter,
     Divergence,
@@ -53,6 +52,7 @@ from .base import (  # noqa: E402
     Outcome,
     Release,
 )
+from .known import jax as jax_known  # noqa: E402
 
 # NumPy dtypes for the arrays handed to JAX (bfloat16 from ml_dtypes, through jax.numpy).
 NUMPY_DTYPES = {

@@ -1,4 +1,5 @@
-"""JAX/Optax adapter: its registry reproduces, jit compiles once per shape, dtypes are honoured.
+"""JAX/Optax adapter: its registry entries hold under jit, keep to their release ranges and stay
+narrow; jit compiles once per shape; dtypes are honoured.
 
 Runs only with ``--framework jax`` (or ``LOSSCONF_FRAMEWORK=jax``) in an environment with jax and
 optax; the framework-free contract tests live in ``test_contract.py``.
@@ -17,6 +18,7 @@ import pytest
 import reference as R
 from adapters import NotOffered
 from adapters.base import version_in
+from adapters.known.jax import DIVERGENCES as JAX_REGISTRY
 from cases.sampling import output_shape, sample_arrays
 from reference import Case, shapes
 
@@ -34,166 +36,12 @@ def _a(*values) -> np.ndarray:
     return np.array(values, dtype=np.float64)
 
 
-# --- one concrete reproduction per registry entry ---------------------------------------------
-
+# Example data of the tests below (values are arbitrary; the shapes matter).
 _RNG = np.random.default_rng(20260101)
-_TRIPLET = {k: _RNG.standard_normal((3, 4)) for k in ("anchor", "positive", "negative")}
+_ROWS = _RNG.standard_normal((2, 3))
 
-REPRODUCTIONS: dict[str, Case] = {
-    "jax-triplet-eps-inside-root": Case(
-        "triplet_margin_loss", {"eps": 1e-6, "reduction": "sum"}, _TRIPLET
-    ),
-    "jax-triplet-l1-without-abs": Case(
-        "triplet_margin_loss",
-        {"p": 1.0, "eps": 0.0, "reduction": "sum"},
-        {"anchor": _a(0.5, -0.5), "positive": _a(1.0, 0.0), "negative": _a(2.0, 1.0)},
-    ),
-    "jax-triplet-zero-distance-nan-grad": Case(
-        "triplet_margin_loss",
-        {"eps": 0.0, "reduction": "sum"},
-        {"anchor": _a(1.0, 2.0), "positive": _a(1.0, 2.0), "negative": _a(0.0, 0.0)},
-    ),
-    "jax-triplet-hinge-tie-half-gradient": Case(
-        "triplet_margin_loss",
-        {"eps": 0.0, "margin": 0.5, "reduction": "sum"},
-        {"anchor": np.zeros((2, 3)), "positive": np.eye(3)[:2], "negative": 1.5 * np.eye(3)[:2]},
-    ),
-    "jax-triplet-squares-out-of-range": Case(
-        "triplet_margin_loss",
-        {"reduction": "sum"},
-        {"anchor": _a(300.0, 0.0), "positive": _a(0.0, 0.0), "negative": _a(0.0, 10.0)},
-        dtype="float16",
-    ),
-    "jax-ce-integer-labels-lse-cancellation": Case(
-        "cross_entropy",
-        {"reduction": "none"},
-        {"input": np.array([[1e6, 1e6, 0.0]]), "target": np.array([0])},
-        cotangent=_a(1.0),
-    ),
-    "jax-bce-logits-infinite-logit-nan": Case(
-        "binary_cross_entropy_with_logits",
-        {"reduction": "none"},
-        {"input": _a(INF, -INF, 0.5), "target": _a(1.0, 0.0, 0.5)},
-        cotangent=_a(1.0, 1.0, 1.0),
-    ),
-    "jax-multilabel-infinite-logit-nan": Case(
-        "multilabel_soft_margin_loss",
-        {"reduction": "mean"},
-        {"input": np.array([[INF, -INF, 0.3]]), "target": np.array([[1.0, 0.0, 0.5]])},
-    ),
-    "jax-focal-infinite-logit-nan": Case(
-        "sigmoid_focal_loss", {"reduction": "sum"}, {"input": _a(INF, 0.5), "target": _a(1.0, 0.5)}
-    ),
-    "jax-focal-hard-label-target-grad": Case(
-        "sigmoid_focal_loss", {"reduction": "sum"}, {"input": _a(0.0, 1.5), "target": _a(1.0, 0.0)}
-    ),
-    "jax-ce-neginf-logit-zero-label-nan": Case(
-        "cross_entropy",
-        {"target_kind": "probability", "reduction": "mean"},
-        {"input": np.array([[-INF, 0.5, 1.0]]), "target": np.array([[0.0, 0.5, 0.5]])},
-    ),
-    "jax-ce-posinf-logit-nan-grad": Case(
-        "cross_entropy",
-        {"target_kind": "probability", "reduction": "mean"},
-        {"input": np.array([[INF, 0.0, 1.0]]), "target": np.array([[0.2, 0.3, 0.5]])},
-    ),
-    "jax-ce-posinf-logit-nan-value": Case(
-        "cross_entropy",
-        {"target_kind": "probability", "reduction": "none"},
-        {"input": np.array([[0.5, INF, 1.0]]), "target": np.array([[1.0, 0.0, 0.0]])},
-        cotangent=_a(1.0),
-    ),
-    "jax-ce-every-target-ignored-zero-grad": Case(
-        "cross_entropy",
-        {"ignore_index": -100, "reduction": "mean"},
-        {"input": _RNG.standard_normal((2, 3)), "target": np.array([-100, -100])},
-    ),
-    "jax-kl-zero-target-nan-grad": Case(
-        "kl_div",
-        {"reduction": "batchmean"},
-        {"input": np.log([[0.5, 0.25, 0.25]]), "target": np.array([[0.0, 0.5, 0.5]])},
-    ),
-    "jax-kl-target-grad-product-flushed": Case(
-        "kl_div",
-        {"reduction": "none"},
-        {"input": np.zeros(2), "target": np.array([2.0**-6, 2.0**-15])},
-        dtype="float32",
-        cotangent=np.array([0.0, 2.0**-112]),
-    ),
-    "jax-kl-zero-target-neginf-input-nan": Case(
-        "kl_div",
-        {"reduction": "sum"},
-        {"input": np.array([[-INF, -0.5, -0.9]]), "target": np.array([[0.0, 0.5, 0.5]])},
-    ),
-    "jax-kl-log-target-neginf-nan": Case(
-        "kl_div",
-        {"log_target": True, "reduction": "sum"},
-        {
-            "input": np.log([[0.5, 0.25, 0.25]]),
-            "target": np.array([[-INF, np.log(0.5), np.log(0.5)]]),
-        },
-    ),
-    "jax-kl-log-target-exp-underflow": Case(
-        "kl_div",
-        {"log_target": True, "reduction": "mean"},
-        {  # the frozen corpus's kl_div/61: e^t underflows float16 (< 2^-25) at t = -18.3125
-            "input": _a(-1386.0, -780.0, -6128.0, -1074.0),
-            "target": _a(-68.0625, -81.5625, -18.3125, -68.125),
-        },
-        dtype="float16",
-    ),
-    "jax-ce-index-out-of-range-gather": Case(
-        "cross_entropy",
-        {"reduction": "mean"},
-        {"input": _RNG.standard_normal((2, 3)), "target": np.array([0, 3])},
-    ),
-    "jax-ce-index-out-of-range-one-hot": Case(
-        "cross_entropy",
-        {"label_smoothing": 0.1, "reduction": "mean"},
-        {"input": _RNG.standard_normal((2, 3)), "target": np.array([0, -1])},
-    ),
-}
-
-_OUTSIDE = {
-    "binary_cross_entropy_with_logits": ({}, _a(0.3, -0.2), _a(1.5, 0.5)),
-    "sigmoid_focal_loss": ({}, _a(0.3, -0.2), _a(1.5, 0.5)),
-    "cross_entropy": (
-        {"target_kind": "probability"},
-        np.array([[0.3, -0.2]]),
-        np.array([[1.5, -0.5]]),
-    ),
-    "multilabel_soft_margin_loss": ({}, np.array([[0.3, -0.2]]), np.array([[1.5, 0.5]])),
-    "kl_div": ({}, np.array([[-0.3, -0.2]]), np.array([[1.5, -0.5]])),
-}
-for _loss, (_params, _x, _t) in _OUTSIDE.items():
-    REPRODUCTIONS[f"jax-{_loss}-target-outside-unit-interval"] = Case(
-        _loss, {**_params, "reduction": "mean"}, {"input": _x, "target": _t}
-    )
-
-_ROWS, _ROW = _RNG.standard_normal((2, 3)), _RNG.standard_normal(3)
-_BROADCAST = {
-    "huber_loss": {"input": _ROWS, "target": _ROW},
-    "smooth_l1_loss": {"input": _ROWS, "target": _ROW},
-    "log_cosh": {"input": _ROWS, "target": _ROW},
-    "binary_cross_entropy_with_logits": {"input": _ROWS, "target": np.abs(_ROW) / 3},
-    "sigmoid_focal_loss": {"input": _ROWS, "target": np.abs(_ROW) / 3},
-    "multilabel_soft_margin_loss": {"input": _ROWS, "target": np.abs(_ROW) / 3},
-    "kl_div": {"input": -np.abs(_ROWS), "target": np.abs(_ROW) / 3},
-    "triplet_margin_loss": {"anchor": _ROWS, "positive": _ROW, "negative": _ROWS[::-1]},
-}
-REPRODUCTIONS["jax-cross_entropy-broadcasts-mismatched-shapes"] = Case(
-    "cross_entropy", {"reduction": "mean"}, {"input": _ROWS, "target": np.array([1])}
-)
-# One item's logits against two probability rows: optax broadcasts them into two items.
-REPRODUCTIONS["jax-cross_entropy-log-softmax-broadcasts-mismatched-shapes"] = Case(
-    "cross_entropy",
-    {"target_kind": "probability", "reduction": "mean"},
-    {"input": _ROWS[:1], "target": np.array([[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]])},
-)
-for _loss, _arrays in _BROADCAST.items():
-    REPRODUCTIONS[f"jax-{_loss}-broadcasts-mismatched-shapes"] = Case(
-        _loss, {"reduction": "mean"}, _arrays
-    )
+# The registry as data: it imports no framework, so the entries parametrise tests at collection.
+ENTRIES = {d.id: d for d in JAX_REGISTRY}
 
 
 def _differs(got, expected) -> bool:
@@ -241,10 +89,15 @@ def _reproduces(adapter, entry, case: Case) -> list[str]:
     return found
 
 
-def test_every_entry_has_a_reproduction(jax_adapter):
-    ids = [d.id for d in jax_adapter.divergences()]
-    assert len(ids) == len(set(ids)), "registry ids must be unique"
-    assert set(ids) == set(REPRODUCTIONS)
+def test_every_entry_has_an_example():
+    """tests/adapters/test_registry.py runs the entries that carry an example: all of them must."""
+    assert ENTRIES, "the JAX registry is empty"
+    missing = [d.id for d in JAX_REGISTRY if d.example is None]
+    assert not missing, f"entries without an example: {missing}"
+
+
+def test_the_adapter_returns_the_registry(jax_adapter):
+    assert [d.id for d in jax_adapter.divergences()] == list(ENTRIES)
 
 
 def test_every_entry_is_cited_and_described(jax_adapter):
@@ -276,27 +129,44 @@ def _skip_unless_offered(adapter, case: Case):
         pytest.skip(f"not offered by this release: {mapped.reason}")
 
 
-@pytest.mark.parametrize("mode", ["eager", "jit"])
-@pytest.mark.parametrize("entry_id", sorted(REPRODUCTIONS))
-def test_entry_reproduces(jax_adapter, entry_id, mode):
-    """On its case, an entry applies and JAX differs; an entry whose release range excludes the
-    installed release does not apply, and JAX agrees with the reference there (the range is right
-    about this release)."""
-    entry = next(d for d in jax_adapter.divergences() if d.id == entry_id)
-    case = dataclasses.replace(REPRODUCTIONS[entry_id], mode=mode)
+def _example(entry_id: str, mode: str) -> Case:
+    entry = ENTRIES[entry_id]
+    return dataclasses.replace(entry.example.case(entry.loss), mode=mode)
+
+
+@pytest.mark.parametrize("entry_id", list(ENTRIES))
+def test_an_entry_shows_under_jit_too(jax_adapter, entry_id):
+    """test_registry.py runs each example as written (eager); the conformance run compiles too, so
+    on its example under jax.jit an entry applies and JAX differs in a part it affects."""
+    entry, case = ENTRIES[entry_id], _example(entry_id, "jit")
     _skip_unless_offered(jax_adapter, case)
     version = jax_adapter.version()
-    differing = _reproduces(jax_adapter, entry, case)
     if not version_in(version, entry.versions):
-        assert not entry.applies(case, version)
-        assert not set(differing) & set(entry.affects), (
-            f"{entry_id} is registered for {entry.versions}, but {dict(version.packages)} "
-            f"differs from the reference in {differing} on its case too"
-        )
-        return
-    assert entry.applies(case, version), f"{entry_id}: predicate false on its case"
+        pytest.skip(f"{entry_id} holds for {entry.versions}")
+    assert entry.applies(case, version), f"{entry_id}: predicate false on its example under jit"
+    differing = _reproduces(jax_adapter, entry, case)
     assert set(differing) & set(entry.affects), (
         f"{entry_id}: JAX agrees with the reference on {entry.affects} (differs in {differing})"
+    )
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+@pytest.mark.parametrize("entry_id", [i for i, d in ENTRIES.items() if d.versions])
+def test_outside_its_release_range_an_entry_neither_applies_nor_shows(jax_adapter, entry_id, mode):
+    """An entry whose release range excludes the installed release does not apply to its example,
+    and JAX agrees with the reference there (the range is right about this release)."""
+    entry, case = ENTRIES[entry_id], _example(entry_id, mode)
+    _skip_unless_offered(jax_adapter, case)
+    version = jax_adapter.version()
+    if version_in(version, entry.versions):
+        pytest.skip(
+            f"{dict(version.packages)} is inside {entry.versions}: test_registry.py runs it"
+        )
+    assert not entry.applies(case, version)
+    differing = _reproduces(jax_adapter, entry, case)
+    assert not set(differing) & set(entry.affects), (
+        f"{entry_id} is registered for {entry.versions}, but {dict(version.packages)} "
+        f"differs from the reference in {differing} on its example too"
     )
 
 
@@ -322,13 +192,13 @@ def _ordinary_cases():
 # rounding errors), rather than a structural difference (NaN, a sign, a missing term): an
 # application may happen to round the same way as the reference.
 WINDOWED = {
-    "jax-ce-integer-labels-lse-cancellation",
-    "jax-triplet-hinge-tie-half-gradient",
+    "cross_entropy/integer-labels-lse-cancellation",
+    "triplet_margin_loss/hinge-tie-half-gradient",
 }
 
 
 # Entries that the ordinary inputs exercise (eps = 1e-6 by default; p = 1 with signed components).
-ON_ORDINARY_INPUTS = {"jax-triplet-eps-inside-root", "jax-triplet-l1-without-abs"}
+ON_ORDINARY_INPUTS = {"triplet_margin_loss/eps-inside-root", "triplet_margin_loss/l1-without-abs"}
 
 
 def test_entries_apply_only_where_jax_differs(jax_adapter):
@@ -374,8 +244,8 @@ def test_entries_apply_only_where_jax_differs(jax_adapter):
 
 
 _CE_SHAPE_ENTRIES = {
-    "index": "jax-cross_entropy-broadcasts-mismatched-shapes",
-    "log_softmax": "jax-cross_entropy-log-softmax-broadcasts-mismatched-shapes",
+    "index": "cross_entropy/broadcasts-mismatched-shapes",
+    "log_softmax": "cross_entropy/log-softmax-broadcasts-mismatched-shapes",
 }
 _PROB, _SMOOTH = {"target_kind": "probability"}, {"label_smoothing": 0.1}
 _P3 = np.array([0.2, 0.3, 0.5])
@@ -724,7 +594,9 @@ def test_a_subnormal_label_is_a_hard_label_on_cpu(jax_adapter):
     case = Case(
         "sigmoid_focal_loss", {"reduction": "sum"}, {"input": _a(0.0), "target": _a(1e-310)}
     )
-    entry = next(d for d in jax_adapter.divergences() if d.id == "jax-focal-hard-label-target-grad")
+    entry = next(
+        d for d in jax_adapter.divergences() if d.id == "sigmoid_focal_loss/hard-label-target-grad"
+    )
     if not version_in(jax_adapter.version(), entry.versions):
         pytest.skip(f"{entry.id} holds for {entry.versions}")
     assert entry.applies(case, jax_adapter.version())

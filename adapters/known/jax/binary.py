@@ -1,0 +1,118 @@
+"""JAX/Optax divergences in the binary family: optax.losses.sigmoid_binary_cross_entropy and
+sigmoid_focal_loss (binary_cross_entropy on probabilities is not offered by optax)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import reference as R
+from reference import Case
+from reference.contract import Divergence, Example
+
+from ._common import (
+    INF,
+    JAX_ISSUE,
+    OPTAX_PULL,
+    absent_term_at_infinite_logit,
+    full_params,
+    infinite_logit_absent_term,
+    valid_only,
+    zero_for_jax,
+)
+
+
+@valid_only
+def focal_infinite_logit(case: Case) -> bool:
+    """An infinite logit: with gamma = 0 where the label makes a term absent (as in BCE), with
+    gamma > 0 anywhere (the focal weight's log-space gradient is NaN there)."""
+    if full_params(case)["gamma"] == 0:
+        return absent_term_at_infinite_logit(case)
+    return bool(np.any(np.isinf(case.rounded()["input"])))
+
+
+@valid_only
+def focal_label_gradient_dropped(case: Case) -> bool:
+    """gamma > 0, a finite logit with a hard label y ∈ {0, 1}, and the target-gradient term that
+    JAX's logsumexp drops there is visible (> 2 ULPs of the dtype at the reference gradient).
+
+    optax computes log(1 − p_t) = logsumexp([log p, log(1 − p)], b=[1 − y, y]); JAX's logsumexp
+    replaces the entry with b = 0 by −inf, so ∂/∂b of that entry is lost. The lost term of
+    ∂ℓ/∂y is α_t·γ·CE·(1 − p_t)^(γ−1)·p_t (times the item's cotangent).
+    """
+    p = full_params(case)
+    gamma, alpha = p["gamma"], p["alpha"]
+    if gamma == 0:
+        return False
+    a = case.rounded()
+    x, y = a["input"], a["target"]
+    y = np.where(zero_for_jax(y, case), 0.0, y)  # a subnormal label is 0 to JAX on CPU
+    hard = np.isfinite(x) & ((y == 0) | (y == 1))
+    if not np.any(hard):
+        return False
+    with np.errstate(all="ignore"):
+        p_t = np.where(y == 1, 1.0 / (1.0 + np.exp(-x)), 1.0 / (1.0 + np.exp(x)))
+        ce = np.logaddexp(0.0, np.where(y == 1, -x, x))
+        alpha_t = 1.0 if alpha is None else alpha * y + (1.0 - alpha) * (1.0 - y)
+        lost = alpha_t * gamma * ce * (1.0 - p_t) ** (gamma - 1.0) * p_t
+        ones = np.ones(np.shape(x))
+        _, grads = R.value_and_vjp(case.loss, case.arrays, {**p, "reduction": "none"}, ones)
+        ref = grads["target"]
+        spacing = R.spacing(ref, case.dtype)
+    return bool(np.any(hard & np.isfinite(ref) & (np.abs(lost) > 2.0 * spacing)))
+
+
+DIVERGENCES: list[Divergence] = [
+    Divergence(
+        id="binary_cross_entropy_with_logits/infinite-logit-nan",
+        kind="known-bug",
+        loss="binary_cross_entropy_with_logits",
+        description=(
+            "optax.losses.sigmoid_binary_cross_entropy computes −y·log σ(x) − (1 − y)·log σ(−x) "
+            "without removing absent terms: at x = +inf with y = 1 (or −inf with y = 0) it "
+            "evaluates 0·(−inf) = NaN where the loss is 0. Gradients are unaffected."
+        ),
+        citation=OPTAX_PULL.format(431),
+        inputs=infinite_logit_absent_term,
+        inputs_text="a logit +inf with label 1, or −inf with label 0",
+        affects=("value",),
+        example=Example(
+            {"reduction": "none"},
+            {"input": [INF, -INF, 0.5], "target": [1.0, 0.0, 0.5]},
+            cotangent=[1.0, 1.0, 1.0],
+        ),
+    ),
+    Divergence(
+        id="sigmoid_focal_loss/infinite-logit-nan",
+        kind="known-bug",
+        loss="sigmoid_focal_loss",
+        description=(
+            "optax's sigmoid_focal_loss multiplies sigmoid_binary_cross_entropy (NaN for an "
+            "infinite logit whose term is absent: 0·(−inf)) by exp(γ·logsumexp(...)), whose "
+            "gradient is NaN at an infinite logit: the value is NaN where the reference has 0, "
+            "and gradients are NaN where the reference has 0 or ±inf."
+        ),
+        citation=OPTAX_PULL.format(431),
+        inputs=focal_infinite_logit,
+        inputs_text="gamma = 0: a logit +inf with label 1 or −inf with label 0; gamma > 0: any infinite logit",
+        example=Example({"reduction": "sum"}, {"input": [INF, 0.5], "target": [1.0, 0.5]}),
+    ),
+    Divergence(
+        id="sigmoid_focal_loss/hard-label-target-grad",
+        kind="known-bug",
+        loss="sigmoid_focal_loss",
+        description=(
+            "optax computes log(1 − p_t) as jax.scipy.special.logsumexp([log p, log(1 − p)], "
+            "b=[1 − y, y]); JAX replaces an entry whose b is exactly 0 by −inf, so its derivative "
+            "with respect to b is lost. For a hard label (y = 0 or 1) and gamma > 0 the gradient "
+            "with respect to target misses α_t·γ·CE·(1 − p_t)^(γ−1)·p_t. Value and input "
+            "gradient are right. Since optax 0.2.6 (the log-space focal weight); up to 0.2.5 "
+            "optax computed (1 − p_t)^γ directly and this gradient is right."
+        ),
+        citation=JAX_ISSUE.format(22398),
+        versions="optax>=0.2.6",
+        inputs=focal_label_gradient_dropped,
+        inputs_text="gamma > 0, a finite logit, target 1 or 0 (or subnormal, on CPU), dropped term > 2 ULPs",
+        affects=("grad",),
+        example=Example({"reduction": "sum"}, {"input": [0.0, 1.5], "target": [1.0, 0.0]}),
+    ),
+]

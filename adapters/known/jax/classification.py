@@ -1,0 +1,226 @@
+"""JAX/Optax divergences in the classification family: optax's softmax cross-entropies
+(cross_entropy) and sigmoid_binary_cross_entropy averaged over classes
+(multilabel_soft_margin_loss); nll_loss and multi_margin_loss are not offered by optax."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import reference as R
+from reference import Case
+from reference.contract import K_VALUE, Divergence, Example
+
+from ._common import (
+    INF,
+    JAX_DOCS,
+    OPTAX,
+    OPTAX_ISSUE,
+    OPTAX_PULL,
+    class_axis,
+    full_params,
+    infinite_logit_absent_term,
+    uses_log_softmax,
+    valid_only,
+    zero_for_jax,
+)
+
+
+@valid_only
+def ce_lse_cancels(case: Case) -> bool:
+    """Index targets without smoothing, and a kept item where optax's logsumexp(x) − x_y,
+    rounded in the dtype, is further from the loss than the tolerance allows.
+
+    optax's softmax_cross_entropy_with_integer_labels returns logsumexp(x) − x_y, and
+    logsumexp adds the maximum back (max + log Σ e^(x − max)) before x_y is subtracted: that sum
+    is rounded at the size of |max x|, an absolute error up to ½ ulp(logsumexp) where the loss
+    is (x_max − x_y) + log Σ. The predicate rounds those two operations in the dtype and flags an
+    error beyond ½ ulp(loss) + (K + log2 C)·u·(1 + |x_y − max x| + log Σ) (the tolerance's bound
+    for one item, K = K_VALUE). Its gradient (softmax − one-hot) uses the shifted logits: accurate.
+    """
+    p = full_params(case)
+    if uses_log_softmax(p):
+        return False
+    x = np.moveaxis(case.rounded()["input"], class_axis(case.arrays["input"]), -1)
+    t = np.asarray(case.arrays["target"])
+    kept = np.ones(t.shape, bool) if p["ignore_index"] is None else t != p["ignore_index"]
+    safe = np.where(kept, t, 0)[..., None]
+    dtype, n_classes = case.dtype, x.shape[-1]
+    with np.errstate(all="ignore"):
+        m = np.max(x, axis=-1)
+        log_sum = np.log(np.sum(np.exp(x - m[..., None]), axis=-1))
+        x_y = np.take_along_axis(x, safe, axis=-1)[..., 0]
+        optax = R.round_to(R.round_to(m + R.round_to(log_sum, dtype), dtype) - x_y, dtype)
+        loss = (m - x_y) + log_sum
+        terms = 1.0 + np.abs(x_y - m) + log_sum
+        u = R.FORMATS[dtype].eps / 2.0
+        allowed = 0.5 * R.spacing(loss, dtype) + (K_VALUE + np.log2(n_classes)) * u * terms
+        off = np.isfinite(loss) & (np.abs(optax - loss) > allowed)
+    return bool(np.any(kept & off))
+
+
+@valid_only
+def ce_neginf_logit_zero_label(case: Case) -> bool:
+    """A −inf logit at a class whose (probability) target is 0: optax computes 0·(−inf)."""
+    a = case.rounded()
+    return bool(np.any((a["input"] == -np.inf) & zero_for_jax(a["target"], case)))
+
+
+@valid_only
+def ce_posinf_logit_in_softmax_path(case: Case) -> bool:
+    """On the log_softmax path, an item with a +inf logit and at least one other class below it."""
+    if not uses_log_softmax(full_params(case)):
+        return False
+    x = case.rounded()["input"]
+    axis = class_axis(x)
+    return bool(np.any(np.any(x == np.inf, axis=axis) & np.any(x != np.inf, axis=axis)))
+
+
+@valid_only
+def ce_posinf_logit_absent_class(case: Case) -> bool:
+    """Probability targets without smoothing, and an item whose +inf logits all sit at classes
+    with target 0 while some class has a positive target: the reference's loss is +inf there
+    (the terms with t > 0 have log-probability −inf; the +inf classes' terms are absent)."""
+    p = full_params(case)
+    if p["target_kind"] != "probability" or p["label_smoothing"]:
+        return False
+    a = case.rounded()
+    axis = class_axis(a["input"])
+    x, zero = a["input"], zero_for_jax(a["target"], case)
+    posinf = x == np.inf
+    absent = np.all(~posinf | zero, axis=axis) & np.any(posinf, axis=axis)
+    return bool(np.any(absent & np.any(~zero & (a["target"] > 0), axis=axis)))
+
+
+@valid_only
+def every_target_ignored(case: Case) -> bool:
+    ignore = full_params(case)["ignore_index"]
+    return ignore is not None and bool(np.all(case.arrays["target"] == ignore))
+
+
+DIVERGENCES: list[Divergence] = [
+    Divergence(
+        id="multilabel_soft_margin_loss/infinite-logit-nan",
+        kind="known-bug",
+        loss="multilabel_soft_margin_loss",
+        description=(
+            "Built on optax.losses.sigmoid_binary_cross_entropy: at x = +inf with y = 1 (or −inf "
+            "with y = 0) the absent term is 0·(−inf) = NaN, so the item's loss is NaN where it is "
+            "finite. Gradients are unaffected."
+        ),
+        citation=OPTAX_PULL.format(431),
+        inputs=infinite_logit_absent_term,
+        inputs_text="a logit +inf with label 1, or −inf with label 0",
+        affects=("value",),
+        example=Example(
+            {"reduction": "mean"}, {"input": [[INF, -INF, 0.3]], "target": [[1.0, 0.0, 0.5]]}
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/neginf-logit-zero-label-nan",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "optax.losses.softmax_cross_entropy computes −Σ labels·log_softmax(logits): a −inf "
+            "logit whose label is 0 gives 0·(−inf) = NaN. optax documents this and offers "
+            "safe_softmax_cross_entropy (no axis argument) for the 0·log 0 = 0 convention. "
+            "Gradients are unaffected."
+        ),
+        citation=OPTAX_ISSUE.format(896),
+        where={"target_kind": "probability", "label_smoothing": 0.0},
+        inputs=ce_neginf_logit_zero_label,
+        inputs_text="a −inf logit at a class whose target probability is 0",
+        affects=("value",),
+        example=Example(
+            {"target_kind": "probability", "reduction": "mean"},
+            {"input": [[-INF, 0.5, 1.0]], "target": [[0.0, 0.5, 0.5]]},
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/posinf-logit-nan-grad",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "jax.nn.log_softmax documents that an item with a +inf logit gives NaN at every "
+            "class, so the whole item's input gradient is NaN; the reference keeps the "
+            "limit −w_c·q_c at the finite classes and is NaN only at the +inf class. The value is "
+            "NaN on both sides. Only the log_softmax path (probability targets or label "
+            "smoothing) is affected."
+        ),
+        citation=JAX_DOCS.format("jax.nn.log_softmax"),
+        inputs=ce_posinf_logit_in_softmax_path,
+        inputs_text="probability targets or label smoothing, and an item with a +inf logit",
+        affects=("grad",),
+        example=Example(
+            {"target_kind": "probability", "reduction": "mean"},
+            {"input": [[INF, 0.0, 1.0]], "target": [[0.2, 0.3, 0.5]]},
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/posinf-logit-nan-value",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "jax.nn.log_softmax documents that an item with a +inf logit gives NaN at every "
+            "class, so optax.losses.softmax_cross_entropy's value for that item is NaN. Where "
+            "every +inf logit's target probability is 0 (an absent term) and some other class "
+            "has a positive target, the reference's loss is +inf (that class's log-probability "
+            "is −inf). With label smoothing no target is 0 and both sides are NaN."
+        ),
+        citation=JAX_DOCS.format("jax.nn.log_softmax"),
+        where={"target_kind": "probability", "label_smoothing": 0.0},
+        inputs=ce_posinf_logit_absent_class,
+        inputs_text="an item whose +inf logits all have target 0, with a positive target elsewhere",
+        affects=("value",),
+        example=Example(
+            {"target_kind": "probability", "reduction": "none"},
+            {"input": [[0.5, INF, 1.0]], "target": [[1.0, 0.0, 0.0]]},
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/integer-labels-lse-cancellation",
+        kind="known-bug",
+        loss="cross_entropy",
+        description=(
+            "softmax_cross_entropy_with_integer_labels returns logsumexp(x) − x_y (its comment: "
+            "it avoids subtracting the normaliser from every logit). logsumexp adds the maximum "
+            "logit back before x_y is subtracted, so the loss has an absolute error ~u·|max x| "
+            "instead of ~u·(loss + 1): with large logits (float32 logits ~100, or any dtype at "
+            "±8192) a confident or tied item loses log2|max x| bits. The log_softmax path "
+            "(probability targets, label smoothing) and the gradient are accurate. Since optax "
+            "0.2.6; up to 0.2.5 optax subtracted stop_gradient(max x) from the logits first, "
+            "which keeps the error ~u·(loss + 1)."
+        ),
+        citation=OPTAX.format("_classification.py#L397-L406"),
+        versions="optax>=0.2.6",
+        where={"target_kind": "index", "label_smoothing": 0.0},
+        inputs=ce_lse_cancels,
+        inputs_text="a kept item where (max x + log Σ e^(x − max)) − x_y, rounded in the dtype, is beyond the tolerance",
+        affects=("value",),
+        example=Example(  # two tied logits of 1e6: the loss, log 2, loses ~19 of its 53 bits
+            {"reduction": "none"},
+            {"input": [[1e6, 1e6, 0.0]], "target": [0]},
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/every-target-ignored-zero-grad",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "ignore_index maps to jnp.mean(…, where=target != ignore_index). With every target "
+            "ignored the mean is 0/0 = NaN on both sides, but jnp.mean's gradient gives the "
+            "excluded elements a zero cotangent, so JAX's gradient is 0 where the reference's "
+            "is NaN."
+        ),
+        citation=JAX_DOCS.format("jax.numpy.mean"),
+        where={"target_kind": "index", "ignore_index": -100, "reduction": "mean"},
+        inputs=every_target_ignored,
+        inputs_text="every target equals ignore_index",
+        affects=("grad",),
+        example=Example(
+            {"ignore_index": -100, "reduction": "mean"},
+            {"input": [[1.5, 0.75, 0.0], [-0.5, -0.75, -0.5]], "target": [-100, -100]},
+        ),
+    ),
+]

@@ -1,0 +1,239 @@
+"""JAX/Optax divergences in the embedding family: optax.losses.triplet_margin_loss (the other
+embedding losses are not offered by optax)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import reference as R
+from reference import Case
+from reference.contract import Divergence, Example
+
+from ._common import (
+    GRAD_ULPS,
+    TRIPLET_SOURCE,
+    VALUE_ULPS,
+    full_params,
+    valid_only,
+    visible,
+)
+
+# --- triplet_margin_loss: optax's formula, recomputed in float64 ------------------------------
+#
+# optax 0.2.8: d(a, x) = (Σ (a − x)^p + eps)^(1/p), no absolute value, eps once inside the root;
+# loss = max(d(a, p) − d(a, n) + margin, 0). ``signed=False`` is the same with |a − x|, which
+# isolates the eps placement from the missing absolute value.
+
+
+def _optax_pair(diff: np.ndarray, order: float, eps: float, signed: bool):
+    """optax's distance over the last axis and its gradient with respect to ``diff``."""
+    base = diff if signed else np.abs(diff)
+    total = np.sum(base**order, axis=-1, keepdims=True) + eps
+    dist = total ** (1.0 / order)
+    slope = 1.0 if signed else np.sign(diff)
+    grad = total ** (1.0 / order - 1.0) * base ** (order - 1.0) * slope
+    return dist[..., 0], grad
+
+
+def _triplet_optax(case: Case, signed: bool):
+    """Per-item value and the anchor/positive/negative gradients (cotangent 1 per item)."""
+    a, p = case.rounded(), full_params(case)
+    with np.errstate(all="ignore"):
+        d_ap, g_ap = _optax_pair(a["anchor"] - a["positive"], p["p"], p["eps"], signed)
+        d_an, g_an = _optax_pair(a["anchor"] - a["negative"], p["p"], p["eps"], signed)
+        z = d_ap - d_an + p["margin"]
+        on = (z > 0)[..., None]
+        grads = {
+            "anchor": np.where(on, g_ap - g_an, 0.0),
+            "positive": np.where(on, -g_ap, 0.0),
+            "negative": np.where(on, g_an, 0.0),
+        }
+    return np.maximum(z, 0.0), grads, z, d_ap + d_an + abs(p["margin"])
+
+
+def _triplet_reference(case: Case):
+    params = {**full_params(case), "reduction": "none"}
+    ones = np.ones(np.shape(case.arrays["anchor"])[:-1])
+    return R.value_and_vjp(case.loss, case.arrays, params, ones)
+
+
+def _triplet_differs(ours, ref, dtype: str) -> bool:
+    (value, grads), (ref_value, ref_grads) = ours, ref
+    return visible(value, ref_value, dtype, VALUE_ULPS) or any(
+        visible(grads[k], ref_grads[k], dtype, GRAD_ULPS) for k in ref_grads
+    )
+
+
+@valid_only
+def triplet_eps_visible(case: Case) -> bool:
+    """eps > 0, and adding it once inside the root (optax, with a true p-norm) instead of to
+    every component of the difference (reference) moves some item's loss by more than VALUE_ULPS
+    ULPs of the dtype, or a gradient by more than GRAD_ULPS (at a zero difference the reference's
+    gradient is a unit vector along eps, optax's is 0)."""
+    if full_params(case)["eps"] == 0:
+        return False
+    value, grads, _, _ = _triplet_optax(case, signed=False)
+    return _triplet_differs((value, grads), _triplet_reference(case), case.dtype)
+
+
+@valid_only
+def triplet_signed_l1(case: Case) -> bool:
+    """p = 1, and on an item whose hinge is active, some component d of anchor − positive or
+    anchor − negative is negative (signed sum ≠ L1 norm, slope 1 ≠ −1), or is 0 with eps = 0
+    (optax's slope 1 against the reference's subgradient 0)."""
+    p = full_params(case)
+    if p["p"] != 1:
+        return False
+    a = case.rounded()
+    _, _, z_optax, _ = _triplet_optax(case, signed=True)
+    _, _, z_abs, _ = _triplet_optax(case, signed=False)
+    active = (z_optax > 0) | (z_abs > 0)
+    wrong = np.zeros(active.shape, bool)
+    for other in ("positive", "negative"):
+        d = a["anchor"] - a[other]
+        wrong |= np.any((d < 0) | ((d == 0) & (p["eps"] == 0)), axis=-1)
+    return bool(np.any(active & wrong))
+
+
+@valid_only
+def triplet_zero_difference(case: Case) -> bool:
+    """Some anchor equals its positive or its negative exactly (a zero difference vector)."""
+    a = case.rounded()
+    return any(
+        bool(np.any(np.all(a["anchor"] - a[other] == 0, axis=-1)))
+        for other in ("positive", "negative")
+    )
+
+
+@valid_only
+def triplet_hinge_tie(case: Case) -> bool:
+    """Some item's hinge argument d(a, p) − d(a, n) + margin (optax's formula) is 0, or so close
+    to 0 that the dtype's arithmetic can round it to 0: within 2u of its terms (or below the
+    smallest normal number, which XLA on CPU flushes to 0)."""
+    _, _, z, terms = _triplet_optax(case, signed=True)
+    fmt = R.FORMATS[case.dtype]
+    with np.errstate(all="ignore"):
+        near = (np.abs(z) <= 2.0 * fmt.eps * terms) | (np.abs(z) < fmt.tiny)
+    return bool(np.any(near & np.isfinite(z)))
+
+
+@valid_only
+def triplet_squares_out_of_range(case: Case) -> bool:
+    """p = 2 and some item's Σ (a − x)² leaves the dtype's normal range: above its largest value
+    (optax's squares overflow to inf) or nonzero below its smallest normal number (flushed to 0
+    by XLA on CPU, or subnormal with few significant bits in float16)."""
+    if full_params(case)["p"] != 2:
+        return False
+    a = case.rounded()
+    fmt = R.FORMATS[case.dtype]
+    for other in ("positive", "negative"):
+        with np.errstate(all="ignore"):
+            total = np.sum((a["anchor"] - a[other]) ** 2, axis=-1)
+        if np.any((total > fmt.max_value) | ((total > 0) & (total < fmt.tiny))):
+            return True
+    return False
+
+
+DIVERGENCES: list[Divergence] = [
+    Divergence(
+        id="triplet_margin_loss/eps-inside-root",
+        kind="convention",
+        loss="triplet_margin_loss",
+        description=(
+            "optax adds eps once inside the root: d(a, x) = (Σ (a − x)^p + eps)^(1/p). The "
+            "reference, like torch's pairwise_distance, adds eps to every component: ‖a − x + "
+            "eps‖_p. Values and gradients differ by O(eps) (and d(a, a) is eps^(1/p), not "
+            "eps·D^(1/p)); the effect is below float16/bfloat16 resolution."
+        ),
+        citation=TRIPLET_SOURCE,
+        inputs=triplet_eps_visible,
+        inputs_text=f"eps > 0 and the two placements differ by > {VALUE_ULPS:g} ULPs (value) or "
+        f"> {GRAD_ULPS:g} ULPs (gradient)",
+        example=Example(
+            {"eps": 1e-6, "reduction": "sum"},
+            {"anchor": [[0.0, 0.0]], "positive": [[1.0, 0.0]], "negative": [[0.0, 1.5]]},
+        ),
+    ),
+    Divergence(
+        id="triplet_margin_loss/l1-without-abs",
+        kind="known-bug",
+        loss="triplet_margin_loss",
+        description=(
+            "With norm_degree=1 optax computes jnp.power(a − x, 1).sum() — the signed sum of the "
+            "differences, not the L1 norm Σ|a − x| (there is no absolute value in its distance). "
+            "Loss and gradient differ wherever a component of a − p or a − n is negative, and the "
+            "gradient where one is 0 (slope 1 instead of the subgradient 0) with eps = 0."
+        ),
+        citation=TRIPLET_SOURCE,
+        where={"p": 1.0},
+        inputs=triplet_signed_l1,
+        inputs_text="an active item with a component of a − p or a − n below 0 (or at 0 with eps = 0)",
+        example=Example(
+            {"p": 1.0, "eps": 0.0, "reduction": "sum"},
+            {"anchor": [0.5, -0.5], "positive": [1.0, 0.0], "negative": [2.0, 1.0]},
+        ),
+    ),
+    Divergence(
+        id="triplet_margin_loss/zero-distance-nan-grad",
+        kind="known-bug",
+        loss="triplet_margin_loss",
+        description=(
+            "With eps = 0 and p = 2, d = (Σ (a − x)²)^(1/2) has an infinite derivative at a zero "
+            "difference, so the gradient of anchor and of the equal vector is NaN (even when the "
+            "hinge is inactive: 0·inf). The reference takes the minimum-norm subgradient, 0."
+        ),
+        citation=TRIPLET_SOURCE,
+        where={"p": 2.0, "eps": 0.0},
+        inputs=triplet_zero_difference,
+        inputs_text="an anchor equals its positive or its negative exactly",
+        affects=("grad",),
+        example=Example(
+            {"eps": 0.0, "reduction": "sum"},
+            {"anchor": [1.0, 2.0], "positive": [1.0, 2.0], "negative": [0.0, 0.0]},
+        ),
+    ),
+    Divergence(
+        id="triplet_margin_loss/hinge-tie-half-gradient",
+        kind="convention",
+        loss="triplet_margin_loss",
+        description=(
+            "optax's hinge is jnp.maximum(z, 0), and JAX differentiates max at a tie "
+            "symmetrically: at z = 0 each side gets half the gradient. The reference takes the "
+            "minimum-norm subgradient, 0. In float16/bfloat16 (and for z below the smallest "
+            "normal number, flushed to 0 on CPU) z rounds to 0 near the hinge as well."
+        ),
+        citation="https://github.com/jax-ml/jax/pull/2342",
+        inputs=triplet_hinge_tie,
+        inputs_text="some item's hinge argument is 0 in the dtype's arithmetic (|z| ≤ 2u·terms)",
+        affects=("grad",),
+        example=Example(  # d(a, p) = 1, d(a, n) = 1.5, margin 0.5: z = 0 exactly
+            {"eps": 0.0, "margin": 0.5, "reduction": "sum"},
+            {
+                "anchor": [[0.0, 0.0, 0.0]],
+                "positive": [[1.0, 0.0, 0.0]],
+                "negative": [[1.5, 0.0, 0.0]],
+            },
+        ),
+    ),
+    Divergence(
+        id="triplet_margin_loss/squares-out-of-range",
+        kind="known-bug",
+        loss="triplet_margin_loss",
+        description=(
+            "optax squares the differences in the input dtype before the root, without scaling: "
+            "Σ (a − x)² overflows to inf once |a − x| ≳ √max (256 in float16), giving an "
+            "infinite distance and NaN (inf − inf) loss and gradients, and underflows for tiny "
+            "differences (flushed to 0 on CPU: distance 0, NaN gradient with eps = 0). The "
+            "reference computes the norm scaled by the largest component."
+        ),
+        citation=TRIPLET_SOURCE,
+        where={"p": 2.0},
+        inputs=triplet_squares_out_of_range,
+        inputs_text="some item's Σ (a − x)² is above the dtype's maximum or below its smallest normal",
+        example=Example(
+            {"reduction": "sum"},
+            {"anchor": [300.0, 0.0], "positive": [0.0, 0.0], "negative": [0.0, 10.0]},
+            dtype="float16",
+        ),
+    ),
+]
