@@ -32,22 +32,6 @@ def full_params(case: Case) -> dict[str, Any]:
     return {**R.get(case.loss).defaults(), **case.params}
 
 
-def valid_only(pred: Predicate) -> Predicate:
-    """A value or gradient divergence exists only where the reference returns a value: on an input
-    the reference rejects (a generated invalid case) the predicate is false."""
-
-    def guarded(case: Case) -> bool:
-        try:
-            R.validate(case.loss, case.arrays, case.params)
-        except R.InvalidInput:
-            return False
-        return pred(case)
-
-    guarded.__name__ = pred.__name__
-    guarded.__doc__ = pred.__doc__
-    return guarded
-
-
 # Below these many ULPs the tolerance policy always passes, so a smaller difference is no
 # divergence: its bound is at least ½ ulp(ref) + K·u·S with S ≥ |ref| (cases/tolerance.py), and
 # u·|ref| ≥ ½ ulp(ref) at a normal number, so the bound exceeds K/2 ULPs at the reference. K is
@@ -97,7 +81,6 @@ def absent_term_at_infinite_logit(case: Case) -> bool:
     return bool(np.any(((x == np.inf) & (y == 1)) | ((x == -np.inf) & zero_for_jax(y, case))))
 
 
-@valid_only
 def infinite_logit_absent_term(case: Case) -> bool:
     """A logit +inf with label 1 or −inf with label 0: the term optax still multiplies by the zero
     label weight is log σ(∓inf) = −inf."""

@@ -16,12 +16,10 @@ from ._common import (
     absent_term_at_infinite_logit,
     full_params,
     infinite_logit_absent_term,
-    valid_only,
     zero_for_jax,
 )
 
 
-@valid_only
 def focal_infinite_logit(case: Case) -> bool:
     """An infinite logit: with gamma = 0 where the label makes a term absent (as in BCE), with
     gamma > 0 anywhere (the focal weight's log-space gradient is NaN there)."""
@@ -30,7 +28,6 @@ def focal_infinite_logit(case: Case) -> bool:
     return bool(np.any(np.isinf(case.rounded()["input"])))
 
 
-@valid_only
 def focal_label_gradient_dropped(case: Case) -> bool:
     """gamma > 0, a finite logit with a hard label y ∈ {0, 1}, and the target-gradient term that
     JAX's logsumexp drops there is visible (> 2 ULPs of the dtype at the reference gradient).

@@ -20,12 +20,10 @@ from ._common import (
     full_params,
     infinite_logit_absent_term,
     uses_log_softmax,
-    valid_only,
     zero_for_jax,
 )
 
 
-@valid_only
 def ce_lse_cancels(case: Case) -> bool:
     """Index targets without smoothing, and a kept item where optax's logsumexp(x) − x_y,
     rounded in the dtype, is further from the loss than the tolerance allows.
@@ -58,14 +56,12 @@ def ce_lse_cancels(case: Case) -> bool:
     return bool(np.any(kept & off))
 
 
-@valid_only
 def ce_neginf_logit_zero_label(case: Case) -> bool:
     """A −inf logit at a class whose (probability) target is 0: optax computes 0·(−inf)."""
     a = case.rounded()
     return bool(np.any((a["input"] == -np.inf) & zero_for_jax(a["target"], case)))
 
 
-@valid_only
 def ce_posinf_logit_in_softmax_path(case: Case) -> bool:
     """On the log_softmax path, an item with a +inf logit and at least one other class below it."""
     if not uses_log_softmax(full_params(case)):
@@ -75,7 +71,6 @@ def ce_posinf_logit_in_softmax_path(case: Case) -> bool:
     return bool(np.any(np.any(x == np.inf, axis=axis) & np.any(x != np.inf, axis=axis)))
 
 
-@valid_only
 def ce_posinf_logit_absent_class(case: Case) -> bool:
     """Probability targets without smoothing, and an item whose +inf logits all sit at classes
     with target 0 while some class has a positive target: the reference's loss is +inf there
@@ -91,7 +86,6 @@ def ce_posinf_logit_absent_class(case: Case) -> bool:
     return bool(np.any(absent & np.any(~zero & (a["target"] > 0), axis=axis)))
 
 
-@valid_only
 def every_target_ignored(case: Case) -> bool:
     ignore = full_params(case)["ignore_index"]
     return ignore is not None and bool(np.all(case.arrays["target"] == ignore))

@@ -14,7 +14,6 @@ from ._common import (
     TRIPLET_SOURCE,
     VALUE_ULPS,
     full_params,
-    valid_only,
     visible,
 )
 
@@ -64,7 +63,6 @@ def _triplet_differs(ours, ref, dtype: str) -> bool:
     )
 
 
-@valid_only
 def triplet_eps_visible(case: Case) -> bool:
     """eps > 0, and adding it once inside the root (optax, with a true p-norm) instead of to
     every component of the difference (reference) moves some item's loss by more than VALUE_ULPS
@@ -76,7 +74,6 @@ def triplet_eps_visible(case: Case) -> bool:
     return _triplet_differs((value, grads), _triplet_reference(case), case.dtype)
 
 
-@valid_only
 def triplet_signed_l1(case: Case) -> bool:
     """p = 1, and on an item whose hinge is active, some component d of anchor − positive or
     anchor − negative is negative (signed sum ≠ L1 norm, slope 1 ≠ −1), or is 0 with eps = 0
@@ -95,7 +92,6 @@ def triplet_signed_l1(case: Case) -> bool:
     return bool(np.any(active & wrong))
 
 
-@valid_only
 def triplet_zero_difference(case: Case) -> bool:
     """Some anchor equals its positive or its negative exactly (a zero difference vector)."""
     a = case.rounded()
@@ -105,7 +101,6 @@ def triplet_zero_difference(case: Case) -> bool:
     )
 
 
-@valid_only
 def triplet_hinge_tie(case: Case) -> bool:
     """Some item's hinge argument d(a, p) − d(a, n) + margin (optax's formula) is 0, or so close
     to 0 that the dtype's arithmetic can round it to 0: within 2u of its terms (or below the
@@ -117,7 +112,6 @@ def triplet_hinge_tie(case: Case) -> bool:
     return bool(np.any(near & np.isfinite(z)))
 
 
-@valid_only
 def triplet_squares_out_of_range(case: Case) -> bool:
     """p = 2 and some item's Σ (a − x)² leaves the dtype's normal range: above its largest value
     (optax's squares overflow to inf) or nonzero below its smallest normal number (flushed to 0

@@ -43,24 +43,9 @@ LOG_POISSON = "https://tensorflow.org/api_docs/python/tf/nn/log_poisson_loss"
 WHERE_NAN_GRADIENT = "https://www.github.com/tensorflow/tensorflow/issues/20091"
 
 
-# --- validity -------------------------------------------------------------------------------------
-#
-# A value or gradient divergence exists only where the reference returns a value: such predicates
-# are wrapped in ``valid_only``, false on an input the reference rejects (a generated invalid case)
-# instead of tripping over its shapes. A predicate that raises on a valid input is a bug, and it
-# propagates.
-
-
-def valid_only(pred: Predicate) -> Predicate:
-    def guarded(case: Case) -> bool:
-        if case.rejection() is not None:  # the reference's verdict, checked once per case
-            return False
-        with np.errstate(all="ignore"):  # infinities are the point of several predicates
-            return bool(pred(case))
-
-    guarded.__name__ = getattr(pred, "__name__", "predicate")
-    guarded.__doc__ = pred.__doc__
-    return guarded
+# Validity: a value or gradient divergence exists only where the reference returns a value; the
+# matcher (reference.contract.Divergence.matches_inputs) never asks such a predicate about an input
+# the reference rejects. A predicate that raises on a valid input is a bug, and it propagates.
 
 
 # --- input predicates -----------------------------------------------------------------------------
@@ -212,7 +197,7 @@ def keras_per_sample_none(id: str, loss: str, example: Example) -> Divergence:
         "(shape [batch, d0, .. dN-1]): reduction=None gives input.shape[:-1], not the elementwise "
         "loss; the reduced-away axis leaves no elementwise gradient to compare",
         {"reduction": "none"},
-        inputs=valid_only(rank_at_least("input", 1)),
+        inputs=rank_at_least("input", 1),
         inputs_text="input of rank ≥ 1",
         affects=("value",),
     )
@@ -227,7 +212,7 @@ def keras_per_sample_sum(id: str, loss: str, example: Example) -> Divergence:
         "per-sample values: the result (and gradient) is the elementwise sum divided by "
         "input.shape[-1]",
         {"reduction": "sum"},
-        inputs=valid_only(last_axis_longer_than_one("input")),
+        inputs=last_axis_longer_than_one("input"),
         inputs_text="last axis longer than 1",
     )
 
@@ -241,7 +226,7 @@ def keras_rank_0_rejected(id: str, loss: str, example: Example) -> Divergence:
         "TensorFlow raises 'Invalid reduction dimension -1 for input with 0 dimensions' where the "
         "reference returns the scalar loss",
         {},
-        # not valid_only: it affects the error, and a 0-d input the reference rejects for its
+        # an error entry: the matcher asks it about rejected inputs too, and a 0-d input the reference rejects for its
         # shapes is still one Keras cannot reduce
         inputs=rank_is("input", 0),
         inputs_text="0-d (scalar) input",
@@ -273,7 +258,7 @@ def tf_flushes_subnormal_inputs(id: str, loss: str, example: Example) -> Diverge
             "a target gradient of −0 instead of −1.6e-306)"
         ),
         citation="https://github.com/tensorflow/tensorflow/issues/11902",
-        inputs=valid_only(subnormal_input),
+        inputs=subnormal_input,
         inputs_text="a subnormal input or cotangent in the case dtype",
         example=example,
     )
@@ -307,7 +292,7 @@ def tf_float16_mean_accumulates_in_float16(id: str, loss: str, example: Example)
             "keep their intermediates in float16)"
         ),
         citation="https://github.com/tensorflow/tensorflow/issues/115732",
-        inputs=valid_only(float16_sum_of_losses_overflows),
+        inputs=float16_sum_of_losses_overflows,
         inputs_text="mean or batchmean whose summed losses exceed 65504 in magnitude",
         dtypes=("float16",),
         devices=("cpu",),

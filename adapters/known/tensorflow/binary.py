@@ -32,7 +32,6 @@ from ._common import (
     keras_rank_fix_squeezes_trailing_one,
     outside_clip,
     tf_flushes_subnormal_inputs,
-    valid_only,
 )
 
 INF = np.inf
@@ -123,7 +122,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=KERAS_BCE,
         where={"weight": False},
-        inputs=valid_only(outside_clip("input", KERAS_EPSILON, 1 - KERAS_EPSILON)),
+        inputs=outside_clip("input", KERAS_EPSILON, 1 - KERAS_EPSILON),
         inputs_text="input < ε or > 1 − ε (ε = 1e-7 as a constant of the dtype)",
         example=Example({}, {"input": [[0.0, 0.5]], "target": [[1.0, 0.0]]}),
     ),
@@ -138,7 +137,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=KERAS_BCE,
         where={"weight": False},
-        inputs=valid_only(probability_one_with_label_one),
+        inputs=probability_one_with_label_one,
         inputs_text="input = 1 with target = 1, where 1 − 1e-7 rounds to 1 in the dtype",
         dtypes=("float16", "bfloat16"),
         example=Example({}, {"input": [[1.0, 0.5]], "target": [[1.0, 0.0]]}, dtype="float16"),
@@ -166,7 +165,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=SIGMOID_XENT_INF,
         where={"weight": False, "pos_weight": False},
-        inputs=valid_only(infinite_logit_products(identity)),
+        inputs=infinite_logit_products(identity),
         inputs_text="a logit of +inf, or −inf with label 0",
         affects=("value",),
         example=Example({}, {"input": [[INF, 0.5]], "target": [[1.0, 0.0]]}),
@@ -183,7 +182,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=WEIGHTED_XENT,
         where={"weight": False, "pos_weight": True},
-        inputs=valid_only(weighted_infinite_logit),
+        inputs=weighted_infinite_logit,
         inputs_text="a logit of −inf, or +inf with label 1",
         example=Example(
             {"reduction": "sum"},
@@ -203,7 +202,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=WEIGHTED_XENT,
         where={"weight": False, "pos_weight": True},
-        inputs=valid_only(logit_exactly_zero),
+        inputs=logit_exactly_zero,
         inputs_text="a logit of exactly 0",
         affects=("grad",),
         example=Example(
@@ -233,7 +232,7 @@ DIVERGENCES: list[Divergence] = [
             "label gradients at infinite logits where the reference has ±inf"
         ),
         citation=KERAS_FOCAL,
-        inputs=valid_only(any_infinite("input")),
+        inputs=any_infinite("input"),
         inputs_text="an infinite logit",
         example=Example({}, {"input": [[INF, 0.5]], "target": [[1.0, 0.0]]}),
     ),
@@ -250,7 +249,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=KERAS_FOCAL,
         where={"gamma": 0.0},
-        inputs=valid_only(focal_factor_base_is_zero),
+        inputs=focal_factor_base_is_zero,
         inputs_text="1 − p_t rounds to 0 in the dtype (a confident, correct prediction)",
         affects=("grad",),
         example=Example(

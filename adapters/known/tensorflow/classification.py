@@ -27,7 +27,6 @@ from ._common import (
     keras_rank_fix_squeezes_trailing_one,
     positive_infinite,
     tf_flushes_subnormal_inputs,
-    valid_only,
 )
 
 INF = np.inf
@@ -138,7 +137,7 @@ DIVERGENCES: list[Divergence] = [
             "reference's loss of a class with a finite logit is +inf and its gradient finite"
         ),
         citation=SPARSE_XENT,
-        inputs=valid_only(positive_infinite("input")),
+        inputs=positive_infinite("input"),
         inputs_text="a logit of +inf",
         example=Example({}, {"input": [[0.5, INF, -1.0], [0.25, 0.0, 1.0]], "target": [0, 2]}),
     ),
@@ -155,7 +154,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=SOFTMAX_XENT_OP,
         where={"target_kind": "probability"},
-        inputs=valid_only(target_rows_not_normalised),
+        inputs=target_rows_not_normalised,
         inputs_text="a probability target whose class sum differs from 1",
         affects=("grad",),
         example=Example(PROBABILITY, {"input": [[0.5, -1.0, 2.0]], "target": [[0.25] * 3]}),
@@ -172,7 +171,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation="https://github.com/keras-team/keras/issues/23451",
         where={"label_smoothing": 0.1},
-        inputs=valid_only(class_axis_is_not_last_and_sizes_differ),
+        inputs=class_axis_is_not_last_and_sizes_differ,
         inputs_text="input of rank ≥ 3 whose class size C differs from its last dimension",
         # (N, C, d1) = (1, 3, 2)
         example=Example(
@@ -190,7 +189,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=f"{KERAS_LOSS_BASE}#L197-L226",
         where={"target_kind": "index", "ignore_index": -100, "reduction": "mean"},
-        inputs=valid_only(every_target_ignored),
+        inputs=every_target_ignored,
         inputs_text="every target equals ignore_index",
         example=Example(INDEX_IGNORED, {"input": LOGITS, "target": [-100, -100]}),
     ),
@@ -206,7 +205,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation="https://github.com/keras-team/keras/issues/15012",
         where={"target_kind": "index", "ignore_index": -100, "label_smoothing": 0.0},
-        inputs=valid_only(class_index_not_representable),
+        inputs=class_index_not_representable,
         inputs_text="a class index the dtype cannot represent exactly",
         dtypes=("float16", "bfloat16"),
         # 258 classes, all logits 0 but class 257's (1): class 256's loss is larger by 1
@@ -245,7 +244,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=SOFTMAX_XENT_OP,
         where={"target_kind": "probability", "label_smoothing": 0.0},
-        inputs=valid_only(zero_target_at_minus_inf_logit),
+        inputs=zero_target_at_minus_inf_logit,
         inputs_text="a zero probability target where the logit is −inf",
         affects=("value",),
         example=Example(PROBABILITY, {"input": [[-INF, 0.5, 1.0]], "target": [[0.0, 0.5, 0.5]]}),
@@ -272,7 +271,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=SIGMOID_XENT_INF,
         where={"weight": False},
-        inputs=valid_only(infinite_logit_products(identity)),
+        inputs=infinite_logit_products(identity),
         inputs_text="a logit of +inf, or −inf with label 0",
         affects=("value",),
         example=Example({}, {"input": [[INF, 0.5]], "target": [[1.0, 0.0]]}),

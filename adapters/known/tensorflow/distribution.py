@@ -31,7 +31,6 @@ from ._common import (
     rank_at_least,
     tf_float16_mean_accumulates_in_float16,
     tf_flushes_subnormal_inputs,
-    valid_only,
 )
 
 INF = np.inf
@@ -141,7 +140,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=KERAS_KL,
         where={"log_target": False},
-        inputs=valid_only(kl_clipped),
+        inputs=kl_clipped,
         inputs_text="target < ε, exp(input) < ε or input > 0",
         example=Example({"reduction": "sum"}, {"input": LOG_P, "target": [[0.0, 0.5], Q[1]]}),
     ),
@@ -156,7 +155,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=KERAS_KL,
         where={"log_target": True},
-        inputs=valid_only(kl_clipped_log_target),
+        inputs=kl_clipped_log_target,
         inputs_text="target or input below log(1e-7) or above 0",
         example=Example(
             {"log_target": True, "reduction": "sum"},
@@ -173,7 +172,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=KERAS_KL,
         where={"reduction": "none"},
-        inputs=valid_only(rank_at_least("input", 1)),
+        inputs=rank_at_least("input", 1),
         inputs_text="input of rank ≥ 1",
         affects=("value",),
         example=Example({"reduction": "none"}, {"input": LOG_P, "target": Q}, cotangent=COTANGENT),
@@ -189,7 +188,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=f"{KERAS_LOSS_BASE}#L140-L161",
         where={"reduction": "mean"},
-        inputs=valid_only(last_axis_longer_than_one("input")),
+        inputs=last_axis_longer_than_one("input"),
         inputs_text="last axis longer than 1",
         example=Example({}, {"input": LOG_P, "target": Q}),
     ),
@@ -204,7 +203,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=f"{KERAS_LOSS_BASE}#L140-L161",
         where={"reduction": "batchmean"},
-        inputs=valid_only(per_sample_count_differs_from_batch),
+        inputs=per_sample_count_differs_from_batch,
         inputs_text="prod(shape[:-1]) ≠ shape[0] (inputs of rank 1 with N > 1, or rank ≥ 3)",
         # (N, D, E) = (1, 2, 2): Keras divides by 2, batchmean by 1
         example=Example({"reduction": "batchmean"}, {"input": [LOG_P], "target": [Q]}),
@@ -221,7 +220,7 @@ DIVERGENCES: list[Divergence] = [
             "came back 9 ulps low)"
         ),
         citation=KERAS_KL,
-        inputs=valid_only(kl_probability_ratio_ill_conditioned),
+        inputs=kl_probability_ratio_ill_conditioned,
         inputs_text="Σ t above Σ t·(|log t| + |input|): probabilities near 1 dominate",
         example=Example(
             {"log_target": True, "reduction": "sum"},
@@ -242,7 +241,7 @@ DIVERGENCES: list[Divergence] = [
             "subnormal (x < −4.85) the gradient keeps only a few bits (−0.00636 for −0.00674)"
         ),
         citation=KERAS_KL,
-        inputs=valid_only(kl_ratio_overflows),
+        inputs=kl_ratio_overflows,
         inputs_text=(
             "t/p, t/p² or p/t above the dtype's largest number, or p² subnormal "
             "(t, p = exp(input) clipped to [ε, 1])"
@@ -285,7 +284,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=KERAS_POISSON,
         where={"log_input": False},
-        inputs=valid_only(keras_poisson_epsilon_visible),
+        inputs=keras_poisson_epsilon_visible,
         inputs_text="a non-zero count at a rate where 1e-7 vs 1e-8 moves log(rate + eps) visibly",
         example=Example(RATE, {"input": [[1e-6, 0.5]], "target": [[1.0, 2.0]]}),
     ),
@@ -300,7 +299,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=LOG_POISSON,
         where={"log_input": True, "full": True},
-        inputs=valid_only(negative_count),
+        inputs=negative_count,
         inputs_text="a negative count",
         affects=("value",),
         example=Example(
@@ -318,7 +317,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=LOG_POISSON,
         where={"log_input": True},
-        inputs=valid_only(zero_count_at_infinite_log_rate),
+        inputs=zero_count_at_infinite_log_rate,
         inputs_text="a zero count where the log-rate is ±inf",
         affects=("value",),
         example=Example({}, {"input": [[-INF, 0.5]], "target": [[0.0, 1.0]]}),
@@ -343,7 +342,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=LOG_POISSON,
         where={"log_input": True},
-        inputs=valid_only(exp_overflows_dtype),
+        inputs=exp_overflows_dtype,
         inputs_text="a finite log-rate whose exp exceeds the dtype's largest number",
         # exp(12) = 162755 overflows float16; the mean over four elements is 40690
         example=Example(
@@ -362,7 +361,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=KERAS_POISSON,
         where={"log_input": False},
-        inputs=valid_only(float16_rate_reciprocal_overflows),
+        inputs=float16_rate_reciprocal_overflows,
         inputs_text="a rate below 1/65504 − ε",
         affects=("grad",),
         dtypes=("float16",),

@@ -12,7 +12,6 @@ from ._common import (
     array,
     infinite_logit_products,
     sign_to_unit,
-    valid_only,
 )
 
 
@@ -32,7 +31,7 @@ DIVERGENCES: list[Divergence] = [
             "gives 0 or +inf"
         ),
         citation=SIGMOID_XENT_INF,
-        inputs=valid_only(infinite_logit_products(sign_to_unit)),
+        inputs=infinite_logit_products(sign_to_unit),
         inputs_text="a score of +inf, or −inf with label −1",
         affects=("value",),
         example=Example({}, {"input": [[np.inf, 0.5]], "target": [[1.0, -1.0]]}),

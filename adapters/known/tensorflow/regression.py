@@ -21,7 +21,6 @@ from ._common import (
     keras_rank_0_rejected,
     rank_at_least,
     tf_flushes_subnormal_inputs,
-    valid_only,
 )
 
 INF = np.inf
@@ -78,7 +77,7 @@ DIVERGENCES: list[Divergence] = [
             "so the gradient is NaN instead of ±δ"
         ),
         citation=WHERE_NAN_GRADIENT,
-        inputs=valid_only(infinite_error),
+        inputs=infinite_error,
         inputs_text=WHERE_NAN_GRADIENT_TEXT,
         affects=("grad",),
         example=Example({}, {"input": [[INF, 0.5]], "target": [[0.0, 0.25]]}),
@@ -97,7 +96,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=WHERE_NAN_GRADIENT,
         where={"beta": 1.0},
-        inputs=valid_only(infinite_error),
+        inputs=infinite_error,
         inputs_text=WHERE_NAN_GRADIENT_TEXT,
         affects=("grad",),
         example=Example({}, {"input": [[-INF, 0.5]], "target": [[0.0, 0.25]]}),
@@ -123,7 +122,7 @@ DIVERGENCES: list[Divergence] = [
             "instead of 3.3081133614585285)"
         ),
         citation=f"{KERAS_LOSSES}#L2011-L2057",
-        inputs=valid_only(rank_at_least("input", 1)),
+        inputs=rank_at_least("input", 1),
         inputs_text="any input of rank ≥ 1 (a 0-d input raises first)",
         affects=("value",),
         dtypes=("float64",),
@@ -138,7 +137,7 @@ DIVERGENCES: list[Divergence] = [
             "at d = −inf; the reference's |d| + softplus(−2|d|) − log 2 gives +inf"
         ),
         citation=f"{KERAS_LOSSES}#L2011-L2057",
-        inputs=valid_only(error_is_minus_inf),
+        inputs=error_is_minus_inf,
         inputs_text="input − target = −inf",
         example=Example({}, {"input": [[-INF, 0.5]], "target": [[0.0, 0.25]]}),
     ),

@@ -25,7 +25,6 @@ from ._common import (
     sigmoid,
     target_unchecked,
     unchecked,
-    valid_only,
     weight_unchecked,
 )
 from ._shapes import (
@@ -41,7 +40,6 @@ def _weighted(arrays: Mapping[str, np.ndarray]) -> np.ndarray:
     return np.broadcast_to(w != 0, arrays["input"].shape)
 
 
-@valid_only
 def bce_log_clamped(case: Case) -> bool:
     """Some term selected by the label has log(p) < -100, where torch clamps the log."""
     a = case.rounded()
@@ -52,7 +50,6 @@ def bce_log_clamped(case: Case) -> bool:
     return bool(np.any((low | high) & _weighted(a)))
 
 
-@valid_only
 def bce_grad_clamped(case: Case) -> bool:
     """x(1 − x) < 1e-12, where torch's backward divides by 1e-12 instead (equal only at x = y)."""
     a = case.rounded()
@@ -73,7 +70,6 @@ def _bce_unweighted_input_grad(case: Case) -> np.ndarray:
     return R.round_to(R.round_to(g * (x - y), dt) / denominator, dt)
 
 
-@valid_only
 def bce_zero_weight_at_nonfinite_grad(case: Case) -> bool:
     """A zero-weight element whose unweighted gradient is ±inf or NaN in the dtype: the target's
     −logit(x) at input 0 or 1, or the input's (x − y)/max(x(1 − x), 1e-12) (see
@@ -85,7 +81,6 @@ def bce_zero_weight_at_nonfinite_grad(case: Case) -> bool:
     return bool(np.any((w == 0) & nonfinite))
 
 
-@valid_only
 def bce_unweighted_grad_overflows(case: Case) -> bool:
     """A nonzero-weight element with x(1 − x) ≥ 1e-12 (else bce-grad-epsilon) whose unweighted
     input gradient overflows the dtype (float16: x below about 1.5e-5)."""
@@ -96,7 +91,6 @@ def bce_unweighted_grad_overflows(case: Case) -> bool:
     return bool(np.any((w != 0) & unclamped & np.isinf(_bce_unweighted_input_grad(case))))
 
 
-@valid_only
 def bce_logits_infinite(case: Case) -> bool:
     """x = −inf (any target), or x = +inf with target 1: torch's formula meets 0·inf or inf − inf."""
     a = case.rounded()
@@ -145,7 +139,6 @@ def _bce_logits_terms(case: Case) -> dict[str, np.ndarray]:
     }
 
 
-@valid_only
 def bce_logits_zero_factor_at_nonfinite_term(case: Case) -> bool:
     """A finite logit whose unweighted loss or gradient term (:func:`_bce_logits_terms`) is not
     finite in the dtype at an element whose weight is 0, or (gradients) whose incoming gradient
@@ -157,7 +150,6 @@ def bce_logits_zero_factor_at_nonfinite_term(case: Case) -> bool:
     return bool(np.any(np.isfinite(t["x"]) & hit))
 
 
-@valid_only
 def bce_logits_overflow_before_scaling(case: Case) -> bool:
     """A finite logit at an element with nonzero weight and incoming gradient whose loss·w
     (before the mean or sum) or gradient term·w/N (:func:`_bce_logits_terms`, each step

@@ -25,7 +25,6 @@ from ._common import (
     reduce_rounded,
     target_unchecked,
     unchecked,
-    valid_only,
     weight_unchecked,
 )
 from ._shapes import (
@@ -60,7 +59,6 @@ def _total_weight(case: Case) -> float:
     return float(np.sum(w[np.where(kept, target, 0)] * kept))
 
 
-@valid_only
 def ce_neginf_logit_without_mass(case: Case) -> bool:
     """A logit is −inf where torch multiplies its log-probability by a zero weight·target mass."""
     a, p = case.rounded(), params_of(case)
@@ -81,7 +79,6 @@ def ce_neginf_logit_without_mass(case: Case) -> bool:
     return bool(np.any(nll_nan) or np.any(smooth_nan))
 
 
-@valid_only
 def prob_target_neginf_at_zero_weight(case: Case) -> bool:
     """A −inf logit at a class whose weight is 0 (probability targets: the target gradient
     −(1 − ε)·w_c·log p_c multiplies them without dropping the zero weight)."""
@@ -91,7 +88,6 @@ def prob_target_neginf_at_zero_weight(case: Case) -> bool:
     return bool(np.any(np.isneginf(x) & (w == 0)))
 
 
-@valid_only
 def nll_inf_at_zero_weight(case: Case) -> bool:
     """A kept item's target-class input is ±inf and its class weight 0: torch computes −0·inf."""
     a = case.rounded()
@@ -103,12 +99,10 @@ def nll_inf_at_zero_weight(case: Case) -> bool:
     return bool(np.any(kept & np.isinf(x_y) & (w[safe] == 0)))
 
 
-@valid_only
 def any_posinf_logit(case: Case) -> bool:
     return bool(np.any(np.isposinf(case.rounded()["input"])))
 
 
-@valid_only
 def zero_total_weight_nll(case: Case) -> bool:
     """Σ w_y == 0 and some input entry is not a kept target (there torch's gradient is 0, not NaN)."""
     _, kept = _kept_targets(case)
@@ -116,13 +110,11 @@ def zero_total_weight_nll(case: Case) -> bool:
     return _total_weight(case) == 0 and (n_classes > 1 or not bool(np.all(kept)))
 
 
-@valid_only
 def zero_total_weight_with_ignored(case: Case) -> bool:
     _, kept = _kept_targets(case)
     return _total_weight(case) == 0 and not bool(np.all(kept))
 
 
-@valid_only
 def zero_total_weight_smoothed(case: Case) -> bool:
     """Smoothing mass is positive while Σ w_y is 0: the reference's s/0 = inf, torch's 0/0 + s/0."""
     a, p = case.rounded(), params_of(case)
@@ -137,7 +129,6 @@ def zero_total_weight_smoothed(case: Case) -> bool:
     )
 
 
-@valid_only
 def smoothing_sum_overflows(case: Case) -> bool:
     """Σ over kept items of Σ_c w_c·(−log p_c) exceeds the dtype's range (torch sums it in the
     dtype before dividing by the item count or weight)."""
@@ -153,7 +144,6 @@ def smoothing_sum_overflows(case: Case) -> bool:
     return bool(total > R.FORMATS[case.dtype].max_value)
 
 
-@valid_only
 def prob_target_grad_overflows(case: Case) -> bool:
     """The target gradient is built as log p·(g·w) in the dtype before the (1 − ε) factor: a
     product beyond the dtype's range is ±inf where the final gradient, (1 − ε)·log p·g·w, is
@@ -171,7 +161,6 @@ def prob_target_grad_overflows(case: Case) -> bool:
     return bool(np.any(np.isfinite(logp) & overflows))
 
 
-@valid_only
 def multilabel_infinite(case: Case) -> bool:
     """x = −inf with target 0, or x = +inf with target 1: torch evaluates 0·log σ(∓inf)."""
     a = case.rounded()
@@ -200,7 +189,6 @@ def _multilabel_rows(case: Case) -> tuple[np.ndarray, np.ndarray]:
     )
 
 
-@valid_only
 def multilabel_row_sum_overflows(case: Case) -> bool:
     """A row of finite logits whose weighted per-label losses, or their sum over the labels,
     overflow the dtype before the division by C (:func:`_multilabel_rows`) while the exact
@@ -210,7 +198,6 @@ def multilabel_row_sum_overflows(case: Case) -> bool:
     return bool(np.any(finite_row & ~np.isfinite(rows) & np.isfinite(exact)))
 
 
-@valid_only
 def multilabel_grad_scale_underflows(case: Case) -> bool:
     """The backward scales each label by (g/C)·w_c in the dtype (the division's, then the
     weight's backward) before multiplying by log σ(±x): where that product falls into the

@@ -25,7 +25,6 @@ from ._common import (
     reduce_rounded,
     target_unchecked,
     unchecked,
-    valid_only,
 )
 from ._shapes import (
     BROADCASTS,
@@ -35,7 +34,6 @@ from ._shapes import (
 )
 
 
-@valid_only
 def var_at_or_below_eps(case: Case) -> bool:
     return bool(np.any(case.rounded()["var"] <= params_of(case)["eps"]))
 
@@ -46,7 +44,6 @@ def _eps_in_dtype(case: Case) -> tuple[float, float]:
     return eps, float(R.round_to(np.float64(eps), case.dtype))
 
 
-@valid_only
 def var_clamped_to_rounded_eps(case: Case) -> bool:
     """The clamp is active and eps rounded to the dtype is off by more than two unit roundoffs."""
     eps, eps_dt = _eps_in_dtype(case)
@@ -54,7 +51,6 @@ def var_clamped_to_rounded_eps(case: Case) -> bool:
     return shifted and bool(np.any(case.rounded()["var"] < max(eps, eps_dt)))
 
 
-@valid_only
 def gaussian_square_overflows(case: Case) -> bool:
     """(input − target)², computed in the dtype before the division by var, is beyond the dtype's
     range (float16: |input − target| ≥ 256) while input and target are finite."""
@@ -65,7 +61,6 @@ def gaussian_square_overflows(case: Case) -> bool:
     return bool(np.any(finite & np.isinf(square)))
 
 
-@valid_only
 def gaussian_backward_overflows(case: Case) -> bool:
     """The backward of d²/v scales the incoming gradient by 1/v in the dtype: g·½/v beyond the
     dtype's range (float16, v ≲ 7.6e-6 for g = 1) gives ±inf or NaN gradients where the
@@ -92,7 +87,6 @@ def _gaussian_quotients(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray,
     return square, quotient, R.round_to(quotient / v, dt), v
 
 
-@valid_only
 def gaussian_quotient_overflows(case: Case) -> bool:
     """(x − y)² is finite in the dtype but (x − y)²/max(var, eps), formed before the ½, is not,
     while the exact loss (after the case's reduction) is representable (float16: ½d²/v between
@@ -106,7 +100,6 @@ def gaussian_quotient_overflows(case: Case) -> bool:
     return bool(np.any(np.isfinite(square) & ~np.isfinite(quotient) & np.isfinite(exact)))
 
 
-@valid_only
 def gaussian_var_grad_quotient_overflows(case: Case) -> bool:
     """The division's part of the var gradient, −(g·½)·((x − y)²/v)/v, formed in the dtype and
     summed (float accumulation, rounded once) over the dimensions var is broadcast along before
@@ -131,14 +124,12 @@ def gaussian_var_grad_quotient_overflows(case: Case) -> bool:
     return bool(np.any(~np.isfinite(summed) & np.isfinite(exact)))
 
 
-@valid_only
 def kl_zero_target(case: Case) -> bool:
     """t = 0 (with x ≠ −inf, where the reference's log 0 + 1 − x is NaN as well)."""
     a = case.rounded()
     return bool(np.any((a["target"] == 0) & ~np.isneginf(a["input"])))
 
 
-@valid_only
 def kl_target_grad_product_underflows(case: Case) -> bool:
     """A positive target t whose g·t (xlogy's backward forms g·t, then divides by t) rounds in
     the dtype's subnormal range with more than a unit roundoff of relative error."""
@@ -148,7 +139,6 @@ def kl_target_grad_product_underflows(case: Case) -> bool:
     return bool(np.any((t > 0) & np.isfinite(t) & lost))
 
 
-@valid_only
 def kl_batchmean_sum_overflows(case: Case) -> bool:
     """batchmean: the sum of the pointwise terms (each rounded to the dtype) is beyond the dtype's
     range while the sum divided by the batch size is not."""
@@ -164,12 +154,10 @@ def kl_batchmean_sum_overflows(case: Case) -> bool:
     return abs(total) > top and abs(total / batch) <= top
 
 
-@valid_only
 def kl_neginf_log_target(case: Case) -> bool:
     return bool(np.any(np.isneginf(case.rounded()["target"])))
 
 
-@valid_only
 def kl_zero_target_infinite_input(case: Case) -> bool:
     a = case.rounded()
     return bool(np.any((a["target"] == 0) & np.isinf(a["input"])))
@@ -184,14 +172,12 @@ def _poisson_log_term(case: Case) -> np.ndarray:
     return np.log(R.round_to(a["input"] + p["eps"], case.dtype))
 
 
-@valid_only
 def poisson_zero_count_infinite_term(case: Case) -> bool:
     """A zero count multiplies an infinite or NaN term: x (log_input) or log(x + eps)."""
     y = case.rounded()["target"]
     return bool(np.any((y == 0) & ~np.isfinite(_poisson_log_term(case))))
 
 
-@valid_only
 def poisson_exp_overflows(case: Case) -> bool:
     """log_input with a finite x whose e^x exceeds the dtype's range (float16: x > 11.09)."""
     a, p = case.rounded(), params_of(case)
@@ -200,7 +186,6 @@ def poisson_exp_overflows(case: Case) -> bool:
     return p["log_input"] and bool(np.any(np.isfinite(x) & (x > limit)))
 
 
-@valid_only
 def poisson_eps_lost_in_dtype(case: Case) -> bool:
     """A positive count at a rate whose x + eps is 0 in the dtype but not in float64."""
     a, p = case.rounded(), params_of(case)

@@ -21,7 +21,6 @@ from ._common import (
     label_unchecked,
     params_of,
     unchecked,
-    valid_only,
 )
 from ._shapes import (
     BROADCASTS,
@@ -34,7 +33,6 @@ from ._shapes import (
 )
 
 
-@valid_only
 def cosine_epsilon_visible(case: Case) -> bool:
     """Adding 1e-12 to a squared norm moves cos by more than 2 ulps of the dtype (or a norm is 0).
 
@@ -48,7 +46,6 @@ def cosine_epsilon_visible(case: Case) -> bool:
     return bool(np.any(shift > 2 * R.FORMATS[case.dtype].eps))
 
 
-@valid_only
 def cosine_norms_overflow(case: Case) -> bool:
     """‖x1‖², ‖x2‖² or their product exceeds the dtype's range (float16: ‖x1‖·‖x2‖ > 256)."""
     a = case.rounded()
@@ -58,7 +55,6 @@ def cosine_norms_overflow(case: Case) -> bool:
     return bool(np.any((s1 > limit) | (s2 > limit) | (s1 * s2 > limit)))
 
 
-@valid_only
 def cosine_norms_underflow(case: Case) -> bool:
     """‖x1‖²·‖x2‖², computed as torch does (1e-12 added in the dtype, where float16 rounds it to
     0), lies below the dtype's smallest normal number, or a step of the backward through it
@@ -78,7 +74,6 @@ def cosine_norms_underflow(case: Case) -> bool:
     return bool(np.any((product < fmt.tiny) | (backward > fmt.max_value)))
 
 
-@valid_only
 def cosine_at_kink(case: Case) -> bool:
     """A −1 pair whose cosine, computed as torch does (1e-12 added to each squared norm, every
     operation rounded to the dtype), equals the margin."""
@@ -94,7 +89,6 @@ def cosine_at_kink(case: Case) -> bool:
     return bool(np.any((a["target"] == -1) & (cos == p["margin"])))
 
 
-@valid_only
 def soft_margin_exp_overflows(case: Case) -> bool:
     """exp(−y·x) overflows in the dtype, where torch computes log(1 + exp(−y·x)) literally."""
     a = case.rounded()
@@ -102,13 +96,11 @@ def soft_margin_exp_overflows(case: Case) -> bool:
     return bool(np.any(-a["target"] * a["input"] > limit))
 
 
-@valid_only
 def hinge_embedding_at_kink(case: Case) -> bool:
     a, p = case.rounded(), params_of(case)
     return bool(np.any((a["target"] == -1) & (a["input"] == p["margin"])))
 
 
-@valid_only
 def margin_ranking_at_kink(case: Case) -> bool:
     """−y·(x1 − x2) + margin == 0, each operation rounded to the dtype as torch computes it."""
     a, p = case.rounded(), params_of(case)
@@ -143,7 +135,6 @@ def _triplet_hinge_argument(case: Case, d_neg: np.ndarray) -> np.ndarray:
     return R.round_to(R.round_to(params_of(case)["margin"] + d_ap, dt) - d_neg, dt)
 
 
-@valid_only
 def triplet_at_kink(case: Case) -> bool:
     p = params_of(case)
     _, d_an, d_pn = _triplet_distances(case)
@@ -151,7 +142,6 @@ def triplet_at_kink(case: Case) -> bool:
     return bool(np.any(_triplet_hinge_argument(case, d_neg) == 0))
 
 
-@valid_only
 def triplet_distance_overflows(case: Case) -> bool:
     """A distance the loss uses exceeds the dtype's range (the loss itself may not)."""
     d_ap, d_an, d_pn = _triplet_distances(case)  # rounded to the dtype: inf once beyond range
@@ -161,7 +151,6 @@ def triplet_distance_overflows(case: Case) -> bool:
     )
 
 
-@valid_only
 def triplet_swap_tie(case: Case) -> bool:
     """An active triplet whose two negative distances tie (e.g. anchor == positive)."""
     _, d_an, d_pn = _triplet_distances(case)
