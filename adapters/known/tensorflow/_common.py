@@ -226,8 +226,8 @@ def keras_rank_0_rejected(id: str, loss: str, example: Example) -> Divergence:
         "TensorFlow raises 'Invalid reduction dimension -1 for input with 0 dimensions' where the "
         "reference returns the scalar loss",
         {},
-        # an error entry: the matcher asks it about rejected inputs too, and a 0-d input the reference rejects for its
-        # shapes is still one Keras cannot reduce
+        # an error entry: the matcher asks it about rejected inputs too, and a 0-d input the
+        # reference rejects for its shapes is still one Keras cannot reduce
         inputs=rank_is("input", 0),
         inputs_text="0-d (scalar) input",
         affects=("error",),
