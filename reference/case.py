@@ -63,6 +63,39 @@ class Case:
             object.__setattr__(self, "_rejection", rejection)
         return self.__dict__["_rejection"]
 
+    def reference(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """The reference's value and vector-Jacobian product for this case: on the rounded
+        inputs, with its parameters and the rounded cotangent, i.e. what the comparison measures
+        the framework against. Computed once and shared by the comparison and every registry
+        predicate that needs it (treat the arrays as read-only). Raises the reference's
+        :class:`InvalidInput` where it rejects the inputs."""
+        if "_reference" not in self.__dict__:
+            from . import core, registry
+            from .errors import InvalidInput
+
+            try:
+                result = core.value_and_vjp(
+                    registry.get(self.loss), self.rounded(), self.params, self.rounded_cotangent()
+                )
+            except InvalidInput as exc:
+                result = exc
+            object.__setattr__(self, "_reference", result)
+        result = self.__dict__["_reference"]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def pointwise(self) -> np.ndarray:
+        """The reference's unreduced loss (reduction ``none``) on the rounded inputs, computed once
+        (registry predicates read the terms an averaging reduction adds up)."""
+        if "_pointwise" not in self.__dict__:
+            from . import core, registry
+
+            params = {**self.params, "reduction": "none"}
+            value = core.evaluate(registry.get(self.loss), self.rounded(), params)
+            object.__setattr__(self, "_pointwise", _read_only(np.asarray(value, np.float64)))
+        return self.__dict__["_pointwise"]
+
     def rounded_cotangent(self) -> np.ndarray | None:
         return None if self.cotangent is None else round_to(self.cotangent, self.dtype)
 
