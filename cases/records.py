@@ -80,7 +80,7 @@ def _severity(verdict: str, unexpected: bool, comparison: Comparison) -> tuple:
     return (len(PRECEDENCE) - PRECEDENCE.index(verdict), unexpected, error)
 
 
-def _native_fields(native: Native | NotOffered) -> dict[str, Any]:
+def native_fields(native: Native | NotOffered) -> dict[str, Any]:
     if isinstance(native, NotOffered):
         return {
             "native": None,
@@ -244,7 +244,7 @@ class RecordBuilder:
             "dtype": self.dtype,
             "device": self.device,
             "mode": self.mode,
-            **_native_fields(self.native),
+            **native_fields(self.native),
             "verdict": verdict,
             "examples": sum(self._verdicts.values()),
             "verdicts": dict(self._verdicts),

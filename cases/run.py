@@ -45,7 +45,7 @@ from reports.schema import ResultsWriter
 from . import edges, invalid, profiles, selection, strategies, tolerance
 from .compare import compare, expected
 from .judge import Judge, covers
-from .records import RecordBuilder
+from .records import RecordBuilder, native_fields
 from .reproducer import reproducer
 
 ALL = "all"
@@ -159,21 +159,7 @@ class ItemResult:
 
 def mapping_row(spec: LossSpec, config, native) -> dict:
     row = {"loss": spec.name, "config_id": R.config_id(spec, config), "params": dict(config)}
-    if isinstance(native, NotOffered):
-        return {
-            **row,
-            "native": None,
-            "composition": None,
-            "conversions": [],
-            "not_offered": native.reason,
-        }
-    return {
-        **row,
-        "native": native.call,
-        "composition": native.composition,
-        "conversions": list(native.conversions),
-        "not_offered": None,
-    }
+    return {**row, **native_fields(native)}
 
 
 @dataclass
