@@ -45,7 +45,10 @@ def test_pairwise_is_smaller_where_options_multiply():
     sizes = {s.name: (len(selection.configs(s, ci)), len(list(R.all_configs(s)))) for s in SPECS}
     assert sizes["cross_entropy"][0] < sizes["cross_entropy"][1] / 2
     assert sizes["triplet_margin_loss"][0] < sizes["triplet_margin_loss"][1] / 4
-    assert sum(n for n, _ in sizes.values()) == 120  # the number the ci budget is written for
+    # cases/profiles.py's ci budget was measured with 120 configurations, and the slowest ci run
+    # (jax, 237 s for a 300 s budget) leaves room for about 300/237 × 120 ≈ 150: a catalogue that
+    # grows past that re-measures the budget; one more loss does not have to edit this line.
+    assert sum(n for n, _ in sizes.values()) <= 150
 
 
 def test_pairwise_covers_the_pairs_where_frameworks_part():
