@@ -288,6 +288,10 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "poisson_nll_loss": _not_offered(f"{OPTAX} has no Poisson negative log-likelihood loss"),
     "gaussian_nll_loss": _not_offered(f"{OPTAX} has no Gaussian negative log-likelihood loss"),
     "triplet_margin_loss": _triplet_margin_loss,
+    "triplet_margin_with_distance_loss": _not_offered(
+        "optax has no triplet loss that takes a distance function; optax.losses."
+        "triplet_margin_loss (its own norm and eps) is mapped under triplet_margin_loss"
+    ),
     "cosine_embedding_loss": _not_offered(
         "optax.losses.cosine_distance is 1 − cos(x1, x2) with no ±1 label and no margin; the "
         "y = −1 branch max(0, cos − margin) has no optax form"

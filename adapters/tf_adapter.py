@@ -404,6 +404,9 @@ MAPPINGS: dict[str, Builder] = {
         "TensorFlow and Keras ship no triplet margin loss (TF Addons' TripletSemiHardLoss mines "
         "triplets in a batch and is a separate, deprecated package)"
     ),
+    "triplet_margin_with_distance_loss": not_offered(
+        "TensorFlow and Keras ship no triplet margin loss, with or without a distance function"
+    ),
     "cosine_embedding_loss": not_offered(
         "Keras CosineSimilarity returns −cos(x1, x2) with an ε in the normalisation; there is no "
         "1 − cos / max(0, cos − margin) loss with ±1 labels"

@@ -56,6 +56,7 @@ FUNCTIONS: dict[str, str] = {
         "poisson_nll_loss",
         "gaussian_nll_loss",
         "triplet_margin_loss",
+        "triplet_margin_with_distance_loss",
         "cosine_embedding_loss",
         "margin_ranking_loss",
         "hinge_embedding_loss",

@@ -159,7 +159,8 @@ def _triplet_swap_tie(c: Config) -> dict[str, np.ndarray]:
     return {"anchor": _V + 1.0, "positive": 1.0 - _V, "negative": np.ones((4, 3))}
 
 
-_TRIPLET_EDGES = (
+# The edges that hold for any eps, shared with triplet_margin_with_distance_loss.
+_TRIPLET_COINCIDENT = (
     Edge(
         "anchor equal to positive (zero difference)",
         lambda c: {"anchor": _V.copy(), "positive": _V.copy(), "negative": _V + 1.0},
@@ -168,16 +169,72 @@ _TRIPLET_EDGES = (
         "anchor equal to negative",
         lambda c: {"anchor": _V.copy(), "positive": _V - 0.5, "negative": _V.copy()},
     ),
+)
+_TRIPLET_BIG = Edge(
+    f"vectors ±{BIG:g}",
+    lambda c: {"anchor": _V * BIG, "positive": -_V * BIG, "negative": np.zeros((4, 3))},
+)
+
+_TRIPLET_EDGES = (
+    *_TRIPLET_COINCIDENT,
     Edge("hinge exactly at the margin", _triplet_hinge, when=is_(eps=0.0)),
     Edge(
         "anchor and positive equidistant from the negative (swap tie)",
         _triplet_swap_tie,
         when=is_(eps=0.0),
     ),
+    _TRIPLET_BIG,
+)
+
+
+# --- triplet_margin_with_distance_loss ----------------------------------------------------------
+
+# torch's distance when distance_function is None: pairwise_distance(x1, x2) with its defaults.
+DEFAULT_DISTANCE = {"p": 2.0, "eps": 1e-6}
+
+
+def _default_distance(f):
+    """``f`` of triplet_margin_loss, evaluated with torch's default distance."""
+    return lambda a, p, *rest: f(a, {**p, **DEFAULT_DISTANCE}, *rest)
+
+
+def triplet_margin_with_distance_loss(a, p) -> Elementwise:
+    """ℓ = max(0, d(a, p) − d(a, n) + margin), d(u, v) = ‖u − v + ε‖₂ over the last dimension,
+    ε = 1e-6.
+
+    The canonical loss is torch's with ``distance_function=None``, which then calls
+    ``pairwise_distance(x1, x2)`` with its defaults p = 2, eps = 1e-6 (ε added to every component
+    of the difference, so d(a, a) = 1e-6·√D): triplet_margin_loss at p = 2, eps = 1e-6, whose
+    formula and gradient this is. A user-supplied distance function is not a canonical parameter.
+    With ``swap`` the negative distance is min(d(a, n), d(p, n)). Domain: real vectors (N, D) or
+    (D); margin > 0 (torch raises for margin ≤ 0 although its docs say "nonnegative", and the
+    reference follows the code). Subgradients as in triplet_margin_loss, minimum-norm: 0 at the
+    hinge, the minimum-norm point between the two branches at a swap tie d(a, n) = d(p, n).
+
+    Sources: https://github.com/pytorch/pytorch/blob/v2.13.0/torch/nn/functional.py#L5993-L6067,
+    https://docs.pytorch.org/docs/stable/generated/torch.nn.TripletMarginWithDistanceLoss.html
+    """
+    return _default_distance(triplet_margin_loss)(a, p)
+
+
+def _triplet_default_hinge(c: Config) -> dict[str, np.ndarray]:
+    """One feature: a − p = x and a − n = x + margin with x and x + margin in [2, 4), where every
+    dtype rounds x + ε and x + margin + ε by the same amount, so d(a, n) − d(a, p) is exactly the
+    margin and the hinge exactly 0 in each (float16 and bfloat16 lose ε altogether)."""
+    assert 0 < c["margin"] <= 1, "x + margin must stay in [2, 4): add vectors for this margin"
+    x = vec(2, 2.25, 2.5, 2.75)[:, None]
+    return {"anchor": np.zeros((4, 1)), "positive": -x, "negative": -(x + c["margin"])}
+
+
+_TRIPLET_DEFAULT_EDGES = (
+    *_TRIPLET_COINCIDENT,
     Edge(
-        f"vectors ±{BIG:g}",
-        lambda c: {"anchor": _V * BIG, "positive": -_V * BIG, "negative": np.zeros((4, 3))},
+        "d(a, n) - d(a, p) exactly the margin, eps included (hinge kink)",
+        _triplet_default_hinge,
+        # with swap the nearer negative distance is d(p, n) = margin + eps: no kink there
+        when=is_(swap=False),
     ),
+    _TRIPLET_BIG,
 )
 
 
@@ -455,6 +512,34 @@ LOSSES = (
         smooth_at=_triplet_smooth,
         term_scale=TermScale(_triplet_value, _triplet_grads, _triplet_grad_floor),
         edges=_TRIPLET_EDGES,
+        element_kind="per_vector",
+        unbatched=("(D)", "(N, D)"),
+    ),
+    LossSpec(
+        "triplet_margin_with_distance_loss",
+        "embedding",
+        "max(0, d(a, p) − d(a, n) + margin) with torch's default distance ‖u − v + 1e-6‖₂",
+        _vectors("anchor", "positive", "negative"),
+        (
+            P.positive(
+                "margin", 1.0, (1.0, 0.5), "required gap between the two distances", kink=True
+            ),
+            P.flag("swap", False, "use min(d(a, n), d(p, n)) as the negative distance"),
+            P.reduction(),
+        ),
+        (
+            Layout("(N, D)", {n: ("N", "D") for n in ("anchor", "positive", "negative")}),
+            Layout("(D)", {n: ("D",) for n in ("anchor", "positive", "negative")}),
+        ),
+        triplet_margin_with_distance_loss,
+        _default_distance(triplet_margin_loss_vjp),
+        smooth_at=_default_distance(_triplet_smooth),
+        term_scale=TermScale(
+            _default_distance(_triplet_value),
+            _default_distance(_triplet_grads),
+            _default_distance(_triplet_grad_floor),
+        ),
+        edges=_TRIPLET_DEFAULT_EDGES,
         element_kind="per_vector",
         unbatched=("(D)", "(N, D)"),
     ),

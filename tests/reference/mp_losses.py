@@ -510,6 +510,16 @@ def triplet_margin_loss(a, p) -> Elementwise:
     return Elementwise(values, scales)
 
 
+def triplet_margin_with_distance_loss(a, p) -> Elementwise:
+    """torch.nn.functional.triplet_margin_with_distance_loss with ``distance_function=None``
+    (torch/nn/functional.py at v2.13.0, L5993-L6067): the distance is then
+    ``pairwise_distance(x1, x2)`` at its defaults p = 2, eps = 1e-6, i.e. ‖u − v + 1e-6‖₂, and the
+    loss max(0, d(a, p) − d(a, n) + margin) (d(a, n) → min(d(a, n), d(p, n)) with swap), which is
+    TripletMarginLoss's formula above at those two values; scale as there.
+    """
+    return triplet_margin_loss(a, {**p, "p": 2.0, "eps": 1e-6})
+
+
 def cosine_embedding_loss(a, p) -> Elementwise:
     """ℓ = 1 − cos(x1, x2) for y = 1, max(0, cos(x1, x2) − margin) for y = −1 (torch
     CosineEmbeddingLoss), cos = x1·x2 / (‖x1‖ ‖x2‖) exactly (a zero vector gives 0/0 = NaN).
@@ -596,6 +606,7 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "poisson_nll_loss": poisson_nll_loss,
     "gaussian_nll_loss": gaussian_nll_loss,
     "triplet_margin_loss": triplet_margin_loss,
+    "triplet_margin_with_distance_loss": triplet_margin_with_distance_loss,
     "cosine_embedding_loss": cosine_embedding_loss,
     "margin_ranking_loss": margin_ranking_loss,
     "hinge_embedding_loss": hinge_embedding_loss,

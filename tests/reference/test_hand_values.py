@@ -967,6 +967,96 @@ def test_triplet_margin_loss_subgradient_of_zero_distance_is_zero():
     assert_exact(g["negative"], [[0.0, 1.0]])  # +u_an
 
 
+# === triplet_margin_with_distance_loss ============================================================
+
+# torch's default distance: ‖u − v + ε‖₂ with ε = 1e-6 added to every component of the difference.
+EPS = 1e-6
+TRIPLET_DEFAULT = {
+    "anchor": [[0.0, 0.0], [0.0, 0.0]],
+    "positive": [[3.0, 4.0], [0.0, 2.0]],
+    "negative": [[0.0, 4.5], [0.0, 3.0]],
+}
+# row 0: a − p + ε = (−3 + ε, −4 + ε), a − n + ε = (ε, −4.5 + ε), p − n + ε = (3 + ε, −0.5 + ε)
+# row 1: a − p + ε = (ε, −2 + ε),      a − n + ε = (ε, −3 + ε),   p − n + ε = (ε, −1 + ε)
+ROW0 = math.hypot(-3 + EPS, -4 + EPS) - math.hypot(EPS, -4.5 + EPS) + 1.0
+
+
+def test_triplet_margin_with_distance_loss_none_sum_mean():
+    # margin 1 would put row 1 a hair above its hinge: √((2 − ε)² + ε²) − √((3 − ε)² + ε²) + 1
+    # = ε²/4 − ε²/6 + O(ε³) = ε²/12 ≈ 8e-14, a result made of float64 rounding; margin 0.5:
+    # row 0: 5 − 4.5 + 0.5 − 0.4ε + O(ε²) = 0.9999995999998932; row 1: ≈ 2 − 3 + 0.5 < 0 → 0
+    value = loss("triplet_margin_with_distance_loss", TRIPLET_DEFAULT, margin=0.5)
+    assert_close(value, [ROW0 - 0.5, 0.0])
+    assert_close(
+        loss("triplet_margin_with_distance_loss", TRIPLET_DEFAULT, margin=0.5, reduction="sum"),
+        ROW0 - 0.5,
+    )
+    assert_close(
+        loss("triplet_margin_with_distance_loss", TRIPLET_DEFAULT, margin=0.5, reduction="mean"),
+        (ROW0 - 0.5) / 2,
+    )
+
+
+def test_triplet_margin_with_distance_loss_swap_uses_the_closer_negative():
+    # margin 0.5, row 1: d(a, p) ≈ 2, d(a, n) ≈ 3, d(p, n) ≈ 1 → without swap 2 − 3 + 0.5 < 0;
+    # with swap 2 − 1 + 0.5 = 1.5 (exactly √((2−ε)² + ε²) − √((1−ε)² + ε²) + 0.5 = 1.5 − ε²/4)
+    # row 0: d(p, n) = ‖(3 + ε, −0.5 + ε)‖ ≈ 3.04 < 4.5: 5 − 3.04 + 0.5 ≈ 2.46
+    value = loss("triplet_margin_with_distance_loss", TRIPLET_DEFAULT, margin=0.5, swap=True)
+    expected = [
+        math.hypot(-3 + EPS, -4 + EPS) - math.hypot(3 + EPS, -0.5 + EPS) + 0.5,
+        math.hypot(EPS, -2 + EPS) - math.hypot(EPS, -1 + EPS) + 0.5,
+    ]
+    assert_close(value, expected)
+
+
+def test_triplet_margin_with_distance_loss_distance_of_equal_vectors_is_eps_root_d():
+    # anchor == positive: d(a, p) = ‖(ε, ε, ε)‖ = ε√3, not 0; d(a, n) = ‖(ε, ε, −1 + ε)‖
+    arrays = {"anchor": [1.0, 2.0, 3.0], "positive": [1.0, 2.0, 3.0], "negative": [1.0, 2.0, 4.0]}
+    value = loss("triplet_margin_with_distance_loss", arrays)
+    # unbatched (D) input: a 0-d result; ε√3 − √(2ε² + (1 − ε)²) + 1 ≈ ε(√3 + 1) = 2.732e-6
+    assert np.shape(value) == ()
+    expected = EPS * math.sqrt(3.0) - math.sqrt(2 * EPS**2 + (1 - EPS) ** 2) + 1.0
+    assert_close(value, expected, rtol=1e-9)  # a difference of O(1) terms: 1e-16 absolute
+
+
+def test_triplet_margin_with_distance_loss_gradients():
+    g = grads("triplet_margin_with_distance_loss", TRIPLET_DEFAULT, margin=0.5)
+    # row 0 active: u_ap = w_ap/‖w_ap‖, w_ap = (−3 + ε, −4 + ε); u_an = w_an/‖w_an‖,
+    # w_an = (ε, −4.5 + ε): ∂/∂a = u_ap − u_an, ∂/∂p = −u_ap, ∂/∂n = u_an
+    # (≈ (−0.6, 0.2), (0.6, 0.8), (0, −1), as at ε = 0, moved by O(ε)); row 1 inactive: 0
+    w_ap, w_an = np.array([-3 + EPS, -4 + EPS]), np.array([EPS, -4.5 + EPS])
+    u_ap, u_an = w_ap / math.hypot(*w_ap), w_an / math.hypot(*w_an)
+    assert_close(g["anchor"][0], u_ap - u_an)
+    assert_close(g["positive"][0], -u_ap)
+    assert_close(g["negative"][0], u_an)
+    for name in ("anchor", "positive", "negative"):
+        assert_exact(g[name][1], [0.0, 0.0])
+
+
+def test_triplet_margin_with_distance_loss_hinge_with_eps_is_exact_and_takes_subgradient_zero():
+    # one feature, a − p = 2, a − n = 3: 2 + ε and 3 + ε lie in [2, 4), where float64's spacing is
+    # 2⁻⁵¹, so both round ε to the same multiple of 2⁻⁵¹ and d(a, n) − d(a, p) = 1 exactly:
+    # the hinge 1 − 1 = 0 is hit exactly, and the subgradient there is 0
+    arrays = {"anchor": [[0.0]], "positive": [[-2.0]], "negative": [[-3.0]]}
+    assert_exact(loss("triplet_margin_with_distance_loss", arrays), [0.0])
+    g = grads("triplet_margin_with_distance_loss", arrays)
+    for name in arrays:
+        assert_exact(g[name], [[0.0]])
+    # one spacing nearer the negative makes the hinge 2⁻⁵¹ > 0: active, gradient ±1 per argument
+    inside = {**arrays, "negative": [[-3.0 + 2.0**-51]]}
+    g = grads("triplet_margin_with_distance_loss", inside)
+    assert_exact(g["anchor"], [[0.0]])  # u_ap − u_an = 1 − 1
+    assert_exact(g["positive"], [[-1.0]])
+    assert_exact(g["negative"], [[1.0]])
+
+
+def test_triplet_margin_with_distance_loss_margin_must_be_positive():
+    # torch raises ValueError for margin ≤ 0 (functional.py L6031-6032); the reference's domain
+    # is margin > 0 as well
+    with pytest.raises(R.InvalidInput, match="margin must be a real number > 0"):
+        loss("triplet_margin_with_distance_loss", TRIPLET_DEFAULT, margin=0.0)
+
+
 # === cosine_embedding_loss ========================================================================
 
 COSINE = {

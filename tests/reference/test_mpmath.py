@@ -481,6 +481,19 @@ STRESS = [
         ),
     ),
     (
+        # eps dominates d(a, p) ≈ 1e-6·√2 (anchor equal to, or 1e-12 from, positive); row 0 is a
+        # swap tie (d(a, n) = d(p, n)), and in row 1 the hinge 1e-6·√2 − (0.5 − 1e-6) + 0.5
+        # cancels to ≈ 2.4e-6 out of terms of 0.5
+        "triplet-default-distance",
+        "triplet_margin_with_distance_loss",
+        {"swap": True, "margin": 0.5},
+        dict(
+            anchor=np.array([[1.0, 2.0], [0.0, 0.0]]),
+            positive=np.array([[1.0, 2.0], [0.0, 1e-12]]),
+            negative=np.array([[1.0, 2.0 + 1e-12], [0.5, 0.0]]),
+        ),
+    ),
+    (
         "cosine-parallel",
         "cosine_embedding_loss",
         {},

@@ -1,5 +1,6 @@
-"""torch's known divergences in the embedding family: triplet_margin_loss, cosine_embedding_loss,
-margin_ranking_loss, hinge_embedding_loss and soft_margin_loss.
+"""torch's known divergences in the embedding family: triplet_margin_loss,
+triplet_margin_with_distance_loss, cosine_embedding_loss, margin_ranking_loss,
+hinge_embedding_loss and soft_margin_loss.
 """
 
 from __future__ import annotations
@@ -109,12 +110,30 @@ def margin_ranking_at_kink(case: Case) -> bool:
     return bool(np.any(z == 0))
 
 
+# torch/nn/functional.py at v2.13.0, triplet_margin_with_distance_loss (L5993-L6067): it rejects
+# margin <= 0 (L6031-6032), checks equal ranks (L6035-6043), calls torch.pairwise_distance at its
+# defaults when distance_function is None (L6046-6050), takes torch.minimum of the two negative
+# distances with swap (L6056-6058) and clamp_min(margin + d(a, p) - d(a, n), 0) (L6059):
+# triplet_margin_loss's computation at p = 2, eps = 1e-6, so the same predicates locate the same
+# behaviours. Each entry links the lines it is about.
+FUNCTIONAL_TRIPLET_DISTANCE = (
+    "https://github.com/pytorch/pytorch/blob/v2.13.0/torch/nn/functional.py#L{}"
+)
+PAIRWISE_DEFAULTS = {"p": 2.0, "eps": 1e-6}
+
+
+def _triplet_params(case: Case) -> dict:
+    """The case's parameters with the distance's: triplet_margin_loss names p and eps,
+    triplet_margin_with_distance_loss uses pairwise_distance's defaults."""
+    return {**PAIRWISE_DEFAULTS, **params_of(case)}
+
+
 def _triplet_distances(case: Case) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """d(a, p), d(a, n), d(p, n) as torch's pairwise_distance computes them: ‖u − v + eps‖_p with
     the difference, the eps addition and the norm each rounded to the dtype (so ties and kinks are
     the ones torch sees: with large entries eps vanishes in float32, and two distances can tie
     there but not in float64)."""
-    a, p, dt = case.rounded(), params_of(case), case.dtype
+    a, p, dt = case.rounded(), _triplet_params(case), case.dtype
 
     def rnd(x):
         return R.round_to(x, dt)
@@ -351,6 +370,75 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
     Divergence(
+        id="triplet_margin_with_distance_loss/subgradient",
+        kind="known-bug",
+        loss="triplet_margin_with_distance_loss",
+        description=(
+            "torch.clamp_min(margin + d(a, p) − d(a, n), 0) passes the gradient at the kink "
+            "(subgradient 1), where the reference takes the minimum-norm 0; as "
+            "triplet_margin_loss/subgradient (clamp_min's backward: pytorch issue 184572)"
+        ),
+        citation=FUNCTIONAL_TRIPLET_DISTANCE.format("6059"),
+        inputs=triplet_at_kink,
+        inputs_text="some triplet with d(a, p) − d(a, n) + margin == 0",
+        affects=("grad",),
+        # one feature, a − p = 2 and a − n = 3: 2 + 1e-6 and 3 + 1e-6 round alike, so the
+        # hinge is exactly 0 even with pairwise_distance's eps
+        example=Example(
+            {"reduction": "none"},
+            {"anchor": [[0.0]], "positive": [[-2.0]], "negative": [[-3.0]]},
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
+        id="triplet_margin_with_distance_loss/distance-overflow",
+        kind="known-bug",
+        loss="triplet_margin_with_distance_loss",
+        description=(
+            "torch.pairwise_distance computes each distance in the input dtype, so a distance "
+            "beyond the dtype's range is inf and the loss inf or NaN even where d(a, p) − "
+            "d(a, n) + margin is representable (float16, entries ±2^15); as "
+            "triplet_margin_loss/distance-overflow (aten/src/ATen/native/Loss.cpp)"
+        ),
+        citation=FUNCTIONAL_TRIPLET_DISTANCE.format("6046-L6050"),
+        inputs=triplet_distance_overflows,
+        inputs_text="some distance d(a, p), d(a, n) (or d(p, n) with swap) above the dtype's "
+        "largest number",
+        affects=VALUE_GRAD,
+        example=Example(
+            {"reduction": "none"},
+            {
+                "anchor": [[2.0**15] * 2],
+                "positive": [[-(2.0**15)] * 2],
+                "negative": [[-(2.0**15)] * 2],
+            },
+            dtype="float16",
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
+        id="triplet_margin_with_distance_loss/swap-tie-subgradient",
+        kind="convention",
+        loss="triplet_margin_with_distance_loss",
+        where={"swap": True},
+        description=(
+            "the swapped negative distance is torch.minimum(d(a, n), d(p, n)), whose backward "
+            "splits the gradient evenly between equal arguments; at a tie (anchor == positive "
+            "makes one) the gradient is the midpoint of the two branches, where the reference "
+            "takes the minimum-norm point between them; as triplet_margin_loss/swap-tie-subgradient "
+            "(minimum's backward: pytorch issue 56734)"
+        ),
+        citation=FUNCTIONAL_TRIPLET_DISTANCE.format("6056-L6058"),
+        inputs=triplet_swap_tie,
+        inputs_text="swap, an active triplet with d(a, n) == d(p, n)",
+        affects=("grad",),
+        example=Example(
+            {"reduction": "none", "swap": True, "margin": 0.5},
+            {"anchor": [[1.0, 2.0]], "positive": [[1.0, 2.0]], "negative": [[1.25, 2.0]]},
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
         id="soft_margin_loss/exp-overflow",
         kind="known-bug",
         loss="soft_margin_loss",
@@ -445,6 +533,17 @@ ACCEPTS: list[Accepts] = [
         loss="triplet_margin_loss",
         what=SAME_RANK,
         accepts=same_rank_and_broadcast,
+        example=Example(
+            {"reduction": "none"},
+            {"anchor": [[1.0, 1.0]] * 3, "positive": [[0.0, 0.0]], "negative": [[2.0, 2.0]] * 3},
+        ),
+    ),
+    broadcasting(
+        id="triplet_margin_with_distance_loss/broadcasts-shapes",
+        loss="triplet_margin_with_distance_loss",
+        what=SAME_RANK,
+        accepts=same_rank_and_broadcast,
+        citation=FUNCTIONAL_TRIPLET_DISTANCE.format("6034-L6050"),
         example=Example(
             {"reduction": "none"},
             {"anchor": [[1.0, 1.0]] * 3, "positive": [[0.0, 0.0]], "negative": [[2.0, 2.0]] * 3},
