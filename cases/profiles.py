@@ -14,8 +14,9 @@ thorough   all              200           .hypothesis/    every layout, N ∈ {1
 =========  ===============  ============  ==============  ==========================================
 
 The ci budget (one framework, this 2-core machine, ≤ 5 minutes including native calls and JIT
-compilation; ``python -m cases budget`` prints the counts): the pairwise subset has 120
-configurations, so 120 × 4 dtypes × 2 modes = 960 items, each running 6 drawn examples plus its
+compilation; ``python -m cases budget`` prints the counts): the pairwise subset had 120
+configurations when this was measured (129 with the 22 losses of today), so 120 × 4 dtypes ×
+2 modes = 960 items, each running 6 drawn examples plus its
 edge and invalid cases (3.5 + 4.0 on average): ≈ 13 000 native calls. Measured with the torch
 adapter (eager only, 108 offered configurations × 4 dtypes = 432 items) through the conformance
 plugin: an item whose cases all agree or are explained takes ≈ 0.19 s (≈ 3.8 ms per native call,
