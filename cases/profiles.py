@@ -56,15 +56,18 @@ def _draws_independent_of_source() -> None:
     values this suite chooses on purpose. Private API, hence the guard: on a hypothesis without it
     there is nothing to neutralise.
     """
-    try:
+    try:  # the names this needs; a hypothesis without them has no local constants to empty
         from hypothesis.internal.conjecture import providers
-    except ImportError:  # pragma: no cover - an older hypothesis has no local constants
+        from hypothesis.internal.conjecture.providers import (  # noqa: F401
+            CONSTANTS_CACHE,
+            Constants,
+            _get_local_constants,
+        )
+    except ImportError:  # pragma: no cover
         return
-    if not hasattr(providers, "_get_local_constants"):  # pragma: no cover
-        return
-    empty = providers.Constants()
+    empty = Constants()
     providers._get_local_constants = lambda: empty
-    providers.CONSTANTS_CACHE.cache.clear()
+    CONSTANTS_CACHE.cache.clear()
 
 
 _draws_independent_of_source()
