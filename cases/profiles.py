@@ -118,6 +118,11 @@ class Profile:
     eager_sizes: Mapping[str, tuple[int, ...]] = field(default_factory=lambda: dict(EAGER_SIZES))
     max_elements: int = 160
     corpus_examples: int = 8
+    # Seconds hypothesis may spend shrinking an item's first unexpected example to the smallest
+    # (0: no shrinking; the reproducer is the first unexpected example found). Shrinking replays
+    # candidate inputs through the framework, which made a failing ci run 13-25x slower than a
+    # clean one; a failing ci run must stay fast exactly when an upgrade changed many things.
+    shrink_seconds: float = 0.0
     seed: int = 0
     deadline: None = None
 
@@ -168,6 +173,7 @@ PROFILES: dict[str, Profile] = {
             database=True,
             compiled_sizes={**CANONICAL_SIZES, "N": (1, 4)},
             compiled_layouts="all",
+            shrink_seconds=10.0,
         ),
         Profile(
             "thorough",
@@ -178,6 +184,7 @@ PROFILES: dict[str, Profile] = {
             compiled_sizes={**CANONICAL_SIZES, "N": (1, 4, 7), "C": (3, 5)},
             compiled_layouts="all",
             max_elements=240,
+            shrink_seconds=30.0,
         ),
     )
 }

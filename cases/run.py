@@ -19,6 +19,7 @@ is the caller's business: the pytest plugin in ``tests/conformance``, or ``lossc
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -33,7 +34,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import numpy as np
-from hypothesis import HealthCheck, given, seed, settings, target
+from hypothesis import HealthCheck, Phase, given, seed, settings, target
 from hypothesis import strategies as st
 
 import reference as R
@@ -180,6 +181,8 @@ class Run:
     mapping: dict = field(default_factory=dict)  # config id -> mapping row
     timer: StageTimer = field(default_factory=StageTimer)
     results_path: Path | None = None
+    # item ids listed as known failures (strict xfails): their examples are not shrunk
+    known_failures: set[str] = field(default_factory=set)
 
     @classmethod
     def start(
@@ -315,7 +318,7 @@ class Run:
             self.writer.progress(item.id)
         if self.progress:
             self.progress.start(item.id)
-        it = Item(self, spec, config, item.dtype, item.device, item.mode, native)
+        it = Item(self, spec, config, item.dtype, item.device, item.mode, native, item.id)
         for case in it.cases():
             it.check(case)
         if self.corpus is None:
@@ -446,11 +449,35 @@ class _Unexpected(AssertionError):
     """Raised inside the hypothesis loop so that hypothesis shrinks to the smallest failing input."""
 
 
+@contextlib.contextmanager
+def shrink_budget(seconds: float):
+    """Hypothesis stops shrinking after ``MAX_SHRINKING_SECONDS`` (300 s in its engine, per
+    failing test); the profile's budget replaces that while one item explores. Private API of the
+    pinned release, hence the guard: without it, hypothesis' own limit applies."""
+    try:
+        from hypothesis.internal.conjecture import engine
+    except ImportError:  # pragma: no cover
+        yield
+        return
+    try:
+        before = engine.MAX_SHRINKING_SECONDS
+    except AttributeError:  # pragma: no cover
+        before = None
+    if before is None or seconds <= 0:
+        yield
+        return
+    engine.MAX_SHRINKING_SECONDS = seconds
+    try:
+        yield
+    finally:
+        engine.MAX_SHRINKING_SECONDS = before
+
+
 class Item:
     """One loss × configuration × dtype × device × mode: runs cases and keeps the record."""
 
-    def __init__(self, run: Run, spec, config, dtype, device, mode, native):
-        self.run, self.spec, self.config = run, spec, config
+    def __init__(self, run: Run, spec, config, dtype, device, mode, native, item_id: str = ""):
+        self.run, self.spec, self.config, self.item_id = run, spec, config, item_id
         self.dtype, self.device, self.mode = dtype, device, mode
         self.builder = RecordBuilder(
             spec.name, spec.family, config, R.config_id(spec, config), dtype, device, mode, native
@@ -492,10 +519,14 @@ class Item:
         profile = self.run.profile
         compiled = self.run.adapter.compiles_per_shape(self.mode)
 
+        shrink = profile.shrink_seconds > 0 and self.item_id not in self.run.known_failures
+        phases = tuple(p for p in Phase if shrink or p is not Phase.shrink)
+
         @settings(
             parent=settings.get_profile(profile.settings_name),
             suppress_health_check=list(HealthCheck),
             deadline=None,
+            phases=phases,
         )
         @given(data=st.data())
         def explore(data):
@@ -523,9 +554,10 @@ class Item:
                 )
             )(explore)
         try:
-            explore()
+            with shrink_budget(profile.shrink_seconds):
+                explore()
         except _Unexpected:
-            pass  # recorded; the last unexpected example is the one hypothesis shrank to
+            pass  # recorded; the last unexpected example is the smallest hypothesis found
 
     def cases(self):
         """Edge and invalid cases, then drawn ones; with a corpus, exactly the corpus (which

@@ -98,6 +98,43 @@ def test_an_unexplained_difference_fails_the_item_with_the_smallest_example_and_
     assert "reproducer:" in result.failure and result.record["unexpected"]
 
 
+def test_a_failing_ci_item_stops_at_its_first_unexpected_example_without_shrinking():
+    """The ci profile does not shrink: a failing item costs about what a passing one does, so a
+    run after an upgrade that changed many things stays fast (shrinking replays candidates
+    through the framework, each one recorded)."""
+    plain = run_of(FakeAdapter(skew=1e-3), dtype="float64")
+    item = plain.items()[0]
+    fixed = len(edges.edge_cases(item.spec, item.config, item.dtype)) + len(
+        invalid.invalid_cases(item.spec, item.config, item.dtype)
+    )
+    without = plain.run_item(item)
+    assert without.unexpected > 0
+    assert without.record["examples"] <= fixed + plain.profile.max_examples
+
+    shrinking = run_of(FakeAdapter(skew=1e-3), dtype="float64")
+    shrinking.profile = dataclasses.replace(shrinking.profile, shrink_seconds=5.0)
+    with_shrink = shrinking.run_item(item)
+    assert with_shrink.unexpected > without.unexpected  # the shrink candidates that also failed
+
+    listed = run_of(FakeAdapter(skew=1e-3), dtype="float64")
+    listed.profile = shrinking.profile
+    listed.known_failures = {item.id}  # a known failure never shrinks
+    assert listed.run_item(item).unexpected == without.unexpected
+
+
+def test_the_shrink_budget_replaces_hypothesis_limit_while_an_item_explores():
+    from hypothesis.internal.conjecture import engine
+
+    from cases.run import shrink_budget
+
+    before = engine.MAX_SHRINKING_SECONDS
+    with shrink_budget(10.0):
+        assert engine.MAX_SHRINKING_SECONDS == 10.0
+    assert engine.MAX_SHRINKING_SECONDS == before
+    with shrink_budget(0.0):  # no shrinking at all: the phase is left out instead
+        assert engine.MAX_SHRINKING_SECONDS == before
+
+
 def test_a_configuration_not_offered_is_recorded_and_reported_with_its_reason(tmp_path):
     run = run_of(FakeAdapter(offered=False), dtype="float64")
     path = run.open_results(str(tmp_path / "out.json"), corpus=None, command="x")

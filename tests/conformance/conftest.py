@@ -60,6 +60,7 @@ def pytest_configure(config):
             **{key: opt(f"--{key}") for key in ("device", "dtype", "mode", "loss", "corpus")},
         )
         config._lossconf_known = known_failures(KNOWN_FAILURES, name)
+        config._lossconf.known_failures = set(config._lossconf_known)
     except RunError as exc:
         raise pytest.UsageError(str(exc)) from None
 
