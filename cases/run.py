@@ -41,7 +41,7 @@ import reference as R
 from reference.contract import NotOffered
 from reference.spec import LossSpec
 from reports.progress import Progress
-from reports.schema import ResultsWriter
+from reports.schema import ResultsWriter, read_document, record_key
 
 from . import edges, invalid, profiles, selection, strategies, tolerance
 from .compare import compare, expected
@@ -183,6 +183,8 @@ class Run:
     results_path: Path | None = None
     # item ids listed as known failures (strict xfails): their examples are not shrunk
     known_failures: set[str] = field(default_factory=set)
+    # pytest-xdist: on the controller, the workers whose part files it merges at the end
+    workers: list[str] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -245,11 +247,16 @@ class Run:
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
         }
 
-    def open_results(self, option: str, *, corpus: str | None, command: str) -> Path:
-        """Start the results file (``option``: a ``.json`` path or a directory)."""
+    def open_results(
+        self, option: str, *, corpus: str | None, command: str, worker: str | None = None
+    ) -> Path:
+        """Start the results file (``option``: a ``.json`` path or a directory); a ``worker``
+        (a pytest-xdist worker id) streams its items into its own part file instead, which the
+        controller merges (:meth:`merge_parts`). The results file's path either way."""
         path = results_path(self.framework, self.adapter.version(), self.devices, option)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.writer = ResultsWriter(path, self.header(corpus, command))
+        target = part_path(path, worker) if worker else path
+        self.writer = ResultsWriter(target, self.header(corpus, command))
         self.results_path = path
         return path
 
@@ -396,6 +403,17 @@ class Run:
             for i, n in enumerate(counts[name]):
                 totals[i] += n
 
+    def worker_output(self) -> dict[str, Any]:
+        """What a pytest-xdist worker hands its controller: registry counts and timings."""
+        timer = {"stages": self.timer.samples, "items": self.timer.items}
+        return {**self.registry_counts(), "timer": timer}
+
+    def add_worker_output(self, output: dict[str, Any]) -> None:
+        self.add_registry_counts(output)
+        for stage, samples in output["timer"]["stages"].items():
+            self.timer.samples[stage] += samples
+        self.timer.items += [tuple(pair) for pair in output["timer"]["items"]]
+
     def example_reproduces(self, entry) -> bool:
         """Whether the framework still differs from the reference on the entry's own example, in
         a part the entry affects (the check tests/adapters/test_registry.py makes)."""
@@ -425,8 +443,45 @@ class Run:
             f"{e['id']} ({e.get('applied', '?')} examples, none diverged)" for e in stale
         )
 
-    def finish(self, *, items: int, timings: str | None = None) -> Path | None:
-        """Write the timings file (if asked) and complete the results file; its path, if any."""
+    def merge_parts(self) -> list[str]:
+        """Controller of a run split over workers: write the records of every worker's part file
+        into this run's results file, in the order a serial run records them, rebuild the mapping
+        the same way, and remove the parts. The ids of items a worker was running when it died
+        (its part ends at their progress line, without their record)."""
+        order = {}
+        for index, item in enumerate(self.items()):
+            key = (item.spec.name, R.config_id(item.spec, item.config), *item[2:5])
+            order[key] = (index, item)
+        ids = {item.id: key for key, (_, item) in order.items()}
+        records, in_flight, parts = [], [], [part_path(self.results_path, w) for w in self.workers]
+        for part in parts:
+            if not part.exists():  # the worker died before it opened its part
+                continue
+            found = read_document(part)
+            records += found["records"]
+            keys = {record_key(r) for r in found["records"]}
+            stopped = found["run"].get("stopped_at")
+            if not found["run"].get("finished") and stopped and ids.get(stopped) not in keys:
+                in_flight.append(stopped)
+        records.sort(key=lambda r: order.get(record_key(r), (len(order), None))[0])
+        for record in records:
+            self.writer.record(record)
+            _, item = order.get(record_key(record), (None, None))
+            if item is not None:
+                native = self.adapter.mapping(item.spec.name, item.config)
+                self.mapping[R.config_id(item.spec, item.config)] = mapping_row(
+                    item.spec, item.config, native
+                )
+        for part in parts:
+            part.unlink(missing_ok=True)
+        return in_flight
+
+    def finish(
+        self, *, items: int, timings: str | None = None, stopped_at: str | None = None
+    ) -> Path | None:
+        """Write the timings file (if asked) and complete the results file; its path, if any.
+        ``stopped_at`` (the items a dead worker was running) leaves the file unfinished, saying
+        where it stopped, as a killed serial run does."""
         if timings:
             self.timer.write(
                 timings,
@@ -441,8 +496,16 @@ class Run:
             return None
         self.writer.mapping(list(self.mapping.values()))
         self.writer.registry(self.judge.registry_status())
-        self.writer.close()
+        if stopped_at:
+            self.writer.stop(stopped_at)
+        else:
+            self.writer.close()
         return self.results_path
+
+
+def part_path(path: Path, worker: str) -> Path:
+    """Where pytest-xdist worker ``worker`` streams its share of the results file ``path``."""
+    return path.with_name(f"{path.name}.{worker}.partial")
 
 
 class _Unexpected(AssertionError):

@@ -289,6 +289,13 @@ class ResultsWriter:
     def progress(self, item_id: str) -> None:
         self._write_line({"progress": item_id})
 
+    def stop(self, item_id: str) -> None:
+        """Close the stream unfinished, stopped at ``item_id``: the run ended without it (a
+        pytest-xdist worker died while running it), and the reader says so."""
+        if not self._file.closed:
+            self.progress(item_id)
+            self._file.close()
+
     def close(self) -> None:
         """Rewrite the stream atomically as the final document, with ``finished`` set."""
         if self._file.closed:
@@ -362,17 +369,24 @@ def _replace_atomically(path: Path, text: str) -> None:
 def load(path: str | os.PathLike[str]) -> Results:
     """Read a results file in either form; :class:`ResultsError` says why one is unusable."""
     name = str(path)
+    document = read_document(path)
+    return _reader_for(document, name)(decode(document), name)
+
+
+def read_document(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """A results file in either form as the final-form document, its entries as written (no
+    defaults filled in, nan/inf still strings): what merging part files copies."""
+    name = str(path)
     text = _read_text(name)
     try:
         # A final document, or a stream of just its header line (which reads the same).
         document = json.loads(text)
     except json.JSONDecodeError:
         header, lines = _stream_header(text, name)
-        reader = _reader_for(header, name)
+        _reader_for(header, name)
         document = _assemble_stream(header, lines, name)
-    else:
-        reader = _reader_for(document, name)
-    return reader(decode(document), name)
+    _reader_for(document, name)
+    return document
 
 
 def _read_text(name: str) -> str:

@@ -6,12 +6,15 @@ matches unless ``skew`` scales the value (a made-up divergence). It computes no 
 Also a pytest plugin (``-p fake_framework``) that makes ``--framework fake`` resolve to it, so the
 conformance plugin's own behaviour can be run end to end; ``LOSSCONF_FAKE_STALE=1`` gives it a
 registry entry that applies to mse_loss and never diverges (stale), ``LOSSCONF_FAKE_REVERSE=1``
-runs the items in reverse order.
+runs the items in reverse order, ``LOSSCONF_FAKE_KILL=PATH`` kills the process (SIGKILL) on its
+first float32 case unless PATH exists, which it creates first.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 
 import numpy as np
 import pytest
@@ -62,6 +65,11 @@ class FakeAdapter:
 
     def run(self, case) -> Outcome:
         self.calls += 1
+        marker = os.environ.get("LOSSCONF_FAKE_KILL")  # a process crash, once per marker file
+        if marker and case.dtype == "float32":
+            with contextlib.suppress(FileExistsError):  # O_EXCL: one process of all wins
+                os.close(os.open(marker, os.O_CREAT | os.O_EXCL))
+                os.kill(os.getpid(), signal.SIGKILL)
         try:
             value, grads = R.value_and_vjp(
                 case.loss, case.rounded(), case.params, case.rounded_cotangent()

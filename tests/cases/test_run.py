@@ -271,6 +271,44 @@ def test_a_run_split_over_xdist_workers_is_judged_as_one():
     assert clean.returncode == 0, clean.stdout + clean.stderr
 
 
+def comparable(path: Path) -> dict:
+    """A results file as written, less what differs between two runs of the same code: time
+    stamps, the command line and each record's duration."""
+    document = json.loads(path.read_text())
+    run = {k: v for k, v in document["run"].items() if k not in ("started", "finished", "command")}
+    records = [without_timings(record) for record in document["records"]]
+    return {**document, "run": run, "records": records}
+
+
+@pytest.mark.slow
+def test_a_run_split_over_xdist_workers_writes_the_serial_runs_results_file(tmp_path):
+    pytest.importorskip("xdist")
+    serial = conformance("--results", str(tmp_path / "serial.json"))
+    assert serial.returncode == 0, serial.stdout + serial.stderr
+    split = conformance("-n", "2", "--results", str(tmp_path / "split.json"))
+    assert split.returncode == 0, split.stdout + split.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["serial.json", "split.json"]
+    assert comparable(tmp_path / "split.json") == comparable(tmp_path / "serial.json")
+    assert len(load(tmp_path / "split.json").records) == len(run_of().items())
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_item_loses_only_that_item_and_the_results_file_names_it(tmp_path):
+    pytest.importorskip("xdist")
+    path = tmp_path / "split.json"
+    killed = conformance("-n", "2", "--results", str(path), LOSSCONF_FAKE_KILL=str(tmp_path / "k"))
+    assert killed.returncode == 1, killed.stdout + killed.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["k", "split.json"]
+    written, items = load(path), run_of().items()
+    assert not written.finished  # the run lacks an item: the file says so, like a killed run
+    ran = {(r["config_id"], r["dtype"]) for r in written.records}
+    lost = [i.id for i in items if (R.config_id(i.spec, i.config), i.dtype) not in ran]
+    assert lost == [written.run["stopped_at"]] and "float32" in lost[0]
+    assert f"FAILED tests/conformance/test_conformance.py::test_conformance[{lost[0]}]" in (
+        killed.stdout
+    )
+
+
 # --- lossconf -------------------------------------------------------------------------------------
 
 

@@ -38,7 +38,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    config._lossconf = None
+    config._lossconf, config._lossconf_lost, config._lossconf_items = None, False, 0
     name = config.getoption("--framework") or os.environ.get("LOSSCONF_FRAMEWORK")
     if not name:
         return
@@ -68,8 +68,10 @@ def pytest_configure(config):
 def pytest_sessionstart(session):
     run, option = session.config._lossconf, session.config.getoption("--results")
     if run is not None and option:
-        command = " ".join(["pytest", *sys.argv[1:]])
-        run.open_results(option, corpus=session.config.getoption("--corpus"), command=command)
+        command, corpus = " ".join(["pytest", *sys.argv[1:]]), session.config.getoption("--corpus")
+        # an xdist worker streams into its own part file; only the controller writes the results
+        worker = getattr(session.config, "workerinput", {}).get("workerid")
+        run.open_results(option, corpus=corpus, command=command, worker=worker)
 
 
 def pytest_report_header(config):
@@ -121,25 +123,37 @@ def pytest_collection_finish(session):
 
 
 @pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node):
+    """pytest-xdist: the controller merges each worker's part file (a restart gets a new id)."""
+    if node.config._lossconf is not None:
+        node.config._lossconf.workers.append(node.workerinput["workerid"])
+
+
+@pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node, error):
-    """pytest-xdist: the controller adds up its workers' registry counts to judge them as one."""
-    run, counts = node.config._lossconf, getattr(node, "workeroutput", {}).get("lossconf")
-    if run is not None and counts is not None:
-        run.add_registry_counts(counts)
+    """pytest-xdist: the controller adds up its workers' registry counts and timings to judge
+    them as one; a worker that died took its counts along, so the registry cannot be judged."""
+    config, output = node.config, getattr(node, "workeroutput", {}).get("lossconf")
+    if config._lossconf is not None and output is None:
+        config._lossconf_lost = True
+    elif config._lossconf is not None:
+        config._lossconf.add_worker_output(output)
+        config._lossconf_items += output["collected"]
 
 
 def pytest_sessionfinish(session, exitstatus):
-    run = getattr(session.config, "_lossconf", None)
+    config, run = session.config, getattr(session.config, "_lossconf", None)
     if run is None:
         return
-    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
-    worker = getattr(session.config, "workeroutput", None)
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    worker = getattr(config, "workeroutput", None)
     if worker is not None:  # an xdist worker saw only part of the run: its controller judges
-        worker["lossconf"] = run.registry_counts()
+        worker["lossconf"] = {**run.worker_output(), "collected": len(session.items)}
     # Judged here, after every item, so that -k, --deselect, any order or a subset cannot skip
     # it; a run that stopped early (-x, Ctrl-C) did not see every divergence, so it cannot tell.
     finished = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
-    stopped = session.shouldstop or session.shouldfail or worker is not None
+    stopped = session.shouldstop or session.shouldfail or worker or config._lossconf_lost
+    in_flight = run.merge_parts() if run.workers and run.writer else []
     stale = run.stale_message() if finished and not stopped else None
     if stale:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
@@ -147,6 +161,8 @@ def pytest_sessionfinish(session, exitstatus):
             reporter.ensure_newline()
             reporter.write_sep("=", "lossconf: registry check failed", red=True)
             reporter.write_line(stale)
-    path = run.finish(items=len(session.items), timings=session.config.getoption("--timings"))
+    timings = None if worker is not None else config.getoption("--timings")
+    items = len(session.items) + config._lossconf_items  # an xdist controller collects none
+    path = run.finish(items=items, timings=timings, stopped_at=", ".join(in_flight))
     if path is not None and reporter is not None:
         reporter.write_line(f"lossconf: results written to {path}")
