@@ -38,7 +38,7 @@ def pytest_addoption(parser):
 
 
 def pytest_configure(config):
-    config._lossconf, config._lossconf_lost, config._lossconf_items = None, False, 0
+    config._lossconf, config._lossconf_lost = None, False
     name = config.getoption("--framework") or os.environ.get("LOSSCONF_FRAMEWORK")
     if not name:
         return
@@ -138,7 +138,6 @@ def pytest_testnodedown(node, error):
         config._lossconf_lost = True
     elif config._lossconf is not None:
         config._lossconf.add_worker_output(output)
-        config._lossconf_items += output["collected"]
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -148,7 +147,7 @@ def pytest_sessionfinish(session, exitstatus):
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     worker = getattr(config, "workeroutput", None)
     if worker is not None:  # an xdist worker saw only part of the run: its controller judges
-        worker["lossconf"] = {**run.worker_output(), "collected": len(session.items)}
+        worker["lossconf"] = run.worker_output()
     # Judged here, after every item, so that -k, --deselect, any order or a subset cannot skip
     # it; a run that stopped early (-x, Ctrl-C) did not see every divergence, so it cannot tell.
     finished = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
@@ -162,7 +161,7 @@ def pytest_sessionfinish(session, exitstatus):
             reporter.write_sep("=", "lossconf: registry check failed", red=True)
             reporter.write_line(stale)
     timings = None if worker is not None else config.getoption("--timings")
-    items = len(session.items) + config._lossconf_items  # an xdist controller collects none
-    path = run.finish(items=items, timings=timings, stopped_at=", ".join(in_flight))
+    in_flight = ", ".join(in_flight)
+    path = run.finish(items=len(session.items), timings=timings, stopped_at=in_flight)
     if path is not None and reporter is not None:
         reporter.write_line(f"lossconf: results written to {path}")
