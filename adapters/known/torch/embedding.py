@@ -176,6 +176,28 @@ def triplet_swap_tie(case: Case) -> bool:
     return bool(np.any((d_an == d_pn) & (_triplet_hinge_argument(case, d_an) > 0)))
 
 
+# Shared by triplet_margin_loss and triplet_margin_with_distance_loss (the same torch arithmetic:
+# pairwise_distance, then torch.min / torch.minimum for swap).
+DISTANCE_OVERFLOW = Example(
+    {"reduction": "none"},
+    {
+        "anchor": [[2.0**15] * 2],
+        "positive": [[-(2.0**15)] * 2],
+        "negative": [[-(2.0**15)] * 2],
+    },
+    dtype="float16",
+    cotangent=[1.0],
+)
+DISTANCE_OVERFLOW_TEXT = (
+    "some distance d(a, p), d(a, n) (or d(p, n) with swap) above the dtype's largest number"
+)
+SWAP_TIE = Example(
+    {"reduction": "none", "swap": True, "margin": 0.5},
+    {"anchor": [[1.0, 2.0]], "positive": [[1.0, 2.0]], "negative": [[1.25, 2.0]]},
+    cotangent=[1.0],
+)
+SWAP_TIE_TEXT = "swap, an active triplet with d(a, n) == d(p, n)"
+
 DIVERGENCES: list[Divergence] = [
     Divergence(
         id="cosine_embedding_loss/epsilon",
@@ -334,19 +356,9 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=LOSS_CPP,
         inputs=triplet_distance_overflows,
-        inputs_text="some distance d(a, p), d(a, n) (or d(p, n) with swap) above the dtype's "
-        "largest number",
+        inputs_text=DISTANCE_OVERFLOW_TEXT,
         affects=VALUE_GRAD,
-        example=Example(
-            {"reduction": "none"},
-            {
-                "anchor": [[2.0**15] * 2],
-                "positive": [[-(2.0**15)] * 2],
-                "negative": [[-(2.0**15)] * 2],
-            },
-            dtype="float16",
-            cotangent=[1.0],
-        ),
+        example=DISTANCE_OVERFLOW,
     ),
     Divergence(
         id="triplet_margin_loss/swap-tie-subgradient",
@@ -361,13 +373,9 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=ISSUE.format(56734),
         inputs=triplet_swap_tie,
-        inputs_text="swap, an active triplet with d(a, n) == d(p, n)",
+        inputs_text=SWAP_TIE_TEXT,
         affects=("grad",),
-        example=Example(
-            {"reduction": "none", "swap": True, "margin": 0.5},
-            {"anchor": [[1.0, 2.0]], "positive": [[1.0, 2.0]], "negative": [[1.25, 2.0]]},
-            cotangent=[1.0],
-        ),
+        example=SWAP_TIE,
     ),
     Divergence(
         id="triplet_margin_with_distance_loss/subgradient",
@@ -402,19 +410,9 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=FUNCTIONAL_TRIPLET_DISTANCE.format("6046-L6050"),
         inputs=triplet_distance_overflows,
-        inputs_text="some distance d(a, p), d(a, n) (or d(p, n) with swap) above the dtype's "
-        "largest number",
+        inputs_text=DISTANCE_OVERFLOW_TEXT,
         affects=VALUE_GRAD,
-        example=Example(
-            {"reduction": "none"},
-            {
-                "anchor": [[2.0**15] * 2],
-                "positive": [[-(2.0**15)] * 2],
-                "negative": [[-(2.0**15)] * 2],
-            },
-            dtype="float16",
-            cotangent=[1.0],
-        ),
+        example=DISTANCE_OVERFLOW,
     ),
     Divergence(
         id="triplet_margin_with_distance_loss/swap-tie-subgradient",
@@ -430,13 +428,9 @@ DIVERGENCES: list[Divergence] = [
         ),
         citation=FUNCTIONAL_TRIPLET_DISTANCE.format("6056-L6058"),
         inputs=triplet_swap_tie,
-        inputs_text="swap, an active triplet with d(a, n) == d(p, n)",
+        inputs_text=SWAP_TIE_TEXT,
         affects=("grad",),
-        example=Example(
-            {"reduction": "none", "swap": True, "margin": 0.5},
-            {"anchor": [[1.0, 2.0]], "positive": [[1.0, 2.0]], "negative": [[1.25, 2.0]]},
-            cotangent=[1.0],
-        ),
+        example=SWAP_TIE,
     ),
     Divergence(
         id="soft_margin_loss/exp-overflow",
