@@ -7,15 +7,17 @@ Markdown and HTML renderings only lay those out. Records are matched by
 Regressions (exit status 1): a record that now fails with a verdict it did not have (new
 mismatch, error-mismatch or crash), a record that is no longer offered, a corpus example whose
 error against the reference grew beyond its tolerance although the verdict stayed
-match/convention, a registry entry that went stale, and a new run that did not finish where
-the old one did.
+match/convention (it crossed the bound, grew by more than the bound where a registry entry
+already explains it being beyond, or grew where no bound was recorded), a registry entry that
+went stale, and a new run that did not finish where the old one did.
 
-Not regressions: a corpus value that moved while its error stayed within tolerance (movement:
-1-ULP jitter between releases that both match the reference), one that moved closer to the
-reference (improvement), and a configuration the old run did not offer whose new failure the
-registry marks known (newly offered, known divergence). An unexpected failure of a newly
-offered configuration stays a regression. Each value row shows the old and the new error
-against the reference, so it says which release is closer.
+Not regressions: a corpus value that moved while its error stayed within tolerance, or that
+was not compared against the reference at all (movement: 1-ULP jitter between releases), one
+that moved closer to the reference (improvement), and a configuration the old run did not offer
+whose new failure the registry marks known (newly offered, known divergence). An unexpected
+failure of a newly offered configuration stays a regression. Each value row shows the old and
+the new error against the reference, and so which release is closer ("unknown" where neither
+error is finite or none was recorded: the results file keeps no reference values).
 """
 
 from __future__ import annotations
@@ -181,20 +183,28 @@ class Change:
     @property
     def kind(self) -> str:
         """regression, improvement or movement (see the module docstring)."""
-        bound = -math.inf if self.tolerance is None else self.tolerance
         if self.old_error is None or self.new_error is None:
-            # no error against the reference to judge by: only the size of the move
-            return "regression" if (self.moved or 0.0) > max(bound, 0.0) else "movement"
-        if self.new_error > self.old_error and self.new_error > bound:
-            return "regression"
-        if self.new_error < self.old_error:
-            return "improvement"
-        return "movement"
+            if self.tolerance is None:
+                # nothing of this example was compared against the reference (a convention
+                # explains it): its move cannot be judged, and its verdict did not change
+                return "movement"
+            # an error not recorded (an older results file): only the size of the move
+            return "regression" if (self.moved or 0.0) > self.tolerance else "movement"
+        grown = self.new_error - self.old_error
+        if grown > 0:
+            if self.tolerance is None:
+                return "regression"  # nothing excuses it
+            crossed = self.old_error <= self.tolerance < self.new_error
+            # an example already beyond its bound (explained by a registry entry) regresses
+            # when its error grows by more than the bound, not by 1-ULP jitter on top of it
+            return "regression" if crossed or grown > self.tolerance else "movement"
+        return "improvement" if grown < 0 else "movement"
 
     @property
     def closer(self) -> str:
-        if self.old_error is None or self.new_error is None:
-            return "unknown"
+        errors = (self.old_error, self.new_error)
+        if None in errors or not any(map(math.isfinite, errors)):
+            return "unknown"  # not compared, or a NaN/inf or shape disagreement on both sides
         if self.new_error == self.old_error:
             return "same"
         return "new" if self.new_error < self.old_error else "old"

@@ -200,17 +200,19 @@ def test_diff_reads_outputs_written_as_a_single_number(tmp_path, make_run, make_
 
 def test_a_null_tolerance_excuses_nothing(tmp_path, make_run, make_record):
     """Records whose examples were all explained carry {"value_ulp": null, ...} (seen in a real
-    tensorflow upgrade run): a moved value whose error is not recorded, and an error that grew,
-    count, and nothing crashes."""
+    tensorflow upgrade run): an error that grew counts, nothing crashes, and a value that was not
+    compared against the reference at all (no error, no bound) is movement, closer unknown."""
     null = {"value_ulp": None, "grad_ulp": None}
     record = make_record(tolerance=null, outputs=[{"id": "a", "value": 1.0, "grad_ulp": 1.0}])
     old = write(tmp_path / "old.json", make_run, [record])
     moved_record = json.loads(json.dumps(record))
     moved_record["outputs"][0].update(value=1.0 + 2.0**-23, grad_ulp=2.0)
     new = write(tmp_path / "new.json", make_run, [moved_record])
-    moved = rows(diff_results(old, new), AWAY)
-    assert [row[3] for row in moved] == ["value", "grad"]
-    assert all(row[7] == "–" for row in moved)
+    diff = diff_results(old, new)
+    (grad,) = rows(diff, AWAY)
+    assert grad[3:] == ("grad", "–", "1 ULP", "2 ULP", "–", "old")
+    (value,) = rows(diff, WITHIN)
+    assert value[3:] == ("value", "1 ULP", "–", "–", "–", "unknown")
 
 
 def test_an_examples_own_tolerance_excuses_its_move(tmp_path, make_run, make_record):
@@ -311,11 +313,31 @@ def test_an_error_that_grows_within_tolerance_is_movement(tmp_path, make_run, ma
     assert moved[5:] == ("0 ULP", "4 ULP", "4 ULP", "old")
 
 
-def test_an_error_already_beyond_tolerance_that_grows_is_a_regression(
+def test_an_error_already_beyond_tolerance_regresses_only_by_growing_more_than_it(
     tmp_path, make_run, make_record
 ):
+    """An example beyond its bound is one a registry entry explains (the real tensorflow
+    upgrade has them at 1e15 ULP): jitter on top of it is movement, growth past the bound is not."""
     diff = log_cosh_pair(tmp_path, make_run, make_record, old_error=10.0, new_error=12.0)
+    assert diff.regressions == 0 and len(rows(diff, WITHIN)) == 1
+    (tmp_path / "b").mkdir()
+    diff = log_cosh_pair(tmp_path / "b", make_run, make_record, old_error=10.0, new_error=14.5)
     assert len(rows(diff, AWAY)) == diff.regressions == 1
+
+
+def test_an_error_that_crosses_the_tolerance_is_a_regression(tmp_path, make_run, make_record):
+    diff = log_cosh_pair(tmp_path, make_run, make_record, old_error=3.0, new_error=5.0)
+    (moved,) = rows(diff, AWAY)
+    assert moved[5:] == ("3 ULP", "5 ULP", "4 ULP", "old")
+
+
+def test_errors_that_are_infinite_on_both_sides_say_closer_unknown(tmp_path, make_run, make_record):
+    """A NaN/inf or shape disagreement on both sides (Keras log_cosh[none] under its
+    convention): the move is listed, and the diff does not claim either release is closer."""
+    diff = log_cosh_pair(tmp_path, make_run, make_record, old_error=math.inf, new_error=math.inf)
+    assert diff.regressions == 0
+    (moved,) = rows(diff, WITHIN)
+    assert moved[4:] == ("512 ULP", "inf ULP", "inf ULP", "4 ULP", "unknown")
 
 
 def test_a_value_that_turns_nan_is_a_regression(tmp_path, make_run, make_record):
