@@ -5,9 +5,19 @@ Markdown and HTML renderings only lay those out. Records are matched by
 (loss, config_id, dtype, device, mode), corpus outputs by example id.
 
 Regressions (exit status 1): a record that now fails with a verdict it did not have (new
-mismatch, error-mismatch or crash), a record that is no longer offered, a value or gradient
-that moved beyond the record's tolerance although the verdict stayed match/convention, a
-registry entry that went stale, and a new run that did not finish where the old one did.
+mismatch, error-mismatch or crash), a record that is no longer offered, a corpus example whose
+error against the reference grew beyond its tolerance although the verdict stayed
+match/convention (it crossed the bound, grew by more than the bound where a registry entry
+already explains it being beyond, or grew where no bound was recorded), a registry entry that
+went stale, and a new run that did not finish where the old one did.
+
+Not regressions: a corpus value that moved while its error stayed within tolerance, or that
+was not compared against the reference at all (movement: 1-ULP jitter between releases), one
+that moved closer to the reference (improvement), and a configuration the old run did not offer
+whose new failure the registry marks known (newly offered, known divergence). An unexpected
+failure of a newly offered configuration stays a regression. Each value row shows the old and
+the new error against the reference, and so which release is closer ("unknown" where neither
+error is finite or none was recorded: the results file keeps no reference values).
 """
 
 from __future__ import annotations
@@ -87,6 +97,7 @@ def verdict_sections(old: Results, new: Results) -> list[Section]:
     not_offered = Section("Newly not offered", True, columns)
     fixed = Section("Fixed", False, columns)
     offered = Section("Newly offered", False, columns)
+    offered_known = Section("Newly offered, known divergence", False, columns)
     other = Section("Other verdict changes", False, columns)
     only_old = Section("Only in the old run", False, ("configuration", "where", "old verdict"))
     only_new = Section("Only in the new run", False, ("configuration", "where", "new verdict"))
@@ -103,7 +114,9 @@ def verdict_sections(old: Results, new: Results) -> list[Section]:
             continue
         note = "known" if after["known"] else ("unexpected" if after["unexpected"] else "")
         row = (after["config_id"], _where(after), was, now, _worst(after, "value_ulp"), note)
-        if now in FAILING:
+        if now in FAILING and was in ("absent", "not-offered") and after["known"]:
+            offered_known.rows.append(row)
+        elif now in FAILING:
             new_failures.rows.append(row)
         elif now == "not-offered":
             reason = _not_offered_reason(new, after["config_id"])
@@ -114,7 +127,7 @@ def verdict_sections(old: Results, new: Results) -> list[Section]:
             offered.rows.append(row)
         else:
             other.rows.append(row)
-    return [new_failures, not_offered, fixed, offered, other, only_old, only_new]
+    return [new_failures, not_offered, fixed, offered, offered_known, other, only_old, only_new]
 
 
 def _not_offered_reason(results: Results, config_id: str) -> str:
@@ -128,55 +141,123 @@ def _as_list(value: Any) -> list:
     return value if isinstance(value, list) else [value]
 
 
-def _moved_values(
-    before: dict, after: dict, dtype: str, tolerance: float
-) -> Iterator[tuple[str, str, str, float]]:
-    """(what, old, new, ULPs apart) for each output value that moved beyond ``tolerance``."""
+def _bound(tolerance: dict, key: str) -> float | None:
+    """The tolerance for ``key`` (the example's own bounds where the run recorded them, else the
+    record's); None where none was recorded (absent or null: no example of the record was
+    compared against one), which excuses nothing."""
+    value = tolerance.get(key)
+    return float(value) if isinstance(value, (int, float)) else None
+
+
+def _error(output: dict, key: str) -> float | None:
+    """An output's error against the reference (value_ulp / grad_ulp); nan (no comparable
+    number) ranks as the worst error, so a value that turns nan got worse."""
+    value = output.get(key)
+    if not isinstance(value, (int, float)):
+        return None
+    return math.inf if math.isnan(value) else float(value)
+
+
+def _values_moved(before: dict, after: dict, dtype: str) -> float:
+    """How far the recorded values moved, in ULPs of ``dtype`` (the largest element's move)."""
     old_values, new_values = _as_list(before.get("value")), _as_list(after.get("value"))
     if len(old_values) != len(new_values):
-        yield "value shape", str(len(old_values)), str(len(new_values)), math.inf
-        return
-    for index, (old, new) in enumerate(zip(old_values, new_values, strict=True)):
-        if not (isinstance(old, (int, float)) and isinstance(new, (int, float))):
-            continue
-        apart = ulps_apart(float(old), float(new), dtype)
-        if apart > tolerance:
-            yield f"value[{index}]", _number(old), _number(new), apart
+        return math.inf
+    moved = 0.0
+    for old, new in zip(old_values, new_values, strict=True):
+        if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+            moved = max(moved, ulps_apart(float(old), float(new), dtype))
+    return moved
 
 
-def _bound(tolerance: dict, key: str) -> float:
-    """The record's tolerance for ``key``; none recorded (absent or null: no example of the record
-    was compared against one) excuses nothing."""
-    value = tolerance.get(key)
-    return float(value) if isinstance(value, (int, float)) else 0.0
+@dataclass(frozen=True)
+class Change:
+    """One figure (value or gradient) of one corpus example that differs between the runs."""
+
+    what: str  # "value" or "grad"
+    moved: float | None  # ULPs the recorded values moved; None for the gradient (not recorded)
+    old_error: float | None  # ULPs from the reference; None where the run did not record it
+    new_error: float | None
+    tolerance: float | None
+
+    @property
+    def kind(self) -> str:
+        """regression, improvement or movement (see the module docstring)."""
+        if self.old_error is None or self.new_error is None:
+            if self.tolerance is None:
+                # nothing of this example was compared against the reference (a convention
+                # explains it): its move cannot be judged, and its verdict did not change
+                return "movement"
+            # an error not recorded (an older results file): only the size of the move
+            return "regression" if (self.moved or 0.0) > self.tolerance else "movement"
+        grown = self.new_error - self.old_error
+        if grown > 0:
+            if self.tolerance is None:
+                return "regression"  # nothing excuses it
+            crossed = self.old_error <= self.tolerance < self.new_error
+            # an example already beyond its bound (explained by a registry entry) regresses
+            # when its error grows by more than the bound, not by 1-ULP jitter on top of it
+            return "regression" if crossed or grown > self.tolerance else "movement"
+        return "improvement" if grown < 0 else "movement"
+
+    @property
+    def closer(self) -> str:
+        errors = (self.old_error, self.new_error)
+        if None in errors or not any(map(math.isfinite, errors)):
+            return "unknown"  # not compared, or a NaN/inf or shape disagreement on both sides
+        if self.new_error == self.old_error:
+            return "same"
+        return "new" if self.new_error < self.old_error else "old"
+
+    def row(self) -> tuple[str, ...]:
+        def ulps(value: float | None) -> str:
+            return "–" if value is None else f"{_number(value)} ULP"
+
+        return (
+            self.what,
+            ulps(self.moved),
+            ulps(self.old_error),
+            ulps(self.new_error),
+            ulps(self.tolerance),
+            self.closer,
+        )
 
 
-def _moved_errors(
-    before: dict, after: dict, tolerance: dict
-) -> Iterator[tuple[str, str, str, float]]:
-    """(what, old, new, change) for value_ulp / grad_ulp figures that changed beyond tolerance."""
-    for key in ("value_ulp", "grad_ulp"):
-        old, new = before.get(key), after.get(key)
-        if not (isinstance(old, (int, float)) and isinstance(new, (int, float))):
-            continue
-        if math.isfinite(old) and math.isfinite(new):
-            change = abs(new - old)
-        else:
-            change = 0.0 if (math.isnan(old) and math.isnan(new)) or old == new else math.inf
-        if change > _bound(tolerance, key):
-            yield key, _number(old), _number(new), change
+def _changes(before: dict, after: dict, dtype: str, tolerance: dict) -> Iterator[Change]:
+    moved = _values_moved(before, after, dtype)
+    old_error, new_error = _error(before, "value_ulp"), _error(after, "value_ulp")
+    if moved > 0 or old_error != new_error:
+        yield Change("value", moved, old_error, new_error, _bound(tolerance, "value_ulp"))
+    old_error, new_error = _error(before, "grad_ulp"), _error(after, "grad_ulp")
+    if old_error != new_error and not (old_error is None or new_error is None):
+        yield Change("grad", None, old_error, new_error, _bound(tolerance, "grad_ulp"))
 
 
-def moved_section(old: Results, new: Results) -> Section:
-    """Corpus outputs that moved beyond tolerance while the verdict stayed match/convention.
+VALUE_COLUMNS = (
+    "configuration",
+    "where",
+    "example",
+    "what",
+    "moved",
+    "old error",
+    "new error",
+    "tolerance",
+    "closer to reference",
+)
 
-    A record without a tolerance counts every change: there is nothing to excuse it.
-    """
-    section = Section(
-        "Values moved beyond tolerance",
-        True,
-        ("configuration", "where", "example", "what", "old", "new", "moved", "tolerance"),
-    )
+
+def value_sections(old: Results, new: Results) -> list[Section]:
+    """Corpus outputs that changed while the verdict stayed match/convention, judged by their
+    error against the reference on each side: a regression (the error grew beyond tolerance),
+    an improvement (the new release is closer to the reference) or movement (anything else: a
+    value that moved while its error stayed within tolerance, or did not change)."""
+    sections = {
+        "regression": Section(
+            "Values moved beyond tolerance, away from the reference", True, VALUE_COLUMNS
+        ),
+        "improvement": Section("Values moved closer to the reference", False, VALUE_COLUMNS),
+        "movement": Section("Values moved within tolerance", False, VALUE_COLUMNS),
+    }
     for before, after in _paired(old, new):
         if not (before and after and before["verdict"] == after["verdict"] in PASSING):
             continue
@@ -186,28 +267,12 @@ def moved_section(old: Results, new: Results) -> Section:
             previous = old_outputs.get(output.get("id"))
             if previous is None:
                 continue
-            # the example's own bounds where the run recorded them, else the record's
             tolerance = output.get("tolerance") or record_tolerance
-            value_tolerance = _bound(tolerance, "value_ulp")
-            moved = _moved_values(previous, output, after["dtype"], value_tolerance)
-            changes = [
-                (what, was, now, f"{_number(apart)} ULP", f"{_number(value_tolerance)} ULP")
-                for what, was, now, apart in moved
-            ] + [
-                (
-                    what,
-                    was,
-                    now,
-                    f"{_number(change)} ULP",
-                    f"{_number(_bound(tolerance, what))} ULP",
+            for change in _changes(previous, output, after["dtype"], tolerance):
+                sections[change.kind].rows.append(
+                    (after["config_id"], _where(after), str(output.get("id")), *change.row())
                 )
-                for what, was, now, change in _moved_errors(previous, output, tolerance)
-            ]
-            for change in changes:
-                section.rows.append(
-                    (after["config_id"], _where(after), str(output.get("id")), *change)
-                )
-    return section
+    return list(sections.values())
 
 
 def registry_sections(old: Results, new: Results) -> list[Section]:
@@ -277,13 +342,16 @@ def diff_results(old: Results, new: Results) -> Diff:
     check_comparable(old, new)
     failures, not_offered, *verdict_changes = verdict_sections(old, new)
     stale, *registry_changes = registry_sections(old, new)
+    moved, closer, movement = value_sections(old, new)
     sections = [
         unfinished_section(old, new),
         failures,
         not_offered,
-        moved_section(old, new),
+        moved,
         stale,
         *verdict_changes,
+        closer,
+        movement,
         *registry_changes,
         mapping_section(old, new),
     ]
