@@ -87,6 +87,13 @@ class Comparison:
     missing_grads: dict[str, str] = field(default_factory=dict)
     reference_error: str | None = None
 
+    @property
+    def failed_parts(self) -> tuple[str, ...]:
+        """Every part that failed (none for a match): what a registry entry must explain."""
+        if self.verdict == "match":
+            return ()
+        return tuple(self.failed) or (self.part,)
+
 
 def expected(case: Case) -> Expected:
     """The reference value and gradients for ``case``, computed on ``case.rounded()`` with

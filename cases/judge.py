@@ -127,7 +127,7 @@ class Judge:
             self.applied[i] += 1
         if comparison.verdict == "match":
             return Judgement("match")
-        failed = tuple(comparison.failed) or (comparison.part,)
+        failed = comparison.failed_parts
         explaining: dict[str, int] = {}
         for part in failed:
             for i in found:

@@ -421,8 +421,7 @@ class Run:
         if not entry.applies(case, self.adapter.version()):
             return False
         comparison = compare(case, expected(case), self.adapter.run(case))
-        failed = tuple(comparison.failed) or (comparison.part,)
-        return comparison.verdict != "match" and any(covers(entry.affects, p) for p in failed)
+        return any(covers(entry.affects, part) for part in comparison.failed_parts)
 
     def stale_message(self) -> str | None:
         """After the items, in whatever order they ran: the registry entries that applied to

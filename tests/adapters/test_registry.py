@@ -38,10 +38,7 @@ def pytest_generate_tests(metafunc):
 
 
 def _failed_parts(adapter, case) -> tuple[str, ...]:
-    comparison = compare(case, expected(case), adapter.run(case))
-    if comparison.verdict == "match":
-        return ()
-    return tuple(comparison.failed) or (comparison.part,)
+    return compare(case, expected(case), adapter.run(case)).failed_parts
 
 
 def test_ids_are_unique(adapter):
