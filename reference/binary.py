@@ -16,6 +16,7 @@ from . import params as P
 from ._math import sigmoid, softplus, times_or_zero
 from .domains import LOGIT, PROBABILITY, WEIGHT
 from .edges import BIG, INF, Edge, has, vec
+from .regimes import RegimeRules
 from .spec import ArraySpec, Elementwise, Layout, LossSpec, Param
 from .terms import TermScale
 
@@ -310,6 +311,9 @@ def _probabilities_inside(a, p, h):
     return bool(np.all((x > 4 * h) & (x < 1 - 4 * h)))
 
 
+# Labels 0 and 1 select one of the two terms: hard labels are these losses' ordinary use.
+_HARD_LABELS = RegimeRules(labels=("target",))
+
 LOSSES = (
     LossSpec(
         "binary_cross_entropy",
@@ -326,6 +330,7 @@ LOSSES = (
         binary_cross_entropy_vjp,
         smooth_at=_probabilities_inside,
         term_scale=TermScale(_bce_value, _bce_grads),
+        regimes=_HARD_LABELS,
         edges=_BCE_EDGES,
         element_kind="elementwise",
     ),
@@ -344,6 +349,7 @@ LOSSES = (
         binary_cross_entropy_with_logits,
         binary_cross_entropy_with_logits_vjp,
         term_scale=TermScale(_bce_logits_value, _bce_logits_grads),
+        regimes=_HARD_LABELS,
         edges=_BCE_LOGITS_EDGES,
         element_kind="elementwise",
     ),
@@ -371,6 +377,7 @@ LOSSES = (
         sigmoid_focal_loss,
         sigmoid_focal_loss_vjp,
         term_scale=TermScale(_focal_value, _focal_grads),
+        regimes=_HARD_LABELS,
         edges=_logit_edges(),
         element_kind="elementwise",
     ),

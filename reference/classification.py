@@ -21,6 +21,7 @@ from .domains import (
 )
 from .edges import BIG, INF, Config, Edge, has, is_, vec
 from .layouts import class_layouts
+from .regimes import RegimeRules
 from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
 from .terms import NEAR_HINGE, TermScale, abs_loss, abs_vjp
 
@@ -253,6 +254,34 @@ _CROSS_ENTROPY_EDGES = (
 )
 
 
+def _every_item_ignored(a, p) -> bool:
+    """An index target whose every item equals ignore_index: nothing counts (any reduction)."""
+    if p.get("target_kind", "index") != "index" or p.get("ignore_index") is None:
+        return False
+    return bool(np.all(a["target"] == p["ignore_index"]))
+
+
+def _cross_entropy_intermediates(a, p, c):
+    """What the smoothing term and the target gradient form before their last factor: the
+    smoothing sum Σ_n Σ_c w_c·|log p_c| (scaled by ε/C only after the sum) and log p_c·w_c·c
+    (scaled by 1 − ε afterwards)."""
+    x = _class_last(a["input"])
+    w = np.abs(_class_weights(a, x.shape[-1]))
+    logp = np.abs(log_softmax(x))
+    out = []
+    if p["label_smoothing"]:
+        out.append(np.sum(times_or_zero(w, logp)))
+    if p["target_kind"] == "probability":
+        out.append(times_or_zero(w, logp) * np.asarray(c)[..., None])
+    return out
+
+
+# One-hot and soft probability targets weigh the classes: 0 and 1 are ordinary targets.
+_CROSS_ENTROPY_REGIMES = RegimeRules(
+    boundary=_every_item_ignored, intermediates=_cross_entropy_intermediates, labels=("target",)
+)
+
+
 # --- nll_loss ---------------------------------------------------------------------------------
 
 
@@ -398,6 +427,13 @@ _MULTI_MARGIN_EDGES = (
 )
 
 
+def _multi_margin_kinks(a, p):
+    """Each hinge margin − x_y + x_i (i ≠ y) at 0, from terms of size |margin| + |x_y| + |x_i|."""
+    z, others = _margins(a, p)
+    _, size, _, _ = _multi_margin_parts(a, p)
+    return [(np.where(others, z, np.inf), size)]
+
+
 # --- multilabel_margin_loss -------------------------------------------------------------------
 
 
@@ -506,6 +542,12 @@ _MULTILABEL_MARGIN_EDGES = (
 )
 
 
+def _multilabel_margin_kinks(a, p):
+    """Each counted pair's hinge 1 − (x_j − x_i) at 0, from terms of size 1 + |x_j| + |x_i|."""
+    z, pairs, size, _ = _multilabel_margin_parts(a)
+    return [(np.where(pairs > 0, z, np.inf), size)]
+
+
 # --- multilabel_soft_margin_loss --------------------------------------------------------------
 
 
@@ -532,6 +574,11 @@ def multilabel_soft_margin_loss_vjp(a, p, g):
     # σ(x) − y as (1 − y) σ(x) − y σ(−x): no 1 − σ(x) at a confident logit
     dx = scale * ((1.0 - y) * sigmoid(x) - y * sigmoid(-x))
     return {"input": dx, "target": dy}
+
+
+def _multilabel_label_sum(a, p, c):
+    """The sum over the labels before the division by C: C·ℓ_n."""
+    return [multilabel_soft_margin_loss(a, p).loss * a["input"].shape[-1]]
 
 
 def _multilabel_weight(a):
@@ -625,6 +672,7 @@ LOSSES = (
         cross_entropy,
         cross_entropy_vjp,
         term_scale=TermScale(_cross_entropy_value, _cross_entropy_grads),
+        regimes=_CROSS_ENTROPY_REGIMES,
         edges=_CROSS_ENTROPY_EDGES,
         element_kind="per_class_slice",
         unbatched=("(C)", "(N, C)"),
@@ -648,6 +696,7 @@ LOSSES = (
         nll_loss,
         nll_loss_vjp,
         term_scale=TermScale(abs_loss, abs_vjp(nll_loss_vjp)),
+        regimes=RegimeRules(boundary=_every_item_ignored),
         edges=_NLL_EDGES,
         element_kind="per_class_slice",
         unbatched=("(C)", "(N, C)"),
@@ -687,6 +736,7 @@ LOSSES = (
         multi_margin_loss_vjp,
         smooth_at=_off_hinge,
         term_scale=TermScale(_multi_margin_value, _multi_margin_grads),
+        regimes=RegimeRules(kinks=_multi_margin_kinks),
         edges=_MULTI_MARGIN_EDGES,
         element_kind="per_vector",
         unbatched=("(C)", "(N, C)"),
@@ -705,6 +755,7 @@ LOSSES = (
         multilabel_soft_margin_loss,
         multilabel_soft_margin_loss_vjp,
         term_scale=TermScale(_multilabel_value, _multilabel_grads),
+        regimes=RegimeRules(intermediates=_multilabel_label_sum, labels=("target",)),
         edges=_MULTILABEL_EDGES,
         element_kind="per_vector",
     ),
@@ -730,6 +781,7 @@ LOSSES = (
         multilabel_margin_loss_vjp,
         smooth_at=_multilabel_off_hinge,
         term_scale=TermScale(_multilabel_margin_value, _multilabel_margin_grads),
+        regimes=RegimeRules(kinks=_multilabel_margin_kinks),
         edges=_MULTILABEL_MARGIN_EDGES,
         element_kind="per_vector",
         unbatched=("(C)", "(N, C)"),

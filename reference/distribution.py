@@ -9,6 +9,7 @@ from ._math import lgamma_positive, sum_to_shape, times_or_zero
 from .domains import COUNT, LOG_PROBABILITY, PROBABILITY, RATE, REAL, VARIANCE
 from .edges import BIG, INF, ROW, Config, Edge, is_, vec
 from .layouts import same_shape
+from .regimes import RegimeRules
 from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
 from .terms import TermScale
 
@@ -263,6 +264,22 @@ _GAUSSIAN_EDGES = (
 )
 
 
+def _gaussian_kinks(a, p):
+    """The clamp max(var, eps) turns at var = eps."""
+    var = a["var"]
+    return [(var - p["eps"], np.abs(var) + p["eps"])]
+
+
+def _gaussian_intermediates(a, p, c):
+    """What the documented ½[log v + (x − y)²/v] forms on the way: the square, the quotient, 1/v
+    (its backward multiplies by it) and (d²/v)/v (the var gradient's division part), each with
+    the cotangent it carries backwards."""
+    _, v = _variance(a, p)
+    d2 = (a["input"] - a["target"]) ** 2
+    g = np.broadcast_to(np.asarray(c), d2.shape)
+    return [d2, d2 / v, g / v, g * d2 / v / v]
+
+
 LOSSES = (
     LossSpec(
         "kl_div",
@@ -361,6 +378,7 @@ LOSSES = (
         gaussian_nll_loss_vjp,
         smooth_at=lambda a, p, h: bool(np.all(np.abs(a["var"] - p["eps"]) > 4 * h)),
         term_scale=TermScale(_gaussian_value, _gaussian_grads),
+        regimes=RegimeRules(kinks=_gaussian_kinks, intermediates=_gaussian_intermediates),
         edges=_GAUSSIAN_EDGES,
         element_kind="elementwise",
     ),

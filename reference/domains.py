@@ -52,6 +52,17 @@ def _sign_label(y, ctx):
     return (y == 1.0) | (y == -1.0)
 
 
+# --- boundaries (the ``boundary`` input regime) -----------------------------------------------------
+
+
+def _at_zero(x, ctx):
+    return x == 0.0
+
+
+def _zero_or_one(x, ctx):
+    return (x == 0.0) | (x == 1.0)
+
+
 # --- plain samples (rng, shape, context, scale) ---------------------------------------------------
 
 
@@ -259,6 +270,7 @@ PROBABILITY = Domain(
     ),
     bands=_probability_bands,
     normalise=_normalise_probability,
+    boundary=_zero_or_one,
 )
 CLASS_INDEX = Domain(
     "class index",
@@ -291,12 +303,14 @@ COUNT = Domain(
     "be a count ≥ 0 (not enforced: the formula is defined for any real target)",
     sample=_sample_count,
     bands=_count_bands,
+    boundary=_at_zero,
 )
 RATE = Domain(
     "rate",
     "be a rate ≥ 0 (not enforced: the formula is defined for any real)",
     sample=_sample_positive,
     bands=_rate_bands,
+    boundary=_at_zero,
 )
 VARIANCE = Domain(
     "variance",
@@ -306,6 +320,7 @@ VARIANCE = Domain(
     sample=_sample_positive,
     violations=(("variance -1 (negative)", lambda sizes: -1.0),),
     bands=_variance_bands,
+    boundary=_at_zero,
 )
 SIGN_LABEL = Domain(
     "±1 label",
@@ -331,6 +346,7 @@ WEIGHT = Domain(
         ("weight NaN", lambda sizes: math.nan),
     ),
     bands=_weight_bands,
+    boundary=_at_zero,
 )
 
 # Every domain declared above, in order, for the tests that check each declares what the cases need.

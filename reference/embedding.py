@@ -13,6 +13,7 @@ from ._math import pnorm, pnorm_grad, sigmoid, softplus
 from .domains import REAL, SIGN_LABEL
 from .edges import BIG, ROW, Config, Edge, is_, vec
 from .layouts import same_shape
+from .regimes import RegimeRules
 from .spec import ArraySpec, Elementwise, Layout, LossSpec, Param
 from .terms import NEAR_HINGE, TermScale
 
@@ -141,6 +142,44 @@ def _triplet_grad_floor(a, p, c):
     used = ("ap", "an", "pn") if p["swap"] else ("ap", "an")
     total = sum(_pnorm_grad_sensitivity(diffs[k], d[k], p["p"]) for k in used)
     return np.where(near, c, 0.0)[..., None] * total
+
+
+def _triplet_kinks(a, p):
+    """The hinge d(a, p) − d(a, n) + margin at 0; each p-norm at a zero difference (for p = 1
+    at each zero component, |v| being non-smooth there); with swap, the tie d(a, n) = d(p, n)."""
+    diffs, d = _distances(a, p)
+    neg = np.minimum(d["an"], d["pn"]) if p["swap"] else d["an"]
+    out = [(d["ap"] - neg + p["margin"], d["ap"] + neg + abs(p["margin"]))]
+    ends = {
+        "ap": ("anchor", "positive"),
+        "an": ("anchor", "negative"),
+        "pn": ("positive", "negative"),
+    }
+    used = ("ap", "an", "pn") if p["swap"] else ("ap", "an")
+    for k in used:
+        size = np.abs(a[ends[k][0]]) + np.abs(a[ends[k][1]]) + p["eps"]
+        if p["p"] == 1:
+            out.append((diffs[k], size))
+        else:
+            out.append((d[k], pnorm(size, 2.0)))
+    if p["swap"]:
+        out.append((d["an"] - d["pn"], d["an"] + d["pn"]))
+    return out
+
+
+def _triplet_intermediates(a, p, c):
+    """The differences with eps added (eps alone where two vectors coincide: below float16's
+    normal range) and the sums of their p-th powers a distance takes the root of."""
+    diffs, _ = _distances(a, p)
+    used = ("ap", "an", "pn") if p["swap"] else ("ap", "an")
+    out = []
+    for k in used:
+        out.append(diffs[k])
+        out.append(np.sum(np.abs(diffs[k]) ** p["p"], axis=-1))
+    return out
+
+
+_TRIPLET_REGIMES = RegimeRules(kinks=_triplet_kinks, intermediates=_triplet_intermediates)
 
 
 def _triplet_hinge(c: Config) -> dict[str, np.ndarray]:
@@ -310,6 +349,26 @@ def _cosine_at_margin(c: Config) -> dict[str, np.ndarray]:
     return {"input1": x1, "input2": x2, "target": -np.ones(4)}
 
 
+def _cosine_kinks(a, p):
+    """The hinge cos − margin at 0 for −1 labels (cos is computed to about u)."""
+    cos, _, _ = _cosine(a)
+    z = np.where(a["target"] == -1, cos - p["margin"], np.inf)
+    return [(z, 1.0 + abs(p["margin"]))]
+
+
+def _zero_vector(a, p) -> bool:
+    """A zero vector: its cosine is 0/0."""
+    return any(bool(np.any(np.all(a[n] == 0, axis=-1))) for n in ("input1", "input2"))
+
+
+def _cosine_intermediates(a, p, c):
+    """x1·x2 over √(‖x1‖²·‖x2‖²), as the frameworks form it: the squared norms, their product
+    and the dot product."""
+    x1, x2 = a["input1"], a["input2"]
+    s1, s2 = np.sum(x1 * x1, axis=-1), np.sum(x2 * x2, axis=-1)
+    return [s1, s2, s1 * s2, np.sum(np.abs(x1 * x2), axis=-1)]
+
+
 _COSINE_EDGES = (
     Edge(
         "zero vector (0/0 cosine)",
@@ -368,6 +427,11 @@ def _ranking_grads(a, p, c):
     return {"input1": g, "input2": g}
 
 
+def _ranking_kinks(a, p):
+    z = -a["target"] * (a["input1"] - a["input2"]) + p["margin"]
+    return [(z, np.abs(a["input1"]) + np.abs(a["input2"]) + abs(p["margin"]))]
+
+
 _RANKING_EDGES = (
     Edge(
         "score difference exactly ±margin (hinge kink)",
@@ -423,6 +487,11 @@ def _hinge_grads(a, p, c):
     return {"input": np.where(near, c, 0.0)}
 
 
+def _hinge_kinks(a, p):
+    x = a["input"]
+    return [(np.where(a["target"] == -1, p["margin"] - x, np.inf), np.abs(x) + abs(p["margin"]))]
+
+
 _HINGE_EDGES = (
     Edge(
         "input exactly at the margin for -1 labels (hinge kink)",
@@ -459,6 +528,11 @@ def _soft_margin_value(a, p, loss):
 
 def _soft_margin_grads(a, p, c):
     return {"input": c * sigmoid(-a["target"] * a["input"]) * (np.abs(a["input"]) + 1.0)}
+
+
+def _soft_margin_exp(a, p, c):
+    """e^(−y·x): log(1 + e^(−y·x)) as written forms it."""
+    return [np.exp(-a["target"] * a["input"])]
 
 
 _SOFT_MARGIN_EDGES = (
@@ -511,6 +585,7 @@ LOSSES = (
         triplet_margin_loss_vjp,
         smooth_at=_triplet_smooth,
         term_scale=TermScale(_triplet_value, _triplet_grads, _triplet_grad_floor),
+        regimes=_TRIPLET_REGIMES,
         edges=_TRIPLET_EDGES,
         element_kind="per_vector",
         unbatched=("(D)", "(N, D)"),
@@ -538,6 +613,10 @@ LOSSES = (
             _default_distance(_triplet_value),
             _default_distance(_triplet_grads),
             _default_distance(_triplet_grad_floor),
+        ),
+        regimes=RegimeRules(
+            kinks=_default_distance(_triplet_kinks),
+            intermediates=_default_distance(_triplet_intermediates),
         ),
         edges=_TRIPLET_DEFAULT_EDGES,
         element_kind="per_vector",
@@ -570,6 +649,9 @@ LOSSES = (
             np.all((a["target"] == 1) | (np.abs(_cosine(a)[0] - p["margin"]) > 4 * h))
         ),
         term_scale=TermScale(_cosine_value, _cosine_grads),
+        regimes=RegimeRules(
+            kinks=_cosine_kinks, boundary=_zero_vector, intermediates=_cosine_intermediates
+        ),
         edges=_COSINE_EDGES,
         element_kind="per_vector",
         unbatched=("(D)", "(N, D)"),
@@ -591,6 +673,7 @@ LOSSES = (
         margin_ranking_loss_vjp,
         smooth_at=_hinge_off(lambda a, p: -a["target"] * (a["input1"] - a["input2"]) + p["margin"]),
         term_scale=TermScale(_ranking_value, _ranking_grads),
+        regimes=RegimeRules(kinks=_ranking_kinks),
         edges=_RANKING_EDGES,
         element_kind="elementwise",
         unbatched=("scalar", "(N)"),
@@ -609,6 +692,7 @@ LOSSES = (
         hinge_embedding_loss_vjp,
         smooth_at=_hinge_off(lambda a, p: p["margin"] - a["input"]),
         term_scale=TermScale(_hinge_value, _hinge_grads),
+        regimes=RegimeRules(kinks=_hinge_kinks),
         edges=_HINGE_EDGES,
         element_kind="elementwise",
         unbatched=("scalar", "(N)"),
@@ -623,6 +707,7 @@ LOSSES = (
         soft_margin_loss,
         soft_margin_loss_vjp,
         term_scale=TermScale(_soft_margin_value, _soft_margin_grads),
+        regimes=RegimeRules(intermediates=_soft_margin_exp),
         edges=_SOFT_MARGIN_EDGES,
         element_kind="elementwise",
         unbatched=("scalar", "(N)"),

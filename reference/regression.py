@@ -12,6 +12,7 @@ from ._math import softplus
 from .domains import REAL
 from .edges import BIG, ROW, Edge, has, vec
 from .layouts import same_shape
+from .regimes import RegimeRules
 from .spec import ArraySpec, Elementwise, LossSpec
 from .terms import TermScale, abs_loss, abs_vjp
 
@@ -208,6 +209,29 @@ def _log_cosh_grads(a, p, c):
     return _same_for_target(3.0 * c * (1.0 + 2.0 * _abs_diff(a)))
 
 
+# Regimes: each non-smooth point is a value of d = x − y, computed from terms of size |x| + |y|.
+
+
+def _size(a, extra: float = 0.0) -> np.ndarray:
+    return np.abs(a["input"]) + np.abs(a["target"]) + extra
+
+
+def _kink_at_zero(a, p):
+    """|d| at 0 (l1, and smooth_l1 with β = 0)."""
+    return [(_diff(a), _size(a))]
+
+
+def _kink_at_param(name: str):
+    """|d| = the parameter, where the quadratic part turns linear (huber's δ, smooth_l1's β)."""
+
+    def kinks(a, p):
+        if p[name] == 0:
+            return _kink_at_zero(a, p)
+        return [(np.abs(_diff(a)) - p[name], _size(a, p[name]))]
+
+    return kinks
+
+
 # Shared by every regression loss: each element of the result is one pair (x, y), and a scalar
 # input is the unbatched form of a batch (N).
 _COMMON = dict(element_kind="elementwise", unbatched=("scalar", "(N)"))
@@ -238,6 +262,7 @@ LOSSES = (
         l1_loss_vjp,
         smooth_at=lambda a, p, h: _away_from(_diff(a), (0.0,), h),
         term_scale=TermScale(abs_loss, abs_vjp(l1_loss_vjp)),
+        regimes=RegimeRules(kinks=_kink_at_zero),
         edges=_edges(),
         **_COMMON,
     ),
@@ -257,6 +282,7 @@ LOSSES = (
         huber_loss_vjp,
         smooth_at=lambda a, p, h: _away_from(np.abs(_diff(a)), (p["delta"],), h),
         term_scale=TermScale(_huber_value, _huber_grads),
+        regimes=RegimeRules(kinks=_kink_at_param("delta")),
         edges=_edges(_at_param("delta")),
         **_COMMON,
     ),
@@ -278,6 +304,7 @@ LOSSES = (
             _away_from(np.abs(_diff(a)), (p["beta"],), h) and _away_from(_diff(a), (0.0,), h)
         ),
         term_scale=TermScale(_smooth_l1_value, _smooth_l1_grads),
+        regimes=RegimeRules(kinks=_kink_at_param("beta")),
         edges=_edges(_at_param("beta")),
         **_COMMON,
     ),

@@ -26,6 +26,7 @@ import numpy as np
 
 if TYPE_CHECKING:  # annotations only: both modules are plain data built on this one
     from .edges import Edge
+    from .regimes import RegimeRules
     from .terms import TermScale
 
 Arrays = Mapping[str, np.ndarray]
@@ -56,6 +57,8 @@ class Domain:
     argument of a ``ties`` domain and the same shape plus a few ULPs (differences at the kinks).
     ``draw`` (integer domains, which have no bands): (drawer, name, shape, sizes, parameters) ->
     an int64 array, drawn through the strategies' drawer (``integers``, ``choice``, ``booleans``).
+    ``boundary`` (values, context) -> a boolean mask of the elements on the domain's boundary
+    (probability 0 or 1, a zero weight): the ``boundary`` input regime (:mod:`reference.regimes`).
     """
 
     name: str
@@ -73,6 +76,9 @@ class Domain:
     )
     ties: bool = False
     draw: Callable[..., np.ndarray] | None = field(default=None, compare=False, repr=False)
+    boundary: Callable[[np.ndarray, Mapping[str, Any]], np.ndarray] | None = field(
+        default=None, compare=False, repr=False
+    )
 
     def __str__(self) -> str:
         return self.name
@@ -199,6 +205,9 @@ class LossSpec:
     # (unbatched layout, batched layout): a batch of one of the second is the first, for a loss
     # that accepts an input without a batch dimension; None when every layout is batched.
     unbatched: tuple[str, str] | None = None
+    # What the loss adds to the generic input-regime rules (reference.regimes): its non-smooth
+    # points, boundaries no domain sees, intermediates that can leave the dtype's range.
+    regimes: RegimeRules | None = None
 
     def __post_init__(self):
         assert self.element_kind in (None, *ELEMENT_KINDS), (self.name, self.element_kind)
