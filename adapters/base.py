@@ -97,3 +97,9 @@ class Adapter(abc.ABC):
 def to_numpy(x: Any) -> np.ndarray:
     """A framework result as a float64 NumPy array (bfloat16 and float16 widened exactly)."""
     return np.asarray(x, dtype=np.float64)
+
+
+def dtype_name(x: Any) -> str:
+    """The dtype of a NumPy-like result (a NumPy or JAX array) as the suite names dtypes
+    ("float16", "bfloat16"): what :attr:`Outcome.value_dtype` reports, before any widening."""
+    return np.dtype(x.dtype).name

@@ -32,7 +32,7 @@ import tensorflow as tf
 import reference as R
 from reference import Case
 
-from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, to_numpy
+from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, dtype_name, to_numpy
 from .known.tensorflow import DIVERGENCES
 
 
@@ -601,11 +601,12 @@ class TensorFlowAdapter(Adapter):
             value=to_numpy(value),
             grad_errors={n: f"{error.type}: {error.message}" for n in compiled.watch},
             seconds=seconds,
+            value_dtype=dtype_name(value),
         )
 
     @staticmethod
     def _outcome(compiled: Compiled, value, grads, seconds: float) -> Outcome:
-        out = Outcome(value=to_numpy(value), seconds=seconds)
+        out = Outcome(value=to_numpy(value), seconds=seconds, value_dtype=dtype_name(value))
         for i, name in enumerate(compiled.watch):
             if grads is None:
                 out.grad_errors[name] = (
@@ -619,6 +620,7 @@ class TensorFlowAdapter(Adapter):
                 )
             else:
                 out.grads[name] = to_numpy(grads[i])
+                out.grad_dtypes[name] = dtype_name(grads[i])
         return out
 
     # -- reproducer -------------------------------------------------------------------------------

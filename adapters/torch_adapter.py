@@ -221,13 +221,22 @@ class TorchAdapter(Adapter):
             # so the others still come back and the failing one is named.
             seconds = time.perf_counter() - start
             results = [self._grad_one(out, x[name], cot) for name in wanted]
-        grads, grad_errors = {}, {}
+        grads, grad_errors, grad_dtypes = {}, {}, {}
         for name, (g, problem) in zip(wanted, results, strict=True):
             if g is not None:
                 grads[name] = self._numpy(g)
+                grad_dtypes[name] = _dtype_name(g)
             else:
                 grad_errors[name] = problem or "torch returned no gradient (not in the graph)"
-        return Outcome(self._numpy(out), grads, grad_errors, None, seconds)
+        return Outcome(
+            self._numpy(out),
+            grads,
+            grad_errors,
+            None,
+            seconds,
+            value_dtype=_dtype_name(out),
+            grad_dtypes=grad_dtypes,
+        )
 
     def _grad(self, out, inputs: list, cot) -> tuple:
         """VJPs of ``out`` with ``cot`` (None: the gradient of a scalar); None where unused."""
@@ -296,3 +305,8 @@ class TorchAdapter(Adapter):
 
 
 ADAPTER = TorchAdapter
+
+
+def _dtype_name(t) -> str:
+    """A tensor's dtype as the suite names dtypes: torch.float16 -> "float16"."""
+    return str(t.dtype).rsplit(".", 1)[-1]

@@ -7,9 +7,15 @@ judges a framework :class:`~reference.contract.Outcome` against it:
 - the reference raises :class:`reference.InvalidInput` and the framework raises → ``match``;
 - the reference raises and the framework returns a number → ``error-mismatch`` (the number kept);
 - the reference returns and the framework raises → ``crash`` (type and message kept);
-- both return → shapes (a difference is a ``mismatch``), then values, then every gradient both
-  sides have, each against its bound (:mod:`cases.tolerance`). A gradient the framework could not
-  produce is noted (``missing_grads``), not a mismatch.
+- both return → the dtypes the framework returned (result fidelity: a value or gradient in another
+  dtype than the case's is the failed part ``dtype``), shapes (a difference is a ``mismatch``),
+  then values, then every gradient both sides have, each against its bound
+  (:mod:`cases.tolerance`). A gradient the framework could not produce is noted
+  (``missing_grads``), not a mismatch.
+
+Each failed part has one *kind* of difference (:data:`KINDS`), and ``"<part>|<kind>"`` is its
+*signature* (``"grad:input|nan-where-finite"``): what the records count unexplained
+non-matches by, and what a registry entry may narrow itself to (``Divergence.kinds``).
 
 The registry of known divergences is applied later, by :mod:`cases.judge`.
 """
@@ -31,8 +37,32 @@ from .tolerance import Check, Scales
 
 VALUE = "value"
 SHAPE = "shape"
+DTYPE = "dtype"
 ERROR = "error"
 GRAD = "grad:"  # prefix: "grad:input"
+
+# The kinds of difference of a failed part (the results format's vocabulary).
+BEYOND_TOLERANCE = "beyond-tolerance"  # both finite, the error above the bound
+NAN_WHERE_FINITE = "nan-where-finite"
+INF_WHERE_FINITE = "inf-where-finite"
+FINITE_WHERE_NONFINITE = "finite-where-nonfinite"
+NONFINITE_DIFFERS = "nonfinite-differs"  # NaN vs ±inf, +inf vs −inf
+SHAPE_KIND = "shape"
+DTYPE_KIND = "dtype"
+ACCEPTED_INVALID = "accepted-invalid"  # error-mismatch: a number where the reference raises
+RAISED_ON_VALID = "raised-on-valid"  # crash
+KINDS = (
+    BEYOND_TOLERANCE,
+    NAN_WHERE_FINITE,
+    INF_WHERE_FINITE,
+    FINITE_WHERE_NONFINITE,
+    NONFINITE_DIFFERS,
+    SHAPE_KIND,
+    DTYPE_KIND,
+    ACCEPTED_INVALID,
+    RAISED_ON_VALID,
+)
+NONFINITE_KINDS = (NAN_WHERE_FINITE, INF_WHERE_FINITE, FINITE_WHERE_NONFINITE, NONFINITE_DIFFERS)
 
 
 @dataclass(frozen=True)
@@ -86,6 +116,7 @@ class Comparison:
     got_shown: np.ndarray | None = None
     missing_grads: dict[str, str] = field(default_factory=dict)
     reference_error: str | None = None
+    kinds: dict[str, str] = field(default_factory=dict)  # failed part -> kind of difference
 
     @property
     def failed_parts(self) -> tuple[str, ...]:
@@ -93,6 +124,14 @@ class Comparison:
         if self.verdict == "match":
             return ()
         return tuple(self.failed) or (self.part,)
+
+    def kind(self, part: str) -> str | None:
+        """The kind of difference of a failed ``part`` (None where it is not known)."""
+        return self.kinds.get(part)
+
+    def signature(self, part: str) -> str:
+        """``"<part>|<kind>"``, e.g. ``"grad:input|nan-where-finite"``."""
+        return f"{part}|{self.kind(part) or 'unknown'}"
 
 
 def expected(case: Case) -> Expected:
@@ -180,6 +219,7 @@ def _error_verdict(
             got_value=got,
             failed=(ERROR,),
             got_shown=got,
+            kinds={ERROR: ACCEPTED_INVALID},
             **common,
         )
     detail = f"framework raised {_message(fw_error)}; reference returns {_first(exp.value)}"
@@ -196,6 +236,7 @@ def _error_verdict(
         failed=(ERROR,),
         expected_value=exp.value,
         expected_shown=exp.value,
+        kinds={ERROR: RAISED_ON_VALID},
         **common,
     )
 
@@ -223,6 +264,32 @@ def _compare_array(name: str, got, ref, scale, floor, case, n, constant) -> _Par
     allowed = tolerance.bound(ref, scale, floor, case.dtype, n, constant, spacing)
     chk = tolerance.check(got, ref, allowed, case.dtype, spacing)
     return _Part(name, chk.ok, _describe(what, chk, case.dtype), chk, ref, got)
+
+
+def _kind(part: _Part) -> str:
+    """The kind of difference of a failed part, read at its critical element."""
+    chk = part.check
+    if chk is None:
+        return SHAPE_KIND
+    if not chk.nonfinite:
+        return BEYOND_TOLERANCE
+    got, expected = chk.got, chk.expected
+    if math.isfinite(expected):
+        return NAN_WHERE_FINITE if math.isnan(got) else INF_WHERE_FINITE
+    return FINITE_WHERE_NONFINITE if math.isfinite(got) else NONFINITE_DIFFERS
+
+
+def _dtype_part(case: Case, outcome: Outcome) -> _Part | None:
+    """Result fidelity: the value or a gradient returned in another dtype than the case's."""
+    returned = {"value": outcome.value_dtype}
+    returned.update({f"grad of {k}": v for k, v in sorted(outcome.grad_dtypes.items())})
+    wrong = {k: v for k, v in returned.items() if v is not None and v != case.dtype}
+    if not wrong:
+        return None
+    listed = ", ".join(f"{k} {v}" for k, v in wrong.items())
+    detail = f"{listed} returned for a {case.dtype} case"
+    empty = np.zeros(0)
+    return _Part(DTYPE, False, detail, None, empty, empty)
 
 
 def _figures(part: _Part | None) -> tuple[float | None, float | None, float | None]:
@@ -270,12 +337,13 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> Comparison:
                 tolerance.K_GRAD,
             )
         )
-    failed = [p for p in (value, *grads) if not p.ok]
+    fidelity = _dtype_part(case, outcome)
+    failed = ([fidelity] if fidelity is not None else []) + [p for p in (value, *grads) if not p.ok]
     worst_grad = _worst(grads)
     value_ulp, value_rel, bound_value = _figures(value)
     grad_ulp, grad_rel, bound_grad = _figures(worst_grad)
-    shown = failed[0] if failed else value
-    detail = shown.detail
+    shown = next((p for p in failed if p is not fidelity), value)
+    detail = failed[0].detail if failed else value.detail
     if len(failed) > 1:
         detail += f" (also {', '.join(p.name for p in failed[1:])})"
     if not failed and worst_grad is not None:
@@ -299,4 +367,5 @@ def compare(case: Case, expected: Expected, outcome: Outcome) -> Comparison:
         expected_shown=shown.expected,
         got_shown=shown.got,
         missing_grads=missing,
+        kinds={p.name: DTYPE_KIND if p is fidelity else _kind(p) for p in failed},
     )

@@ -3,7 +3,9 @@
 An entry (a :class:`reference.contract.Divergence`) *applies* to an example when
 ``entry.applies(case, version)`` is true; it *explains* a failed part of the comparison when that
 part is in its ``affects``: "value" covers "value" and "shape", "grad" covers every "grad:<name>",
-"error" covers the "error" part of an error-mismatch or a crash.
+"error" covers the "error" part of an error-mismatch or a crash, "dtype" the result's dtype; an
+entry with ``kinds`` explains only failed parts of those kinds of difference (a generic rule about
+overflow explains a NaN or an infinity, never a finite number beyond tolerance).
 
 A non-matching example is explained when every part that failed is explained by some applicable
 entry. Then a ``convention`` entry turns the verdict into ``convention``; a ``known-bug`` entry
@@ -54,15 +56,28 @@ class Judgement:
     divergence: dict[str, Any] | None = None
     known: bool = False
     unexpected: bool = False
+    # "<part>|<kind>" of the first failed part no entry explains (cases.compare), when unexpected
+    signature: str | None = None
 
 
-def covers(affects: Iterable[str], part: str) -> bool:
-    """Whether an entry affecting ``affects`` explains a failed comparison ``part``."""
+def covers(
+    affects: Iterable[str], part: str, kind: str | None = None, kinds: Iterable[str] = ()
+) -> bool:
+    """Whether an entry affecting ``affects`` (and, if ``kinds`` is not empty, only differences
+    of those kinds) explains a failed comparison ``part`` whose difference is of ``kind``."""
+    kinds = tuple(kinds)
+    if kinds and kind not in kinds:
+        return False
     if part in ("value", "shape"):
         return "value" in affects
     if part.startswith("grad:"):
         return "grad" in affects or part in affects
     return part in affects
+
+
+def explains(entry: Divergence, comparison: Comparison, part: str) -> bool:
+    """Whether registry ``entry`` explains the failed ``part`` of ``comparison``."""
+    return covers(entry.affects, part, comparison.kind(part), entry.kinds)
 
 
 class Judge:
@@ -131,13 +146,20 @@ class Judge:
         explaining: dict[str, int] = {}
         for part in failed:
             for i in found:
-                if covers(self.entries[i].affects, part):
+                if explains(self.entries[i], comparison, part):
                     explaining.setdefault(part, i)
         for i in found:
-            if any(covers(self.entries[i].affects, part) for part in failed):
+            if any(explains(self.entries[i], comparison, part) for part in failed):
                 self.diverged[i] += 1
         if len(explaining) < len(failed):
-            return Judgement(comparison.verdict, None, known=False, unexpected=True)
+            first = next(part for part in failed if part not in explaining)
+            return Judgement(
+                comparison.verdict,
+                None,
+                known=False,
+                unexpected=True,
+                signature=comparison.signature(first),
+            )
         chosen = [self.entries[explaining[part]] for part in failed]
         bug = next((e for e in chosen if e.kind == KNOWN_BUG), None)
         if bug is not None:

@@ -45,7 +45,7 @@ from reports.schema import ResultsWriter, read_document, record_key
 
 from . import edges, invalid, profiles, selection, strategies, tolerance
 from .compare import compare, expected
-from .judge import Judge, covers
+from .judge import Judge, explains
 from .records import RecordBuilder, native_fields
 from .reproducer import reproducer
 
@@ -421,7 +421,7 @@ class Run:
         if not entry.applies(case, self.adapter.version()):
             return False
         comparison = compare(case, expected(case), self.adapter.run(case))
-        return any(covers(entry.affects, part) for part in comparison.failed_parts)
+        return any(explains(entry, comparison, part) for part in comparison.failed_parts)
 
     def stale_message(self) -> str | None:
         """After the items, in whatever order they ran: the registry entries that applied to

@@ -73,6 +73,9 @@ class Outcome:
     vector-Jacobian product for every differentiable argument the framework could differentiate;
     ``grad_errors`` says, per argument, why it could not (the framework raised or returned no
     gradient). ``seconds`` is the time of the native call alone, for the benchmark.
+    ``value_dtype`` and ``grad_dtypes`` are the dtypes of the value and of each gradient *as the
+    framework returned them* (before the widening to float64), named as the suite names dtypes
+    ("float16", "bfloat16", …): result fidelity is compared too (None / absent: not reported).
     """
 
     value: np.ndarray | None = None
@@ -80,6 +83,8 @@ class Outcome:
     grad_errors: dict[str, str] = field(default_factory=dict)
     error: FrameworkError | None = None
     seconds: float = 0.0
+    value_dtype: str | None = None
+    grad_dtypes: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -134,7 +139,9 @@ class Divergence:
     every loss) in configurations containing ``where`` (a subset of the configuration, e.g.
     ``{"reduction": "mean"}``), for the listed dtypes/devices/modes (empty: all), to inputs for
     which ``inputs(case)`` is true (None: all inputs; ``inputs_text`` says it in words), and to the parts
-    of the comparison in ``affects`` ("value", "grad", "error"). ``versions`` is a range of framework
+    of the comparison in ``affects`` ("value", "grad", "error", "dtype"), and, where ``kinds`` is
+    not empty, only to failed parts of those difference kinds (``cases.compare``: "nan-where-finite",
+    "inf-where-finite", …). ``versions`` is a range of framework
     versions such as ">=2.0,<3" ("" = all); a clause may name another package of the release,
     ``"optax>=0.2.5"``, when the behaviour belongs to it (see :class:`Release`). An entry that
     applies to examples that nevertheless all agree with the reference is *stale* and is reported,
@@ -155,6 +162,7 @@ class Divergence:
     modes: tuple[str, ...] = ()
     versions: str = ""
     example: Example | None = None
+    kinds: tuple[str, ...] = ()
 
     def matches_config(
         self, loss: str, config: Mapping[str, Any], dtype: str, device: str, mode: str, version: str
@@ -204,6 +212,7 @@ class Divergence:
             "inputs": self.inputs_text,
             "citation": self.citation,
             "versions": self.versions,
+            **({"kinds": list(self.kinds)} if self.kinds else {}),
         }
 
 

@@ -14,7 +14,7 @@ import re
 import pytest
 
 from cases.compare import compare, expected
-from cases.judge import Judge, covers
+from cases.judge import Judge, explains
 
 ID = re.compile(r"^(?P<loss>[a-z0-9_]+)/[a-z0-9][a-z0-9-]*$")
 
@@ -37,10 +37,6 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("entry", entries or [None], ids=[e.id for e in entries] or ["none"])
 
 
-def _failed_parts(adapter, case) -> tuple[str, ...]:
-    return compare(case, expected(case), adapter.run(case)).failed_parts
-
-
 def test_ids_are_unique(adapter):
     ids = [e.id for e in adapter.divergences()]
     assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
@@ -59,8 +55,9 @@ def test_entry_applies_to_its_example_and_the_framework_differs(adapter, entry):
         pytest.skip("no entry with an example")
     case = entry.example.case(entry.loss)
     assert entry.applies(case, adapter.version()), f"{entry.id} does not apply to its example"
-    failed = _failed_parts(adapter, case)
-    assert any(covers(entry.affects, part) for part in failed), (
+    comparison = compare(case, expected(case), adapter.run(case))
+    failed = comparison.failed_parts
+    assert any(explains(entry, comparison, part) for part in failed), (
         f"{entry.id}: {adapter.name} agrees with the reference on the entry's example in "
         f"{', '.join(entry.affects)} (failed parts: {failed or 'none'}): stale entry?"
     )

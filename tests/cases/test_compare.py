@@ -331,3 +331,107 @@ def test_mismatch_detail_names_numbers_ulps_and_bound():
     result = judge(case, value * (1 + 1e-3), grads)
     assert result.detail.startswith("value 3.128125 vs reference 3.125: ")
     assert " ULP > " in result.detail
+
+
+# --- kinds of difference and result fidelity ------------------------------------------------------
+
+
+def _mse(dtype="float32", reduction="none"):
+    x = np.array([0.5, -1.25, 2.0])
+    cot = np.ones(3) if reduction == "none" else None
+    return Case(
+        "mse_loss", {"reduction": reduction}, {"input": x, "target": -x}, dtype, cotangent=cot
+    )
+
+
+@pytest.mark.parametrize(
+    ("planted", "kind"),
+    [
+        (lambda v: v * 1.01, "beyond-tolerance"),
+        (lambda v: np.where(np.arange(v.size) == 0, np.nan, v), "nan-where-finite"),
+        (lambda v: np.where(np.arange(v.size) == 0, np.inf, v), "inf-where-finite"),
+    ],
+)
+def test_a_failed_value_has_its_kind_of_difference(planted, kind):
+    case = _mse()
+    value, grads = reference_of(case)
+    result = judge(case, planted(np.asarray(value, dtype=float)), grads)
+    assert result.failed == ("value",)
+    assert result.kind("value") == kind
+    assert result.signature("value") == f"value|{kind}"
+
+
+def test_a_finite_number_where_the_reference_is_infinite_and_a_nan_where_it_is_inf():
+    case = Case(
+        "binary_cross_entropy",
+        {"reduction": "none"},
+        {"input": np.array([0.0, 0.5]), "target": np.array([1.0, 1.0])},
+        cotangent=np.ones(2),
+    )
+    value, grads = reference_of(case)
+    assert np.isinf(value[0])
+    finite = judge(case, np.array([100.0, value[1]]), grads)
+    assert finite.kind("value") == "finite-where-nonfinite"
+    nan = judge(case, np.array([np.nan, value[1]]), grads)
+    assert nan.kind("value") == "nonfinite-differs"
+
+
+def test_a_gradient_of_another_shape_is_a_shape_difference_of_that_gradient():
+    case = _mse(reduction="mean")
+    value, grads = reference_of(case)
+    result = judge(case, value, {**grads, "input": grads["input"][:2]})
+    assert result.failed == ("grad:input",)
+    assert result.kind("grad:input") == "shape"
+
+
+def test_errors_have_their_kinds():
+    crash = compare(_mse(), expected(_mse()), Outcome(error=FrameworkError("RuntimeError", "x")))
+    assert crash.signature("error") == "error|raised-on-valid"
+    bad = Case(
+        "binary_cross_entropy",
+        {"reduction": "mean"},
+        {"input": np.array([1.5]), "target": np.array([1.0])},
+    )
+    accepted = compare(bad, expected(bad), Outcome(value=np.array(0.5)))
+    assert accepted.signature("error") == "error|accepted-invalid"
+
+
+@pytest.mark.parametrize("returned", ["float32", "float64"])
+def test_a_float16_case_returned_in_another_dtype_fails_on_dtype(returned):
+    """Result fidelity: the numbers may even agree; the dtype the framework returned does not."""
+    case = _mse("float16", "mean")
+    value, grads = reference_of(case)
+    outcome = Outcome(
+        value=np.asarray(value),
+        grads=grads,
+        value_dtype=returned,
+        grad_dtypes={name: "float16" for name in grads},
+    )
+    result = compare(case, expected(case), outcome)
+    assert result.verdict == "mismatch"
+    assert result.failed == ("dtype",) and result.part == "dtype"
+    assert result.signature("dtype") == "dtype|dtype"
+    assert f"value {returned} returned for a float16 case" in result.detail
+
+
+def test_a_gradient_in_another_dtype_fails_on_dtype_and_the_right_dtypes_pass():
+    case = _mse("bfloat16", "mean")
+    value, grads = reference_of(case)
+    right = {name: "bfloat16" for name in grads}
+    ok = compare(
+        case,
+        expected(case),
+        Outcome(np.asarray(value), grads, value_dtype="bfloat16", grad_dtypes=right),
+    )
+    assert ok.verdict == "match"
+    wrong = compare(
+        case,
+        expected(case),
+        Outcome(
+            np.asarray(value),
+            grads,
+            value_dtype="bfloat16",
+            grad_dtypes={**right, "target": "float32"},
+        ),
+    )
+    assert wrong.failed == ("dtype",) and "grad of target float32" in wrong.detail

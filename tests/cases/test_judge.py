@@ -278,3 +278,24 @@ def test_the_judge_and_applies_agree_on_configuration_dtype_and_version():
 def test_the_judge_takes_divergences_only():
     with pytest.raises(TypeError, match="Divergence"):
         Judge([{"id": "a dict", "loss": "*"}], "2.13.0")
+
+
+def test_an_entry_narrowed_to_non_finite_kinds_does_not_explain_a_finite_error():
+    nonfinite = ("nan-where-finite", "inf-where-finite")
+    only = entry("known-bug", kinds=nonfinite)
+    j = Judge([only], "2.13.0").judge(bce(), off_value(bce()))
+    assert j.unexpected and j.signature == "value|beyond-tolerance"
+    exp = expected(bce())
+    nan = compare(bce(), exp, Outcome(value=exp.value * np.nan, grads=dict(exp.grads)))
+    j = Judge([only], "2.13.0").judge(bce(), nan)
+    assert j.known and not j.unexpected
+
+
+def test_a_dtype_difference_is_explained_only_by_an_entry_affecting_dtype():
+    exp = expected(bce())
+    outcome = Outcome(value=exp.value, grads=dict(exp.grads), value_dtype="float64")
+    wrong = compare(bce(), exp, outcome)
+    j = Judge([entry("convention")], "2.13.0").judge(bce(), wrong)
+    assert j.unexpected and j.signature == "dtype|dtype"
+    j = Judge([entry("convention", affects=("dtype",))], "2.13.0").judge(bce(), wrong)
+    assert j.verdict == "convention" and not j.unexpected
