@@ -7,6 +7,14 @@ encoding are the results file's, defined once in ``reports/``; a record is plain
 mismatch > error-mismatch > convention > match), among those an unexpected one before a known one,
 then the largest error (value or gradient, in ULPs). It is stored inline when small, else by
 corpus id.
+
+Every example also has its input regime (:func:`reference.regimes.regime_of`), and the record
+keeps, per regime, the verdict counts, the examples no registry entry explains (by signature,
+``"<part>|<kind>"``), the entries that explained the others, and that regime's worst example
+with its reproducer. The record's headline is the verdict over its ``ordinary`` examples; what
+no entry explains outside them is *to triage* (``triage``), and ``failing`` says whether the
+record fails a non-strict run: an unexplained non-match on ordinary inputs, or an unexplained
+crash in any regime.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ import numpy as np
 
 from reference import Case
 from reference.contract import Native, NotOffered
+from reference.regimes import REGIMES, regime_of
 from reports.schema import ULP_BUCKETS, encode, ulp_bucket
 from reports.verdicts import FAILING
 
@@ -80,6 +89,25 @@ def _severity(verdict: str, unexpected: bool, comparison: Comparison) -> tuple:
     return (len(PRECEDENCE) - PRECEDENCE.index(verdict), unexpected, error)
 
 
+def fails_non_strict(regime: str, verdict: str) -> bool:
+    """Whether an unexplained example fails a non-strict run: on ordinary inputs, or a crash."""
+    return regime == "ordinary" or verdict == "crash"
+
+
+class _Regime:
+    """One regime's share of a record."""
+
+    def __init__(self):
+        self.verdicts: Counter[str] = Counter()
+        self.unexpected = 0
+        self.triage = 0
+        self.failing = 0
+        self.explained_by: Counter[str] = Counter()
+        self.signatures: Counter[str] = Counter()
+        self.worst: tuple | None = None  # (severity, case, comparison, judgement)
+        self.reproducer: str | None = None
+
+
 def native_fields(native: Native | NotOffered) -> dict[str, Any]:
     if isinstance(native, NotOffered):
         return {
@@ -133,6 +161,7 @@ class RecordBuilder:
         self._error_value: Any = None
         self._missing_grads: dict[str, str] = {}
         self._unexpected = False
+        self._regimes: dict[str, _Regime] = {}
 
     # --- accumulating -----------------------------------------------------------------------
 
@@ -143,6 +172,20 @@ class RecordBuilder:
         severity = _severity(verdict, bool(judgement.unexpected), comparison)
         if self._worst is None or severity > self._worst[0]:
             self._worst = (severity, case, comparison, judgement)
+        regime = regime_of(case)
+        share = self._regimes.setdefault(regime, _Regime())
+        share.verdicts[verdict] += 1
+        if judgement.unexpected:
+            share.unexpected += 1
+            share.signatures[judgement.signature or "unknown"] += 1
+            if fails_non_strict(regime, verdict):
+                share.failing += 1
+            else:
+                share.triage += 1
+        elif judgement.divergence is not None and verdict != "match":
+            share.explained_by[judgement.divergence["id"]] += 1
+        if share.worst is None or severity > share.worst[0]:
+            share.worst = (severity, case, comparison, judgement)
         if comparison.value_ulp is not None:
             self._hist[ulp_bucket(comparison.value_ulp)] += 1
             if math.isfinite(comparison.value_ulp):
@@ -151,7 +194,9 @@ class RecordBuilder:
             self._outputs.append(
                 {
                     "id": case.meta["corpus_id"],
+                    "regime": regime,
                     "value": first_numbers(comparison.got_value),
+                    "expected": first_numbers(comparison.expected_value),
                     "value_ulp": encode(comparison.value_ulp),
                     "grad_ulp": encode(comparison.grad_ulp),
                     # this example's own bounds: the diff of two runs excuses moves within them
@@ -191,10 +236,31 @@ class RecordBuilder:
     def set_reproducer(self, text: str) -> None:
         self.reproducer = text
 
+    def set_regime_reproducer(self, regime: str, text: str) -> None:
+        self._regimes[regime].reproducer = text
+
     @property
     def worst(self) -> tuple[Case, Comparison, Judgement] | None:
         """(case, comparison, judgement) of the worst example so far, for the reproducer."""
         return None if self._worst is None else self._worst[1:]
+
+    def regime_worst(self) -> dict[str, tuple[Case, Comparison, Judgement]]:
+        """Per regime seen, (case, comparison, judgement) of its worst example."""
+        return {name: share.worst[1:] for name, share in self._regimes.items()}
+
+    def triage_by_regime(self) -> dict[str, int]:
+        """Per regime, the unexplained non-matching examples a non-strict run does not fail on."""
+        return {name: share.triage for name, share in self._regimes.items()}
+
+    @property
+    def triage(self) -> int:
+        """Unexplained non-matching examples outside ordinary inputs, crashes excepted."""
+        return sum(share.triage for share in self._regimes.values())
+
+    @property
+    def failing(self) -> bool:
+        """An unexplained non-match on ordinary inputs, or an unexplained crash anywhere."""
+        return any(share.failing for share in self._regimes.values())
 
     # --- the record -------------------------------------------------------------------------
 
@@ -207,10 +273,11 @@ class RecordBuilder:
                 return verdict
         return "match"
 
-    def _worst_fields(self) -> dict[str, Any] | None:
-        if self._worst is None:
+    def _worst_fields(self, worst: tuple | None = None) -> dict[str, Any] | None:
+        worst = self._worst if worst is None else worst
+        if worst is None:
             return None
-        _, case, cmp, _ = self._worst
+        _, case, cmp, _ = worst
         return {
             "value_ulp": encode(cmp.value_ulp),
             "value_rel": encode(cmp.value_rel),
@@ -224,6 +291,39 @@ class RecordBuilder:
             "part": cmp.part,
             "detail": cmp.detail,
         }
+
+    def _regime_fields(self) -> dict[str, Any]:
+        out = {}
+        for name in REGIMES:
+            share = self._regimes.get(name)
+            if share is None:
+                continue
+            judgement = share.worst[3]
+            divergence = judgement.divergence if judgement.verdict != "match" else None
+            out[name] = {
+                "examples": sum(share.verdicts.values()),
+                "verdicts": dict(share.verdicts),
+                "unexpected": share.unexpected,
+                "explained_by": dict(share.explained_by),
+                "signatures": dict(share.signatures),
+                "worst": {
+                    **self._worst_fields(share.worst),
+                    "verdict": judgement.verdict,
+                    "unexpected": bool(judgement.unexpected),
+                    "divergence_id": None if divergence is None else divergence["id"],
+                    "signature": judgement.signature,
+                },
+                "reproducer": share.reproducer,
+            }
+        return out
+
+    def _headline(self) -> str | None:
+        if isinstance(self.native, NotOffered):
+            return "not-offered"
+        share = self._regimes.get("ordinary")
+        if share is None:
+            return None
+        return next((v for v in PRECEDENCE if share.verdicts.get(v)), "match")
 
     def to_dict(self) -> dict[str, Any]:
         worst = self._worst
@@ -266,6 +366,11 @@ class RecordBuilder:
             "ulp_hist": {name: self._hist.get(name, 0) for name in ULP_BUCKETS},
             "outputs": list(self._outputs),
             "duration_s": round(duration, 6),
+            "regime_headline": self._headline(),
+            "regimes": self._regime_fields(),
+            "triage": self.triage,
+            "failing": self.failing,
+            "api": None,
         }
 
     @classmethod

@@ -39,6 +39,7 @@ from hypothesis import strategies as st
 
 import reference as R
 from reference.contract import NotOffered
+from reference.regimes import regime_of
 from reference.spec import LossSpec
 from reports.progress import Progress
 from reports.schema import ResultsWriter, read_document, record_key
@@ -46,11 +47,26 @@ from reports.schema import ResultsWriter, read_document, record_key
 from . import edges, invalid, profiles, selection, strategies, tolerance
 from .compare import compare, expected
 from .judge import Judge, explains
-from .records import RecordBuilder, native_fields
+from .records import RecordBuilder, fails_non_strict, native_fields
 from .reproducer import reproducer
 
 ALL = "all"
 LOSSCONF_VERSION = "0.1.0"
+STRICT_ENV = "LOSSCONF_STRICT"
+STRICT_PROFILES = ("ci",)  # profiles whose runs are strict unless told otherwise
+
+
+def strict_default(profile: str, environ=os.environ) -> bool:
+    """Whether a run fails on every unexplained non-match: ``$LOSSCONF_STRICT`` (1/0, true/false)
+    if set, else strict for the ci profile (what CI runs) and not for default/thorough."""
+    value = environ.get(STRICT_ENV, "").strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    if value:
+        raise RunError(f"${STRICT_ENV}={value!r}: expected 1 or 0 (true/false)")
+    return profile in STRICT_PROFILES
 
 
 class RunError(ValueError):
@@ -156,6 +172,8 @@ class ItemResult:
     record: dict[str, Any] | None = None
     unexpected: int = 0
     failure: str | None = None
+    # unexplained non-matches the run does not fail on (not strict): per regime, to triage
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def mapping_row(spec: LossSpec, config, native) -> dict:
@@ -185,6 +203,10 @@ class Run:
     known_failures: set[str] = field(default_factory=set)
     # pytest-xdist: on the controller, the workers whose part files it merges at the end
     workers: list[str] = field(default_factory=list)
+    # strict: every unexplained non-match fails its item; otherwise only those on ordinary
+    # inputs and crashes do, and the rest are findings to triage (listed, not failures)
+    strict: bool = True
+    findings: list[dict[str, Any]] = field(default_factory=list)
 
     @classmethod
     def start(
@@ -198,9 +220,11 @@ class Run:
         mode: str = ALL,
         loss: str = ALL,
         corpus: str | None = None,
+        strict: bool | None = None,
     ) -> Run:
         """A run of ``adapter`` restricted by the ``--device/--dtype/--mode/--loss`` values;
-        ``profile`` None means ``$LOSSCONF_PROFILE`` or ci; ``corpus`` a frozen corpus directory."""
+        ``profile`` None means ``$LOSSCONF_PROFILE`` or ci; ``corpus`` a frozen corpus directory;
+        ``strict`` None means :func:`strict_default` for the profile."""
         try:
             chosen_profile = profiles.get(profile)
         except KeyError as exc:
@@ -223,6 +247,7 @@ class Run:
             losses=choose(loss, R.names(), "loss"),
             corpus=loaded,
             judge=Judge(adapter.divergences(), adapter.version()),
+            strict=strict_default(chosen_profile.name) if strict is None else strict,
         )
 
     # --- before the items ---------------------------------------------------------------------
@@ -241,6 +266,7 @@ class Run:
             "dtypes": self.dtypes,
             "modes": self.modes,
             "profile": self.profile.name,
+            "strict": self.strict,
             "seed": self.profile.seed,
             "corpus": corpus,
             "command": command,
@@ -268,7 +294,8 @@ class Run:
             f"lossconf: devices {', '.join(self.devices)}; dtypes {', '.join(self.dtypes)}; "
             f"modes {', '.join(self.modes)}",
             f"lossconf: profile {self.profile.name}, seed {self.profile.seed}, "
-            f"corpus {corpus or 'none (hypothesis)'}",
+            f"corpus {corpus or 'none (hypothesis)'}, "
+            + ("strict" if self.strict else "not strict (findings outside ordinary inputs listed)"),
         ]
 
     def items(self) -> list[ItemSpec]:
@@ -331,9 +358,19 @@ class Run:
         if self.corpus is None:
             it.explore()
 
+        texts: dict[int, str] = {}
+
+        def text_of(case):
+            if id(case) not in texts:
+                texts[id(case)] = reproducer(case, self.framework, self.adapter.snippet(case))
+            return texts[id(case)]
+
         case = it.reproducer_case()
         if case is not None:
-            it.builder.set_reproducer(reproducer(case, self.framework, self.adapter.snippet(case)))
+            it.builder.set_reproducer(text_of(case))
+        for regime, (worst, comparison, _) in it.builder.regime_worst().items():
+            if comparison.verdict != "match":
+                it.builder.set_regime_reproducer(regime, text_of(worst))
         it.builder.duration_s = time.perf_counter() - started
         record = it.builder.to_dict()
         self.timer.items.append((it.builder.duration_s, record["examples"]))
@@ -344,12 +381,26 @@ class Run:
             self.progress.finish(item.id, record["verdict"])
 
         result = ItemResult(item, record=record, unexpected=len(it.unexpected))
-        if it.unexpected:
-            case, comparison = it.unexpected[-1]
+        if it.failing:
+            case, comparison = it.failing[-1]
             result.failure = (
-                f"{len(it.unexpected)} unexpected result(s); the smallest ({case.label}): "
-                f"{comparison.detail}\n\nreproducer:\n{record['reproducer']}"
+                f"{len(it.failing)} unexpected result(s); the smallest ({case.label}, "
+                f"{regime_of(case)} inputs): {comparison.detail}\n\n"
+                f"reproducer:\n{record['reproducer']}"
             )
+        result.findings = [
+            {
+                "item": item.id,
+                "regime": regime,
+                "count": count,
+                "signatures": record["regimes"][regime]["signatures"],
+                "detail": record["regimes"][regime]["worst"]["detail"],
+                "reproducer": record["regimes"][regime]["reproducer"],
+            }
+            for regime, count in it.builder.triage_by_regime().items()
+            if count and not it.strict
+        ]
+        self.findings += result.findings
         return result
 
     def _registered(self, case) -> bool:
@@ -406,13 +457,14 @@ class Run:
     def worker_output(self) -> dict[str, Any]:
         """What a pytest-xdist worker hands its controller: registry counts and timings."""
         timer = {"stages": self.timer.samples, "items": self.timer.items}
-        return {**self.registry_counts(), "timer": timer}
+        return {**self.registry_counts(), "timer": timer, "findings": self.findings}
 
     def add_worker_output(self, output: dict[str, Any]) -> None:
         self.add_registry_counts(output)
         for stage, samples in output["timer"]["stages"].items():
             self.timer.samples[stage] += samples
         self.timer.items += [tuple(pair) for pair in output["timer"]["items"]]
+        self.findings += output.get("findings", [])
 
     def example_reproduces(self, entry) -> bool:
         """Whether the framework still differs from the reference on the entry's own example, in
@@ -458,14 +510,15 @@ class Run:
                 continue
             found = read_document(part)
             records += found["records"]
-            keys = {record_key(r) for r in found["records"]}
+            keys = {record_key(r)[:5] for r in found["records"]}
             stopped = found["run"].get("stopped_at")
             if not found["run"].get("finished") and stopped and ids.get(stopped) not in keys:
                 in_flight.append(stopped)
-        records.sort(key=lambda r: order.get(record_key(r), (len(order), None))[0])
+        # an item is a record key without the API (an item may record one record per API)
+        records.sort(key=lambda r: order.get(record_key(r)[:5], (len(order), None))[0])
         for record in records:
             self.writer.record(record)
-            _, item = order.get(record_key(record), (None, None))
+            _, item = order.get(record_key(record)[:5], (None, None))
             if item is not None:
                 native = self.adapter.mapping(item.spec.name, item.config)
                 self.mapping[R.config_id(item.spec, item.config)] = mapping_row(
@@ -545,6 +598,11 @@ class Item:
             spec.name, spec.family, config, R.config_id(spec, config), dtype, device, mode, native
         )
         self.unexpected: list = []  # (case, comparison), in the order seen
+        # those of them that fail the item: all of them in a strict run (and for an item listed
+        # as a known failure, a strict xfail); otherwise ordinary inputs' and crashes
+        self.failing: list = []
+        self.strict = run.strict or item_id in run.known_failures
+        self.last_failed = False  # whether the latest checked example failed the item
 
     def check(self, case: R.Case, generated_in: float = 0.0):
         """Run one case through reference, framework, comparison, registry and record.
@@ -562,8 +620,12 @@ class Item:
         judgement = self.run.judge.judge(case, comparison)
         t3 = clock()
         self.builder.add(case, comparison, judgement)
+        self.last_failed = False
         if judgement.unexpected:
             self.unexpected.append((case, comparison))
+            if self.strict or fails_non_strict(regime_of(case), judgement.verdict):
+                self.failing.append((case, comparison))
+                self.last_failed = True
         t4 = clock()
         self.run.timer.add(
             generate=generated_in,
@@ -596,14 +658,14 @@ class Item:
             case = strategies.draw_case(
                 data, self.spec, self.config, self.dtype, self.device, self.mode, profile, compiled
             )
-            comparison, judgement = self.check(case, time.perf_counter() - t0)
+            comparison, _ = self.check(case, time.perf_counter() - t0)
             for label, err in (
                 ("value ULP", comparison.value_ulp),
                 ("grad ULP", comparison.grad_ulp),
             ):
                 if err is not None and np.isfinite(err):
                     target(float(err), label=label)
-            if judgement.unexpected:
+            if self.last_failed:
                 raise _Unexpected(comparison.detail)
 
         if profile.derandomize:
@@ -631,7 +693,10 @@ class Item:
         yield from invalid.invalid_cases(self.spec, self.config, self.dtype)
 
     def reproducer_case(self) -> R.Case | None:
-        """The smallest unexpected example, else the worst known divergence."""
+        """The smallest example that fails the item, else the smallest unexpected one, else the
+        worst known divergence."""
+        if self.failing:
+            return self.failing[-1][0]
         if self.unexpected:
             return self.unexpected[-1][0]
         worst = self.builder.worst

@@ -1,4 +1,4 @@
-"""The results file: schema ``lossconf.results/1``, its streaming writer and its reader.
+"""The results file: schema ``lossconf.results/2``, its streaming writer and its reader.
 
 One results file per run (framework × version × device set). Standard JSON only: NaN and ±inf
 floats are written as the strings ``"nan"``, ``"inf"``, ``"-inf"`` and read back as floats (so
@@ -6,10 +6,10 @@ a text field never holds just one of those three words).
 
 Final form, a single JSON document::
 
-    {"schema": "lossconf.results/1",
+    {"schema": "lossconf.results/2",
      "run": {"framework", "framework_version", "lossconf_version", "python", "platform",
-             "machine", "devices", "dtypes", "modes", "profile", "seed", "corpus", "command",
-             "started", "finished", "stopped_at"},
+             "machine", "devices", "dtypes", "modes", "profile", "strict", "seed", "corpus",
+             "command", "started", "finished", "stopped_at"},
      "mapping":  [{"loss", "config_id", "params", "native", "composition", "conversions",
                    "not_offered"}, ...],
      "records":  [RECORD, ...],
@@ -31,9 +31,20 @@ A RECORD describes one loss × configuration × dtype × device × mode::
     error_value what the framework returned where the reference raised | null
     samples     up to 64 pairs [reduced_elements, value_ulp]
     ulp_hist    value-ULP histogram, keys from ULP_BUCKETS (each an upper bound)
-    outputs     up to 200 corpus examples {id, value (first ≤16 numbers), value_ulp, grad_ulp,
-                tolerance {value_ulp, grad_ulp} (the example's own bounds; optional)}
+    outputs     up to 200 corpus examples {id, regime, value (first ≤16 numbers), expected (the
+                reference's, likewise), value_ulp, grad_ulp, tolerance {value_ulp, grad_ulp}
+                (the example's own bounds; optional)}
     duration_s
+    regime_headline  the verdict over the record's ordinary examples, "not-offered", or null
+                (no ordinary example)
+    regimes     {regime: {examples, verdicts, unexpected, explained_by {entry id: n},
+                signatures {"<part>|<kind>": n}, worst {... as worst, verdict, unexpected,
+                divergence_id, signature}, reproducer}} for the regimes that had examples
+                (reference.regimes.REGIMES)
+    triage      unexplained non-matching examples outside ordinary inputs (crashes excepted)
+    failing     the record fails a run that is not strict (an unexplained non-match on ordinary
+                inputs, or an unexplained crash)
+    api         the native API of the record where an adapter offers several, else null
 
 Required keys are listed in RUN_REQUIRED, RECORD_REQUIRED, MAPPING_REQUIRED and
 REGISTRY_REQUIRED; the reader fills every other key with its default, so consumers may index
@@ -49,8 +60,11 @@ Reading a stream gives ``finished = None`` and ``stopped_at`` = the last progres
 half-written last line (the writer was killed mid-line) is ignored.
 
 ``READERS`` maps each schema version this code reads to the function that turns such a
-document into :class:`Results`: a ``lossconf.results/2`` adds its reader and points the ``/1``
-entry at a function that upgrades ``/1`` documents.
+document into :class:`Results`. ``lossconf.results/1`` files (before input regimes) are read with
+the fields /2 added defaulted: ``regimes`` {} (the report says the file predates regimes and
+shows the overall verdict as the headline), ``regime_headline`` null, ``triage`` 0, ``failing``
+= ``unexpected``, ``api`` null, and the run ``strict`` (a /1 run failed on every unexplained
+non-match).
 """
 
 from __future__ import annotations
@@ -70,7 +84,8 @@ from typing import Any
 
 from .verdicts import FAILING, VERDICTS
 
-SCHEMA = "lossconf.results/1"
+SCHEMA = "lossconf.results/2"
+SCHEMA_V1 = "lossconf.results/1"
 
 RUN_REQUIRED = ("framework", "framework_version", "devices", "started")
 RUN_DEFAULTS: dict[str, Any] = {
@@ -81,6 +96,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "dtypes": [],
     "modes": [],
     "profile": None,
+    "strict": None,
     "seed": None,
     "corpus": None,
     "command": None,
@@ -107,6 +123,11 @@ RECORD_DEFAULTS: dict[str, Any] = {
     "ulp_hist": {},
     "outputs": [],
     "duration_s": None,
+    "regime_headline": None,
+    "regimes": {},
+    "triage": 0,
+    "failing": False,
+    "api": None,
 }
 MAPPING_REQUIRED = ("loss", "config_id")
 MAPPING_DEFAULTS: dict[str, Any] = {
@@ -203,9 +224,17 @@ def ulp_histogram(value_ulps: Iterable[float]) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in ULP_BUCKETS}
 
 
-def record_key(record: dict[str, Any]) -> tuple[str, str, str, str, str]:
-    """What identifies a record within a run (and across runs of the same framework)."""
-    return (record["loss"], record["config_id"], record["dtype"], record["device"], record["mode"])
+def record_key(record: dict[str, Any]) -> tuple[str, str, str, str, str, str | None]:
+    """What identifies a record within a run (and across runs of the same framework): the loss
+    configuration, dtype, device, mode and, where an adapter offers several, the native API."""
+    return (
+        record["loss"],
+        record["config_id"],
+        record["dtype"],
+        record["device"],
+        record["mode"],
+        record.get("api"),
+    )
 
 
 def summarize(records: Iterable[dict[str, Any]], registry: Iterable[dict[str, Any]]) -> dict:
@@ -516,4 +545,19 @@ def _read_v1(document: dict, name: str) -> Results:
     return Results(name, run, mapping, records, registry, summarize(records, registry))
 
 
-READERS: dict[str, Callable[[dict, str], Results]] = {SCHEMA: _read_v1}
+def _read_v2(document: dict, name: str) -> Results:
+    return _read_v1(document, name)
+
+
+def _upgrade_v1(document: dict, name: str) -> Results:
+    """A ``/1`` document read as ``/2``: the fields /2 added, with the defaults that say what
+    a /1 run meant (every unexplained non-match failed it)."""
+    results = _read_v1(document, name)
+    if results.run.get("strict") is None:
+        results.run["strict"] = True
+    for record in results.records:
+        record["failing"] = bool(record.get("unexpected"))
+    return results
+
+
+READERS: dict[str, Callable[[dict, str], Results]] = {SCHEMA: _read_v2, SCHEMA_V1: _upgrade_v1}

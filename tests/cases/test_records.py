@@ -155,7 +155,7 @@ def test_samples_are_capped_and_outputs_follow_corpus_cases():
     assert len(rec["samples"]) == 64
     assert len(rec["outputs"]) == 200
     first = rec["outputs"][0]
-    assert set(first) == {"id", "value", "value_ulp", "grad_ulp", "tolerance"}
+    assert set(first) == {"id", "regime", "value", "expected", "value_ulp", "grad_ulp", "tolerance"}
     assert first["id"] == "mse_loss/0" and set(first["tolerance"]) == {"value_ulp", "grad_ulp"}
     assert sum(rec["ulp_hist"].values()) == 300
 
@@ -214,3 +214,66 @@ def test_records_round_trip_through_the_results_file(tmp_path):
     assert rec["worst"]["value_ulp"] == "inf"  # 0 where the reference is NaN: the worst
     assert loaded["worst"]["value_ulp"] == math.inf
     assert loaded["worst"]["example"]["input"][0] != loaded["worst"]["example"]["input"][0]  # NaN
+
+
+# --- regimes -----------------------------------------------------------------------------------
+
+
+def regime_case(values, dtype="float32", seed=0) -> R.Case:
+    arrays = {"input": np.asarray(values, np.float64), "target": np.zeros(len(values))}
+    return R.Case(LOSS, dict(CONFIG), arrays, dtype, label=f"case {seed}")
+
+
+def test_a_record_counts_its_examples_per_regime_and_its_headline_is_the_ordinary_verdict():
+    b = builder(dtype="float16")
+    run(b, regime_case([0.5, 1.0], "float16"))
+    run(b, regime_case([np.inf, 1.0], "float16"))  # special: inf where the reference is inf
+    run(b, regime_case([133.5] * 4, "float16"), factor=np.inf)  # range: unexplained
+    rec = b.to_dict()
+    assert rec["regime_headline"] == "match"
+    assert set(rec["regimes"]) == {"ordinary", "special", "range"}
+    assert list(rec["regimes"]) == ["ordinary", "range", "special"]  # display order
+    rng = rec["regimes"]["range"]
+    assert rng["examples"] == 1 and rng["verdicts"] == {"mismatch": 1} and rng["unexpected"] == 1
+    assert rng["signatures"] == {"value|inf-where-finite": 1}
+    assert rng["worst"]["verdict"] == "mismatch" and rng["worst"]["unexpected"]
+    assert rng["worst"]["signature"] == "value|inf-where-finite"
+    assert rec["triage"] == 1 and not rec["failing"]
+    assert rec["unexpected"]  # the record still says something no entry explains
+
+
+def test_an_unexplained_ordinary_mismatch_fails_and_sets_the_headline():
+    b = builder()
+    run(b, case(seed=1), factor=1.01)
+    rec = b.to_dict()
+    assert rec["regime_headline"] == "mismatch" and rec["failing"] and rec["triage"] == 0
+    assert rec["regimes"]["ordinary"]["signatures"] == {"value|beyond-tolerance": 1}
+
+
+def test_an_unexplained_crash_fails_in_any_regime():
+    b = builder(dtype="float16")
+    crash = Outcome(error=FrameworkError("RuntimeError", "boom"))
+    run(b, regime_case([133.5] * 4, "float16"), outcome=crash)
+    rec = b.to_dict()
+    assert rec["failing"] and rec["triage"] == 0
+    assert rec["regimes"]["range"]["signatures"] == {"error|raised-on-valid": 1}
+    assert rec["regime_headline"] is None  # no ordinary example
+
+
+def test_explained_examples_are_counted_by_entry_and_regime():
+    entry = Divergence(
+        id="mse_loss/test", kind="known-bug", loss=LOSS, description="d", citation="c"
+    )
+    b = builder()
+    run(b, case(seed=2), factor=1.01, judge=Judge([entry], "2.13.0"))
+    share = b.to_dict()["regimes"]["ordinary"]
+    assert share["explained_by"] == {"mse_loss/test": 1} and share["unexpected"] == 0
+    assert share["worst"]["divergence_id"] == "mse_loss/test"
+
+
+def test_a_not_offered_record_has_the_not_offered_headline():
+    rec = RecordBuilder.not_offered(
+        LOSS, "regression", CONFIG, "mse_loss[mean]", "float32", "cpu", "eager", NotOffered("no")
+    )
+    assert rec["regime_headline"] == "not-offered" and rec["regimes"] == {}
+    assert rec["triage"] == 0 and rec["failing"] is False and rec["api"] is None

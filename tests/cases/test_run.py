@@ -350,3 +350,69 @@ def test_lossconf_run_hands_pytest_the_checkouts_conformance_run(monkeypatch):
             "mse_loss",
         ]
     ]
+
+
+# --- strictness: findings outside ordinary inputs ----------------------------------------------
+
+
+class KinkSkewAdapter(FakeAdapter):
+    """Agrees with the reference except on inputs at a kink, where its value is off by 1e-3."""
+
+    def run(self, case):
+        from reference.regimes import regime_of
+
+        out = super().run(case)
+        if out.value is not None and regime_of(case) == "kink":
+            out.value = out.value * (1.0 + 1e-3)
+        return out
+
+
+def test_the_ci_profile_is_strict_and_the_others_are_not_unless_told(monkeypatch):
+    monkeypatch.delenv("LOSSCONF_STRICT", raising=False)
+    assert run_of().strict is True
+    assert run_of(profile="default").strict is False
+    monkeypatch.setenv("LOSSCONF_STRICT", "0")
+    assert run_of().strict is False
+    monkeypatch.setenv("LOSSCONF_STRICT", "1")
+    assert run_of(profile="default").strict is True
+    assert run_of(profile="default", strict=False).strict is False
+    monkeypatch.setenv("LOSSCONF_STRICT", "maybe")
+    with pytest.raises(RunError, match="LOSSCONF_STRICT"):
+        run_of()
+
+
+def test_a_non_strict_run_lists_an_unexplained_kink_as_a_finding_and_passes(tmp_path):
+    run = run_of(KinkSkewAdapter(), loss="l1_loss", dtype="float64", strict=False)
+    result = run.run_item(run.items()[0])
+    assert result.failure is None and result.unexpected > 0
+    (finding,) = result.findings
+    assert finding["regime"] == "kink" and finding["count"] == result.record["triage"] > 0
+    assert finding["signatures"] == {"value|beyond-tolerance": finding["count"]}
+    assert finding["reproducer"] and run.findings == result.findings
+    assert not result.record["failing"] and result.record["regime_headline"] == "match"
+
+
+def test_a_strict_run_fails_the_same_item():
+    run = run_of(KinkSkewAdapter(), loss="l1_loss", dtype="float64", strict=True)
+    result = run.run_item(run.items()[0])
+    assert result.failure and "kink inputs" in result.failure and not result.findings
+
+
+def test_a_known_failure_item_stays_strict_so_its_xfail_holds():
+    run = run_of(KinkSkewAdapter(), loss="l1_loss", dtype="float64", strict=False)
+    item = run.items()[0]
+    run.known_failures = {item.id}
+    assert run.run_item(item).failure
+
+
+def test_a_non_strict_run_still_fails_on_ordinary_inputs():
+    run = run_of(FakeAdapter(skew=1e-3), dtype="float64", strict=False)
+    result = run.run_item(run.items()[0])
+    assert result.failure and "ordinary inputs" in result.failure
+
+
+def test_the_results_header_records_strictness(tmp_path):
+    run = run_of(strict=False)
+    path = run.open_results(str(tmp_path), corpus=None, command="x")
+    run.finish(items=0)
+    assert load(path).run["strict"] is False

@@ -2,10 +2,18 @@
 
     pytest tests/conformance --framework torch [--device cpu|cuda:0|all] [--dtype float32,…|all]
         [--mode eager|jit|all] [--loss cross_entropy,…] [--profile ci|default|thorough]
-        [--corpus DIR] [--results PATH-or-DIR] [--timings PATH]
+        [--corpus DIR] [--results PATH-or-DIR] [--timings PATH] [--strict | --no-strict]
 
 The engine (``cases.run``) does the work; this plugin resolves the framework to an adapter, turns
 the engine's items into test items, and fails the session on stale registry entries.
+
+Strictness: a strict run fails an item on every unexplained non-match; a run that is not strict
+fails it only on an unexplained non-match on ordinary inputs or an unexplained crash, and lists
+the other unexplained non-matches (boundary, kink, range, special or invalid inputs) as findings
+to triage in the terminal summary, with their reproducers. ``--strict`` (pytest's own option,
+which also makes pytest's configuration checks strict) or ``--no-strict`` decide; else
+``$LOSSCONF_STRICT`` (1/0); else the profile: ``ci`` is strict, ``default`` and ``thorough`` are
+not.
 """
 
 from __future__ import annotations
@@ -31,10 +39,31 @@ def pytest_addoption(parser):
     group.addoption("--corpus", default=None, help="replay the frozen corpus in DIR")
     group.addoption("--timings", default=None, help="write per-example stage timings to PATH")
     group.addoption(
+        "--no-strict",
+        action="store_true",
+        default=False,
+        help="fail only on unexplained non-matches on ordinary inputs and on crashes; list the "
+        "others as findings to triage (the default for profiles other than ci; pytest's own "
+        "--strict makes every unexplained non-match fail)",
+    )
+    group.addoption(
         "--results",
         default=None,
         help="results file, or a directory to write <framework>-<version>-<devices>.json into",
     )
+
+
+def _strict(config) -> bool | None:
+    """--no-strict, then pytest's own --strict, else None (the environment or the profile)."""
+    if config.getoption("--no-strict"):
+        return False
+    try:
+        asked = bool(config.getini("strict"))
+    except ValueError:  # a pytest without the "strict" setting: look for the flag itself
+        asked = False
+    if asked or "--strict" in config.invocation_params.args:
+        return True
+    return None
 
 
 def pytest_configure(config):
@@ -57,6 +86,7 @@ def pytest_configure(config):
             adapter,
             framework=name,
             profile=opt("--profile"),
+            strict=_strict(config),
             **{key: opt(f"--{key}") for key in ("device", "dtype", "mode", "loss", "corpus")},
         )
         config._lossconf_known = known_failures(KNOWN_FAILURES, name)
@@ -165,3 +195,31 @@ def pytest_sessionfinish(session, exitstatus):
     path = run.finish(items=len(session.items), timings=timings, stopped_at=in_flight)
     if path is not None and reporter is not None:
         reporter.write_line(f"lossconf: results written to {path}")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Findings to triage: unexplained non-matches outside ordinary inputs that a run that is not
+    strict lists instead of failing on, one line each with its reproducer."""
+    run = getattr(config, "_lossconf", None)
+    if run is None or not run.findings or hasattr(config, "workerinput"):
+        return
+    findings = run.findings
+    regimes: dict[str, int] = {}
+    for finding in findings:
+        regimes[finding["regime"]] = regimes.get(finding["regime"], 0) + finding["count"]
+    counts = ", ".join(f"{regime} {n}" for regime, n in sorted(regimes.items()))
+    terminalreporter.write_sep(
+        "=", f"lossconf: {len(findings)} findings to triage ({counts} examples)", yellow=True
+    )
+    terminalreporter.write_line(
+        "unexplained by the registry outside ordinary inputs: not failures of this run (not "
+        "strict); --strict fails on them. Register (with a citation) or fix each one."
+    )
+    for finding in findings:
+        signatures = ", ".join(f"{k} ×{v}" for k, v in finding["signatures"].items())
+        terminalreporter.write_line(
+            f"- {finding['item']} [{finding['regime']}] {signatures}: {finding['detail']}"
+        )
+        if finding["reproducer"]:
+            for line in finding["reproducer"].rstrip().splitlines():
+                terminalreporter.write_line(f"    {line}")
