@@ -96,7 +96,8 @@ class Example:
 
     ``params``: the canonical parameters (reduction included; defaults filled in from the spec);
     ``arrays``: float64 arrays (int64 for class indices) as the reference takes them; ``cotangent``:
-    for reduction ``none``, the vector of the vector-Jacobian product.
+    for reduction ``none``, the vector of the vector-Jacobian product. ``loss``: the example's loss,
+    for an entry of every loss ("*"); otherwise the entry's own.
     """
 
     params: Mapping[str, Any]
@@ -105,8 +106,10 @@ class Example:
     cotangent: Any = None
     mode: str = "eager"
     device: str = "cpu"
+    loss: str | None = None
 
     def case(self, loss: str) -> Case:
+        loss = self.loss or loss
         spec = registry.get(loss)
         arrays = {
             name: np.asarray(

@@ -129,10 +129,12 @@ def _classify(case) -> str:
     if spec.term_scale is not None:
         both.append(spec.term_scale.value(arrs, full, el.loss))
         both.extend(spec.term_scale.grads(arrs, full, c).values())
-    if rules.intermediates is not None:
-        both.extend(rules.intermediates(arrs, full, c))
-    if any(_beyond(x, fmt) for x in large) or any(
-        _beyond(x, fmt) or _subnormal(x, fmt) for x in both
+    # a declared intermediate of finite inputs that is infinite overflowed even float64
+    declared = [] if rules.intermediates is None else list(rules.intermediates(arrs, full, c))
+    if (
+        any(_beyond(x, fmt) for x in large)
+        or any(_beyond(x, fmt) or _subnormal(x, fmt) for x in both)
+        or any(_beyond(x, fmt, infinite=True) or _subnormal(x, fmt) for x in declared)
     ):
         return "range"
 
@@ -174,11 +176,13 @@ def _subnormal(x, fmt) -> bool:
     return bool(np.any((ax > 0) & (ax < fmt.tiny)))
 
 
-def _beyond(x, fmt) -> bool:
-    """A finite element beyond the dtype's largest number (non-finite elements come from
-    non-finite or boundary inputs, judged by their own rules)."""
+def _beyond(x, fmt, infinite: bool = False) -> bool:
+    """An element beyond the dtype's largest number: finite ones only (a non-finite result of
+    finite inputs is the formula's own infinity at a boundary, judged there), unless
+    ``infinite`` (an intermediate that overflowed float64 too)."""
     ax = np.abs(np.asarray(x, dtype=np.float64))
-    return bool(np.any(np.isfinite(ax) & (ax > fmt.max_value)))
+    beyond = ax > fmt.max_value
+    return bool(np.any(beyond if infinite else beyond & np.isfinite(ax)))
 
 
 def _at_kink(z, size, u: float) -> bool:

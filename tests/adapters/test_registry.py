@@ -16,7 +16,7 @@ import pytest
 from cases.compare import compare, expected
 from cases.judge import Judge, explains
 
-ID = re.compile(r"^(?P<loss>[a-z0-9_]+)/[a-z0-9][a-z0-9-]*$")
+ID = re.compile(r"^(?P<loss>[a-z0-9_]+|\*)/[a-z0-9][a-z0-9-]*$")
 
 
 def _entries(config) -> list:

@@ -208,8 +208,9 @@ def test_every_registry_entry_carries_its_example(torch_adapter):
 
 
 def _ordinary_case(entry, dtype: str) -> Case | None:
-    """A sampled valid case of the entry's loss, in a configuration its ``where`` selects."""
-    spec = R.get(entry.loss)
+    """A sampled valid case of the entry's loss (its example's, for an entry of every loss), in a
+    configuration its ``where`` selects."""
+    spec = R.get(entry.example.loss if entry.loss == "*" else entry.loss)
     for config in R.all_configs(spec):
         if all(config.get(k) == v for k, v in entry.where.items()):
             params, _ = R.split(spec, config)

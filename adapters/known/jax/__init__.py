@@ -32,6 +32,7 @@ from __future__ import annotations
 
 from reference.contract import Divergence
 
+from ..generic import range_overflow
 from . import binary, classification, distribution, embedding, errors, regression
 
 # The judge credits a failed part to the first applicable entry in this order: per loss, the
@@ -43,4 +44,7 @@ DIVERGENCES: list[Divergence] = [
     *distribution.DIVERGENCES,
     *embedding.DIVERGENCES,
     *errors.DIVERGENCES,
+    # generic: a non-finite result where an intermediate overflows the input dtype (jax.numpy
+    # computes in the dtype its inputs promote to)
+    range_overflow("JAX", "https://docs.jax.dev/en/latest/type_promotion.html"),
 ]

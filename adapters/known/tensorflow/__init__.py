@@ -11,6 +11,7 @@ number where the reference rejects an argument — are each family's ``ACCEPTS``
 from __future__ import annotations
 
 from ...base import Divergence
+from ..generic import range_overflow
 from . import binary, classification, distribution, embedding, regression
 
 FAMILIES = (regression, binary, classification, distribution, embedding)
@@ -22,3 +23,6 @@ DIVERGENCES: list[Divergence] = [
     for family in FAMILIES
     for entry in (*family.DIVERGENCES, *(row.as_divergence() for row in family.ACCEPTS))
 ]
+DIVERGENCES.append(
+    range_overflow("TensorFlow", "https://www.tensorflow.org/guide/mixed_precision#loss_scaling")
+)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from adapters.base import Divergence
 
+from ..generic import range_overflow
 from . import binary, classification, distribution, embedding, regression
 
 FAMILIES = (regression, binary, classification, distribution, embedding)
@@ -30,3 +31,7 @@ DIVERGENCES: list[Divergence] = [
     for family in FAMILIES
     for entry in (*family.DIVERGENCES, *(row.as_divergence() for row in family.ACCEPTS))
 ]
+# Last, so that an entry about one loss keeps the credit for what it explains too.
+DIVERGENCES.append(
+    range_overflow("torch", "https://pytorch.org/docs/stable/notes/numerical_accuracy.html")
+)

@@ -52,12 +52,6 @@ LOSS_CPP = (
     "https://github.com/pytorch/pytorch/blob/008af87c5f0d6652418bf0d884e63a3a06682e1d/"
     "aten/src/ATen/native/Loss.cpp"
 )
-# Same file at an older commit that still shows soft_margin_loss forward as exp().add_(1).log_()
-# next to its backward -target*z/(1+z).
-LOSS_CPP_SOFT_MARGIN = (
-    "https://github.com/pytorch/pytorch/blob/c4f167bd84d185b5c86727c574f239427c2c7b5d/"
-    "aten/src/ATen/native/Loss.cpp"
-)
 MULTI_MARGIN_CPP = (
     "https://github.com/pytorch/pytorch/blob/9e27943f9bcf06c174d3a45ff95e678eb965c65c/"
     "aten/src/ATen/native/LossMultiMargin.cpp"
@@ -71,13 +65,9 @@ FUNCTIONS_MANUAL = (
 )
 
 # torch/nn/functional.py at v2.13.0 (the installed 2.13.0+cpu): multilabel_soft_margin_loss forms
-# −(y·logsigmoid(x) + (1 − y)·logsigmoid(−x))·weight, sums over the labels, then divides by C;
-# gaussian_nll_loss forms 0.5 * (log(var) + (input − target)**2 / var).
+# −(y·logsigmoid(x) + (1 − y)·logsigmoid(−x))·weight, sums over the labels, then divides by C.
 FUNCTIONAL_MULTILABEL = (
     "https://github.com/pytorch/pytorch/blob/v2.13.0/torch/nn/functional.py#L4541-L4548"
-)
-FUNCTIONAL_GAUSSIAN = (
-    "https://github.com/pytorch/pytorch/blob/v2.13.0/torch/nn/functional.py#L3383-L3385"
 )
 
 # --- small helpers -------------------------------------------------------------------------------

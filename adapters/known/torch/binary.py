@@ -81,16 +81,6 @@ def bce_zero_weight_at_nonfinite_grad(case: Case) -> bool:
     return bool(np.any((w == 0) & nonfinite))
 
 
-def bce_unweighted_grad_overflows(case: Case) -> bool:
-    """A nonzero-weight element with x(1 − x) ≥ 1e-12 (else bce-grad-epsilon) whose unweighted
-    input gradient overflows the dtype (float16: x below about 1.5e-5)."""
-    a = case.rounded()
-    x = a["input"]
-    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
-    unclamped = x * (1.0 - x) >= 1e-12
-    return bool(np.any((w != 0) & unclamped & np.isinf(_bce_unweighted_input_grad(case))))
-
-
 def bce_logits_infinite(case: Case) -> bool:
     """x = −inf (any target), or x = +inf with target 1: torch's formula meets 0·inf or inf − inf."""
     a = case.rounded()
@@ -148,21 +138,6 @@ def bce_logits_zero_factor_at_nonfinite_term(case: Case) -> bool:
     grads = ~np.isfinite(t["input"]) | ~np.isfinite(t["target"])  # NaN already where g = 0
     hit = ((w == 0) & ~np.isfinite(t["loss"])) | ((w * g == 0) & grads)
     return bool(np.any(np.isfinite(t["x"]) & hit))
-
-
-def bce_logits_overflow_before_scaling(case: Case) -> bool:
-    """A finite logit at an element with nonzero weight and incoming gradient whose loss·w
-    (before the mean or sum) or gradient term·w/N (:func:`_bce_logits_terms`, each step
-    rounded to the dtype) overflows while the exact value or gradient is representable."""
-    t = _bce_logits_terms(case)
-    w, n = t["w"], t["n"]
-    live = np.isfinite(t["x"]) & (w * t["g"] != 0)
-    rnd = lambda v: R.round_to(v, case.dtype)  # noqa: E731
-    over = live & ~np.isfinite(rnd(t["loss"] * w)) & np.isfinite(t["exact:value"])
-    for name in ("input", "target"):
-        final = rnd(rnd(t[name] * w) / n)
-        over |= live & ~np.isfinite(final) & np.isfinite(t[f"exact:{name}"])
-    return bool(np.any(over))
 
 
 DIVERGENCES: list[Divergence] = [
@@ -226,30 +201,6 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
     Divergence(
-        id="binary_cross_entropy/backward-overflow",
-        kind="known-bug",
-        loss="binary_cross_entropy",
-        description=(
-            "forms the input gradient (x − y)/max(x(1 − x), 1e-12) in the input dtype before "
-            "multiplying by the weight and dividing by the element count (mean): in float16 it "
-            "overflows for inputs below about 1.5e-5, although the weighted gradient is "
-            "representable (x = 2^-16, y = 1, mean of 8: −inf, reference −8192)"
-        ),
-        citation=LOSS_CPP,
-        inputs=bce_unweighted_grad_overflows,
-        inputs_text="some nonzero-weight element with input·(1 − input) ≥ 1e-12 whose "
-        "(x − y)/(x(1 − x)) overflows the dtype",
-        affects=("grad",),
-        example=Example(
-            {"reduction": "mean"},
-            {
-                "input": [2.0**-16, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5],
-                "target": [1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],
-            },
-            dtype="float16",
-        ),
-    ),
-    Divergence(
         id="binary_cross_entropy_with_logits/infinite-logit",
         kind="known-bug",
         loss="binary_cross_entropy_with_logits",
@@ -294,34 +245,6 @@ DIVERGENCES: list[Divergence] = [
                 "target": [0.0, 1.0],
                 "weight": [0.0, 1.0],
                 "pos_weight": [16.0],
-            },
-            dtype="float16",
-        ),
-    ),
-    Divergence(
-        id="binary_cross_entropy_with_logits/overflow-before-scaling",
-        kind="known-bug",
-        loss="binary_cross_entropy_with_logits",
-        description=(
-            "forms each element's loss·w, and its gradient term·g·w, in the input dtype before "
-            "the mean (or sum) and the backward's division by the element count: in float16 "
-            "these overflow where the value or gradient itself is representable (x = 0, y = 1, "
-            "w = q = 512, mean of 4: loss·w = 512²·log 2 = 181704 → inf, mean inf, reference "
-            "45427; input gradient (σ(x)(qy + 1 − y) − qy)·w = −131072 → −inf, reference −32768)"
-        ),
-        citation=FUNCTIONS_MANUAL,
-        inputs=bce_logits_overflow_before_scaling,
-        inputs_text="some finite logit of nonzero weight and incoming gradient whose loss·w or "
-        "gradient term·w/N, each step rounded to the dtype, overflows while the exact value or "
-        "gradient is representable",
-        affects=VALUE_GRAD,
-        example=Example(
-            {"reduction": "mean"},
-            {
-                "input": [0.0, 1.0, 1.0, 1.0],
-                "target": [1.0, 0.0, 0.0, 0.0],
-                "weight": [512.0, 1.0, 1.0, 1.0],
-                "pos_weight": [512.0],
             },
             dtype="float16",
         ),

@@ -17,12 +17,9 @@ from ._common import (
     LOG_THIRD,
     MULTI_MARGIN_CPP,
     VALUE_GRAD,
-    elementwise_cotangent,
     inf,
-    logsigmoid,
     nan,
     params_of,
-    reduce_rounded,
     target_unchecked,
     unchecked,
     weight_unchecked,
@@ -129,73 +126,11 @@ def zero_total_weight_smoothed(case: Case) -> bool:
     )
 
 
-def smoothing_sum_overflows(case: Case) -> bool:
-    """Σ over kept items of Σ_c w_c·(−log p_c) exceeds the dtype's range (torch sums it in the
-    dtype before dividing by the item count or weight)."""
-    a, p = case.rounded(), params_of(case)
-    if p["label_smoothing"] == 0 or p["reduction"] == "none":
-        return False
-    x = _class_last(a["input"])
-    w = a.get("weight", np.ones(x.shape[-1]))
-    shifted = x - np.max(x, axis=-1, keepdims=True)
-    logp = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-    _, kept = _kept_targets(case)
-    total = np.sum(-logp * w * kept[..., None])
-    return bool(total > R.FORMATS[case.dtype].max_value)
-
-
-def prob_target_grad_overflows(case: Case) -> bool:
-    """The target gradient is built as log p·(g·w) in the dtype before the (1 − ε) factor: a
-    product beyond the dtype's range is ±inf where the final gradient, (1 − ε)·log p·g·w, is
-    representable (a finite log p; with ε = 0, or at a −inf logit, both are infinite)."""
-    a, dt = case.rounded(), case.dtype
-    x = _class_last(a["input"])
-    w = a.get("weight", np.ones(x.shape[-1]))
-    shifted = x - np.max(x, axis=-1, keepdims=True)
-    logp = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
-    g = elementwise_cotangent(case, logp[..., 0].size)  # one loss per item (class-last view)
-    g = np.asarray(g)[..., None] if np.ndim(g) else g
-    product = logp * w * g
-    final = R.round_to((1.0 - params_of(case)["label_smoothing"]) * product, dt)
-    overflows = np.isinf(R.round_to(product, dt)) & np.isfinite(final)
-    return bool(np.any(np.isfinite(logp) & overflows))
-
-
 def multilabel_infinite(case: Case) -> bool:
     """x = −inf with target 0, or x = +inf with target 1: torch evaluates 0·log σ(∓inf)."""
     a = case.rounded()
     x, y = a["input"], a["target"]
     return bool(np.any((np.isneginf(x) & (y == 0)) | (np.isposinf(x) & (y == 1))))
-
-
-def _multilabel_rows(case: Case) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's loss as torch's functional forms it, every operation rounded to the dtype:
-    −(y·log σ(x) + (1 − y)·log σ(−x)) per label, times its class weight, summed over the
-    labels (accumulated in float, rounded once) and only then divided by C; and the exact
-    (float64) result of the case's reduction, rounded to the dtype."""
-    a, dt = case.rounded(), case.dtype
-
-    def rnd(v):
-        return R.round_to(v, dt)
-
-    x, y = a["input"], a["target"]
-    w = np.broadcast_to(a.get("weight", 1.0), x.shape)
-    n_classes = x.shape[-1]
-    per_label = rnd(-rnd(rnd(y * rnd(logsigmoid(x))) + rnd(rnd(1.0 - y) * rnd(logsigmoid(-x)))))
-    rows = rnd(rnd(np.sum(rnd(per_label * w), axis=-1)) / n_classes)
-    exact = -w * (y * logsigmoid(x) + (1.0 - y) * logsigmoid(-x))
-    return rows, np.broadcast_to(
-        reduce_rounded(case, np.sum(exact, axis=-1) / n_classes), rows.shape
-    )
-
-
-def multilabel_row_sum_overflows(case: Case) -> bool:
-    """A row of finite logits whose weighted per-label losses, or their sum over the labels,
-    overflow the dtype before the division by C (:func:`_multilabel_rows`) while the exact
-    loss (after the case's reduction) is representable."""
-    rows, exact = _multilabel_rows(case)
-    finite_row = np.all(np.isfinite(case.rounded()["input"]), axis=-1)
-    return bool(np.any(finite_row & ~np.isfinite(rows) & np.isfinite(exact)))
 
 
 def multilabel_grad_scale_underflows(case: Case) -> bool:
@@ -233,8 +168,6 @@ MULTILABEL_MARGIN_OPINFO = (
     "common_methods_invocations.py#L17483-L17497"
 )
 ROWS_OF_THIRDS = [[LOG_THIRD] * 3] * 2  # a batch of 2 over 3 equally likely classes
-HUGE_LOGIT = 8192.0  # its log-probabilities overflow float16 sums
-
 DIVERGENCES: list[Divergence] = [
     Divergence(
         id="multilabel_soft_margin_loss/infinite-logit",
@@ -250,32 +183,6 @@ DIVERGENCES: list[Divergence] = [
         affects=("value",),
         example=Example(
             {"reduction": "none"}, {"input": [[-inf, 0.5]], "target": [[0.0, 1.0]]}, cotangent=[1.0]
-        ),
-    ),
-    Divergence(
-        id="multilabel_soft_margin_loss/sum-before-mean-overflow",
-        kind="known-bug",
-        loss="multilabel_soft_margin_loss",
-        description=(
-            "multiplies each label's loss by its weight and sums over the C labels in the input "
-            "dtype before dividing by C: in float16 a weighted label loss or the sum overflows "
-            "where the per-sample mean is representable (x = [2048, 0, 0, 0], y = 0, "
-            "w = [64, 1, 1, 1]: w·softplus(x) = 131072 → inf, row loss inf, reference 32768.5)"
-        ),
-        citation=FUNCTIONAL_MULTILABEL,
-        inputs=multilabel_row_sum_overflows,
-        inputs_text="some row of finite logits whose weighted label losses or their sum, "
-        "rounded to the dtype, overflow while the exact loss is representable",
-        affects=("value",),
-        example=Example(
-            {"reduction": "none"},
-            {
-                "input": [[2.0**11, 0.0, 0.0, 0.0]],
-                "target": [[0.0, 0.0, 0.0, 0.0]],
-                "weight": [64.0, 1.0, 1.0, 1.0],
-            },
-            dtype="float16",
-            cotangent=[1.0],
         ),
     ),
     Divergence(
@@ -444,62 +351,6 @@ DIVERGENCES: list[Divergence] = [
                 "target": [1, 1],
                 "weight": [1.0, 0.0, 1.0],
             },
-        ),
-    ),
-    Divergence(
-        id="cross_entropy/smoothing-sum-overflow",
-        kind="known-bug",
-        loss="cross_entropy",
-        where={"target_kind": "index"},
-        description=(
-            "with label smoothing the smoothing term Σ w·(−log p) is summed over all items in the "
-            "input dtype before it is scaled by ε/C (and, for mean, divided); in float16 that sum "
-            "overflows to inf although the loss is representable (logits ±8192, 4 items, mean: "
-            "inf, reference 9967.1)"
-        ),
-        citation=DOCS["CrossEntropyLoss"],
-        inputs=smoothing_sum_overflows,
-        inputs_text="label smoothing, reduction mean or sum, and Σ over kept items of "
-        "Σ_c w_c(−log p_c) above the dtype's largest number",
-        affects=("value",),
-        example=Example(
-            {"reduction": "mean", "label_smoothing": 0.1},
-            {
-                "input": [
-                    [HUGE_LOGIT, -HUGE_LOGIT, 0.0],
-                    [-HUGE_LOGIT, HUGE_LOGIT, 0.0],
-                    [0.0, HUGE_LOGIT, -HUGE_LOGIT],
-                    [HUGE_LOGIT, 0.0, -HUGE_LOGIT],
-                ],
-                "target": [2, 0, 1, 1],
-            },
-            dtype="float16",
-        ),
-    ),
-    Divergence(
-        id="cross_entropy/prob-target-grad-overflow",
-        kind="known-bug",
-        loss="cross_entropy",
-        where={"target_kind": "probability"},
-        description=(
-            "the target gradient is formed as log p·(g·w) in the input dtype and only then scaled "
-            "by (1 − ε); in float16 the product overflows to ±inf where the gradient itself is "
-            "representable (logits ±8192, w = 4, ε = 0.1: inf, reference 58982)"
-        ),
-        citation=DOCS["CrossEntropyLoss"],
-        inputs=prob_target_grad_overflows,
-        inputs_text="some finite log p_c whose log p_c · w_c · incoming gradient overflows the "
-        "dtype while (1 − ε) times it does not",
-        affects=("grad",),
-        example=Example(
-            {"reduction": "none", "target_kind": "probability", "label_smoothing": 0.1},
-            {
-                "input": [[HUGE_LOGIT, -HUGE_LOGIT, 0.0]],
-                "target": [[0.5, 0.25, 0.25]],
-                "weight": [1.0, 4.0, 1.0],
-            },
-            dtype="float16",
-            cotangent=[1.0],
         ),
     ),
     Divergence(

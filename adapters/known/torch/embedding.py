@@ -5,8 +5,6 @@ hinge_embedding_loss and soft_margin_loss.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import reference as R
@@ -16,7 +14,6 @@ from reference import Case
 from ._common import (
     ISSUE,
     LOSS_CPP,
-    LOSS_CPP_SOFT_MARGIN,
     VALUE_GRAD,
     elementwise_cotangent,
     label_unchecked,
@@ -90,13 +87,6 @@ def cosine_at_kink(case: Case) -> bool:
     return bool(np.any((a["target"] == -1) & (cos == p["margin"])))
 
 
-def soft_margin_exp_overflows(case: Case) -> bool:
-    """exp(−y·x) overflows in the dtype, where torch computes log(1 + exp(−y·x)) literally."""
-    a = case.rounded()
-    limit = math.log(R.FORMATS[case.dtype].max_value)
-    return bool(np.any(-a["target"] * a["input"] > limit))
-
-
 def hinge_embedding_at_kink(case: Case) -> bool:
     a, p = case.rounded(), params_of(case)
     return bool(np.any((a["target"] == -1) & (a["input"] == p["margin"])))
@@ -161,15 +151,6 @@ def triplet_at_kink(case: Case) -> bool:
     return bool(np.any(_triplet_hinge_argument(case, d_neg) == 0))
 
 
-def triplet_distance_overflows(case: Case) -> bool:
-    """A distance the loss uses exceeds the dtype's range (the loss itself may not)."""
-    d_ap, d_an, d_pn = _triplet_distances(case)  # rounded to the dtype: inf once beyond range
-    used = [d_ap, d_an, d_pn] if params_of(case)["swap"] else [d_ap, d_an]
-    return bool(
-        any(np.any(np.isinf(d)) for d in used) and np.all(np.isfinite(case.rounded()["anchor"]))
-    )
-
-
 def triplet_swap_tie(case: Case) -> bool:
     """An active triplet whose two negative distances tie (e.g. anchor == positive)."""
     _, d_an, d_pn = _triplet_distances(case)
@@ -178,19 +159,6 @@ def triplet_swap_tie(case: Case) -> bool:
 
 # Shared by triplet_margin_loss and triplet_margin_with_distance_loss (the same torch arithmetic:
 # pairwise_distance, then torch.min / torch.minimum for swap).
-DISTANCE_OVERFLOW = Example(
-    {"reduction": "none"},
-    {
-        "anchor": [[2.0**15] * 2],
-        "positive": [[-(2.0**15)] * 2],
-        "negative": [[-(2.0**15)] * 2],
-    },
-    dtype="float16",
-    cotangent=[1.0],
-)
-DISTANCE_OVERFLOW_TEXT = (
-    "some distance d(a, p), d(a, n) (or d(p, n) with swap) above the dtype's largest number"
-)
 SWAP_TIE = Example(
     {"reduction": "none", "swap": True, "margin": 0.5},
     {"anchor": [[1.0, 2.0]], "positive": [[1.0, 2.0]], "negative": [[1.25, 2.0]]},
@@ -346,21 +314,6 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
     Divergence(
-        id="triplet_margin_loss/distance-overflow",
-        kind="known-bug",
-        loss="triplet_margin_loss",
-        description=(
-            "computes each pairwise distance in the input dtype, so a distance beyond the dtype's "
-            "range is inf and the loss inf or NaN even where d(a, p) − d(a, n) + margin is "
-            "representable (float16, p = 1, entries ±8192)"
-        ),
-        citation=LOSS_CPP,
-        inputs=triplet_distance_overflows,
-        inputs_text=DISTANCE_OVERFLOW_TEXT,
-        affects=VALUE_GRAD,
-        example=DISTANCE_OVERFLOW,
-    ),
-    Divergence(
         id="triplet_margin_loss/swap-tie-subgradient",
         kind="convention",
         loss="triplet_margin_loss",
@@ -399,22 +352,6 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
     Divergence(
-        id="triplet_margin_with_distance_loss/distance-overflow",
-        kind="known-bug",
-        loss="triplet_margin_with_distance_loss",
-        description=(
-            "torch.pairwise_distance computes each distance in the input dtype, so a distance "
-            "beyond the dtype's range is inf and the loss inf or NaN even where d(a, p) − "
-            "d(a, n) + margin is representable (float16, entries ±2^15); as "
-            "triplet_margin_loss/distance-overflow (aten/src/ATen/native/Loss.cpp)"
-        ),
-        citation=FUNCTIONAL_TRIPLET_DISTANCE.format("6046-L6050"),
-        inputs=triplet_distance_overflows,
-        inputs_text=DISTANCE_OVERFLOW_TEXT,
-        affects=VALUE_GRAD,
-        example=DISTANCE_OVERFLOW,
-    ),
-    Divergence(
         id="triplet_margin_with_distance_loss/swap-tie-subgradient",
         kind="convention",
         loss="triplet_margin_with_distance_loss",
@@ -431,26 +368,6 @@ DIVERGENCES: list[Divergence] = [
         inputs_text=SWAP_TIE_TEXT,
         affects=("grad",),
         example=SWAP_TIE,
-    ),
-    Divergence(
-        id="soft_margin_loss/exp-overflow",
-        kind="known-bug",
-        loss="soft_margin_loss",
-        description=(
-            "computes log(1 + exp(−y·x)) and −y·z/(1 + z) with z = exp(−y·x) literally: once z "
-            "overflows the dtype (−y·x > 709.8 in float64, 88.7 in float32/bfloat16, 11.09 in "
-            "float16) the loss is +inf instead of ≈ −y·x and the gradient NaN instead of ≈ −y"
-        ),
-        citation=LOSS_CPP_SOFT_MARGIN,
-        inputs=soft_margin_exp_overflows,
-        inputs_text="some element with −y·x > log(largest finite number of the dtype)",
-        affects=VALUE_GRAD,
-        example=Example(
-            {"reduction": "none"},
-            {"input": [12.0, 0.5], "target": [-1.0, 1.0]},
-            dtype="float16",
-            cotangent=[1.0, 1.0],
-        ),
     ),
 ]
 
