@@ -7,7 +7,8 @@ Also a pytest plugin (``-p fake_framework``) that makes ``--framework fake`` res
 conformance plugin's own behaviour can be run end to end; ``LOSSCONF_FAKE_STALE=1`` gives it a
 registry entry that applies to mse_loss and never diverges (stale), ``LOSSCONF_FAKE_REVERSE=1``
 runs the items in reverse order, ``LOSSCONF_FAKE_KILL=PATH`` kills the process (SIGKILL) on its
-first float32 case unless PATH exists, which it creates first.
+first float32 case unless PATH exists, which it creates first, ``LOSSCONF_FAKE_KINK_SKEW=1``
+skews its value by 1e-3 on inputs at a kink (a finding outside ordinary inputs).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 import adapters
 import reference as R
 from reference.contract import Divergence, FrameworkError, Native, NotOffered, Outcome
+from reference.regimes import regime_of
 
 STALE = Divergence(
     id="fake-mse-stale",
@@ -43,6 +45,7 @@ class FakeAdapter:
     ):
         self.skew, self._divergences, self.offered = skew, list(divergences), offered
         self.example_skew = example_skew  # the skew on registry examples (label "registry example")
+        self.kink_skew = 0.0
         self.calls = 0
 
     def version(self) -> str:
@@ -77,6 +80,8 @@ class FakeAdapter:
         except R.InvalidInput as exc:
             return Outcome(error=FrameworkError.of(exc))
         skew = self.skew if case.label != "registry example" else self.example_skew
+        if self.kink_skew and regime_of(case) == "kink":
+            skew += self.kink_skew
         value = np.asarray(value, dtype=np.float64) * (1.0 + skew)
         return Outcome(value=value, grads=dict(grads))
 
@@ -86,7 +91,10 @@ class FakeAdapter:
 
 def ADAPTER() -> FakeAdapter:
     stale = os.environ.get("LOSSCONF_FAKE_STALE") == "1"
-    return FakeAdapter(divergences=[STALE] if stale else [])
+    adapter = FakeAdapter(divergences=[STALE] if stale else [])
+    if os.environ.get("LOSSCONF_FAKE_KINK_SKEW") == "1":
+        adapter.kink_skew = 1e-3
+    return adapter
 
 
 @pytest.hookimpl(tryfirst=True)  # before the conformance plugin resolves --framework

@@ -250,6 +250,21 @@ def conformance(*args: str, **env: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.slow
+def test_findings_outside_ordinary_inputs_are_listed_when_not_strict_and_fail_when_strict():
+    args = ("--loss", "l1_loss", "--dtype", "float64")
+    lenient = conformance(*args, "--no-strict", LOSSCONF_FAKE_KINK_SKEW="1")
+    assert lenient.returncode == 0, lenient.stdout + lenient.stderr
+    assert "findings to triage (kink" in lenient.stdout
+    assert "[kink] value|beyond-tolerance" in lenient.stdout and "reproducer" in lenient.stdout
+    for strict in (("--strict",), ()):  # pytest's --strict, and the ci profile's default
+        failed = conformance(*args, *strict, LOSSCONF_FAKE_KINK_SKEW="1")
+        assert failed.returncode == 1, failed.stdout + failed.stderr
+        assert "kink inputs" in failed.stdout and "findings to triage" not in failed.stdout
+    by_env = conformance(*args, LOSSCONF_FAKE_KINK_SKEW="1", LOSSCONF_STRICT="0")
+    assert by_env.returncode == 0, by_env.stdout + by_env.stderr
+
+
+@pytest.mark.slow
 def test_a_stale_entry_fails_the_session_whatever_the_order_or_selection():
     clean = conformance("--dtype", "float64")
     assert clean.returncode == 0, clean.stdout + clean.stderr
