@@ -314,6 +314,17 @@ def _probabilities_inside(a, p, h):
 # Labels 0 and 1 select one of the two terms: hard labels are these losses' ordinary use.
 _HARD_LABELS = RegimeRules(labels=("target",))
 
+
+def _bce_grad_before_mean(a, p, c):
+    """The input gradient as torch's backward forms it, before the mean divides it: (x − y)/(x(1 −
+    x)), then times the weight, inside (0, 1)."""
+    x, y = a["input"], a["target"]
+    inside = (x > 0) & (x < 1)
+    safe = np.where(inside, x, 0.5)
+    term = np.where(inside, np.abs(x - y) / (safe * (1.0 - safe)), 0.0)
+    return [term, times_or_zero(np.abs(_weight(a)), term)]
+
+
 LOSSES = (
     LossSpec(
         "binary_cross_entropy",
@@ -330,7 +341,7 @@ LOSSES = (
         binary_cross_entropy_vjp,
         smooth_at=_probabilities_inside,
         term_scale=TermScale(_bce_value, _bce_grads),
-        regimes=_HARD_LABELS,
+        regimes=RegimeRules(labels=("target",), intermediates=_bce_grad_before_mean),
         edges=_BCE_EDGES,
         element_kind="elementwise",
     ),

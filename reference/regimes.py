@@ -137,16 +137,12 @@ def _classify(case) -> str:
         or any(_beyond(x, fmt, infinite=True) or _subnormal(x, fmt) for x in declared)
     ):
         return "range"
-
-    context = {**full, **bound}
-    for a in spec.arrays:
-        dom = a.domain_for(full)
-        if a.name in arrs and a.name not in rules.labels and dom.boundary is not None:
-            if np.any(dom.boundary(arrs[a.name], context)):
-                return "boundary"
-    if reduction != "none" and reduction in el.denominators and el.denominators[reduction] == 0:
-        return "boundary"
-    if rules.boundary is not None and rules.boundary(arrs, full):
+    # A non-finite result of finite inputs is the formula's own infinity at a boundary (log 0),
+    # or else an intermediate that overflowed float64 too (e^4096).
+    boundary = _on_boundary(spec, arrs, full, bound, el, rules)
+    if not boundary and not all(np.all(np.isfinite(x)) for x in large):
+        return "range"
+    if boundary:
         return "boundary"
 
     u = fmt.eps / 2.0
@@ -154,6 +150,19 @@ def _classify(case) -> str:
     if any(_at_kink(z, size, u) for z, size in kinks):
         return "kink"
     return "ordinary"
+
+
+def _on_boundary(spec, arrs, full, bound, el, rules) -> bool:
+    context = {**full, **bound}
+    for a in spec.arrays:
+        dom = a.domain_for(full)
+        if a.name in arrs and a.name not in rules.labels and dom.boundary is not None:
+            if np.any(dom.boundary(arrs[a.name], context)):
+                return True
+    reduction = full["reduction"]
+    if reduction != "none" and el.denominators.get(reduction, 1) == 0:
+        return True
+    return rules.boundary is not None and bool(rules.boundary(arrs, full))
 
 
 def _param_kinks(spec, floats, params) -> list[tuple[np.ndarray, np.ndarray]]:

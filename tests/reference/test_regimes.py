@@ -322,3 +322,21 @@ def test_every_loss_classifies_its_edge_cases_in_every_dtype(loss):
 def test_the_loss_rules_are_data_on_the_spec():
     assert isinstance(R.get("triplet_margin_loss").regimes, RegimeRules)
     assert R.get("mse_loss").regimes is None
+
+
+def test_a_result_that_overflows_even_float64_is_range():
+    """poisson_nll_loss at log-rate 4096: e^4096 is inf in float64 too (no boundary there)."""
+    c = case("poisson_nll_loss", {"input": [4096.0], "target": [16.0]}, "float16", full=True)
+    assert regime_of(c) == "range"
+
+
+def test_bce_float16_whose_weighted_input_gradient_before_the_mean_overflows_is_range():
+    """torch forms w·(x − y)/(x(1 − x)) before dividing by N: 512·256 overflows float16 while
+    the gradient, 16384, does not."""
+    arrays = {
+        "input": [2.0**-8, *[0.5] * 7],
+        "target": [1.0, *[0.0] * 7],
+        "weight": [512.0, *[1.0] * 7],
+    }
+    assert regime_of(case("binary_cross_entropy", arrays, "float16")) == "range"
+    assert regime_of(case("binary_cross_entropy", arrays, "float32")) == "ordinary"
