@@ -210,7 +210,7 @@ class RecordBuilder:
     def _worst_fields(self) -> dict[str, Any] | None:
         if self._worst is None:
             return None
-        _, case, cmp, _ = self._worst
+        _, case, cmp, judgement = self._worst
         return {
             "value_ulp": encode(cmp.value_ulp),
             "value_rel": encode(cmp.value_rel),
@@ -223,6 +223,8 @@ class RecordBuilder:
             "got": first_numbers(cmp.got_shown),
             "part": cmp.part,
             "detail": cmp.detail,
+            # the error against a predicting registry entry's model (issue 15), None without one
+            "prediction": encode(judgement.prediction),
         }
 
     def to_dict(self) -> dict[str, Any]:
