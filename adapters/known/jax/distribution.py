@@ -9,7 +9,7 @@ import numpy as np
 import reference as R
 from adapters.predicates import kl_incoming_gradient
 from reference import Case
-from reference.contract import K_GRAD, K_VALUE, Divergence, Example
+from reference.contract import K_GRAD, K_VALUE, Divergence, Example, Prediction, predict_nonfinite
 
 from ._common import (
     FLUSHING,
@@ -112,6 +112,25 @@ def log_target_exp_underflows(case: Case) -> bool:
     return False
 
 
+# --- models: what optax returns where an entry applies --------------------------------------
+
+
+def kl_zero_target_grad_model(case: Case) -> Prediction:
+    t = case.rounded()["target"]
+    return predict_nonfinite(case, grads={"target": zero_for_jax(t, case)})
+
+
+def kl_zero_target_neginf_input_model(case: Case) -> Prediction:
+    a = case.rounded()
+    both = zero_for_jax(a["target"], case) & (a["input"] == -np.inf)
+    return predict_nonfinite(case, value=both)
+
+
+def kl_neginf_log_target_model(case: Case) -> Prediction:
+    neginf = case.rounded()["target"] == -np.inf
+    return predict_nonfinite(case, value=neginf, grads={"target": neginf})
+
+
 DIVERGENCES: list[Divergence] = [
     Divergence(
         id="kl_div/zero-target-nan-grad",
@@ -128,6 +147,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=zero_target_finite_slope,
         inputs_text="a target probability 0 or subnormal (input not −inf, nonzero cotangent)",
         affects=("grad",),
+        model=kl_zero_target_grad_model,
+        model_text="the reference's target gradient with NaN at each zero (or, on CPU, subnormal) target",
         example=Example(
             {"reduction": "batchmean"},
             {"input": [[-0.5, -1.5, -1.5]], "target": [[0.0, 0.5, 0.5]]},
@@ -172,6 +193,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=zero_target_at_neginf_input,
         inputs_text="a target probability 0 where the input log-probability is −inf",
         affects=("value",),
+        model=kl_zero_target_neginf_input_model,
+        model_text="the reference's value with NaN at each zero target whose input is −inf",
         example=Example(
             {"reduction": "sum"}, {"input": [[-INF, -0.5, -0.9]], "target": [[0.0, 0.5, 0.5]]}
         ),
@@ -189,6 +212,8 @@ DIVERGENCES: list[Divergence] = [
         where={"log_target": True},
         inputs=neginf_log_target,
         inputs_text="some log-target is −inf (probability 0)",
+        model=kl_neginf_log_target_model,
+        model_text="the reference's value and target gradient with NaN at each log-target −inf",
         example=Example(
             {"log_target": True, "reduction": "sum"},
             {"input": [[-0.5, -1.5, -1.5]], "target": [[-INF, -0.75, -0.75]]},
