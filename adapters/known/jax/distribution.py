@@ -41,20 +41,23 @@ def zero_target_finite_slope(case: Case) -> bool:
 
 
 def kl_target_grad_product_flushed(case: Case) -> bool:
-    """A normal target t and a normal incoming gradient g whose product g·t, formed in the dtype,
+    """A positive target t and incoming gradient g whose product g·t, formed in the dtype,
     loses the digits of g: flushed to 0 below the smallest normal number (XLA on CPU, float64,
-    float32, bfloat16), or rounded on float16's subnormal grid with more than a unit roundoff of
-    relative error. (A subnormal t or g is 0 to JAX already: another mechanism.)"""
+    float32, bfloat16; there t and g must be normal, a subnormal one is 0 to JAX already: another
+    mechanism), or rounded on float16's subnormal grid with more than a unit roundoff of relative
+    error (float16 keeps subnormals, so a subnormal t counts: t = 2^-23, g = 1/4 gives 2^-25,
+    which rounds to 0)."""
     t = case.rounded()["target"]
     g = kl_incoming_gradient(case)
     gt = g * t  # exact in float64: two numbers of the dtype
     fmt = R.FORMATS[case.dtype]
-    normal = (t >= fmt.tiny) & np.isfinite(t) & (g >= fmt.tiny)
     if case.device == "cpu" and case.dtype in FLUSHING:
+        operands = (t >= fmt.tiny) & np.isfinite(t) & (g >= fmt.tiny)
         lost = (gt != 0) & (np.abs(gt) < fmt.tiny)
     else:
+        operands = (t > 0) & np.isfinite(t) & (g > 0)
         lost = np.abs(R.round_to(gt, case.dtype) - gt) > 0.5 * fmt.eps * np.abs(gt)
-    return bool(np.any(normal & lost))
+    return bool(np.any(operands & lost))
 
 
 def zero_target_at_neginf_input(case: Case) -> bool:
@@ -165,13 +168,16 @@ DIVERGENCES: list[Divergence] = [
             "log t + 1 − x. Where g·t falls below the smallest normal number, XLA on CPU flushes "
             "it to 0 (flush-to-zero, jax-ml/jax#26658; in float16 it rounds on the subnormal "
             "grid), so the target gradient misses g entirely (float32, t = 2^-15, x = 0, cotangent 2^-112: JAX −2.0024e-33 = g·log t, "
-            "reference g·(log t + 1) = −1.8098e-33). The same mechanism as torch's xlogy "
-            "backward (kl-div-target-grad-underflow)."
+            "reference g·(log t + 1) = −1.8098e-33; float16, where a subnormal target is a "
+            "number: t = 2^-23, x = −7.94, mean of 4, g·t = 2^-25 rounds to 0 and the gradient "
+            "is g·(log t − x)). The same mechanism as torch's xlogy backward "
+            "(kl-div-target-grad-underflow)."
         ),
         citation=OPTAX.format("_classification.py#L528-L563"),
         inputs=kl_target_grad_product_flushed,
-        inputs_text="a normal target and a normal incoming gradient whose product is below the "
-        "dtype's smallest normal number (flushed to 0 on CPU; float16: rounded off)",
+        inputs_text="a target and an incoming gradient (normal, where the CPU flushes "
+        "subnormals) whose product is below the dtype's smallest normal number (flushed to 0 on "
+        "CPU; float16: rounded off, subnormal targets included)",
         affects=("grad",),
         example=Example(
             {"reduction": "none"},
