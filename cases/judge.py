@@ -7,6 +7,15 @@ part is in its ``affects``: "value" covers "value" and "shape", "grad" covers ev
 entry with ``kinds`` explains only failed parts of those kinds of difference (a generic rule about
 overflow explains a NaN or an infinity, never a finite number beyond tolerance).
 
+An entry with a *model* (``Divergence.model``: what the framework returns under the documented
+change, computed from the reference's pieces) explains a failed part only where the framework
+agrees with that prediction in the part, under the same tolerance policy the comparison with the
+reference uses (:func:`cases.compare.compare` against the prediction, bounded by the changed
+definition's own term scales). So ``cosine_embedding_loss/epsilon`` excuses torch's 1e-12 added
+to the squared norms, and not a value 2e-6 off it. Where it disagrees, the next applicable entry
+is asked; if none explains the part, the example is unexpected. An entry without a model (errors,
+behaviour no formula predicts) explains as before: wherever it applies.
+
 A non-matching example is explained when every part that failed is explained by some applicable
 entry. Then a ``convention`` entry turns the verdict into ``convention``; a ``known-bug`` entry
 keeps the verdict (mismatch, error-mismatch, crash) and marks it known. What no entry explains is
@@ -32,11 +41,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 import reference as R
 from reference import Case
-from reference.contract import Divergence
+from reference.contract import Divergence, Outcome
 
-from .compare import Comparison
+from . import tolerance
+from .compare import Comparison, Expected, compare, expected
 
 CONVENTION = "convention"
 KNOWN_BUG = "known-bug"
@@ -49,7 +61,10 @@ class Judgement:
     ``verdict``: match | mismatch | convention | error-mismatch | crash. ``divergence``: the
     ``as_record()`` of the entry behind a convention or known bug (None otherwise). ``known``: a
     registry entry expects this non-match. ``unexpected``: a mismatch, error-mismatch or crash no
-    entry explains — the conformance test must fail for it.
+    entry explains — the conformance test must fail for it. ``prediction``: the framework's error
+    against a predicting entry's model, ``{"value_ulp": …, "grad_ulp": …}`` (each None where the
+    entry does not affect that part), for the entry that explained the example or, where none
+    did, the first predicting entry that applied to a failed part; None when no model applied.
     """
 
     verdict: str
@@ -58,6 +73,8 @@ class Judgement:
     unexpected: bool = False
     # "<part>|<kind>" of the first failed part no entry explains (cases.compare), when unexpected
     signature: str | None = None
+    # the outcome's error against the explaining (or first asked) entry's prediction (issue 15)
+    prediction: dict[str, Any] | None = None
 
 
 def covers(
@@ -136,35 +153,98 @@ class Judge:
         """Indices of the entries that apply to ``case``, in registry order."""
         return [i for i in self._candidates(case) if self.entries[i].matches_inputs(case)]
 
-    def judge(self, case: Case, comparison: Comparison) -> Judgement:
+    def judge(
+        self,
+        case: Case,
+        comparison: Comparison,
+        outcome: Outcome | None = None,
+        reference: Expected | None = None,
+    ) -> Judgement:
+        """The verdict of one example. ``outcome`` (what the framework returned) is needed to
+        hold it against an entry's prediction; ``reference`` (the reference's
+        :func:`~cases.compare.expected`, computed here if not given) supplies the tolerance's
+        fan-in and, for predictions that keep the reference's terms, its scales."""
         found = self.applicable(case)
         for i in found:
             self.applied[i] += 1
         if comparison.verdict == "match":
             return Judgement("match")
         failed = comparison.failed_parts
+        against: dict[int, Comparison] = {}  # entry -> the outcome against its prediction
+
+        def agrees(i: int, part: str) -> bool:
+            entry = self.entries[i]
+            if entry.model is None:
+                return True
+            if i not in against:
+                against[i] = self._against_prediction(entry, case, outcome, reference)
+            return part not in against[i].failed_parts
+
         explaining: dict[str, int] = {}
         for part in failed:
             for i in found:
-                if explains(self.entries[i], comparison, part):
-                    explaining.setdefault(part, i)
+                if explains(self.entries[i], comparison, part) and agrees(i, part):
+                    explaining[part] = i
+                    break
         for i in found:
             if any(explains(self.entries[i], comparison, part) for part in failed):
                 self.diverged[i] += 1
         if len(explaining) < len(failed):
             first = next(part for part in failed if part not in explaining)
+            shown = next(iter(against), None)
             return Judgement(
                 comparison.verdict,
                 None,
                 known=False,
                 unexpected=True,
                 signature=comparison.signature(first),
+                prediction=self._figures(shown, against),
             )
-        chosen = [self.entries[explaining[part]] for part in failed]
-        bug = next((e for e in chosen if e.kind == KNOWN_BUG), None)
-        if bug is not None:
-            return Judgement(comparison.verdict, bug.as_record(), known=True)
-        return Judgement(CONVENTION, chosen[0].as_record(), known=True)
+        chosen = [explaining[part] for part in failed]
+        bug = next((i for i in chosen if self.entries[i].kind == KNOWN_BUG), None)
+        reported = chosen[0] if bug is None else bug
+        shown = reported if reported in against else next((i for i in chosen if i in against), None)
+        return Judgement(
+            comparison.verdict if bug is not None else CONVENTION,
+            self.entries[reported].as_record(),
+            known=True,
+            prediction=self._figures(shown, against),
+        )
+
+    def _against_prediction(
+        self, entry: Divergence, case: Case, outcome: Outcome | None, reference: Expected | None
+    ) -> Comparison:
+        """The framework's outcome compared with the entry's prediction, as :func:`compare`
+        compares it with the reference: the same bound, with the term scales of the changed
+        definition (the reference's where the prediction keeps them)."""
+        if outcome is None:
+            raise TypeError(
+                f"{entry.id} predicts the framework's output: Judge.judge needs the outcome "
+                "to hold against it"
+            )
+        if reference is None:
+            reference = expected(case)
+        predicted = entry.predict(case)
+        scales = reference.scales
+        if predicted.spec is not None or predicted.params is not None:
+            params = {**case.params, **(predicted.params or {})}
+            scales = tolerance.scales(
+                case.loss, case.rounded(), params, case.rounded_cotangent(), spec=predicted.spec
+            )
+        grads = {name: np.asarray(g, dtype=np.float64) for name, g in predicted.grads.items()}
+        target = Expected(
+            np.asarray(predicted.value, dtype=np.float64), grads, None, reference.n_reduced, scales
+        )
+        return compare(case, target, outcome)
+
+    def _figures(self, i: int | None, against: dict[int, Comparison]) -> dict[str, Any] | None:
+        if i is None:
+            return None
+        affects, result = self.entries[i].affects, against[i]
+        return {
+            "value_ulp": result.value_ulp if "value" in affects else None,
+            "grad_ulp": result.grad_ulp if covers(affects, "grad:") else None,
+        }
 
     def registry_status(self) -> list[dict[str, Any]]:
         """Every entry's record with ``status`` (applied | stale | unexercised) and its counts."""

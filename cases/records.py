@@ -277,7 +277,7 @@ class RecordBuilder:
         worst = self._worst if worst is None else worst
         if worst is None:
             return None
-        _, case, cmp, _ = worst
+        _, case, cmp, judgement = worst
         return {
             "value_ulp": encode(cmp.value_ulp),
             "value_rel": encode(cmp.value_rel),
@@ -290,6 +290,8 @@ class RecordBuilder:
             "got": first_numbers(cmp.got_shown),
             "part": cmp.part,
             "detail": cmp.detail,
+            # the error against a predicting registry entry's model (issue 15), None without one
+            "prediction": encode(judgement.prediction),
         }
 
     def _regime_fields(self) -> dict[str, Any]:

@@ -617,7 +617,7 @@ class Item:
         outcome = self.run.adapter.run(case)
         t2 = clock()
         comparison = compare(case, exp, outcome)
-        judgement = self.run.judge.judge(case, comparison)
+        judgement = self.run.judge.judge(case, comparison, outcome, exp)
         t3 = clock()
         self.builder.add(case, comparison, judgement)
         self.last_failed = False

@@ -128,6 +128,7 @@ from reference._math import times_or_zero
 from reference.contract import K_GRAD as K_GRAD  # re-exported: cases.compare reads it here
 from reference.contract import K_SUM, K_VALUE
 from reference.reduction import elementwise_cotangent
+from reference.spec import LossSpec
 from reference.terms import NEAR_HINGE as NEAR_HINGE  # re-exported with the model's constants
 from reference.terms import TermScale
 
@@ -203,14 +204,17 @@ def scales(
     arrays: Mapping[str, np.ndarray],
     params: Mapping[str, Any],
     cotangent: np.ndarray | None = None,
+    spec: LossSpec | None = None,
 ) -> Scales:
     """S, G, F and n for ``loss`` on ``arrays`` (already rounded to the case's dtype).
 
-    Raises :class:`reference.InvalidInput` where the reference does.
+    ``spec``: a modified definition of the loss (a registry entry's model,
+    :class:`reference.contract.Prediction`) whose own formula and term scale to use instead of
+    the reference's. Raises :class:`reference.InvalidInput` where the reference does.
     """
-    spec = R.get(loss)
+    spec = spec or R.get(loss)
     arrs, full, _ = core.validate(spec, arrays, params)
-    ts = term_scale(loss)
+    ts = spec.term_scale or term_scale(loss)
     with np.errstate(all="ignore"):
         el = spec.elementwise(arrs, full)
         terms = np.asarray(ts.value(arrs, full, el.loss), dtype=np.float64)

@@ -11,6 +11,7 @@ difference is visible must use the same numbers as the comparison (``cases.toler
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -19,9 +20,11 @@ from typing import Any, Literal
 
 import numpy as np
 
-from . import registry
+from . import core, registry
 from .case import Case
 from .configs import config_of as _config_of
+from .spec import Elementwise, LossSpec
+from .terms import TermScale
 
 # --- the constants of the tolerance model (cases/tolerance.py explains and calibrates them) -----
 
@@ -134,6 +137,96 @@ class Example:
 
 
 @dataclass(frozen=True)
+class Prediction:
+    """What a framework returns where a registry entry applies, by the entry's own account: the
+    value and the gradients (vector-Jacobian product, as :meth:`Case.reference` gives them) in
+    float64, with NaN or ±inf where the documented behaviour is not finite.
+
+    ``spec``: the modified definition it was computed from, whose term scale bounds the error a
+    correct evaluation of *it* makes (None: the reference's own terms bound it, as for a
+    prediction that only places non-finite values); ``params``: the parameters it was evaluated
+    with where the change is one of a parameter (eps rounded to the dtype), else None.
+    """
+
+    value: np.ndarray
+    grads: Mapping[str, np.ndarray]
+    spec: LossSpec | None = None
+    params: Mapping[str, Any] | None = None
+
+
+def predict(
+    case: Case,
+    *,
+    elementwise: Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elementwise] | None = None,
+    elementwise_vjp: Callable[..., dict[str, np.ndarray]] | None = None,
+    term_scale: TermScale | None = None,
+    params: Mapping[str, Any] | None = None,
+) -> Prediction:
+    """The reference's definition of ``case.loss`` with a documented change applied, evaluated as
+    the reference is (validation, reduction, cotangent: :func:`reference.core.value_and_vjp`) on
+    the inputs as the framework received them (``case.rounded()``).
+
+    ``elementwise``/``elementwise_vjp`` replace the loss's unreduced formula and its
+    vector-Jacobian product (same signatures as :class:`LossSpec`'s; a model calls the
+    reference's own functions for everything it does not change); ``term_scale`` the terms a
+    standard evaluation of the changed formula adds up (needed where the change makes a result
+    finite that the reference's terms call infinite); ``params`` parameters that differ from the
+    case's (an epsilon as the dtype holds it).
+    """
+    spec = registry.get(case.loss)
+    changes = {
+        name: value
+        for name, value in (
+            ("elementwise", elementwise),
+            ("elementwise_vjp", elementwise_vjp),
+            ("term_scale", term_scale),
+        )
+        if value is not None
+    }
+    changed = dataclasses.replace(spec, **changes) if changes else spec
+    evaluated = {**case.params, **params} if params else dict(case.params)
+    value, grads = core.value_and_vjp(changed, case.rounded(), evaluated, case.rounded_cotangent())
+    return Prediction(
+        np.asarray(value, dtype=np.float64),
+        grads,
+        changed if changes else None,
+        dict(params) if params else None,
+    )
+
+
+def predict_nonfinite(
+    case: Case,
+    value: np.ndarray | None = None,
+    grads: Mapping[str, np.ndarray] | None = None,
+    fill: float = np.nan,
+    grad_fill: float | None = None,
+) -> Prediction:
+    """The reference's result with ``fill`` (NaN unless said) where a behaviour is not finite:
+    ``value``, a mask of the unreduced loss (reduction ``none``'s shape, broadcastable), puts
+    ``fill`` into those elements *before* the case's reduction, so a reduced value is NaN (or
+    ±inf) exactly when a masked element reaches it; ``grads`` maps an argument to a mask of its
+    shape where its gradient is ``grad_fill`` (default: ``fill``)."""
+    spec = registry.get(case.loss)
+    elementwise = None
+    if value is not None:
+        mask = np.asarray(value, dtype=bool)
+
+        def elementwise(a, p):
+            el = spec.elementwise(a, p)
+            loss = np.where(np.broadcast_to(mask, el.loss.shape), fill, el.loss)
+            return Elementwise(loss, el.denominators)
+
+    found = predict(case, elementwise=elementwise)
+    out = dict(found.grads)
+    filled = fill if grad_fill is None else grad_fill
+    for name, where in (grads or {}).items():
+        out[name] = np.where(
+            np.broadcast_to(np.asarray(where, bool), out[name].shape), filled, out[name]
+        )
+    return Prediction(found.value, out)
+
+
+@dataclass(frozen=True)
 class Divergence:
     """A known difference between a framework and the reference, with its citation.
 
@@ -166,6 +259,22 @@ class Divergence:
     versions: str = ""
     example: Example | None = None
     kinds: tuple[str, ...] = ()
+    model: Callable[[Case], Prediction] | None = None
+    model_text: str = ""
+
+    def __post_init__(self):
+        if self.model is not None and "error" in self.affects:
+            raise ValueError(f"{self.id}: an entry about errors predicts no value (model=None)")
+        if self.model is not None and not self.model_text:
+            raise ValueError(f"{self.id}: a model says what it predicts (model_text)")
+
+    def predict(self, case: Case) -> Prediction:
+        """The entry's :class:`Prediction` for ``case`` (which it applies to); floating-point
+        warnings off, as for predicates."""
+        if self.model is None:
+            raise ValueError(f"{self.id} has no model")
+        with np.errstate(all="ignore"):
+            return self.model(case)
 
     def matches_config(
         self, loss: str, config: Mapping[str, Any], dtype: str, device: str, mode: str, version: str
@@ -216,6 +325,7 @@ class Divergence:
             "citation": self.citation,
             "versions": self.versions,
             **({"kinds": list(self.kinds)} if self.kinds else {}),
+            "model": self.model_text or None,
         }
 
 

@@ -67,6 +67,27 @@ def test_every_difference_on_an_example_is_explained(adapter, entry):
     if entry is None:
         pytest.skip("no entry with an example")
     case = entry.example.case(entry.loss)
-    comparison = compare(case, expected(case), adapter.run(case))
-    judgement = Judge(adapter.divergences(), adapter.version()).judge(case, comparison)
+    exp, outcome = expected(case), adapter.run(case)
+    comparison = compare(case, exp, outcome)
+    judgement = Judge(adapter.divergences(), adapter.version()).judge(
+        case, comparison, outcome, exp
+    )
     assert not judgement.unexpected, f"{entry.id}: unexplained on its example: {comparison.detail}"
+
+
+def test_a_model_predicts_what_the_framework_returns_on_its_example(adapter, entry):
+    """An entry with a model explains its example itself: in every part the entry affects where
+    the framework differs from the reference, the framework agrees with the prediction (another
+    entry's behaviour on the same example, e.g. a float16 overflow, is that entry's)."""
+    if entry is None or entry.model is None:
+        pytest.skip("no model")
+    case = entry.example.case(entry.loss)
+    exp, outcome = expected(case), adapter.run(case)
+    judge = Judge([entry], adapter.version())
+    comparison = compare(case, exp, outcome)
+    differing = [p for p in comparison.failed_parts if explains(entry, comparison, p)]
+    against = judge._against_prediction(entry, case, outcome, exp)
+    others = [e for e in adapter.divergences() if e is not entry and e.applies(case, judge.version)]
+    explained_elsewhere = {p for p in differing for e in others if explains(e, comparison, p)}
+    missed = [p for p in differing if p in against.failed_parts and p not in explained_elsewhere]
+    assert not missed, f"{entry.id}: the framework disagrees with the model: {against.detail}"

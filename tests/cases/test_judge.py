@@ -299,3 +299,86 @@ def test_a_dtype_difference_is_explained_only_by_an_entry_affecting_dtype():
     assert j.unexpected and j.signature == "dtype|dtype"
     j = Judge([entry("convention", affects=("dtype",))], "2.13.0").judge(bce(), wrong)
     assert j.verdict == "convention" and not j.unexpected
+
+
+# --- entries that predict -----------------------------------------------------------------------
+
+
+def scaled_by(factor):
+    """A model: the reference's loss times ``factor`` (a documented change of the definition)."""
+    from reference import get
+    from reference.contract import predict
+    from reference.spec import Elementwise
+
+    spec = get("binary_cross_entropy")
+
+    def model(case):
+        def elementwise(a, p):
+            el = spec.elementwise(a, p)
+            return Elementwise(el.loss * factor, el.denominators)
+
+        return predict(case, elementwise=elementwise)
+
+    return model
+
+
+def outcome_of(case: Case, factor: float) -> Outcome:
+    exp = expected(case)
+    return Outcome(value=exp.value * factor, grads=dict(exp.grads))
+
+
+def judged(entries, case, factor):
+    exp = expected(case)
+    out = outcome_of(case, factor)
+    return Judge(entries, "2.13.0").judge(case, compare(case, exp, out), out, exp)
+
+
+def predicting(**kw) -> Divergence:
+    return entry(affects=("value",), model=scaled_by(1.01), model_text="the loss × 1.01", **kw)
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_predicting_entry_explains_only_what_agrees_with_its_prediction(dtype):
+    agreeing = judged([predicting()], bce(dtype), 1.01)
+    assert (agreeing.verdict, agreeing.unexpected) == ("convention", False)
+    assert agreeing.prediction["value_ulp"] <= 1 and agreeing.prediction["grad_ulp"] is None
+    # 2e-6 off the prediction: the entry applies, and no longer hides it
+    off = judged([predicting()], bce(dtype), 1.01 * (1 + 2e-6) if dtype == "float64" else 1.02)
+    assert (off.verdict, off.unexpected, off.divergence) == ("mismatch", True, None)
+    assert off.prediction["value_ulp"] > 100
+
+
+def test_an_entry_without_a_model_still_explains_wherever_it_applies():
+    assert judged([entry(affects=("value",))], bce(), 1.02).verdict == "convention"
+
+
+def test_a_part_the_prediction_misses_falls_through_to_the_next_entry():
+    fallback = entry("known-bug", affects=("value",), id="test-fallback")
+    j = judged([predicting(), fallback], bce("float64"), 1.02)
+    assert (j.verdict, j.known, j.divergence["id"]) == ("mismatch", True, "test-fallback")
+    assert j.prediction is None  # the entry that explained it predicts nothing
+
+
+def test_a_model_needs_the_outcome_to_hold_against():
+    case = bce()
+    with pytest.raises(TypeError, match="needs the outcome"):
+        Judge([predicting()], "2.13.0").judge(case, off_value(case))
+
+
+def test_an_entry_about_errors_has_no_model():
+    with pytest.raises(ValueError, match="predicts no value"):
+        entry(affects=("error",), model=scaled_by(2.0), model_text="twice")
+
+
+def test_a_nonfinite_prediction_places_nan_before_the_reduction():
+    from reference.contract import predict_nonfinite
+
+    mask = np.array([False, True, False])
+    summed = predict_nonfinite(bce("float64", reduction="sum"), value=mask)
+    assert np.isnan(summed.value)
+    none = bce("float64", reduction="none")
+    none = dataclasses.replace(none, cotangent=np.ones(3))
+    each = predict_nonfinite(none, value=mask, grads={"input": mask}, grad_fill=np.inf)
+    ref, grads = none.reference()
+    assert np.isnan(each.value[1]) and np.array_equal(each.value[[0, 2]], ref[[0, 2]])
+    assert np.isinf(each.grads["input"][1]) and each.grads["target"][1] == grads["target"][1]

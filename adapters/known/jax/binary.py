@@ -7,7 +7,7 @@ import numpy as np
 
 import reference as R
 from reference import Case
-from reference.contract import Divergence, Example
+from reference.contract import Divergence, Example, Prediction, predict_nonfinite
 
 from ._common import (
     INF,
@@ -58,6 +58,16 @@ def focal_label_gradient_dropped(case: Case) -> bool:
     return bool(np.any(hard & np.isfinite(ref) & (np.abs(lost) > 2.0 * spacing)))
 
 
+def _absent_terms_at_infinite_logits(case: Case) -> np.ndarray:
+    a = case.rounded()
+    x, y = np.broadcast_arrays(a["input"], a["target"])
+    return ((x == np.inf) & (y == 1)) | ((x == -np.inf) & zero_for_jax(y, case))
+
+
+def bce_infinite_logit_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, value=_absent_terms_at_infinite_logits(case))
+
+
 DIVERGENCES: list[Divergence] = [
     Divergence(
         id="binary_cross_entropy_with_logits/infinite-logit-nan",
@@ -72,6 +82,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=infinite_logit_absent_term,
         inputs_text="a logit +inf with label 1, or −inf with label 0",
         affects=("value",),
+        model=bce_infinite_logit_model,
+        model_text="the reference's value with NaN at each logit +inf with label 1 or −inf with label 0",
         example=Example(
             {"reduction": "none"},
             {"input": [INF, -INF, 0.5], "target": [1.0, 0.0, 0.5]},

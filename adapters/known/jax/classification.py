@@ -8,7 +8,7 @@ import numpy as np
 
 import reference as R
 from reference import Case
-from reference.contract import K_VALUE, Divergence, Example
+from reference.contract import K_VALUE, Divergence, Example, Prediction, predict_nonfinite
 
 from ._common import (
     INF,
@@ -91,6 +91,57 @@ def every_target_ignored(case: Case) -> bool:
     return ignore is not None and bool(np.all(case.arrays["target"] == ignore))
 
 
+# --- models: what optax returns where an entry applies --------------------------------------
+
+
+def _class_last(x: np.ndarray) -> np.ndarray:
+    return np.moveaxis(x, class_axis(x), -1)
+
+
+def _whole_items(case: Case, items: np.ndarray) -> np.ndarray:
+    """An item mask (the unreduced loss's shape) over each item's classes, in the input's layout."""
+    x = case.arrays["input"]
+    spread = np.repeat(np.asarray(items)[..., None], np.shape(x)[class_axis(x)], axis=-1)
+    return np.moveaxis(spread, -1, class_axis(x))
+
+
+def multilabel_infinite_model(case: Case) -> Prediction:
+    a = case.rounded()
+    x, y = a["input"], a["target"]
+    absent = ((x == np.inf) & (y == 1)) | ((x == -np.inf) & zero_for_jax(y, case))
+    return predict_nonfinite(case, value=np.any(absent, axis=-1))
+
+
+def ce_neginf_zero_label_model(case: Case) -> Prediction:
+    a = case.rounded()
+    at = (a["input"] == -np.inf) & zero_for_jax(a["target"], case)
+    return predict_nonfinite(case, value=np.any(_class_last(at), axis=-1))
+
+
+def _posinf_items(case: Case) -> np.ndarray:
+    x = _class_last(case.rounded()["input"])
+    return np.any(x == np.inf, axis=-1) & np.any(x != np.inf, axis=-1)
+
+
+def ce_posinf_grad_model(case: Case) -> Prediction:
+    """NaN gradients over every class of an item with a +inf logit (and a finite one)."""
+    rows = _whole_items(case, _posinf_items(case))
+    grads = {"input": rows}
+    if "target" in case.reference()[1]:
+        grads["target"] = rows
+    return predict_nonfinite(case, grads=grads)
+
+
+def ce_posinf_value_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, value=_posinf_items(case))
+
+
+def every_target_ignored_model(case: Case) -> Prediction:
+    """jnp.mean(…, where=…)'s gradient: 0 at every excluded element, so 0 everywhere."""
+    found = predict_nonfinite(case)
+    return Prediction(found.value, {**found.grads, "input": np.zeros_like(found.grads["input"])})
+
+
 DIVERGENCES: list[Divergence] = [
     Divergence(
         id="multilabel_soft_margin_loss/infinite-logit-nan",
@@ -105,6 +156,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=infinite_logit_absent_term,
         inputs_text="a logit +inf with label 1, or −inf with label 0",
         affects=("value",),
+        model=multilabel_infinite_model,
+        model_text="the reference's value with NaN at each item holding a logit +inf with label 1 or −inf with label 0",
         example=Example(
             {"reduction": "mean"}, {"input": [[INF, -INF, 0.3]], "target": [[1.0, 0.0, 0.5]]}
         ),
@@ -124,6 +177,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=ce_neginf_logit_zero_label,
         inputs_text="a −inf logit at a class whose target probability is 0",
         affects=("value",),
+        model=ce_neginf_zero_label_model,
+        model_text="the reference's value with NaN at each item holding a −inf logit of target 0",
         example=Example(
             {"target_kind": "probability", "reduction": "mean"},
             {"input": [[-INF, 0.5, 1.0]], "target": [[0.0, 0.5, 0.5]]},
@@ -144,6 +199,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=ce_posinf_logit_in_softmax_path,
         inputs_text="probability targets or label smoothing, and an item with a +inf logit",
         affects=("grad",),
+        model=ce_posinf_grad_model,
+        model_text="the reference's gradients with NaN over every class of each item holding +inf and a finite logit",
         example=Example(
             {"target_kind": "probability", "reduction": "mean"},
             {"input": [[INF, 0.0, 1.0]], "target": [[0.2, 0.3, 0.5]]},
@@ -165,6 +222,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=ce_posinf_logit_absent_class,
         inputs_text="an item whose +inf logits all have target 0, with a positive target elsewhere",
         affects=("value",),
+        model=ce_posinf_value_model,
+        model_text="the reference's value with NaN at each item holding +inf and a finite logit",
         example=Example(
             {"target_kind": "probability", "reduction": "none"},
             {"input": [[0.5, INF, 1.0]], "target": [[1.0, 0.0, 0.0]]},
@@ -212,6 +271,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=every_target_ignored,
         inputs_text="every target equals ignore_index",
         affects=("grad",),
+        model=every_target_ignored_model,
+        model_text="an input gradient of 0",
         example=Example(
             {"ignore_index": -100, "reduction": "mean"},
             {"input": [[1.5, 0.75, 0.0], [-0.5, -0.75, -0.5]], "target": [-100, -100]},

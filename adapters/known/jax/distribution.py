@@ -9,7 +9,7 @@ import numpy as np
 import reference as R
 from adapters.predicates import kl_incoming_gradient
 from reference import Case
-from reference.contract import K_GRAD, K_VALUE, Divergence, Example
+from reference.contract import K_GRAD, K_VALUE, Divergence, Example, Prediction, predict_nonfinite
 
 from ._common import (
     FLUSHING,
@@ -41,20 +41,23 @@ def zero_target_finite_slope(case: Case) -> bool:
 
 
 def kl_target_grad_product_flushed(case: Case) -> bool:
-    """A normal target t and a normal incoming gradient g whose product g·t, formed in the dtype,
+    """A positive target t and incoming gradient g whose product g·t, formed in the dtype,
     loses the digits of g: flushed to 0 below the smallest normal number (XLA on CPU, float64,
-    float32, bfloat16), or rounded on float16's subnormal grid with more than a unit roundoff of
-    relative error. (A subnormal t or g is 0 to JAX already: another mechanism.)"""
+    float32, bfloat16; there t and g must be normal, a subnormal one is 0 to JAX already: another
+    mechanism), or rounded on float16's subnormal grid with more than a unit roundoff of relative
+    error (float16 keeps subnormals, so a subnormal t counts: t = 2^-23, g = 1/4 gives 2^-25,
+    which rounds to 0)."""
     t = case.rounded()["target"]
     g = kl_incoming_gradient(case)
     gt = g * t  # exact in float64: two numbers of the dtype
     fmt = R.FORMATS[case.dtype]
-    normal = (t >= fmt.tiny) & np.isfinite(t) & (g >= fmt.tiny)
     if case.device == "cpu" and case.dtype in FLUSHING:
+        operands = (t >= fmt.tiny) & np.isfinite(t) & (g >= fmt.tiny)
         lost = (gt != 0) & (np.abs(gt) < fmt.tiny)
     else:
+        operands = (t > 0) & np.isfinite(t) & (g > 0)
         lost = np.abs(R.round_to(gt, case.dtype) - gt) > 0.5 * fmt.eps * np.abs(gt)
-    return bool(np.any(normal & lost))
+    return bool(np.any(operands & lost))
 
 
 def zero_target_at_neginf_input(case: Case) -> bool:
@@ -112,6 +115,25 @@ def log_target_exp_underflows(case: Case) -> bool:
     return False
 
 
+# --- models: what optax returns where an entry applies --------------------------------------
+
+
+def kl_zero_target_grad_model(case: Case) -> Prediction:
+    t = case.rounded()["target"]
+    return predict_nonfinite(case, grads={"target": zero_for_jax(t, case)})
+
+
+def kl_zero_target_neginf_input_model(case: Case) -> Prediction:
+    a = case.rounded()
+    both = zero_for_jax(a["target"], case) & (a["input"] == -np.inf)
+    return predict_nonfinite(case, value=both)
+
+
+def kl_neginf_log_target_model(case: Case) -> Prediction:
+    neginf = case.rounded()["target"] == -np.inf
+    return predict_nonfinite(case, value=neginf, grads={"target": neginf})
+
+
 DIVERGENCES: list[Divergence] = [
     Divergence(
         id="kl_div/zero-target-nan-grad",
@@ -128,6 +150,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=zero_target_finite_slope,
         inputs_text="a target probability 0 or subnormal (input not −inf, nonzero cotangent)",
         affects=("grad",),
+        model=kl_zero_target_grad_model,
+        model_text="the reference's target gradient with NaN at each zero (or, on CPU, subnormal) target",
         example=Example(
             {"reduction": "batchmean"},
             {"input": [[-0.5, -1.5, -1.5]], "target": [[0.0, 0.5, 0.5]]},
@@ -144,13 +168,16 @@ DIVERGENCES: list[Divergence] = [
             "log t + 1 − x. Where g·t falls below the smallest normal number, XLA on CPU flushes "
             "it to 0 (flush-to-zero, jax-ml/jax#26658; in float16 it rounds on the subnormal "
             "grid), so the target gradient misses g entirely (float32, t = 2^-15, x = 0, cotangent 2^-112: JAX −2.0024e-33 = g·log t, "
-            "reference g·(log t + 1) = −1.8098e-33). The same mechanism as torch's xlogy "
-            "backward (kl-div-target-grad-underflow)."
+            "reference g·(log t + 1) = −1.8098e-33; float16, where a subnormal target is a "
+            "number: t = 2^-23, x = −7.94, mean of 4, g·t = 2^-25 rounds to 0 and the gradient "
+            "is g·(log t − x)). The same mechanism as torch's xlogy backward "
+            "(kl-div-target-grad-underflow)."
         ),
         citation=OPTAX.format("_classification.py#L528-L563"),
         inputs=kl_target_grad_product_flushed,
-        inputs_text="a normal target and a normal incoming gradient whose product is below the "
-        "dtype's smallest normal number (flushed to 0 on CPU; float16: rounded off)",
+        inputs_text="a target and an incoming gradient (normal, where the CPU flushes "
+        "subnormals) whose product is below the dtype's smallest normal number (flushed to 0 on "
+        "CPU; float16: rounded off, subnormal targets included)",
         affects=("grad",),
         example=Example(
             {"reduction": "none"},
@@ -172,6 +199,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=zero_target_at_neginf_input,
         inputs_text="a target probability 0 where the input log-probability is −inf",
         affects=("value",),
+        model=kl_zero_target_neginf_input_model,
+        model_text="the reference's value with NaN at each zero target whose input is −inf",
         example=Example(
             {"reduction": "sum"}, {"input": [[-INF, -0.5, -0.9]], "target": [[0.0, 0.5, 0.5]]}
         ),
@@ -189,6 +218,8 @@ DIVERGENCES: list[Divergence] = [
         where={"log_target": True},
         inputs=neginf_log_target,
         inputs_text="some log-target is −inf (probability 0)",
+        model=kl_neginf_log_target_model,
+        model_text="the reference's value and target gradient with NaN at each log-target −inf",
         example=Example(
             {"log_target": True, "reduction": "sum"},
             {"input": [[-0.5, -1.5, -1.5]], "target": [[-INF, -0.75, -0.75]]},

@@ -7,7 +7,9 @@ import numpy as np
 
 import reference as R
 from reference import Case
-from reference.contract import Divergence, Example
+from reference.contract import Divergence, Example, Prediction, predict
+from reference.spec import Elementwise
+from reference.terms import TermScale
 
 from ._common import (
     GRAD_ULPS,
@@ -128,6 +130,90 @@ def triplet_squares_out_of_range(case: Case) -> bool:
     return False
 
 
+# --- models: what optax returns where an entry applies --------------------------------------
+
+
+def _extra_component(a, p) -> dict[str, np.ndarray]:
+    """anchor, positive and negative with one component appended, eps^(1/p) to the anchor and 0
+    to the others: ‖[a − x, eps^(1/p)]‖_p = (Σ|a − x|^p + eps)^(1/p), optax's distance, is the
+    reference's distance of the extended vectors with eps = 0."""
+
+    def column(x, value):
+        return np.full((*np.shape(x)[:-1], 1), value)
+
+    root = p["eps"] ** (1.0 / p["p"])
+    out = dict(a)
+    for name, value in (("anchor", root), ("positive", 0.0), ("negative", 0.0)):
+        out[name] = np.concatenate([a[name], column(a[name], value)], axis=-1)
+    return out
+
+
+def _drop_extra(grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: g[..., :-1] for name, g in grads.items()}
+
+
+def triplet_eps_inside_root_model(case: Case) -> Prediction:
+    """The reference's triplet_margin_loss, value, gradients and term scales, of the vectors
+    extended by eps^(1/p) (:func:`_extra_component`) with eps = 0."""
+    spec = R.get("triplet_margin_loss")
+    ts = spec.term_scale
+    eps = full_params(case)["eps"]
+
+    def at(p):
+        return {**p, "eps": eps}  # the extension needs the case's eps; the formula gets 0
+
+    def extended(a, p):
+        return _extra_component(a, at(p))
+
+    return predict(
+        case,
+        elementwise=lambda a, p: spec.elementwise(extended(a, p), p),
+        elementwise_vjp=lambda a, p, g: _drop_extra(spec.elementwise_vjp(extended(a, p), p, g)),
+        term_scale=TermScale(
+            lambda a, p, loss: ts.value(extended(a, p), p, loss),
+            lambda a, p, c: _drop_extra(ts.grads(extended(a, p), p, c)),
+            None
+            if ts.grad_floor is None
+            else lambda a, p, c: _drop_extra_floor(ts.grad_floor(extended(a, p), p, c)),
+        ),
+        params={"eps": 0.0},
+    )
+
+
+def _drop_extra_floor(floor):
+    floor = np.asarray(floor)
+    return floor[..., :-1] if floor.ndim else floor
+
+
+def _signed_triplet(a, p):
+    """optax's p = 1 distances, Σ(a − x) + eps (no absolute value), their hinge argument and
+    their slopes."""
+    d_ap, g_ap = _optax_pair(a["anchor"] - a["positive"], 1.0, p["eps"], signed=True)
+    d_an, g_an = _optax_pair(a["anchor"] - a["negative"], 1.0, p["eps"], signed=True)
+    return d_ap - d_an + p["margin"], g_ap, g_an
+
+
+def triplet_signed_l1_model(case: Case) -> Prediction:
+    """max(Σ(a − p) − Σ(a − n) + margin, 0) with slope 1 per component, jnp.maximum's half
+    gradient at a tie (as triplet_margin_loss/hinge-tie-half-gradient)."""
+
+    def elementwise(a, p):
+        z, _, _ = _signed_triplet(a, p)
+        return Elementwise(np.maximum(z, 0.0))
+
+    def vjp(a, p, g):
+        z, g_ap, g_an = _signed_triplet(a, p)
+        s = (g * np.where(z > 0, 1.0, np.where(z == 0, 0.5, 0.0)))[..., None]
+        shape = np.shape(a["anchor"])
+        return {
+            "anchor": np.broadcast_to(s * (g_ap - g_an), shape),
+            "positive": np.broadcast_to(-s * g_ap, np.shape(a["positive"])),
+            "negative": np.broadcast_to(s * g_an, np.shape(a["negative"])),
+        }
+
+    return predict(case, elementwise=elementwise, elementwise_vjp=vjp)
+
+
 DIVERGENCES: list[Divergence] = [
     Divergence(
         id="triplet_margin_loss/eps-inside-root",
@@ -143,6 +229,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=triplet_eps_visible,
         inputs_text=f"eps > 0 and the two placements differ by > {VALUE_ULPS:g} ULPs (value) or "
         f"> {GRAD_ULPS:g} ULPs (gradient)",
+        model=triplet_eps_inside_root_model,
+        model_text="the reference's loss and gradients with eps added once inside the root, (Σ|a − x|^p + eps)^(1/p)",
         example=Example(
             {"eps": 1e-6, "reduction": "sum"},
             {"anchor": [[0.0, 0.0]], "positive": [[1.0, 0.0]], "negative": [[0.0, 1.5]]},
@@ -162,6 +250,8 @@ DIVERGENCES: list[Divergence] = [
         where={"p": 1.0},
         inputs=triplet_signed_l1,
         inputs_text="an active item with a component of a − p or a − n below 0 (or at 0 with eps = 0)",
+        model=triplet_signed_l1_model,
+        model_text="max(Σ(a − p) − Σ(a − n) + eps − eps + margin, 0) with slope 1 per component (half at a tie)",
         example=Example(
             {"p": 1.0, "eps": 0.0, "reduction": "sum"},
             {"anchor": [0.5, -0.5], "positive": [1.0, 0.0], "negative": [2.0, 1.0]},

@@ -11,6 +11,9 @@ import numpy as np
 
 import reference as R
 from reference import Case
+from reference._math import log_softmax
+from reference.contract import Prediction, predict
+from reference.terms import TermScale
 
 from ...base import Accepts, Divergence, Example
 from ._common import (
@@ -51,6 +54,44 @@ def target_rows_not_normalised(case: Case) -> bool:
     # the float64 summation here.
     unnormalised = np.abs(np.sum(t, axis=axis) - 1.0) > 1e-12 * t.shape[axis]
     return bool(np.any(unnormalised & ~np.any(np.isnan(x), axis=axis)))  # a NaN row is NaN anyway
+
+
+def softmax_xent_kernel_gradient(case: Case) -> Prediction:
+    """The kernel's logit gradient g·(softmax(x) − q), q the (smoothed) target: the reference's
+    g·(softmax(x)·Σq − q) less g·softmax(x)·(Σq − 1). Value and target gradient: the
+    reference's."""
+    spec = R.get("cross_entropy")
+    ts = spec.term_scale
+
+    def excess(a, p, magnitude=False):
+        """softmax(x)·(Σq − 1), or its terms' size softmax·|Σq − 1|·(1 + |z| + L) (the relative
+        error of e^z at z = x − max x, L = log Σ e^z, as the reference's term scale counts it)."""
+        axis = _class_axis(a["input"])
+        eps = p["label_smoothing"]
+        mass = (1.0 - eps) * np.sum(a["target"], axis=axis, keepdims=True) + eps
+        logp = np.moveaxis(log_softmax(np.moveaxis(a["input"], axis, -1)), -1, axis)
+        if not magnitude:
+            return np.exp(logp) * (mass - 1.0)
+        x = a["input"]
+        z = x - np.max(x, axis=axis, keepdims=True)
+        lse = z - logp
+        return np.exp(logp) * np.abs(mass - 1.0) * (1.0 + np.abs(z) + np.abs(lse))
+
+    def vjp(a, p, g):
+        grads = spec.elementwise_vjp(a, p, g)
+        g = np.expand_dims(g, _class_axis(a["input"]))
+        return {**grads, "input": grads["input"] - g * excess(a, p)}
+
+    def grad_terms(a, p, c):
+        grads = ts.grads(a, p, c)
+        c = np.expand_dims(c, _class_axis(a["input"]))
+        return {**grads, "input": grads["input"] + c * excess(a, p, magnitude=True)}
+
+    return predict(
+        case,
+        elementwise_vjp=vjp,
+        term_scale=TermScale(ts.value, grad_terms, ts.grad_floor),
+    )
 
 
 def class_axis_is_not_last_and_sizes_differ(case: Case) -> bool:
@@ -157,6 +198,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=target_rows_not_normalised,
         inputs_text="a probability target whose class sum differs from 1",
         affects=("grad",),
+        model=softmax_xent_kernel_gradient,
+        model_text="the logit gradient g·(softmax(x) − q) of the kernel, q the (smoothed) target",
         example=Example(PROBABILITY, {"input": [[0.5, -1.0, 2.0]], "target": [[0.25] * 3]}),
     ),
     Divergence(

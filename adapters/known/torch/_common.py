@@ -70,6 +70,11 @@ FUNCTIONAL_MULTILABEL = (
     "https://github.com/pytorch/pytorch/blob/v2.13.0/torch/nn/functional.py#L4541-L4548"
 )
 
+# Loss.cpp's `constexpr float EPSILON = 1e-12`: a float, 9.99999996e-13 (cosine_embedding_loss adds
+# it to the squared norms, binary_cross_entropy's backward divides by at least it), then cast to
+# the input dtype (float16 holds no such number: 0).
+EPSILON = float(np.float32(1e-12))
+
 # --- small helpers -------------------------------------------------------------------------------
 
 VALUE_GRAD = ("value", "grad")

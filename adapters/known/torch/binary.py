@@ -11,9 +11,14 @@ import numpy as np
 import reference as R
 from adapters.base import Accepts, Divergence, Example
 from reference import Case
+from reference._math import times_or_zero
+from reference.contract import Prediction, predict, predict_nonfinite
+from reference.spec import Elementwise
+from reference.terms import TermScale
 
 from ._common import (
     DOCS,
+    EPSILON,
     FUNCTIONS_MANUAL,
     LOSS_CPP,
     VALUE_GRAD,
@@ -140,6 +145,80 @@ def bce_logits_zero_factor_at_nonfinite_term(case: Case) -> bool:
     return bool(np.any(np.isfinite(t["x"]) & hit))
 
 
+# --- models: what torch returns where an entry applies --------------------------------------
+
+LOG_CLAMP = -100.0  # BCELoss: "clamps its log function outputs to be greater than or equal to -100"
+
+
+def _bce_weight(a) -> np.ndarray | float:
+    return a.get("weight", 1.0)
+
+
+def _bce_clamped_loss(a, p) -> Elementwise:
+    """−w [y·max(log x, −100) + (1 − y)·max(log(1 − x), −100)]: the reference's formula with each
+    log clamped (a zero label weight still removes its term, as 0·(−100) = 0)."""
+    x, y = a["input"], a["target"]
+    log_x = np.maximum(np.log(x), LOG_CLAMP)
+    log_1mx = np.maximum(np.log1p(-x), LOG_CLAMP)
+    loss = -(times_or_zero(y, log_x) + times_or_zero(1.0 - y, log_1mx))
+    return Elementwise(times_or_zero(_bce_weight(a), loss))
+
+
+def _bce_clamped_terms(a, p, loss) -> np.ndarray:
+    """The reference's BCE terms with each |log| at most 100 (the clamped logs' sizes)."""
+    x, y, w = a["input"], a["target"], np.abs(_bce_weight(a))
+    return w * (
+        times_or_zero(np.abs(y), np.minimum(np.abs(np.log(x)), -LOG_CLAMP))
+        + times_or_zero(np.abs(1.0 - y), np.minimum(np.abs(np.log1p(-x)), -LOG_CLAMP) + 1.0)
+    )
+
+
+def bce_log_clamp_model(case: Case) -> Prediction:
+    spec = R.get("binary_cross_entropy")
+    return predict(
+        case,
+        elementwise=_bce_clamped_loss,
+        term_scale=TermScale(_bce_clamped_terms, spec.term_scale.grads),
+    )
+
+
+def bce_grad_epsilon_model(case: Case) -> Prediction:
+    """Loss.cpp's backward: g·(x − y)/max((1 − x)·x, EPSILON) times the weight, EPSILON as the
+    dtype holds it (float16: 0); the target gradient is the reference's −logit(x)·g·w."""
+    spec = R.get("binary_cross_entropy")
+    epsilon = float(R.round_to(np.float64(EPSILON), case.dtype))
+
+    def denominator(x):
+        return np.maximum((1.0 - x) * x, epsilon)
+
+    def vjp(a, p, g):
+        x, y = a["input"], a["target"]
+        grads = spec.elementwise_vjp(a, p, g)
+        return {**grads, "input": g * (x - y) / denominator(x) * _bce_weight(a)}
+
+    def grad_terms(a, p, c):
+        x, y = a["input"], a["target"]
+        grads = spec.term_scale.grads(a, p, c)
+        size = c * np.abs(_bce_weight(a)) * (np.abs(x) + np.abs(y)) / denominator(x)
+        return {**grads, "input": np.broadcast_to(size, x.shape)}
+
+    return predict(
+        case,
+        elementwise_vjp=vjp,
+        term_scale=TermScale(spec.term_scale.value, grad_terms),
+    )
+
+
+def _bce_logits_absent_infinite(case: Case) -> np.ndarray:
+    a = case.rounded()
+    x, y = np.broadcast_arrays(a["input"], a["target"])
+    return np.isneginf(x) | (np.isposinf(x) & (y == 1))
+
+
+def bce_logits_infinite_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, value=_bce_logits_absent_infinite(case))
+
+
 DIVERGENCES: list[Divergence] = [
     Divergence(
         id="binary_cross_entropy/log-clamp-100",
@@ -154,6 +233,8 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="some nonzero-weight element with log(input) < −100 and target ≠ 0, or "
         "log(1 − input) < −100 and target ≠ 1",
         affects=("value",),
+        model=bce_log_clamp_model,
+        model_text="the reference's value with each log clamped at −100",
         example=Example(
             {"reduction": "none"},
             {"input": [0.0, 0.25], "target": [1.0, 0.5]},
@@ -174,6 +255,8 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="some nonzero-weight element with input·(1 − input) < 1e-12 (other than "
         "input == target)",
         affects=("grad",),
+        model=bce_grad_epsilon_model,
+        model_text="the input gradient g·w·(x − y)/max(x(1 − x), EPSILON), EPSILON = 1e-12 as a float in the dtype",
         example=Example({"reduction": "sum"}, {"input": [5e-13, 0.5], "target": [1.0, 0.5]}),
     ),
     Divergence(
@@ -213,6 +296,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=bce_logits_infinite,
         inputs_text="some logit −inf, or +inf with target 1",
         affects=("value",),
+        model=bce_logits_infinite_model,
+        model_text="the reference's value with NaN at each logit −inf, or +inf with target 1",
         example=Example(
             {"reduction": "none"},
             {"input": [-inf, 0.5], "target": [0.0, 1.0]},

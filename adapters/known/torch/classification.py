@@ -9,6 +9,7 @@ import numpy as np
 import reference as R
 from adapters.base import Accepts, Divergence, Example
 from reference import Case
+from reference.contract import Prediction, predict, predict_nonfinite
 
 from ._common import (
     DOCS,
@@ -56,8 +57,9 @@ def _total_weight(case: Case) -> float:
     return float(np.sum(w[np.where(kept, target, 0)] * kept))
 
 
-def ce_neginf_logit_without_mass(case: Case) -> bool:
-    """A logit is −inf where torch multiplies its log-probability by a zero weight·target mass."""
+def _items_with_neginf_logit_without_mass(case: Case) -> np.ndarray:
+    """Per item: a logit is −inf where torch multiplies its log-probability by a zero
+    weight·target mass."""
     a, p = case.rounded(), params_of(case)
     x = _class_last(a["input"])
     n_classes = x.shape[-1]
@@ -65,15 +67,20 @@ def ce_neginf_logit_without_mass(case: Case) -> bool:
     eps = p["label_smoothing"]
     if p["target_kind"] == "probability":
         mass = w * ((1.0 - eps) * _class_last(a["target"]) + eps / n_classes)
-        return bool(np.any(np.isneginf(x) & (mass == 0)))
+        return np.any(np.isneginf(x) & (mass == 0), axis=-1)
     target, kept = _kept_targets(case)
     safe = np.where(kept, target, 0)
     x_y = np.take_along_axis(x, safe[..., None], axis=-1)[..., 0]
     nll_nan = kept & np.isneginf(x_y) & (w[safe] == 0)
     if eps == 0:
-        return bool(np.any(nll_nan))
+        return nll_nan
     smooth_nan = kept[..., None] & np.isneginf(x) & (w == 0)
-    return bool(np.any(nll_nan) or np.any(smooth_nan))
+    return nll_nan | np.any(smooth_nan, axis=-1)
+
+
+def ce_neginf_logit_without_mass(case: Case) -> bool:
+    """A logit is −inf where torch multiplies its log-probability by a zero weight·target mass."""
+    return bool(np.any(_items_with_neginf_logit_without_mass(case)))
 
 
 def prob_target_neginf_at_zero_weight(case: Case) -> bool:
@@ -85,15 +92,19 @@ def prob_target_neginf_at_zero_weight(case: Case) -> bool:
     return bool(np.any(np.isneginf(x) & (w == 0)))
 
 
-def nll_inf_at_zero_weight(case: Case) -> bool:
-    """A kept item's target-class input is ±inf and its class weight 0: torch computes −0·inf."""
+def _items_with_inf_at_zero_weight(case: Case) -> np.ndarray:
     a = case.rounded()
     x = _class_last(a["input"])
     w = a.get("weight", np.ones(x.shape[-1]))
     target, kept = _kept_targets(case)
     safe = np.where(kept, target, 0)
     x_y = np.take_along_axis(x, safe[..., None], axis=-1)[..., 0]
-    return bool(np.any(kept & np.isinf(x_y) & (w[safe] == 0)))
+    return kept & np.isinf(x_y) & (w[safe] == 0)
+
+
+def nll_inf_at_zero_weight(case: Case) -> bool:
+    """A kept item's target-class input is ±inf and its class weight 0: torch computes −0·inf."""
+    return bool(np.any(_items_with_inf_at_zero_weight(case)))
 
 
 def any_posinf_logit(case: Case) -> bool:
@@ -126,11 +137,15 @@ def zero_total_weight_smoothed(case: Case) -> bool:
     )
 
 
-def multilabel_infinite(case: Case) -> bool:
-    """x = −inf with target 0, or x = +inf with target 1: torch evaluates 0·log σ(∓inf)."""
+def _multilabel_infinite_labels(case: Case) -> np.ndarray:
     a = case.rounded()
     x, y = a["input"], a["target"]
-    return bool(np.any((np.isneginf(x) & (y == 0)) | (np.isposinf(x) & (y == 1))))
+    return (np.isneginf(x) & (y == 0)) | (np.isposinf(x) & (y == 1))
+
+
+def multilabel_infinite(case: Case) -> bool:
+    """x = −inf with target 0, or x = +inf with target 1: torch evaluates 0·log σ(∓inf)."""
+    return bool(np.any(_multilabel_infinite_labels(case)))
 
 
 def multilabel_grad_scale_underflows(case: Case) -> bool:
@@ -161,6 +176,82 @@ def target_is_torch_default_ignore(case: Case) -> bool:
     return bool(np.any(case.arrays["target"] == -100))
 
 
+# --- models: what torch returns where an entry applies --------------------------------------
+
+
+def _to_input_layout(case: Case, per_class: np.ndarray) -> np.ndarray:
+    """A class-last array (N, d1, …, C) back in the input's layout (N, C, d1, …)."""
+    return np.moveaxis(per_class, -1, 1) if case.arrays["input"].ndim >= 2 else per_class
+
+
+def _whole_items(case: Case, items: np.ndarray) -> np.ndarray:
+    """An item mask (the unreduced loss's shape) spread over each item's classes, input layout."""
+    n_classes = _class_last(case.arrays["input"]).shape[-1]
+    return _to_input_layout(case, np.repeat(np.asarray(items)[..., None], n_classes, axis=-1))
+
+
+def ce_posinf_model(case: Case) -> Prediction:
+    """log_softmax of an item holding +inf is NaN at every class: the item's loss is NaN where it
+    counts (a kept item), and its whole input gradient (and target gradient) is NaN, kept or
+    not (log_softmax's backward forms g − e^out·Σg, NaN even for g = 0)."""
+    x = _class_last(case.rounded()["input"])
+    items = np.any(np.isposinf(x), axis=-1)
+    if params_of(case)["target_kind"] == "index":
+        _, kept = _kept_targets(case)
+    else:
+        kept = np.ones(items.shape, bool)
+    rows = _whole_items(case, items)
+    grads = {"input": rows}
+    if params_of(case)["target_kind"] == "probability":
+        grads["target"] = rows
+    return predict_nonfinite(case, value=items & kept, grads=grads)
+
+
+def ce_neginf_zero_mass_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, value=_items_with_neginf_logit_without_mass(case))
+
+
+def ce_prob_target_grad_zero_weight_model(case: Case) -> Prediction:
+    a = case.rounded()
+    x = _class_last(a["input"])
+    w = a.get("weight", np.ones(x.shape[-1]))
+    nan_at = _to_input_layout(case, np.isneginf(x) & (w == 0))
+    return predict_nonfinite(case, grads={"target": nan_at})
+
+
+def nll_inf_zero_weight_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, value=_items_with_inf_at_zero_weight(case))
+
+
+def _kept_target_entries(case: Case) -> np.ndarray:
+    """The input entries (input layout) that are a kept item's target class."""
+    x = _class_last(case.arrays["input"])
+    target, kept = _kept_targets(case)
+    onehot = np.arange(x.shape[-1]) == np.where(kept, target, -1)[..., None]
+    return _to_input_layout(case, onehot)
+
+
+def nll_zero_total_weight_grad_model(case: Case) -> Prediction:
+    """The mean's backward divides each kept target entry's −w_y by Σ w_y = 0 (NaN there) and
+    leaves every other entry 0."""
+    found = predict(case)
+    grad = np.where(_kept_target_entries(case), np.nan, 0.0)
+    return Prediction(found.value, {**found.grads, "input": grad})
+
+
+def ce_ignored_items_zero_grad_model(case: Case) -> Prediction:
+    """Ignored items' gradients are exactly 0; the kept items' are the reference's (NaN: the
+    gradient of a 0/0 mean)."""
+    _, kept = _kept_targets(case)
+    found = predict(case)
+    grad = np.where(_whole_items(case, ~kept), 0.0, found.grads["input"])
+    return Prediction(found.value, {**found.grads, "input": grad})
+
+
+def multilabel_infinite_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, value=np.any(_multilabel_infinite_labels(case), axis=-1))
+
+
 # The OpInfo of multilabel_margin_loss at v2.13.0: dtypes=floating_types() (CPU),
 # dtypesIfCUDA=floating_types_and(torch.bfloat16, torch.float16).
 MULTILABEL_MARGIN_OPINFO = (
@@ -181,6 +272,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=multilabel_infinite,
         inputs_text="some logit −inf with target 0, or +inf with target 1",
         affects=("value",),
+        model=multilabel_infinite_model,
+        model_text="the reference's value with NaN at each row holding a logit −inf with target 0 or +inf with target 1",
         example=Example(
             {"reduction": "none"}, {"input": [[-inf, 0.5]], "target": [[0.0, 1.0]]}, cotangent=[1.0]
         ),
@@ -223,6 +316,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=any_posinf_logit,
         inputs_text="some logit +inf",
         affects=VALUE_GRAD,
+        model=ce_posinf_model,
+        model_text="NaN for each kept item holding a +inf logit, and NaN gradients over every class of each such item",
         example=Example(
             {"reduction": "none"}, {"input": [[inf, 0.0, 1.0]], "target": [1]}, cotangent=[1.0]
         ),
@@ -242,6 +337,8 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="some logit −inf in a kept item where weight·(smoothed) target mass is 0 and "
         "torch multiplies it",
         affects=("value",),
+        model=ce_neginf_zero_mass_model,
+        model_text="the reference's value with NaN at each item where a −inf logit meets a zero weight·target mass",
         example=Example(
             {"reduction": "none", "target_kind": "probability"},
             {"input": [[-inf, 0.0, 1.0]], "target": [[0.0, 0.5, 0.5]]},
@@ -262,6 +359,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=prob_target_neginf_at_zero_weight,
         inputs_text="some logit −inf at a class whose weight is 0",
         affects=("grad",),
+        model=ce_prob_target_grad_zero_weight_model,
+        model_text="the reference's target gradient with NaN at each −inf logit of a class of weight 0",
         example=Example(
             {"reduction": "none", "target_kind": "probability"},
             {
@@ -284,6 +383,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=nll_inf_at_zero_weight,
         inputs_text="some kept item whose target-class input is ±inf and whose class weight is 0",
         affects=("value",),
+        model=nll_inf_zero_weight_model,
+        model_text="the reference's value with NaN at each kept item whose target-class input is ±inf at weight 0",
         example=Example(
             {"reduction": "sum"},
             {
@@ -307,6 +408,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=zero_total_weight_nll,
         inputs_text="reduction mean and Σ w_y over kept items == 0",
         affects=("grad",),
+        model=nll_zero_total_weight_grad_model,
+        model_text="an input gradient of 0, NaN at the kept items' target entries",
         example=Example(
             {"reduction": "mean", "ignore_index": -100},
             {"input": ROWS_OF_THIRDS, "target": [-100, -100]},
@@ -325,6 +428,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=zero_total_weight_with_ignored,
         inputs_text="reduction mean, Σ w_y over kept items == 0 and some item ignored",
         affects=("grad",),
+        model=ce_ignored_items_zero_grad_model,
+        model_text="the reference's input gradient (NaN) with the ignored items' rows 0",
         example=Example(
             {"reduction": "mean", "ignore_index": -100},
             {"input": ROWS_OF_THIRDS, "target": [-100, -100]},

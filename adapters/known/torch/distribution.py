@@ -10,6 +10,9 @@ import reference as R
 from adapters.base import Accepts, Divergence, Example
 from adapters.predicates import kl_incoming_gradient
 from reference import Case
+from reference._math import sum_to_shape
+from reference.contract import Prediction, predict, predict_nonfinite
+from reference.terms import TermScale
 
 from ._common import (
     DOCS,
@@ -95,6 +98,77 @@ def poisson_eps_lost_in_dtype(case: Case) -> bool:
     return bool(np.any(lost & (a["target"] > 0)))
 
 
+# --- models: what torch returns where an entry applies --------------------------------------
+
+
+def kl_target_zero_grad_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, grads={"target": case.rounded()["target"] == 0})
+
+
+def kl_zero_target_infinite_input_model(case: Case) -> Prediction:
+    a = case.rounded()
+    return predict_nonfinite(case, value=(a["target"] == 0) & np.isinf(a["input"]))
+
+
+def kl_log_target_neginf_model(case: Case) -> Prediction:
+    neginf = np.isneginf(case.rounded()["target"])
+    return predict_nonfinite(case, value=neginf, grads={"target": neginf})
+
+
+def poisson_zero_count_model(case: Case) -> Prediction:
+    """NaN for each zero count whose term (x, or log(x + eps) with x + eps in the dtype) is not
+    finite; without log_input the gradient 1 − y/(x + eps) is 0/0 = NaN too where x + eps is 0
+    in the dtype."""
+    a, p = case.rounded(), params_of(case)
+    zero = a["target"] == 0
+    value = zero & ~np.isfinite(_poisson_log_term(case))
+    grads = {}
+    if not p["log_input"]:
+        grads["input"] = zero & (R.round_to(a["input"] + p["eps"], case.dtype) == 0)
+    return predict_nonfinite(case, value=value, grads=grads)
+
+
+def _clamped_variance(a, p) -> tuple[np.ndarray, np.ndarray]:
+    """var broadcast against the input (one fewer dimension gains a trailing one), max(var, eps)."""
+    var = a["var"][..., None] if a["var"].ndim == a["input"].ndim - 1 else a["var"]
+    return var, np.maximum(var, p["eps"])
+
+
+def _var_gradient_through_clamp(a, p, g, magnitude: bool = False) -> np.ndarray:
+    """½·g·(1/v − d²/v²) where var ≤ eps, v = eps (torch's clamp passes the gradient as if var
+    were eps), 0 elsewhere, summed over the dimensions var is broadcast along; with
+    ``magnitude`` its terms' size ½·|g|·(1/v + d²/v²)."""
+    var, v = _clamped_variance(a, p)
+    d = a["input"] - a["target"]
+    sign = 1.0 if magnitude else -1.0
+    part = g * np.where(var <= p["eps"], 0.5 * (1.0 / v + sign * d * d / (v * v)), 0.0)
+    part = np.broadcast_to(part, np.broadcast_shapes(np.shape(part), d.shape))
+    return np.reshape(sum_to_shape(part, var.shape), a["var"].shape)
+
+
+def gaussian_clamp_model(case: Case) -> Prediction:
+    """The reference with var clamped at eps as the dtype holds it (float16: 1.0133e-6), and the
+    var gradient taken through the clamp (the documented "ignored with respect to autograd")."""
+    spec = R.get("gaussian_nll_loss")
+    ts = spec.term_scale
+
+    def vjp(a, p, g):
+        grads = spec.elementwise_vjp(a, p, g)
+        return {**grads, "var": grads["var"] + _var_gradient_through_clamp(a, p, g)}
+
+    def grad_terms(a, p, c):
+        grads = ts.grads(a, p, c)
+        return {**grads, "var": grads["var"] + _var_gradient_through_clamp(a, p, c, True)}
+
+    _, eps_dt = _eps_in_dtype(case)
+    return predict(
+        case,
+        elementwise_vjp=vjp,
+        term_scale=TermScale(ts.value, grad_terms, ts.grad_floor),
+        params={"eps": eps_dt},
+    )
+
+
 F32_SMALLEST_SUBNORMAL = float(np.finfo(np.float32).smallest_subnormal)  # 2^-149
 DIVERGENCES: list[Divergence] = [
     Divergence(
@@ -110,6 +184,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=kl_zero_target,
         inputs_text="some target == 0 whose input is not −inf",
         affects=("grad",),
+        model=kl_target_zero_grad_model,
+        model_text="the reference's target gradient with NaN at each zero target",
         example=Example(
             {"reduction": "none"},
             {"input": [-1.0, -2.0], "target": [0.0, 0.5]},
@@ -152,6 +228,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=kl_zero_target_infinite_input,
         inputs_text="some target == 0 whose input is ±inf",
         affects=("value",),
+        model=kl_zero_target_infinite_input_model,
+        model_text="the reference's value with NaN at each zero target whose input is ±inf",
         example=Example(
             {"reduction": "none"},
             {"input": [-inf, -1.0], "target": [0.0, 0.5]},
@@ -172,6 +250,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=kl_neginf_log_target,
         inputs_text="some target == −inf",
         affects=VALUE_GRAD,
+        model=kl_log_target_neginf_model,
+        model_text="the reference's value and target gradient with NaN at each log-target −inf",
         example=Example(
             {"reduction": "none", "log_target": True},
             {"input": [-1.0, -2.0], "target": [-inf, -0.5]},
@@ -191,6 +271,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=poisson_zero_count_infinite_term,
         inputs_text="some target == 0 where x (log_input) or log(x + eps) is not finite",
         affects=VALUE_GRAD,
+        model=poisson_zero_count_model,
+        model_text="the reference's value with NaN at each zero count times a non-finite term (and, without log_input, a NaN gradient where x + eps is 0 in the dtype)",
         example=Example(
             {"reduction": "none"},
             {"input": [-inf, 1.0], "target": [0.0, 1.0]},
@@ -231,6 +313,8 @@ DIVERGENCES: list[Divergence] = [
         inputs=var_at_or_below_eps,
         inputs_text="some var ≤ eps",
         affects=("grad",),
+        model=gaussian_clamp_model,
+        model_text="the reference with var clamped at eps as the dtype holds it and the var gradient ½(1/eps − d²/eps²) where var ≤ eps",
         example=Example(
             {"reduction": "none"},
             {"input": [1.0, 2.0], "target": [0.5, 2.0], "var": [0.0, 1.0]},
@@ -251,6 +335,8 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="some var below eps where eps rounded to the dtype is more than two unit "
         "roundoffs away from eps",
         affects=VALUE_GRAD,
+        model=gaussian_clamp_model,
+        model_text="the reference with var clamped at eps as the dtype holds it and the var gradient ½(1/eps − d²/eps²) where var ≤ eps",
         example=Example(
             {"reduction": "none"},
             {"input": [0.25, 0.0], "target": [0.25 + 2.0**-6, 0.0], "var": [2.0**-22, 1.0]},

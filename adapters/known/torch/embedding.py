@@ -5,13 +5,18 @@ hinge_embedding_loss and soft_margin_loss.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 import reference as R
 from adapters.base import Accepts, Divergence, Example
 from reference import Case
+from reference.contract import Prediction, predict
+from reference.terms import TermScale
 
 from ._common import (
+    EPSILON,
     ISSUE,
     LOSS_CPP,
     VALUE_GRAD,
@@ -42,6 +47,51 @@ def cosine_epsilon_visible(case: Case) -> bool:
     with np.errstate(divide="ignore"):
         shift = 0.5e-12 * (1.0 / s1 + 1.0 / s2)
     return bool(np.any(shift > 2 * R.FORMATS[case.dtype].eps))
+
+
+def _with_epsilon_components(a, root: float) -> dict[str, np.ndarray]:
+    """input1 and input2 with two components appended, [x1, r, 0] and [x2, 0, r]: their squared
+    norms are ‖x1‖² + r², ‖x2‖² + r² and their dot product x1·x2, so the reference's own cosine
+    of them is torch's cos with r² added to each squared norm."""
+    x1, x2 = a["input1"], a["input2"]
+
+    def column(x, value):
+        return np.full((*x.shape[:-1], 1), value)
+
+    return {
+        **a,
+        "input1": np.concatenate([x1, column(x1, root), column(x1, 0.0)], axis=-1),
+        "input2": np.concatenate([x2, column(x2, 0.0), column(x2, root)], axis=-1),
+    }
+
+
+def _original_components(grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {name: g[..., :-2] for name, g in grads.items()}
+
+
+def cosine_with_epsilon(case: Case) -> Prediction:
+    """The reference's cosine_embedding_loss, value, gradients and term scales, on the vectors
+    extended by √EPSILON (:func:`_with_epsilon_components`), EPSILON as the dtype holds it
+    (float16 rounds it to 0): torch's cos = x1·x2 / √((‖x1‖² + ε)(‖x2‖² + ε))."""
+    spec = R.get("cosine_embedding_loss")
+    epsilon = float(R.round_to(np.float64(EPSILON), case.dtype))
+    root = math.sqrt(epsilon)
+    ts = spec.term_scale
+
+    def extended(a):
+        return _with_epsilon_components(a, root)
+
+    return predict(
+        case,
+        elementwise=lambda a, p: spec.elementwise(extended(a), p),
+        elementwise_vjp=lambda a, p, g: _original_components(
+            spec.elementwise_vjp(extended(a), p, g)
+        ),
+        term_scale=TermScale(
+            lambda a, p, loss: ts.value(extended(a), p, loss),
+            lambda a, p, c: _original_components(ts.grads(extended(a), p, c)),
+        ),
+    )
 
 
 def cosine_norms_overflow(case: Case) -> bool:
@@ -181,6 +231,9 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="some row where ½·1e-12·(1/‖x1‖² + 1/‖x2‖²) exceeds 2 ulps of the dtype "
         "(includes zero vectors)",
         affects=VALUE_GRAD,
+        model=cosine_with_epsilon,
+        model_text="the reference's loss and gradients with EPSILON (as the dtype holds it) added "
+        "to both squared norms",
         example=Example(
             {"reduction": "none"},
             {
