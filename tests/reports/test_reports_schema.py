@@ -147,8 +147,8 @@ def test_unknown_schema_version_names_found_and_readable_versions(tmp_path):
 
 def test_unknown_schema_version_in_a_stream(tmp_path):
     path = tmp_path / "future.json"
-    path.write_text('{"schema": "lossconf.results/2", "run": {}}\n{"record": {}}\n')
-    with pytest.raises(ResultsError, match=r"unknown schema version 'lossconf\.results/2'"):
+    path.write_text('{"schema": "lossconf.results/9", "run": {}}\n{"record": {}}\n')
+    with pytest.raises(ResultsError, match=r"unknown schema version 'lossconf\.results/9'"):
         load(path)
 
 
