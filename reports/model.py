@@ -490,10 +490,10 @@ class Finding:
 
     @property
     def regime_list(self) -> list[tuple[str, int]]:
-        """(regime, examples) in display order; a /1 file's examples under "—"."""
+        """(regime, examples) in display order; a /1 file's examples under "all inputs"."""
         ordered = [(name, self.regimes[name]) for name in REGIMES if self.regimes.get(name)]
         ordered += [(str(name), n) for name, n in self.regimes.items() if name not in REGIMES]
-        return [("—" if name == "None" else name, n) for name, n in ordered]
+        return [("all inputs" if name == "None" else name, n) for name, n in ordered]
 
     @property
     def ordered_dtypes(self) -> list[str]:
