@@ -6,18 +6,30 @@ Markdown and HTML renderings only lay those out. Records are matched by
 
 Regressions (exit status 1): a record that now fails with a verdict it did not have (new
 mismatch, error-mismatch or crash), a record that is no longer offered, a corpus example whose
-error against the reference grew beyond its tolerance although the verdict stayed
-match/convention (it crossed the bound, grew by more than the bound where a registry entry
-already explains it being beyond, or grew where no bound was recorded), a registry entry that
-went stale, and a new run that did not finish where the old one did.
+error against the reference grew beyond its tolerance (it crossed the bound, grew by more than
+the bound where a registry entry already explains it being beyond, or grew where no bound was
+recorded), a registry entry that went stale, and a new run that did not finish where the old
+one did.
+
+Where both runs carry per-regime verdicts (results format 2), a record's verdicts are compared
+regime by regime instead of as one: a regime regresses when an unexplained difference appears
+in it (a new signature, or unexplained examples where there were none), or when its verdict
+turns failing where it matched; a regime a run did not reach before whose new failures a
+registry entry explains is not a regression. A regime that got better is an improvement
+(fixed), one whose counts changed otherwise is movement.
 
 Not regressions: a corpus value that moved while its error stayed within tolerance, or that
 was not compared against the reference at all (movement: 1-ULP jitter between releases), one
 that moved closer to the reference (improvement), and a configuration the old run did not offer
 whose new failure the registry marks known (newly offered, known divergence). An unexpected
 failure of a newly offered configuration stays a regression. Each value row shows the old and
-the new error against the reference, and so which release is closer ("unknown" where neither
-error is finite or none was recorded: the results file keeps no reference values).
+the new error against the reference, and so which release is closer. Where the run recorded the
+reference's own first numbers (``outputs[].expected``, format 2), an error the comparison left
+undecided (not recorded, or NaN/inf on both sides because of an element outside the recorded
+numbers) is measured on the recorded numbers themselves, so a move is a regression or an
+improvement, not "unknown"; "unknown" remains only where neither is available. Corpus values
+are compared where the example's verdict (its regime's, in format 2) is the same on both sides,
+failing ones included: a known bug whose values move is a change too.
 """
 
 from __future__ import annotations
@@ -27,11 +39,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import Results, ResultsError, record_key
+from .schema import REGIMES, Results, ResultsError, record_key, run_label, with_regime_defaults
 from .ulp import ulps_apart
 from .verdicts import FAILING
 
 PASSING = frozenset({"match", "convention"})
+SEVERITY = ("crash", "mismatch", "error-mismatch", "convention", "match")  # most severe first
 
 
 @dataclass(frozen=True)
@@ -59,7 +72,8 @@ class Diff:
 
 
 def _where(record: dict[str, Any]) -> str:
-    return f"{record['device']} {record['dtype']} {record['mode']}"
+    api = f"{record['api']} " if record.get("api") else ""
+    return f"{api}{record['device']} {record['dtype']} {record['mode']}"
 
 
 def _number(value: Any) -> str:
@@ -82,10 +96,15 @@ def check_comparable(old: Results, new: Results) -> None:
         )
 
 
+def _key(record: dict[str, Any]) -> tuple:
+    """A record's identity: its key, and its native API where a run offers several."""
+    return (*record_key(record), record.get("api") or "")
+
+
 def _paired(old: Results, new: Results) -> Iterator[tuple[dict | None, dict | None]]:
     """Every record key of either run, with the record of each side (None where absent)."""
-    before = {record_key(r): r for r in old.records}
-    after = {record_key(r): r for r in new.records}
+    before = {_key(with_regime_defaults(r)): r for r in old.records}
+    after = {_key(with_regime_defaults(r)): r for r in new.records}
     for key in sorted(before.keys() | after.keys()):
         yield before.get(key), after.get(key)
 
@@ -110,8 +129,8 @@ def verdict_sections(old: Results, new: Results) -> list[Section]:
         if before is None and now not in FAILING:
             only_new.rows.append((after["config_id"], _where(after), now))
             continue
-        if was == now:
-            continue
+        if was == now or (before and before["regimes"] and after["regimes"]):
+            continue  # unchanged, or compared regime by regime (regime_sections)
         note = "known" if after["known"] else ("unexpected" if after["unexpected"] else "")
         row = (after["config_id"], _where(after), was, now, _worst(after, "value_ulp"), note)
         if now in FAILING and was in ("absent", "not-offered") and after["known"]:
@@ -128,6 +147,103 @@ def verdict_sections(old: Results, new: Results) -> list[Section]:
         else:
             other.rows.append(row)
     return [new_failures, not_offered, fixed, offered, offered_known, other, only_old, only_new]
+
+
+def _regime_verdict(part: dict[str, Any] | None) -> str:
+    """A regime's verdict: its most severe example's ("absent" where it had none)."""
+    verdicts = (part or {}).get("verdicts") or {}
+    return next((v for v in SEVERITY if verdicts.get(v)), "absent")
+
+
+def _signatures(part: dict[str, Any] | None) -> set[str]:
+    return {s for s, n in ((part or {}).get("signatures") or {}).items() if n}
+
+
+def _describe_regime(part: dict[str, Any] | None) -> str:
+    """ "mismatch (1 of 3; unexplained value|inf-where-finite)", "match (40)", "absent"."""
+    if not part:
+        return "absent"
+    verdict = _regime_verdict(part)
+    examples = part.get("examples") or sum((part.get("verdicts") or {}).values())
+    differing = sum(n for v, n in (part.get("verdicts") or {}).items() if v != "match")
+    text = f"{verdict} ({differing} of {examples}" if differing else f"{verdict} ({examples}"
+    signatures = sorted(_signatures(part))
+    if signatures:
+        text += f"; unexplained {', '.join(signatures)}"
+    explained = sorted((part.get("explained_by") or {}).keys())
+    if explained:
+        text += f"; explained by {', '.join(explained)}"
+    return text + ")"
+
+
+def _counts(part: dict[str, Any] | None) -> tuple:
+    """What a regime's comparison counts: its verdicts and what explained or did not."""
+    part = part or {}
+    return tuple(
+        sorted((part.get(key) or {}).items()) for key in ("verdicts", "explained_by", "signatures")
+    )
+
+
+def regime_change(before: dict | None, after: dict | None) -> tuple[str, str] | None:
+    """How one regime of one record changed: (regression | improvement | movement, note), or
+    None where nothing did."""
+    if _counts(before) == _counts(after):
+        return None  # the same examples judged the same way (worst example aside)
+    was, now = _regime_verdict(before), _regime_verdict(after)
+    new_signatures = _signatures(after) - _signatures(before)
+    unexplained_before = int((before or {}).get("unexpected") or 0)
+    unexplained_after = int((after or {}).get("unexpected") or 0)
+    if new_signatures:
+        return "regression", f"new unexplained {', '.join(sorted(new_signatures))}"
+    if unexplained_after and not unexplained_before:
+        return "regression", "unexplained examples where there were none"
+    if now in FAILING and was != now:
+        if was == "absent":
+            # a regime this configuration did not reach before, whose failures are explained
+            return "movement", "newly exercised, known divergence"
+        if SEVERITY.index(now) < SEVERITY.index(was) or was in PASSING:
+            return "regression", f"{was} → {now}"
+    if was in FAILING and now not in FAILING:
+        return "improvement", f"{was} → {now}"
+    if unexplained_before and not unexplained_after:
+        return "improvement", "no unexplained examples left"
+    if now in FAILING and was in FAILING and SEVERITY.index(now) > SEVERITY.index(was):
+        return "improvement", f"{was} → {now}"
+    return "movement", "" if was == now else f"{was} → {now}"
+
+
+def regime_sections(old: Results, new: Results) -> list[Section]:
+    """Records both runs judged per regime (format 2), compared regime by regime."""
+    columns = ("configuration", "where", "regime", "old", "new", "note")
+    sections = {
+        "regression": Section("New failures per regime", True, columns),
+        "improvement": Section("Fixed per regime", False, columns),
+        "movement": Section("Regime verdicts moved", False, columns),
+    }
+    for before, after in _paired(old, new):
+        if not (before and after and before["regimes"] and after["regimes"]):
+            continue
+        names = [
+            *REGIMES,
+            *sorted((before["regimes"].keys() | after["regimes"].keys()) - set(REGIMES)),
+        ]
+        for name in names:
+            was, now = before["regimes"].get(name), after["regimes"].get(name)
+            change = regime_change(was, now)
+            if change is None:
+                continue
+            kind, note = change
+            sections[kind].rows.append(
+                (
+                    after["config_id"],
+                    _where(after),
+                    name,
+                    _describe_regime(was),
+                    _describe_regime(now),
+                    note,
+                )
+            )
+    return list(sections.values())
 
 
 def _not_offered_reason(results: Results, config_id: str) -> str:
@@ -223,10 +339,40 @@ class Change:
         )
 
 
+def _expected_error(output: dict, dtype: str) -> float | None:
+    """The recorded value's error against the recorded reference numbers (``expected``), in
+    ULPs of ``dtype`` (the largest element's); None where the run recorded no reference
+    numbers or they do not line up with the value's."""
+    expected, values = output.get("expected"), output.get("value")
+    if expected is None or values is None:
+        return None
+    expected, values = _as_list(expected), _as_list(values)
+    if len(expected) != len(values) or not expected:
+        return None
+    error = 0.0
+    for reference, got in zip(expected, values, strict=True):
+        if not (isinstance(reference, (int, float)) and isinstance(got, (int, float))):
+            return None
+        error = max(error, ulps_apart(float(reference), float(got), dtype))
+    return error
+
+
+def _decided(old: float | None, new: float | None) -> bool:
+    """The comparison's own errors say which side is closer: both recorded, one finite."""
+    return old is not None and new is not None and (math.isfinite(old) or math.isfinite(new))
+
+
 def _changes(before: dict, after: dict, dtype: str, tolerance: dict) -> Iterator[Change]:
     moved = _values_moved(before, after, dtype)
     old_error, new_error = _error(before, "value_ulp"), _error(after, "value_ulp")
     if moved > 0 or old_error != new_error:
+        if not _decided(old_error, new_error):
+            old_expected, new_expected = (
+                _expected_error(before, dtype),
+                _expected_error(after, dtype),
+            )
+            if old_expected is not None and new_expected is not None:
+                old_error, new_error = old_expected, new_expected
         yield Change("value", moved, old_error, new_error, _bound(tolerance, "value_ulp"))
     old_error, new_error = _error(before, "grad_ulp"), _error(after, "grad_ulp")
     if old_error != new_error and not (old_error is None or new_error is None):
@@ -246,10 +392,16 @@ VALUE_COLUMNS = (
 )
 
 
+def _example_verdict(record: dict[str, Any], output: dict[str, Any]) -> str:
+    """The verdict an output's example shares: its regime's (format 2), else its record's."""
+    part = record["regimes"].get(output.get("regime") or "")
+    return _regime_verdict(part) if part else record["verdict"]
+
+
 def value_sections(old: Results, new: Results) -> list[Section]:
-    """Corpus outputs that changed while the verdict stayed match/convention, judged by their
-    error against the reference on each side: a regression (the error grew beyond tolerance),
-    an improvement (the new release is closer to the reference) or movement (anything else: a
+    """Corpus outputs that changed while their verdict stayed the same, judged by their error
+    against the reference on each side: a regression (the error grew beyond tolerance), an
+    improvement (the new release is closer to the reference) or movement (anything else: a
     value that moved while its error stayed within tolerance, or did not change)."""
     sections = {
         "regression": Section(
@@ -259,7 +411,7 @@ def value_sections(old: Results, new: Results) -> list[Section]:
         "movement": Section("Values moved within tolerance", False, VALUE_COLUMNS),
     }
     for before, after in _paired(old, new):
-        if not (before and after and before["verdict"] == after["verdict"] in PASSING):
+        if not (before and after) or "not-offered" in (before["verdict"], after["verdict"]):
             continue
         record_tolerance = after["tolerance"] or before["tolerance"] or {}
         old_outputs = {output.get("id"): output for output in before["outputs"]}
@@ -267,10 +419,15 @@ def value_sections(old: Results, new: Results) -> list[Section]:
             previous = old_outputs.get(output.get("id"))
             if previous is None:
                 continue
+            if _example_verdict(before, previous) != _example_verdict(after, output):
+                continue  # a verdict change: the verdict sections list it
             tolerance = output.get("tolerance") or record_tolerance
+            example = str(output.get("id"))
+            if output.get("regime"):
+                example += f" ({output['regime']})"
             for change in _changes(previous, output, after["dtype"], tolerance):
                 sections[change.kind].rows.append(
-                    (after["config_id"], _where(after), str(output.get("id")), *change.row())
+                    (after["config_id"], _where(after), example, *change.row())
                 )
     return list(sections.values())
 
@@ -341,17 +498,21 @@ def notes(old: Results, new: Results) -> list[str]:
 def diff_results(old: Results, new: Results) -> Diff:
     check_comparable(old, new)
     failures, not_offered, *verdict_changes = verdict_sections(old, new)
+    regime_failures, regime_fixed, regime_moved = regime_sections(old, new)
     stale, *registry_changes = registry_sections(old, new)
     moved, closer, movement = value_sections(old, new)
     sections = [
         unfinished_section(old, new),
         failures,
+        regime_failures,
         not_offered,
         moved,
         stale,
+        regime_fixed,
         *verdict_changes,
         closer,
         movement,
+        regime_moved,
         *registry_changes,
         mapping_section(old, new),
     ]
@@ -364,7 +525,7 @@ def diff_results(old: Results, new: Results) -> Diff:
 
 def headline(diff: Diff) -> str:
     old, new = diff.old, diff.new
-    return f"lossconf diff: {old.label} ({old.path}) → {new.label} ({new.path})"
+    return f"lossconf diff: {run_label(old)} ({old.path}) → {run_label(new)} ({new.path})"
 
 
 def verdict_line(diff: Diff) -> str:
@@ -403,7 +564,8 @@ def _markdown_cell(text: str) -> str:
 def format_markdown(diff: Diff) -> str:
     status = "❌ " if diff.regressions else "✅ "
     lines = [
-        f"### lossconf diff: {_markdown_cell(diff.old.label)} → {_markdown_cell(diff.new.label)}",
+        f"### lossconf diff: {_markdown_cell(run_label(diff.old))} → "
+        f"{_markdown_cell(run_label(diff.new))}",
         "",
         f"**{status}{verdict_line(diff)}**",
         "",

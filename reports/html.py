@@ -3,10 +3,18 @@
 Autoescape is on for every template: results files carry arbitrary text (exception messages,
 reproducers), and all of it reaches the page escaped. The only markup inserted unescaped is
 the SVG that matplotlib writes from our own figures (it escapes the text it draws).
+
+The report stays one self-contained file that opens offline, and small: each matrix cell's
+drill-down and each finding's worst example are rendered here, by the same autoescaping
+templates, into a JSON map {anchor: html} that the page carries gzip-compressed and base64
+encoded (reproducers are most of a run's text, and compress ~20×). ``report.js`` inflates it
+with the browser's DecompressionStream on the first click and inserts the one piece asked for.
 """
 
 from __future__ import annotations
 
+import base64
+import gzip
 import json
 import math
 import re
@@ -19,8 +27,8 @@ from markupsafe import Markup, escape
 
 from . import plots
 from .diff import Diff, verdict_line
-from .model import Report, build_report
-from .schema import Results
+from .model import REGIME_LETTERS, Cell, Report, build_report
+from .schema import REGIMES, Results
 from .verdicts import DESCRIPTIONS, SYMBOLS, VERDICTS
 
 TEXT_LIMIT = 4000  # characters of an inline example shown before it is cut
@@ -134,6 +142,8 @@ def environment() -> jinja2.Environment:
         symbols=SYMBOLS,
         descriptions=DESCRIPTIONS,
         colours=plots.COLOURS,
+        regime_names=REGIMES,
+        regime_letters=REGIME_LETTERS,
         generated=datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
     )
     return env
@@ -145,16 +155,87 @@ def render_report(results: list[Results], title: str = "lossconf conformance rep
         "ulp_histogram": plots.ulp_histogram_svg(report.runs),
         "error_vs_size": plots.error_size_svg(report.runs),
     }
-    return (
-        environment()
-        .get_template("report.html.j2")
-        .render(
-            title=title,
-            report=report,
-            # matplotlib's own SVG of our figures: trusted markup (see the module docstring).
-            plots={name: Markup(svg) if svg else None for name, svg in figures.items()},
-        )
+    env = environment()
+    return env.get_template("report.html.j2").render(
+        title=title,
+        report=report,
+        # matplotlib's own SVG of our figures: trusted markup (see the module docstring).
+        plots={name: Markup(svg) if svg else None for name, svg in figures.items()},
+        lazy_data=pack_lazy(lazy_sections(env, report)),
     )
+
+
+def lazy_sections(env: jinja2.Environment, report: Report) -> dict[str, str]:
+    """Every drill-down and finding detail as HTML, by the anchor the page links it with."""
+    drill = env.get_template("_drill.html.j2")
+    detail = env.get_template("_finding_detail.html.j2")
+    registries = {
+        run.index: {entry["id"]: entry for entry in run.results.registry} for run in report.runs
+    }
+    sections = {}
+    for cell in report.cells:
+        sections[cell.anchor] = drill.render(
+            cell=cell,
+            entries=_cell_entries(cell, registries[cell.column.run.index]),
+            examples=_cell_examples(cell),
+        )
+    for finding in report.findings:
+        sections[finding.anchor] = detail.render(finding=finding)
+    return sections
+
+
+def _cell_entries(cell: Cell, registry: dict[str, dict]) -> list[dict[str, Any]]:
+    """The registry entries behind a cell: its worst example's, then every one that explained
+    examples of it (by regime order), each once."""
+    record = cell.record
+    entries: dict[str, dict] = {}
+    if record["divergence"] and record["divergence"].get("id"):
+        entries[record["divergence"]["id"]] = record["divergence"]
+    for name in REGIMES:
+        for entry_id in (record["regimes"].get(name) or {}).get("explained_by") or {}:
+            entries.setdefault(entry_id, registry.get(entry_id) or {"id": entry_id})
+    return list(entries.values())
+
+
+def _cell_examples(cell: Cell) -> list[tuple[str | None, dict, str | None]]:
+    """(regime, worst example, reproducer) to show: a /1 record's one worst example; a /2
+    record's ordinary one, then each other regime's where an example differed. Reproducers
+    come with the regimes where an example differed, or, where none did, with the ordinary
+    example: they are most of the page's data."""
+    record = cell.record
+    if not cell.has_regimes:
+        if record["worst"] or record["reproducer"]:
+            return [(None, record["worst"] or {}, record["reproducer"])]
+        return []
+    shown = []
+    for name in REGIMES:
+        part = record["regimes"].get(name)
+        if not part or not part.get("worst"):
+            continue
+        differed = any(n for v, n in (part.get("verdicts") or {}).items() if v != "match")
+        if name == "ordinary" or differed:
+            shown.append(
+                (name, part["worst"], part.get("reproducer") if differed else None, differed)
+            )
+    if not any(differed for *_, differed in shown) and shown:
+        name, worst, _, _ = shown[0]
+        shown[0] = (name, worst, record["regimes"][name].get("reproducer"), False)
+    return [(name, worst, reproducer) for name, worst, reproducer, _ in shown]
+
+
+def pack_lazy(sections: dict[str, str]) -> str:
+    """``sections`` as the page carries them: JSON, gzip (fixed time stamp: the same results
+    give the same page), base64."""
+    text = json.dumps(sections, ensure_ascii=False, separators=(",", ":"))
+    return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
+
+
+def read_lazy(page: str) -> dict[str, str]:
+    """The drill-downs and finding details a rendered page carries (for tests and tools)."""
+    found = re.search(r'<script type="application/octet-stream" id="lazy-data"[^>]*>([^<]*)<', page)
+    if not found:
+        return {}
+    return json.loads(gzip.decompress(base64.b64decode(found.group(1))).decode())
 
 
 def write_page(path: str | Path, html: str) -> None:

@@ -251,6 +251,42 @@ def summarize(records: Iterable[dict[str, Any]], registry: Iterable[dict[str, An
 
 
 # ---------------------------------------------------------------------------------------------
+# Read helpers for the regime fields of results format 2 (issue 11). The report reads records
+# through these, so that it treats a /1 file (no regimes) and a /2 file alike.
+
+SCHEMA_V2 = SCHEMA  # the format these helpers read; a /1 file reads with the defaults below
+
+# The input regimes in display order; the same names as reference.regimes.REGIMES (reports may
+# not import reference; tests/reports checks the two agree).
+REGIMES = ("ordinary", "boundary", "kink", "range", "special", "invalid")
+
+REGIME_DEFAULTS: dict[str, Any] = {"regime_headline": None, "regimes": {}, "triage": 0, "api": None}
+
+
+def with_regime_defaults(record: dict[str, Any]) -> dict[str, Any]:
+    """``record`` with the format-2 fields filled where absent, as a /1 file reads: no regimes,
+    no headline, nothing to triage, ``failing`` = ``unexpected``, the one API. In place."""
+    for key, default in REGIME_DEFAULTS.items():
+        record.setdefault(key, default.copy() if isinstance(default, dict) else default)
+    record.setdefault("failing", bool(record.get("unexpected")))
+    return record
+
+
+def predates_regimes(results: Results) -> bool:
+    """True for a run whose records carry no per-regime verdicts (a /1 file)."""
+    return not any(record.get("regimes") for record in results.records)
+
+
+def run_label(results: Results) -> str:
+    """The run's name in the report: "torch 2.13.0", "keras 3.15.1 · jax 0.10.2"."""
+    run = results.run
+    label = f"{run['framework']} {run['framework_version']}"
+    if run.get("backend"):
+        label += f" · {run['backend']} {run.get('backend_version') or ''}".rstrip()
+    return label
+
+
+# ---------------------------------------------------------------------------------------------
 # Writing
 
 

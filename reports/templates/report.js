@@ -1,9 +1,32 @@
-// lossconf report: matrix filters and sorting, copy buttons. No libraries, nothing loaded.
+// lossconf report: matrix filters and sorting, drill-downs and finding details inflated on
+// demand from the page's own compressed data, copy buttons. No libraries, nothing loaded.
 (function () {
   "use strict";
 
   function isPressed(button) {
     return button.getAttribute("aria-pressed") === "true";
+  }
+
+  const REGIMES = { B: "boundary", K: "kink", R: "range", S: "special", I: "invalid" };
+
+  // A cell's tooltip, from what the cell carries: its mark, errors, regime counts, frame.
+  function describeCell(link) {
+    const cell = link.parentElement;
+    const data = cell.dataset;
+    const parts = [];
+    let head = data.verdict === "none" ? "no ordinary example" : data.verdict;
+    if (data.vulp) head += ": value " + Number(data.vulp).toPrecision(4) + " ULP";
+    if (data.gulp) head += ", gradient " + Number(data.gulp).toPrecision(4) + " ULP";
+    parts.push(head);
+    link.querySelectorAll("b.rg").forEach(function (mark) {
+      const text = mark.textContent;
+      parts.push((REGIMES[text[0]] || text[0]) + ": " + text.slice(1) + " behaviour(s)" +
+        (mark.classList.contains("u") ? ", unexplained" : ""));
+    });
+    if (data.unexpected === "1") parts.push("unexpected: fails the run");
+    else if (link.classList.contains("known")) parts.push("known bug");
+    if (data.triage) parts.push(data.triage + " to triage");
+    return parts.join("; ");
   }
 
   function initMatrix(table) {
@@ -14,19 +37,35 @@
     const sortSelect = document.getElementById("sort");
     const textFilter = document.getElementById("filter-text");
     const rowCount = document.getElementById("row-count");
-    // Read every cell's data once: filtering a few hundred rows × dozens of columns must not
-    // query the DOM again on each click.
-    const cellsOf = new Map(rows.map(function (row) {
-      return [row, Array.from(row.querySelectorAll("td[data-verdict]")).map(function (cell) {
-        return {
-          run: cell.dataset.run,
-          verdict: cell.dataset.verdict,
-          unexpected: cell.dataset.unexpected === "1",
-          vulp: parseFloat(cell.dataset.vulp),
-          gulp: parseFloat(cell.dataset.gulp),
-        };
-      })];
-    }));
+    // Read every cell's data once, on the first filter or sort (not while the page opens):
+    // filtering a few hundred rows × dozens of columns must not query the DOM on each click.
+    let cellData = null;
+    // The mode row has one header per column, each naming its run; a row's cells are its
+    // header then one cell per column.
+    const headRows = table.tHead.rows;
+    const columnRun = Array.from(headRows[headRows.length - 1].cells).map(function (th) {
+      return th.dataset.run;
+    });
+    function cellsOf(row) {
+      if (cellData === null) {
+        cellData = new Map(rows.map(function (each) {
+          const found = [];
+          Array.from(each.cells).slice(1).forEach(function (cell, column) {
+            if (!cell.dataset.verdict) return;
+            found.push({
+              run: columnRun[column],
+              verdict: cell.dataset.verdict,
+              unexpected: cell.dataset.unexpected === "1",
+              triage: Boolean(cell.dataset.triage),
+              vulp: parseFloat(cell.dataset.vulp),
+              gulp: parseFloat(cell.dataset.gulp),
+            });
+          });
+          return [each, found];
+        }));
+      }
+      return cellData.get(row);
+    }
 
     function hiddenRuns() {
       return new Set(runBoxes.filter(function (box) { return !box.checked; })
@@ -34,13 +73,18 @@
     }
 
     function visibleCells(row, hidden) {
-      return cellsOf.get(row).filter(function (cell) { return !hidden.has(cell.run); });
+      return cellsOf(row).filter(function (cell) { return !hidden.has(cell.run); });
     }
 
     function showRuns() {
       const hidden = hiddenRuns();
-      table.querySelectorAll("[data-run]").forEach(function (element) {
+      table.tHead.querySelectorAll("[data-run]").forEach(function (element) {
         element.hidden = hidden.has(element.dataset.run);
+      });
+      rows.forEach(function (row) {
+        Array.from(row.cells).slice(1).forEach(function (cell, column) {
+          cell.hidden = hidden.has(columnRun[column]);
+        });
       });
     }
 
@@ -54,7 +98,8 @@
       rows.forEach(function (row) {
         const cells = visibleCells(row, hidden);
         const verdictOk = wanted.size === 0 || cells.some(function (cell) {
-          return wanted.has(cell.verdict) || (cell.unexpected && wanted.has("unexpected"));
+          return wanted.has(cell.verdict) || (cell.unexpected && wanted.has("unexpected")) ||
+            (cell.triage && wanted.has("triage"));
         });
         const textOk = !needle || row.dataset.name.toLowerCase().includes(needle);
         row.hidden = !(cells.length > 0 && verdictOk && textOk);
@@ -95,7 +140,12 @@
     });
     sortSelect.addEventListener("change", sortRows);
     textFilter.addEventListener("input", applyFilters);
-    applyFilters();
+    table.addEventListener("mouseover", function (event) {
+      const link = event.target.closest("a.cell");
+      if (link && !link.title) link.title = describeCell(link);
+    });
+    // Every row is shown when the page opens: only the count needs writing.
+    rowCount.textContent = rows.length + " of " + rows.length + " configurations";
   }
 
   function copyWithSelection(text) {
@@ -116,23 +166,69 @@
     return copied;
   }
 
-  function initCopyButtons() {
-    document.querySelectorAll("button.copy").forEach(function (button) {
-      button.addEventListener("click", function () {
-        const text = document.getElementById(button.dataset.copy).textContent;
-        function confirm(label) {
-          button.textContent = label;
-          setTimeout(function () { button.textContent = "Copy"; }, 1500);
-        }
-        // The async clipboard API needs a secure context; a page opened from disk may not be one.
-        if (navigator.clipboard && window.isSecureContext) {
-          navigator.clipboard.writeText(text).then(
-            function () { confirm("Copied"); },
-            function () { confirm(copyWithSelection(text) ? "Copied" : "Select and copy"); });
-        } else {
-          confirm(copyWithSelection(text) ? "Copied" : "Select and copy");
-        }
-      });
+  function copyButton(button) {
+    const text = document.getElementById(button.dataset.copy).textContent;
+    function confirm(label) {
+      button.textContent = label;
+      setTimeout(function () { button.textContent = "Copy"; }, 1500);
+    }
+    // The async clipboard API needs a secure context; a page opened from disk may not be one.
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(
+        function () { confirm("Copied"); },
+        function () { confirm(copyWithSelection(text) ? "Copied" : "Select and copy"); });
+    } else {
+      confirm(copyWithSelection(text) ? "Copied" : "Select and copy");
+    }
+  }
+
+  // Drill-downs and finding details travel as one gzip-compressed, base64-encoded JSON map
+  // {anchor: html} (rendered and escaped by the report's templates): inflated once, on the
+  // first request, so the page itself stays small and renders at once.
+  let lazyData = null;
+  function lazySections() {
+    if (lazyData === null) {
+      const source = document.getElementById("lazy-data");
+      const binary = atob(source ? source.textContent.trim() : "");
+      const bytes = new Uint8Array(binary.length);
+      for (let i = 0; i < binary.length; i += 1) bytes[i] = binary.charCodeAt(i);
+      const stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"));
+      lazyData = new Response(stream).text().then(JSON.parse);
+    }
+    return lazyData;
+  }
+
+  const panel = document.getElementById("drill-panel");
+  const DRILL = /^#d\d+-\d+$/;
+
+  function closeDrill() {
+    if (panel) {
+      panel.hidden = true;
+      panel.textContent = "";
+    }
+    markSelectedCell();
+  }
+
+  function openDrill(anchor) {
+    return lazySections().then(function (sections) {
+      if (location.hash !== "#" + anchor || !(anchor in sections)) return;
+      panel.innerHTML = sections[anchor];
+      panel.hidden = false;
+      panel.scrollTop = 0;
+      markSelectedCell();
+    });
+  }
+
+  function followHash() {
+    if (panel && DRILL.test(location.hash)) openDrill(location.hash.slice(1));
+    else closeDrill();
+  }
+
+  function fillDetails(details) {
+    const body = details.querySelector(".lazy-body");
+    if (!details.open || body.childElementCount) return;
+    lazySections().then(function (sections) {
+      body.innerHTML = sections[details.dataset.lazy] || "";
     });
   }
 
@@ -141,7 +237,7 @@
     document.querySelectorAll("a.cell.selected").forEach(function (cell) {
       cell.classList.remove("selected");
     });
-    if (!location.hash.startsWith("#d")) return;
+    if (!DRILL.test(location.hash) || !panel || panel.hidden) return;
     document.querySelectorAll('a.cell[href="' + location.hash + '"]').forEach(function (cell) {
       cell.classList.add("selected");
     });
@@ -149,10 +245,16 @@
 
   const table = document.getElementById("matrix-table");
   if (table) initMatrix(table);
-  initCopyButtons();
-  markSelectedCell();
-  window.addEventListener("hashchange", markSelectedCell);
+  document.addEventListener("click", function (event) {
+    const button = event.target.closest("button.copy");
+    if (button) copyButton(button);
+  });
+  document.querySelectorAll("details.lazy").forEach(function (details) {
+    details.addEventListener("toggle", function () { fillDetails(details); });
+  });
+  window.addEventListener("hashchange", followHash);
+  followHash();
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && document.querySelector(".drill:target")) location.hash = "close";
+    if (event.key === "Escape" && panel && !panel.hidden) location.hash = "close";
   });
 })();

@@ -1,25 +1,33 @@
-"""The rendered report in headless Chromium: opens from disk, no console errors, filters work.
+"""The rendered report in headless Chromium: opens from disk, no console errors, filters work,
+findings come first, drill-downs open from the page's compressed data, and a ci-sized page
+stays within its size bound.
 
 Skips without chromium/chromedriver/selenium, unless LOSSCONF_REQUIRE_BROWSER=1 (CI), where a
-missing browser fails. Screenshots go to reports/artifacts/ for a person to look at.
+missing browser fails. Screenshots go to reports/artifacts/ (or $LOSSCONF_SCREENSHOTS) for a
+person to look at.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import os
+import random
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
 
 from reports.html import render_report, write_page
-from reports.schema import load
+from reports.schema import _document_text, encode, load
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "reports" / "artifacts"
+ARTIFACTS = Path(os.environ.get("LOSSCONF_SCREENSHOTS", ROOT / "reports" / "artifacts"))
+PAGE_BOUND = 3_000_000  # bytes: the combined report of the three ci runs must stay below
 CHROMIUM = os.environ.get("LOSSCONF_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("LOSSCONF_CHROMEDRIVER", "/usr/bin/chromedriver")
 CHROMIUM_FLAGS = (
@@ -68,6 +76,27 @@ def browser(tmp_path):
     driver.quit()
 
 
+def anchor_of(link) -> str:
+    return link.get_attribute("href").split("#")[1]
+
+
+def wait_for(driver, condition, timeout: float = 5.0):
+    """``condition()``'s first truthy value: drill-downs are inflated asynchronously."""
+    from selenium.common.exceptions import NoSuchElementException
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            value = condition()
+            if value:
+                return value
+        except NoSuchElementException:
+            pass
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {condition}")
+        time.sleep(0.05)
+
+
 def visible_rows(driver) -> int:
     rows = driver.find_elements("css selector", "#matrix-table tbody tr")
     return sum(1 for row in rows if row.is_displayed())
@@ -105,7 +134,7 @@ def test_report_in_headless_chromium(browser, fixtures, tmp_path):
     cell = browser.find_element("css selector", "a.cell.v-mismatch.unexpected")
     cell.click()
     assert "selected" in cell.get_attribute("class")
-    drill = browser.find_element("id", cell.get_attribute("href").split("#")[1])
+    drill = wait_for(browser, lambda: browser.find_element("id", anchor_of(cell)))
     assert panel.is_displayed() and drill.is_displayed()
     assert "huber_loss[delta=0.5,mean]" in drill.text
     assert "torch.compile(torch.nn.functional.huber_loss)" in drill.text
@@ -113,7 +142,126 @@ def test_report_in_headless_chromium(browser, fixtures, tmp_path):
     browser.save_screenshot(str(ARTIFACTS / "report.png"))
 
     drill.find_element("css selector", "a.close").click()
-    assert not panel.is_displayed()
+    wait_for(browser, lambda: not panel.is_displayed())
     browser.execute_script("document.getElementById('mapping').scrollIntoView()")
     browser.save_screenshot(str(ARTIFACTS / "mapping.png"))
+    assert severe_messages(browser) == []
+
+
+def test_findings_first_and_a_lazy_per_regime_drill_down(browser, fixtures, tmp_path):
+    page = tmp_path / "v2.html"
+    paths = [*sorted((fixtures / "v2").glob("*.json")), fixtures / "torch-2.13.0.json"]
+    write_page(page, render_report([load(path) for path in paths]))
+    browser.get(page.as_uri())
+    assert severe_messages(browser) == []
+
+    # findings are the first section, most important first
+    first = browser.find_element("css selector", "main > section")
+    assert first.get_attribute("id") == "findings"
+    ranks = [
+        int(row.get_attribute("data-rank"))
+        for row in browser.find_elements("css selector", "#findings-table tr.finding")
+    ]
+    assert ranks == sorted(ranks) and ranks[0] == 0 and {0, 1, 2, 3, 4} <= set(ranks)
+    top = browser.find_element("css selector", "#findings-table tr.finding")
+    assert "unexplained on ordinary inputs" in top.text
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    browser.save_screenshot(str(ARTIFACTS / "findings.png"))
+
+    # a finding's worst example and reproducer are inflated when its row is opened
+    details = top.find_element("css selector", "details.lazy")
+    assert details.find_element("css selector", ".lazy-body").text == ""
+    details.find_element("css selector", "summary").click()
+    repro = wait_for(browser, lambda: details.find_element("css selector", ".repro pre"))
+    assert "import torch" in repro.text
+
+    # the kl_div cell: ✓ on ordinary inputs, one known behaviour on special inputs
+    assert browser.find_elements("css selector", "section.drill") == []  # nothing rendered yet
+    cell = browser.find_element(
+        "xpath",
+        "//tr[@data-name='kl_div[mean]']//a[contains(@class,'cell') and .//b[text()='S1']]",
+    )
+    assert "v-match" in cell.get_attribute("class")
+    browser.execute_script("arguments[0].scrollIntoView()", cell)
+    cell.click()
+    drill = wait_for(browser, lambda: browser.find_element("id", anchor_of(cell)))
+    assert "ordinary inputs: match" in drill.text and "all inputs: mismatch" in drill.text
+    regimes = drill.find_element("css selector", "table.regimes")
+    assert [
+        row.find_element("tag name", "th").text
+        for row in regimes.find_elements("css selector", "tbody tr")
+    ] == ["ordinary", "special"]
+    assert "kl_div/nan-at-minus-inf-input" in regimes.text
+    assert "Worst example · special" in drill.text and "import torch" in drill.text
+    browser.save_screenshot(str(ARTIFACTS / "drill-down.png"))
+    browser.find_element("css selector", "#drill-panel a.close").click()
+    wait_for(browser, lambda: not browser.find_element("id", "drill-panel").is_displayed())
+    assert severe_messages(browser) == []
+
+
+# The shape of a real reproducer (cases/reproducer.py): a fixed script around the example's
+# own numbers, ~4.5 kB.
+REPRODUCER = (
+    '"""lossconf reproducer: {framework} against the float64 reference.\n\n{config} {dtype} '
+    '{mode}\n"""\n\nimport numpy as np\nimport reference as R\n\narrays = {{\n{arrays}}}\n'
+    + "".join(
+        f"# --- step {step}: the reference, then the native call exactly as the run made it, "
+        f"then both numbers and their distance in ULPs of the dtype ---\nstep_{step} = None\n"
+        for step in range(28)
+    )
+)
+
+
+def ci_sized_results(fixtures, tmp_path) -> list[Path]:
+    """Three runs the size of today's ci runs (130 configurations × 4 dtypes × 2 modes, 1040
+    records each; every reproducer ~4.5 kB with its own numbers), built from the v2 fixtures'
+    records: the page-size bound is checked on this."""
+    rng = random.Random(0)
+    paths = []
+    for name in ("torch-2.13.0.json", "jax-0.10.2.json", "keras-3.15.1-jax.json"):
+        document = json.loads((fixtures / "v2" / name).read_text())
+        templates = document["records"]
+        records = []
+        for index in range(130):
+            for dtype in ("float64", "float32", "float16", "bfloat16"):
+                for mode in ("eager", "jit"):
+                    record = copy.deepcopy(templates[index % len(templates)])
+                    loss = f"loss_{index}"  # the same rows in every run, as real runs share
+                    record.update(loss=loss, config_id=f"{loss}[mean]", dtype=dtype, mode=mode)
+                    for part in [record, *record.get("regimes", {}).values()]:
+                        if part.get("reproducer"):
+                            numbers = ", ".join(
+                                repr(float.hex(rng.uniform(-9, 9))) for _ in range(12)
+                            )
+                            part["reproducer"] = REPRODUCER.format(
+                                framework=name.split("-")[0],
+                                config=record["config_id"],
+                                dtype=dtype,
+                                mode=mode,
+                                arrays=f"    'input': [{numbers}],\n",
+                            )
+                    records.append(record)
+        document["records"] = encode(records)
+        path = tmp_path / name
+        path.write_text(_document_text(document))
+        paths.append(path)
+    return paths
+
+
+def test_a_ci_sized_page_stays_small_and_opens_fast(browser, fixtures, tmp_path):
+    page = tmp_path / "ci.html"
+    write_page(page, render_report([load(path) for path in ci_sized_results(fixtures, tmp_path)]))
+    size = page.stat().st_size
+    assert size <= PAGE_BOUND, f"{size} bytes"
+    started = time.perf_counter()
+    browser.get(page.as_uri())
+    loaded = time.perf_counter() - started
+    timing = browser.execute_script(
+        "const n = performance.getEntriesByType('navigation')[0];"
+        "return {dcl: n.domContentLoadedEventEnd, load: n.loadEventEnd};"
+    )
+    # generous: the target is < 1 s on an idle machine; this catches a page that went back to
+    # rendering every drill-down up front (seconds), not a busy CI runner
+    assert timing["load"] < 5000 and loaded < 10, (timing, loaded)
+    assert len(browser.find_elements("css selector", "#matrix-table tbody tr")) > 100
     assert severe_messages(browser) == []

@@ -1,4 +1,7 @@
-"""The HTML report rendered from the fixtures: content, escaping, and nothing loaded from the net."""
+"""The HTML report rendered from the fixtures: content, escaping, and nothing loaded from the net.
+
+Drill-downs and finding details travel compressed inside the page (read_lazy unpacks them); the
+v1 fixtures check that format-1 files still render, the v2 ones findings and regimes."""
 
 from __future__ import annotations
 
@@ -7,7 +10,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from reports.html import format_ulps, render_report
+from reports.html import format_ulps, read_lazy, render_report
 from reports.model import build_report
 from reports.schema import ResultsWriter, load
 from reports.verdicts import SYMBOLS, VERDICTS
@@ -24,6 +27,11 @@ def results(fixtures):
 @pytest.fixture(scope="module")
 def page(results) -> str:
     return render_report(results)
+
+
+@pytest.fixture(scope="module")
+def lazy(page) -> dict[str, str]:
+    return read_lazy(page)
 
 
 class Elements(HTMLParser):
@@ -51,9 +59,12 @@ def test_header_lists_every_run_and_flags_the_unfinished_one(page):
     runs = section(page, "runs")
     for label in ("jax 0.10.2", "tensorflow 2.21.0", "torch 2.12.0+cpu", "torch 2.13.0+cpu"):
         assert label in runs
-    assert 'role="alert"' in runs and "Run did not finish" in runs
-    assert "test_loss[tensorflow-kl_div[batchmean,log_target=False]-cpu-float32-jit]" in runs
     assert "ci-runner-4 / AMD EPYC 7B13 / 16 cores / NVIDIA L4" in runs
+    # the unfinished run is announced above everything else
+    alert = page.index('role="alert"')
+    assert alert < page.index('id="findings"') < page.index('id="runs"')
+    assert "Run did not finish" in page[alert : page.index('id="findings"')]
+    assert "test_loss[tensorflow-kl_div[batchmean,log_target=False]-cpu-float32-jit]" in page
 
 
 def test_matrix_has_a_row_per_configuration_and_failing_rows_first(page):
@@ -80,41 +91,50 @@ def test_matrix_has_a_row_per_configuration_and_failing_rows_first(page):
     )
 
 
-def test_every_cell_has_a_drill_down(page):
+def test_every_cell_has_a_drill_down(page, lazy):
     elements = Elements(page)
-    drills = [a for tag, a in elements.tags if tag == "section" and a.get("class") == "drill"]
+    assert not [a for tag, a in elements.tags if tag == "section" and a.get("class") == "drill"]
+    drills = {anchor for anchor in lazy if anchor.startswith("d")}
     assert len(drills) == RECORDS
     links = {a["href"] for tag, a in elements.tags if tag == "a" and "cell" in a.get("class", "")}
-    assert links == {f"#{drill['id']}" for drill in drills}
+    assert links == {f"#{anchor}" for anchor in drills}
+    for anchor in drills:
+        assert f'<section class="drill" id="{anchor}"' in lazy[anchor]
 
 
-def drill_down(page: str, config_id: str) -> str:
-    """The drill-down the summary's failure list links to for ``config_id``."""
-    anchor = re.search(rf'href="#(d[\d-]+)"><code>{re.escape(config_id)}</code>', page).group(1)
-    return section(page, anchor)
+def drill_down(lazy: dict[str, str], config_id: str, where: str) -> str:
+    """The drill-down of ``config_id`` in the column ``where`` ("run · device · dtype · mode")."""
+    (found,) = [
+        html.replace("<wbr>", "")
+        for html in lazy.values()
+        if f"<code>{config_id}</code></h3>" in html.replace("<wbr>", "") and where in html
+    ]
+    return found
 
 
-def test_drill_down_of_a_mismatch_has_the_facts_and_the_reproducer(page):
-    drill = drill_down(page, "huber_loss[delta=0.5,mean]")
-    assert "torch 2.13.0+cpu · cpu · float32 · jit" in drill
+def test_drill_down_of_a_mismatch_has_the_facts_and_the_reproducer(lazy):
+    drill = drill_down(lazy, "huber_loss[delta=0.5,mean]", "torch 2.13.0+cpu · cpu · float32 · jit")
     assert "torch.nn.functional.huber_loss(input, target, delta=0.5)" in drill
     assert "✗ mismatch 3" in drill and "✓ match 57" in drill
     assert re.search(r"<th scope=\"row\">value</th><td>40</td>", drill)
     assert 'class="copy"' in drill and "torch.compile(torch.nn.functional.huber_loss)" in drill
     assert "&#34;input&#34;: [[0.5, -1.25, 2.0]]" in drill  # the worst example, escaped
+    assert "predates input regimes" in drill  # a format-1 record: its overall verdict
 
 
-def test_drill_down_of_a_convention_links_its_citation(page):
-    start = page.index("Convention <code>torch-bce-log-clamp</code>")
-    drill = page[start : page.index("</section>", start)]
+def test_drill_down_of_a_convention_links_its_citation(lazy):
+    (drill,) = [
+        html for html in lazy.values() if "Convention <code>torch-bce-log-clamp</code>" in html
+    ][:1]
     assert '<a href="https://pytorch.org/docs/stable/generated/torch.nn.BCELoss.html"' in drill
     assert "<td><code>inf</code></td>" in drill  # the reference's inf, shown as a number
 
 
-def test_exception_text_is_escaped(page):
-    assert "<script>alert(1)</script>" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert page.count("<script") == 1  # ours
+def test_exception_text_is_escaped(page, lazy):
+    shipped = page + "".join(lazy.values())
+    assert "<script>alert(1)</script>" not in shipped
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in "".join(lazy.values())
+    assert page.count("<script") == 2  # ours: the compressed data, the code
 
 
 def test_mapping_table_is_prominent_and_complete(page):
@@ -137,16 +157,35 @@ def test_both_plots_are_inline_svg(page):
         assert "<?xml" not in figure and "<!DOCTYPE" not in figure
 
 
-def test_summary_lists_failures_unexpected_first_and_stale_entries(page):
+def test_v1_findings_are_the_records_entries_and_unexpected_failures(page, results):
+    report = build_report(results)
+    kinds = [(f.rank_name, f.title) for f in report.findings]
+    # the unexpected failure first (a format-1 file's unexpected records failed their run),
+    # then crashes, known bugs, conventions; each registry entry once, whichever cells it explained
+    assert kinds[0] == ("unexplained on ordinary inputs", "huber_loss · value: beyond tolerance")
+    ranks = [finding.rank for finding in report.findings]
+    assert ranks == sorted(ranks) and set(ranks) == {0, 3, 4}
+    # the tensorflow crash no entry explains failed its run too: it ranks with ordinary inputs
+    assert kinds[1] == (
+        "unexplained on ordinary inputs",
+        "kl_div · behaviour: raised on valid input",
+    )
+    titles = [title for _, title in kinds]
+    assert titles.count("torch-bce-log-clamp") == 1 and "jax-oob-class-index" in titles
+    findings = section(page, "findings")
+    assert "predate input regimes" in findings
+    assert page.index('id="findings"') < page.index('id="summary"') < page.index('id="matrix"')
+
+
+def test_summary_counts_marks_per_run_and_lists_stale_entries(page):
     summary = section(page, "summary")
-    failures = re.findall(r'<span class="badge (unexpected|known)">', summary)
-    assert failures == ["unexpected", "unexpected", "known", "known", "known", "known"]
     assert "torch-kl-div-jit-grad" in summary
-    assert summary.index("Failures") < summary.index("Stale registry entries")
+    assert summary.index("fails the run") < summary.index("Stale registry entries")
+    assert summary.count('<span class="badge predates"') == 4  # every v1 run says so
 
 
-def test_nothing_is_loaded_from_the_network(page):
-    for tag, attrs in Elements(page).tags:
+def test_nothing_is_loaded_from_the_network(page, lazy):
+    for tag, attrs in Elements(page + "".join(lazy.values())).tags:
         for name in ("src", "href", "xlink:href", "data", "poster", "srcset"):
             value = attrs.get(name, "")
             if re.match(r"\s*(https?:)?//", value):
@@ -166,8 +205,9 @@ def test_a_planted_javascript_link_is_not_rendered_as_a_link(tmp_path, make_run,
     with ResultsWriter(path, make_run()) as writer:
         writer.record(make_record(verdict="convention", divergence=divergence))
     page = render_report([load(path)])
-    assert 'href="javascript:' not in page
-    assert "javascript:alert(1)" in page  # still shown, as text
+    shipped = page + "".join(read_lazy(page).values())
+    assert 'href="javascript:' not in shipped
+    assert "javascript:alert(1)" in shipped  # still shown, as text
 
 
 def test_results_without_plot_data_still_render(tmp_path, make_run, make_record):
