@@ -102,14 +102,43 @@ def slug(text: str) -> str:
     return "".join(c if c.isalnum() or c in ".-_" else "_" for c in text)
 
 
-def results_path(framework: str, version: str, devices: list[str], option: str) -> Path:
+def results_path(
+    framework: str,
+    version: str,
+    devices: list[str],
+    option: str,
+    shard: tuple[int, int] | None = None,
+) -> Path:
     """``option`` itself when it names a ``.json`` file, else
-    ``option/<framework>-<version>-<devices>.json`` (the name ``reports`` and tox rely on)."""
+    ``option/<framework>-<version>-<devices>.json`` (the name ``reports`` and tox rely on); a
+    shard's file in a directory ends ``.shard-<i>-of-<n>.json``, so the shards of one run sit
+    side by side until ``python -m reports merge`` joins them."""
     path = Path(option)
     if path.suffix == ".json":
         return path
-    name = f"{framework}-{slug(version)}-{'+'.join(devices)}.json"
+    suffix = f".shard-{shard[0]}-of-{shard[1]}" if shard else ""
+    name = f"{framework}-{slug(version)}-{'+'.join(devices)}{suffix}.json"
     return path / name.replace(":", "")
+
+
+def parse_shard(option: str | None) -> tuple[int, int] | None:
+    """``--shard i/n`` (1 ≤ i ≤ n) as (i, n); None or empty means the whole run."""
+    if not option:
+        return None
+    try:
+        index, count = (int(part) for part in option.split("/"))
+    except ValueError:
+        raise RunError(f"--shard {option}: expected i/n with whole numbers, e.g. 1/4") from None
+    if not 1 <= index <= count:
+        raise RunError(f"--shard {option}: i must be between 1 and n (got {index} of {count})")
+    return index, count
+
+
+def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
+    """Item ``index`` (its place in the whole run's order) belongs to ``shard``: items are dealt
+    round-robin, so every shard gets a share of each loss, dtype and mode (losses differ ten-fold
+    in cost; contiguous blocks would not balance)."""
+    return shard is None or index % shard[1] == shard[0] - 1
 
 
 def known_failures(path: str | os.PathLike[str], framework: str) -> dict[str, str]:
@@ -160,6 +189,8 @@ class ItemSpec(NamedTuple):
     device: str
     mode: str
     id: str
+    # the item's place in the whole run's order (shards and xdist workers restore it)
+    index: int = 0
 
 
 @dataclass
@@ -207,6 +238,8 @@ class Run:
     # inputs and crashes do, and the rest are findings to triage (listed, not failures)
     strict: bool = True
     findings: list[dict[str, Any]] = field(default_factory=list)
+    # --shard i/n: this run holds every n-th item of the whole run, from the i-th on
+    shard: tuple[int, int] | None = None
 
     @classmethod
     def start(
@@ -221,10 +254,12 @@ class Run:
         loss: str = ALL,
         corpus: str | None = None,
         strict: bool | None = None,
+        shard: str | None = None,
     ) -> Run:
         """A run of ``adapter`` restricted by the ``--device/--dtype/--mode/--loss`` values;
         ``profile`` None means ``$LOSSCONF_PROFILE`` or ci; ``corpus`` a frozen corpus directory;
-        ``strict`` None means :func:`strict_default` for the profile."""
+        ``strict`` None means :func:`strict_default` for the profile; ``shard`` "i/n" one of n
+        deterministic shares of the items (None: all)."""
         try:
             chosen_profile = profiles.get(profile)
         except KeyError as exc:
@@ -248,6 +283,7 @@ class Run:
             corpus=loaded,
             judge=Judge(adapter.divergences(), adapter.version()),
             strict=strict_default(chosen_profile.name) if strict is None else strict,
+            shard=parse_shard(shard),
         )
 
     # --- before the items ---------------------------------------------------------------------
@@ -271,6 +307,9 @@ class Run:
             "corpus": corpus,
             "command": command,
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "shard": None
+            if self.shard is None
+            else {"index": self.shard[0], "count": self.shard[1]},
         }
 
     def open_results(
@@ -279,7 +318,9 @@ class Run:
         """Start the results file (``option``: a ``.json`` path or a directory); a ``worker``
         (a pytest-xdist worker id) streams its items into its own part file instead, which the
         controller merges (:meth:`merge_parts`). The results file's path either way."""
-        path = results_path(self.framework, self.adapter.version(), self.devices, option)
+        path = results_path(
+            self.framework, self.adapter.version(), self.devices, option, self.shard
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         target = part_path(path, worker) if worker else path
         self.writer = ResultsWriter(target, self.header(corpus, command))
@@ -299,7 +340,8 @@ class Run:
         ]
 
     def items(self) -> list[ItemSpec]:
-        """Every item of the run, in the order they run and are recorded."""
+        """Every item of the run (of its shard, when sharded), in the order they run and are
+        recorded."""
         out = []
         for loss in self.losses:
             spec = R.get(loss)
@@ -309,7 +351,11 @@ class Run:
                         for mode in self.modes:
                             item_id = selection.item_id(spec, config, dtype, device, mode)
                             out.append(ItemSpec(spec, config, dtype, device, mode, item_id))
-        return out
+        return [
+            item._replace(index=index)
+            for index, item in enumerate(out)
+            if in_shard(index, self.shard)
+        ]
 
     def unmatched_known_failures(self, known: dict[str, str], items: list[ItemSpec]) -> list[str]:
         """Known-failure lines naming no item of a whole ci run of their loss (the file is
@@ -333,18 +379,17 @@ class Run:
         self.mapping[R.config_id(spec, config)] = mapping_row(spec, config, native)
         if isinstance(native, NotOffered):
             if self.writer:
-                self.writer.record(
-                    RecordBuilder.not_offered(
-                        spec.name,
-                        spec.family,
-                        config,
-                        R.config_id(spec, config),
-                        item.dtype,
-                        item.device,
-                        item.mode,
-                        native,
-                    )
+                record = RecordBuilder.not_offered(
+                    spec.name,
+                    spec.family,
+                    config,
+                    R.config_id(spec, config),
+                    item.dtype,
+                    item.device,
+                    item.mode,
+                    native,
                 )
+                self.writer.record({**record, "item_index": item.index})
             return ItemResult(item, not_offered=native.reason)
 
         started = time.perf_counter()
@@ -372,7 +417,7 @@ class Run:
             if comparison.verdict != "match":
                 it.builder.set_regime_reproducer(regime, text_of(worst))
         it.builder.duration_s = time.perf_counter() - started
-        record = it.builder.to_dict()
+        record = {**it.builder.to_dict(), "item_index": item.index}
         self.timer.items.append((it.builder.duration_s, record["examples"]))
         if self.writer:
             self.writer.record(record)

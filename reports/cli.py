@@ -1,6 +1,7 @@
 """``python -m reports``: render, diff and summarise results files.
 
-Exit status: 0 success, 1 the diff found a regression, 2 unusable input (one line on stderr
+Exit status: 0 success, 1 the diff found a regression (or the merged shards' registry has stale
+entries), 2 unusable input (one line on stderr
 naming the file and the problem, never a traceback).
 """
 
@@ -14,7 +15,8 @@ from pathlib import Path
 from rich.console import Console
 
 from . import diff as diffing
-from .schema import Results, ResultsError, load
+from . import merge as merging
+from .schema import Results, ResultsError
 from .summary import print_summary
 
 EXIT_OK, EXIT_REGRESSED, EXIT_UNUSABLE = 0, 1, 2
@@ -42,7 +44,15 @@ def expand_inputs(arguments: list[str]) -> list[str]:
 def load_all(arguments: list[str]) -> list[Results]:
     if not arguments:
         raise ResultsError("no results files given")
-    return [load(path) for path in expand_inputs(arguments)]
+    return merging.load_runs(expand_inputs(arguments))
+
+
+def one_run(argument: str) -> Results:
+    """A results file, or the shards of one run (a directory or glob of its shard files)."""
+    runs = merging.load_runs(expand_inputs([argument]))
+    if len(runs) != 1:
+        raise ResultsError(f"{argument}: holds {len(runs)} runs; the diff compares one with one")
+    return runs[0]
 
 
 def command_html(args: argparse.Namespace) -> int:
@@ -56,7 +66,7 @@ def command_html(args: argparse.Namespace) -> int:
 
 
 def command_diff(args: argparse.Namespace) -> int:
-    result = diffing.diff_results(load(args.old), load(args.new))
+    result = diffing.diff_results(one_run(args.old), one_run(args.new))
     text = diffing.format_markdown(result) if args.markdown else diffing.format_text(result)
     sys.stdout.write(text)
     if args.html:
@@ -67,6 +77,20 @@ def command_diff(args: argparse.Namespace) -> int:
         print("(regressions found; exiting 0 because of --exit-zero)")
         return EXIT_OK
     return EXIT_REGRESSED if result.regressions else EXIT_OK
+
+
+def command_merge(args: argparse.Namespace) -> int:
+    document = merging.merge_files(expand_inputs(args.shards), args.output)
+    stale = [e["id"] for e in document["registry"] if e.get("status") == "stale"]
+    run = document["run"]
+    print(
+        f"wrote {args.output} ({run['merged_shards']} shards, {len(document['records'])} records"
+        f"{'' if run['finished'] else ', unfinished: stopped at ' + str(run['stopped_at'])})"
+    )
+    if stale:
+        print(f"stale registry entries (they no longer reproduce): {', '.join(stale)}")
+        return EXIT_REGRESSED
+    return EXIT_OK
 
 
 def command_summary(args: argparse.Namespace) -> int:
@@ -99,8 +123,8 @@ def parser() -> argparse.ArgumentParser:
         description="Compare two results files of the same framework, typically before and "
         "after an upgrade on the same corpus. Exit status 1 when anything regressed.",
     )
-    diff.add_argument("old", metavar="OLD.json")
-    diff.add_argument("new", metavar="NEW.json")
+    diff.add_argument("old", metavar="OLD", help="results file, or the shards of one run")
+    diff.add_argument("new", metavar="NEW", help="results file, or the shards of one run")
     diff.add_argument("--markdown", action="store_true", help="Markdown, e.g. for a PR comment")
     diff.add_argument("--html", metavar="OUT.html", help="also write the diff as an HTML page")
     diff.add_argument(
@@ -110,6 +134,17 @@ def parser() -> argparse.ArgumentParser:
         "unusable input still exits 2",
     )
     diff.set_defaults(run=command_diff)
+
+    merge = commands.add_parser(
+        "merge",
+        help="join the shards of one run (--shard i/n) into its results file",
+        description="Join the results files of the n shards of one run into the file the "
+        "unsharded run writes; refuses files of different runs. Exit 1 when the joined "
+        "registry has stale entries (the check each shard alone cannot make).",
+    )
+    merge.add_argument("shards", nargs="+", metavar="SHARD", help="file, directory or glob")
+    merge.add_argument("-o", "--output", required=True, metavar="RUN.json")
+    merge.set_defaults(run=command_merge)
 
     summary = commands.add_parser(
         "summary",

@@ -431,3 +431,68 @@ def test_the_results_header_records_strictness(tmp_path):
     path = run.open_results(str(tmp_path), corpus=None, command="x")
     run.finish(items=0)
     assert load(path).run["strict"] is False
+
+
+# --- shards ----------------------------------------------------------------------------------------
+
+
+def test_shards_deal_the_items_round_robin_and_together_hold_each_item_once():
+    whole = run_of().items()
+    shards = [run_of(shard=f"{i}/3").items() for i in (1, 2, 3)]
+    assert sorted(i.index for s in shards for i in s) == [i.index for i in whole]
+    assert [i.id for i in shards[1]] == [i.id for i in whole[1::3]]
+    assert {i.dtype for i in shards[0]} == {i.dtype for i in whole}  # a mix, not a block
+
+
+@pytest.mark.parametrize("bad", ["0/2", "3/2", "1", "a/b", "1/2/3"])
+def test_a_malformed_shard_is_one_line_naming_it(bad):
+    with pytest.raises(RunError, match=f"^--shard {bad}: "):
+        run_of(shard=bad)
+
+
+def test_a_shards_results_file_is_named_for_its_shard(tmp_path):
+    path = results_path("torch", "2.13.0", ["cpu"], str(tmp_path), (2, 4))
+    assert path.name == "torch-2.13.0-cpu.shard-2-of-4.json"
+
+
+def merged_as_run(path: Path) -> dict:
+    document = comparable(path)
+    document["run"] = {k: v for k, v in document["run"].items() if k != "merged_shards"}
+    return document
+
+
+@pytest.mark.slow
+def test_two_shards_merged_are_the_serial_runs_results_file(tmp_path):
+    serial = conformance("--results", str(tmp_path / "serial.json"))
+    assert serial.returncode == 0, serial.stdout + serial.stderr
+    shards = tmp_path / "shards"
+    for i in (1, 2):
+        shard = conformance("--shard", f"{i}/2", "--results", str(shards))
+        assert shard.returncode == 0, shard.stdout + shard.stderr
+    files = sorted(p.name for p in shards.iterdir())
+    assert files == ["fake-1.0-cpu.shard-1-of-2.json", "fake-1.0-cpu.shard-2-of-2.json"]
+    merged = subprocess.run(
+        [sys.executable, "-m", "reports", "merge", str(shards), "-o", str(tmp_path / "m.json")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert merged.returncode == 0, merged.stdout + merged.stderr
+    assert merged_as_run(tmp_path / "m.json") == comparable(tmp_path / "serial.json")
+
+
+@pytest.mark.slow
+def test_a_stale_entry_passes_each_shard_and_fails_their_merge(tmp_path):
+    for i in (1, 2):
+        shard = conformance(
+            "--shard", f"{i}/2", "--results", str(tmp_path), LOSSCONF_FAKE_STALE="1"
+        )
+        assert shard.returncode == 0, shard.stdout + shard.stderr
+    merged = subprocess.run(
+        [sys.executable, "-m", "reports", "merge", str(tmp_path), "-o", str(tmp_path / "m")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert merged.returncode == 1, merged.stdout + merged.stderr
+    assert "stale registry entries (they no longer reproduce): fake-mse-stale" in merged.stdout

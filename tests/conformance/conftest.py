@@ -3,6 +3,7 @@
     pytest tests/conformance --framework torch [--device cpu|cuda:0|all] [--dtype float32,…|all]
         [--mode eager|jit|all] [--loss cross_entropy,…] [--profile ci|default|thorough]
         [--corpus DIR] [--results PATH-or-DIR] [--timings PATH] [--strict | --no-strict]
+        [--shard i/n]
 
 The engine (``cases.run``) does the work; this plugin resolves the framework to an adapter, turns
 the engine's items into test items, and fails the session on stale registry entries.
@@ -47,6 +48,12 @@ def pytest_addoption(parser):
         "--strict makes every unexplained non-match fail)",
     )
     group.addoption(
+        "--shard",
+        default=None,
+        help="i/n: run every n-th item from the i-th on (machines of a CI matrix each run one; "
+        "python -m reports merge joins their results files and judges the registry)",
+    )
+    group.addoption(
         "--results",
         default=None,
         help="results file, or a directory to write <framework>-<version>-<devices>.json into",
@@ -87,7 +94,10 @@ def pytest_configure(config):
             framework=name,
             profile=opt("--profile"),
             strict=_strict(config),
-            **{key: opt(f"--{key}") for key in ("device", "dtype", "mode", "loss", "corpus")},
+            **{
+                key: opt(f"--{key}")
+                for key in ("device", "dtype", "mode", "loss", "corpus", "shard")
+            },
         )
         config._lossconf_known = known_failures(KNOWN_FAILURES, name)
         config._lossconf.known_failures = set(config._lossconf_known)
@@ -120,16 +130,7 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("item", [pytest.param(None, marks=pytest.mark.skip(reason=why))])
         return
     known, items = metafunc.config._lossconf_known, run.items()
-    params = [
-        pytest.param(
-            item,
-            id=item.id,
-            marks=[pytest.mark.xfail(strict=True, reason=known[item.id])]
-            if item.id in known
-            else [],
-        )
-        for item in items
-    ]
+    params = [pytest.param(item, id=item.id, marks=marks(run, item, known)) for item in items]
     unmatched = run.unmatched_known_failures(known, items)
     if unmatched:
         warnings.warn(
@@ -138,6 +139,17 @@ def pytest_generate_tests(metafunc):
             stacklevel=1,
         )
     metafunc.parametrize("item", params)
+
+
+def marks(run: Run, item, known: dict[str, str]) -> list:
+    """A known failure is a strict xfail. Under ``-n N --dist loadgroup`` (pytest-xdist), the
+    items of one loss, dtype and mode go to one worker when the adapter compiles per shape (JAX
+    compiles each primitive once per shape and dtype, in eager mode too): they share shapes, so
+    the worker compiles them once instead of every worker compiling them all."""
+    out = [pytest.mark.xfail(strict=True, reason=known[item.id])] if item.id in known else []
+    if run.adapter.compiles_per_shape(item.mode):
+        out.append(pytest.mark.xdist_group(f"{item.spec.name}-{item.dtype}-{item.mode}"))
+    return out
 
 
 @pytest.fixture(scope="session")
@@ -184,6 +196,10 @@ def pytest_sessionfinish(session, exitstatus):
     stopped = session.shouldstop or session.shouldfail or worker or config._lossconf_lost
     in_flight = run.merge_parts() if run.workers and run.writer else []
     stale = run.stale_message() if finished and not stopped else None
+    if stale and run.shard is not None:
+        # a shard saw a share of the examples: an entry that applied here without diverging may
+        # diverge in another shard, so the merge of all shards judges the registry
+        stale = None
     if stale:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         if reporter is not None:

@@ -1,0 +1,97 @@
+"""Time one framework's conformance run serially and on N workers, and print the benchmark table.
+
+    python -m benchmarks.scaling [--workers 2] [--out benchmarks/results] [-- PYTEST ARGS]
+
+Runs ``pytest tests/conformance`` for the framework in ``LOSSCONF_FRAMEWORK`` twice — serially
+with ``--timings`` (the per-stage medians of :mod:`benchmarks.stages`) and with
+``-n N --dist loadgroup`` — each as a fresh process, and prints: per stage the median per example,
+the harness median (everything but the native call) and its ratio to the native call's median,
+the two wall times and the scaling efficiency (serial wall ÷ (N × parallel wall); 100 % is perfect
+use of N cores). Wall times include pytest start-up and imports, as a user pays them.
+``--markdown`` prints the README's rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .stages import HARNESS
+
+
+def timed_run(arguments: list[str]) -> tuple[float, int]:
+    """(wall seconds, exit status) of one conformance run in a fresh interpreter."""
+    command = [sys.executable, "-m", "pytest", "tests/conformance", "-q", "-p", "no:cacheprovider"]
+    started = time.perf_counter()
+    status = subprocess.run([*command, *arguments], stdout=subprocess.DEVNULL).returncode
+    return time.perf_counter() - started, status
+
+
+def medians(timings: dict) -> dict[str, float]:
+    stages = timings["stages"]
+    n = len(stages["native"])
+    harness = [sum(stages[s][i] for s in HARNESS) for i in range(n)]
+    out = {name: statistics.median(values) for name, values in stages.items() if values}
+    out["harness"] = statistics.median(harness) if harness else float("nan")
+    return out
+
+
+def rows(timings: dict, serial: float, parallel: float, workers: int) -> list[tuple[str, str]]:
+    found = medians(timings)
+    us = lambda seconds: f"{seconds * 1e6:,.0f} µs"  # noqa: E731
+    out = [(f"{name} (median per example)", us(found[name])) for name in (*HARNESS, "native")]
+    out.append(("harness (all but the native call)", us(found["harness"])))
+    out.append(("harness ÷ native call", f"{found['harness'] / found['native']:.1f}×"))
+    out.append(
+        ("examples / items", f"{len(timings['stages']['native'])} / {len(timings['items'])}")
+    )
+    out.append(("ci run, serial (wall)", f"{serial:.1f} s"))
+    out.append((f"ci run, -n {workers} --dist loadgroup (wall)", f"{parallel:.1f} s"))
+    out.append(
+        (
+            "speed-up / scaling efficiency",
+            f"{serial / parallel:.2f}× / {serial / (workers * parallel):.0%}",
+        )
+    )
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scaling", description=__doc__)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--out", default="benchmarks/results")
+    parser.add_argument("--markdown", action="store_true")
+    parser.add_argument("pytest_args", nargs="*")
+    args = parser.parse_args(argv)
+    framework = os.environ.get("LOSSCONF_FRAMEWORK")
+    if not framework:
+        print("LOSSCONF_FRAMEWORK is not set: which framework to time?", file=sys.stderr)
+        return 2
+    timings = Path(args.out) / f"{framework}.json"
+    serial, status = timed_run(["--timings", str(timings), *args.pytest_args])
+    parallel, status_n = timed_run(
+        ["-n", str(args.workers), "--dist", "loadgroup", *args.pytest_args]
+    )
+    data = json.loads(timings.read_text())
+    title = f"{framework} {data['version']}, profile {data['profile']}"
+    if status or status_n:  # the timing is still worth printing; the status says why to look
+        title += f" (exit status serial {status}, parallel {status_n})"
+    table = rows(data, serial, parallel, args.workers)
+    if args.markdown:
+        print(f"**{title}**\n\n| measure | value |\n|---|---:|")
+        print("\n".join(f"| {name} | {value} |" for name, value in table))
+    else:
+        width = max(len(name) for name, _ in table)
+        print(title)
+        print("\n".join(f"  {name:<{width}}  {value:>12}" for name, value in table))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
