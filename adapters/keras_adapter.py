@@ -642,13 +642,11 @@ class KerasAdapter(Adapter):
         compiled = self._compile(case, config, recipe, api)
         with keras.device(keras_device(case.device)):
             args = {
-                name: keras.ops.convert_to_tensor(
-                    value, dtype="int64" if name in compiled.integer else case.dtype
-                )
+                name: _tensor(value, "int64" if name in compiled.integer else case.dtype)
                 for name, value in case.rounded().items()
             }
             cot = case.rounded_cotangent()
-            cot = None if cot is None else keras.ops.convert_to_tensor(cot, dtype=case.dtype)
+            cot = None if cot is None else _tensor(cot, case.dtype)
             start = time.perf_counter()
             try:
                 value, grads = compiled.forward_backward(args, cot)
@@ -698,7 +696,8 @@ class KerasAdapter(Adapter):
         config = R.config_of(case)
         recipe = self.recipe(case.loss, config, api)
         if not isinstance(recipe, Recipe):
-            return f"# {case.loss} ({api or 'class'}) is not offered by Keras\n"
+            reason = recipe.reason if isinstance(recipe, NotOffered) else "not offered"
+            return f"# {case.loss} ({api or 'class'}) is not offered by Keras: {reason}\n"
         compiled = self._compile(case, config, recipe, api)
         wrap = (
             COMPILERS[BACKEND].format("forward_backward")
@@ -715,23 +714,25 @@ class KerasAdapter(Adapter):
             f"INTEGER = {tuple(sorted(compiled.integer))!r}  # class indices\n"
             "value, grads, error = None, {}, None\n"
             f"with keras.device({keras_device(case.device)!r}):\n"
+            "    def tensor(x, dtype):\n"
+            f"        return {TENSOR[BACKEND]}\n\n"
             "    args = {\n"
-            "        name: keras.ops.convert_to_tensor(x, dtype='int64' if name in INTEGER else "
-            "DTYPE)\n"
+            "        name: tensor(x, 'int64' if name in INTEGER else DTYPE)\n"
             "        for name, x in arrays.items()\n"
             "    }\n"
-            "    cot = None if cotangent is None else keras.ops.convert_to_tensor(cotangent, "
-            "dtype=DTYPE)\n"
+            "    cot = None if cotangent is None else tensor(cotangent, DTYPE)\n"
             "    try:\n"
             f"        value_t, grads_t = {wrap}(args, cot)\n"
             "    except Exception as exc:  # as in lossconf's run: the exception is the result\n"
             "        error = exc\n"
             "        traceback.print_exc()\n"
             "    else:\n"
-            "        value = np.asarray(keras.ops.convert_to_numpy(value_t), dtype=np.float64)\n"
+            "        def numpy(x):\n"
+            "            return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, 'float64')))\n\n"
+            "        value = numpy(value_t)\n"
             "        pairs = zip(WATCH, grads_t or [None] * len(WATCH))\n"
             "        grads = {\n"
-            "            n: np.asarray(keras.ops.convert_to_numpy(g), np.float64)\n"
+            "            n: numpy(g)\n"
             "            for n, g in pairs\n"
             "            if g is not None\n"
             "        }\n"
@@ -739,8 +740,24 @@ class KerasAdapter(Adapter):
 
 
 def _numpy(x) -> np.ndarray:
-    """A backend tensor as float64 NumPy (bfloat16 widened exactly)."""
-    return np.asarray(keras.ops.convert_to_numpy(x), dtype=np.float64)
+    """A backend tensor as float64 NumPy (widened exactly on the backend: the TensorFlow
+    backend's convert_to_numpy cannot hand bfloat16 to NumPy)."""
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float64")), dtype=np.float64)
+
+
+# How a NumPy array becomes a backend tensor of the tested dtype (the TensorFlow backend's
+# convert_to_tensor fails on a bfloat16 target: tf.constant converts directly).
+TENSOR = {
+    "tensorflow": "tf.constant(x, dtype=dtype)",
+    "jax": "keras.ops.convert_to_tensor(x, dtype=dtype)",
+    "torch": "keras.ops.convert_to_tensor(x, dtype=dtype)",
+}
+
+
+def _tensor(x: np.ndarray, dtype: str):
+    if BACKEND == "tensorflow":
+        return tf.constant(x, dtype=dtype)
+    return keras.ops.convert_to_tensor(x, dtype=dtype)
 
 
 ADAPTER = KerasAdapter

@@ -82,17 +82,6 @@ def zero_target_at_minus_inf_logit(case: Case) -> bool:
     return bool(np.any((x == -np.inf) & (t == 0)))
 
 
-def target_broadcasts_to_input(case: Case) -> bool:
-    """softmax_cross_entropy_with_logits broadcasts labels of the logits' rank to their shape."""
-    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
-    if len(t) != len(x):
-        return False
-    try:
-        return np.broadcast_shapes(t, x) == x
-    except ValueError:
-        return False
-
-
 def index_target_fits_after_broadcast(case: Case) -> bool:
     """Keras SparseCategoricalCrossentropy(ignore_class=…) masks the logits with
     ops.where(mask[..., None], logits, 0), broadcasting them to the target's shape, and reshapes the
@@ -319,21 +308,6 @@ ACCEPTS: list[Accepts] = [
         citation=SOFTMAX_XENT_OP,
         where={"target_kind": "probability"},
         example=Example(PROBABILITY, {"input": [[0.5, -1.0, 2.0]], "target": [[1.5, 0.0, 0.0]]}),
-    ),
-    Accepts(
-        id="cross_entropy/broadcasts-mismatched-shapes",
-        loss="cross_entropy",
-        argument="shapes",
-        description=(
-            "TensorFlow broadcasts a probability target of the input's rank against the input "
-            "(NumPy's rules) instead of rejecting shapes no layout allows: a number comes back "
-            "where the reference raises"
-        ),
-        citation=SOFTMAX_XENT_OP,
-        accepts=target_broadcasts_to_input,
-        accepts_text="a probability target of the input's rank broadcasts against the input",
-        where={"target_kind": "probability", "label_smoothing": 0.0},
-        example=Example(PROBABILITY, {"input": LOGITS, "target": [[0.25, 0.25, 0.5]]}),
     ),
     Accepts(
         id="cross_entropy/broadcasts-mismatched-shapes-ignore-class",
