@@ -16,6 +16,7 @@ from ...base import Accepts, Divergence, Example
 from ._common import (
     KERAS_EPSILON,
     KERAS_LOSSES,
+    KERAS_SRC,
     KERAS_TF_NN,
     any_infinite,
     array,
@@ -68,6 +69,15 @@ def same_shape_after_rank_fix(case: Case) -> bool:
     x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
     y_true, y_pred = keras_rank_fix(t, x)
     return y_true == y_pred and len(y_pred) >= 1
+
+
+def sigmoid_outside_clip(case: Case) -> bool:
+    """Some sigmoid(input), rounded to the case dtype, lies outside Keras' [ε, 1 − ε]."""
+    x = array(case, "input")
+    with np.errstate(over="ignore"):
+        p = R.round_to(1.0 / (1.0 + np.exp(-x)), case.dtype)
+    lo, hi = in_dtype(KERAS_EPSILON, case), in_dtype(1 - KERAS_EPSILON, case)
+    return bool(np.any((p < lo) | (p > hi)))
 
 
 DIVERGENCES: list[Divergence] = [
@@ -173,6 +183,27 @@ DIVERGENCES: list[Divergence] = [
             dtype="float32",
         ),
     ),
+    Divergence(
+        id="sigmoid_focal_loss/keras-sigmoid-then-clip",
+        kind="convention",
+        loss="sigmoid_focal_loss",
+        description=(
+            "keras.losses.binary_focal_crossentropy(from_logits=True) applies ops.sigmoid and "
+            "then the backend's binary_crossentropy on probabilities, which clips them to "
+            "[ε, 1 − ε] (ε = 1e-7): where sigmoid(x) leaves that interval the log term is "
+            "log ε instead of the logit's log-sigmoid — at logit −20 with label 1 (γ = 2, no "
+            "class balancing) the loss is 16.118096 instead of 19.99999992, and the gradient "
+            "through the clipped probability is 0. The TensorFlow backend recovers the logits "
+            "from the Sigmoid op (_get_logits) and does not clip"
+        ),
+        citation=(
+            f"{KERAS_LOSSES}#L2503-L2510; {KERAS_SRC}/backend/jax/nn.py#L1017-L1036; "
+            f"{KERAS_SRC}/backend/torch/nn.py#L924-L958"
+        ),
+        inputs=sigmoid_outside_clip,
+        inputs_text="sigmoid(input) outside [ε, 1 − ε] (ε = 1e-7), in the case dtype",
+        example=Example({"alpha": None}, {"input": [[-20.0]], "target": [[1.0]]}),
+    ),
 ]
 
 ACCEPTS: list[Accepts] = [
@@ -246,4 +277,5 @@ ACCEPTS: list[Accepts] = [
 # Entries that hold on some backends only (the others: every backend).
 BACKENDS: dict[str, tuple[str, ...]] = {
     "binary_cross_entropy/tf-flushes-subnormal-inputs": ("tensorflow",),
+    "sigmoid_focal_loss/keras-sigmoid-then-clip": ("jax", "torch"),
 }
