@@ -82,6 +82,16 @@ def zero_target_at_minus_inf_logit(case: Case) -> bool:
     return bool(np.any((x == -np.inf) & (t == 0)))
 
 
+def target_has_trailing_one(case: Case) -> bool:
+    """The index target is the expected shape (the input without its class axis, moved last)
+    with a trailing 1 appended."""
+    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
+    if not x:
+        return False
+    expected = tuple(s for i, s in enumerate(x) if i != (1 if len(x) >= 2 else 0))
+    return t == (*expected, 1)
+
+
 def index_target_fits_after_broadcast(case: Case) -> bool:
     """Keras SparseCategoricalCrossentropy(ignore_class=…) masks the logits with
     ops.where(mask[..., None], logits, 0), broadcasting them to the target's shape, and reshapes the
@@ -223,6 +233,24 @@ DIVERGENCES: list[Divergence] = [
         example=Example(INDEX_IGNORED, {"input": [0.5], "target": 0}),
     ),
     Divergence(
+        id="cross_entropy/keras-sparse-single-class-crash",
+        kind="known-bug",
+        loss="cross_entropy",
+        description=(
+            "Without ignore_class too: with a single class (C = 1) Keras' rank heuristic "
+            "squeeze_or_expand_to_same_rank squeezes the logits' class axis when the target has "
+            "one dimension less, and sparse_categorical_crossentropy then rejects the shapes "
+            "(ValueError 'Argument `output` must have rank (ndim) `target.ndim - 1`', or an "
+            "IndexError for an unbatched (1,) input), where the reference returns zeros"
+        ),
+        citation=f"{KERAS_LOSS_BASE}#L119-L137",
+        where={"target_kind": "index", "ignore_index": None, "label_smoothing": 0.0},
+        inputs=single_class_outside_2d,
+        inputs_text="C = 1 with an input other than (N, C)",
+        affects=("error", "value"),
+        example=Example({}, {"input": [0.5], "target": 0}),
+    ),
+    Divergence(
         id="cross_entropy/tf-softmax-xent-zero-target-at-minus-inf",
         kind="convention",
         loss="cross_entropy",
@@ -268,6 +296,21 @@ DIVERGENCES: list[Divergence] = [
 ]
 
 ACCEPTS: list[Accepts] = [
+    Accepts(
+        id="cross_entropy/keras-sparse-squeezes-trailing-one",
+        loss="cross_entropy",
+        argument="shapes",
+        description=(
+            "keras.losses.sparse_categorical_crossentropy squeezes a trailing dimension of 1 "
+            "from a target of the logits' rank (class axis last): an index target (N, 1) against "
+            "logits (N, C) is taken as (N,), where the reference rejects the shapes"
+        ),
+        citation=f"{KERAS_LOSSES}#L2344-L2345",
+        accepts=target_has_trailing_one,
+        accepts_text="the target is the expected index shape with a trailing 1",
+        where={"target_kind": "index", "label_smoothing": 0.0},
+        example=Example({}, {"input": [[0.5, -1.0, 2.0], [0.25, 0.0, 1.0]], "target": [[0], [2]]}),
+    ),
     # --- cross_entropy
     Accepts(
         id="cross_entropy/xla-sparse-xent-out-of-range-nan",
