@@ -482,7 +482,7 @@ class Run:
         (its part ends at their progress line, without their record)."""
         order = {}
         for index, item in enumerate(self.items()):
-            key = (item.spec.name, R.config_id(item.spec, item.config), *item[2:5], item.api)
+            key = (item.spec.name, R.config_id(item.spec, item.config), *item[2:5], item.api or "")
             order[key] = (index, item)
         ids = {item.id: key for key, (_, item) in order.items()}
         records, in_flight, parts = [], [], [part_path(self.results_path, w) for w in self.workers]

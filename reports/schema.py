@@ -203,9 +203,12 @@ def ulp_histogram(value_ulps: Iterable[float]) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in ULP_BUCKETS}
 
 
-def record_key(record: dict[str, Any]) -> tuple[str | None, ...]:
+def record_key(record: dict[str, Any]) -> tuple[str, ...]:
     """What identifies a record within a run (and across runs of the same framework)."""
-    return tuple(record.get(k) for k in ("loss", "config_id", "dtype", "device", "mode", "api"))
+    return (
+        *(record[k] for k in ("loss", "config_id", "dtype", "device", "mode")),
+        record.get("api") or "",
+    )
 
 
 def summarize(records: Iterable[dict[str, Any]], registry: Iterable[dict[str, Any]]) -> dict:
