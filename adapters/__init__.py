@@ -13,6 +13,8 @@ FRAMEWORKS = {
     "torch": "adapters.torch_adapter",
     "tensorflow": "adapters.tf_adapter",
     "jax": "adapters.jax_adapter",
+    # keras.losses on the backend KERAS_BACKEND names (tensorflow, jax, torch)
+    "keras": "adapters.keras_adapter",
 }
 
 __all__ = [

@@ -59,6 +59,11 @@ class Adapter(abc.ABC):
         """Every package whose version matters (e.g. jax, jaxlib and optax)."""
         return {self.name: self.version()}
 
+    def identity(self) -> dict[str, str]:
+        """Run-header fields beyond name and version that tell runs of this adapter apart (keras:
+        the backend and its version); they name the results file too. None by default."""
+        return {}
+
     @abc.abstractmethod
     def devices(self) -> list[str]:
         """Devices usable now, as canonical strings: "cpu", "cuda:0", …; CPU always first."""
@@ -78,6 +83,14 @@ class Adapter(abc.ABC):
         ``cotangent`` (NumPy array or None) already defined, it imports the framework, runs the
         native call exactly as :meth:`run` does (same dtype, device, mode, composition) and binds
         ``value`` (float64 NumPy array) and ``grads`` (dict of float64 NumPy arrays)."""
+
+    def alternatives(self, loss: str, config: Mapping[str, Any]) -> Mapping[str, Native]:
+        """Further native forms of a configuration besides ``mapping``'s (API name -> Native),
+        e.g. a loss function beside its class. The engine runs each as its own item, calling
+        ``run(case, api=name)`` and ``snippet(case, api=name)``, and records it with ``api``; an
+        adapter that offers none needs neither keyword. Registry entries apply to every API of
+        a configuration alike (an entry that holds for one form only says so in its predicate)."""
+        return {}
 
     def divergences(self) -> list[Divergence]:
         """This framework's registry of known divergences."""

@@ -1,15 +1,15 @@
-"""The TensorFlow / Keras adapter.
+"""The TensorFlow adapter: TensorFlow's own loss ops, ``tf.nn.*``.
 
-Each configuration maps to a :class:`Recipe`: a few lines of Python *source* that construct the
-native loss (a Keras loss object, built in the tested dtype) and the body of ``native(...)``, which
-calls it. The same text is executed by :meth:`TensorFlowAdapter.run` and printed by
-:meth:`TensorFlowAdapter.snippet`, so a reproducer is the run, not a paraphrase of it.
+Each configuration maps to a :class:`Recipe`: a few lines of Python *source*, the body of
+``native(...)``, which calls the op. The same text is executed by :meth:`TensorFlowAdapter.run`
+and printed by :meth:`TensorFlowAdapter.snippet`, so a reproducer is the run, not a paraphrase of
+it.
 
-Native APIs: ``tf.nn.*`` where TensorFlow has the op (reduced by the user-level ``tf.reduce_mean``
-/ ``tf.reduce_sum``, declared as composition), otherwise the ``tf.keras.losses`` class. Keras'
-own semantics — the class axis is last, most losses average (KLDivergence: sums) over the last axis
-before the reduction, probabilities are clipped to [ε, 1 − ε] — are left as they are; the
-differences they make are registered in :mod:`adapters.known.tensorflow`.
+Native APIs: ``tf.nn.*`` (reduced by the user-level ``tf.reduce_mean`` / ``tf.reduce_sum``,
+declared as composition). ``keras.losses`` — on TensorFlow or any other backend — is the keras
+adapter's (:mod:`adapters.keras_adapter`), so this column is one API family; a configuration
+TensorFlow has no op for is not offered here, and the reason names the Keras loss. The
+differences are registered in :mod:`adapters.known.tensorflow`.
 
 Modes: ``eager``, and ``jit`` = ``tf.function(forward_backward, jit_compile=True)``, one function
 per (loss, configuration, dtype, device), traced once per input shape.
@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import keras
 import numpy as np
 import tensorflow as tf
 
@@ -71,13 +70,6 @@ class Recipe:
 
 Builder = Callable[[Mapping[str, Any]], "Recipe | NotOffered"]
 
-# Keras reduction argument for each canonical reduction (None: no aggregation).
-KERAS_REDUCTION = {
-    "mean": '"sum_over_batch_size"',
-    "batchmean": '"sum_over_batch_size"',
-    "sum": '"sum"',
-    "none": "None",
-}
 # The user-level reduction written around an elementwise tf.nn result.
 TF_REDUCTION = {"mean": "tf.reduce_mean", "sum": "tf.reduce_sum", "none": None}
 
@@ -96,40 +88,6 @@ AXIS_NOTE = "axis = torch's class dimension (1; 0 for an unbatched (C) input)"
 MOVEAXIS_NOTE = (
     "tf.experimental.numpy.moveaxis(input, 1, -1) for (N, C, d1, …): TF's class axis is last"
 )
-
-
-def _kwargs(pairs: Mapping[str, Any]) -> str:
-    return ", ".join(f"{k}={v!r}" for k, v in pairs.items())
-
-
-def keras_recipe(
-    cls: str,
-    config: Mapping[str, Any],
-    y_true: str = "target",
-    y_pred: str = "input",
-    setup: str = "",
-    composition: str | None = None,
-    conversions: tuple[str, ...] = (),
-    per_call: bool = False,
-    **kwargs: Any,
-) -> Recipe:
-    """``tf.keras.losses.<cls>(**kwargs, reduction=…, dtype=DTYPE)(y_true, y_pred)``.
-
-    The loss object is built once per dtype, or inside ``native`` (``per_call``) when an argument
-    depends on the input (the class axis).
-    """
-    args = ", ".join(
-        filter(None, (_kwargs(kwargs), f"reduction={KERAS_REDUCTION[config['reduction']]}"))
-    )
-    construct = f"loss_object = tf.keras.losses.{cls}({args}, dtype=DTYPE)"
-    call = f"return loss_object({y_true}, {y_pred})"
-    return Recipe(
-        call=f"tf.keras.losses.{cls}({args})({y_true}, {y_pred})",
-        setup=setup if per_call else f"{setup}\n{construct}\n",
-        body=f"{construct}\n{call}" if per_call else call,
-        composition=composition,
-        conversions=conversions,
-    )
 
 
 def tf_nn_recipe(
@@ -163,59 +121,25 @@ def not_offered_if(config: Mapping[str, Any], reasons: Mapping[str, str]) -> Not
 
 # --- the mapping, loss by loss --------------------------------------------------------------------
 
-SAMPLE_WEIGHT_IS_PER_SAMPLE = (
-    "Keras losses take sample_weight, which weights the per-sample loss after the mean over the "
-    "last axis, not each element before it, and tf.nn has no weight argument; only the deprecated "
-    "TF1 API tf.compat.v1.losses has elementwise weights"
+NO_WEIGHT = (
+    "tf.nn has no weight argument (only the deprecated TF1 API tf.compat.v1.losses has "
+    "elementwise weights); keras.losses' sample_weight is per sample, in the keras columns"
 )
 NO_CLASS_WEIGHT = (
-    "Keras and tf.nn cross-entropies have no per-class weight argument; sample_weight = "
-    "tf.gather(weight, target) would re-implement torch's weighted mean (divided by the summed "
-    "weights), which Keras does not compute"
+    "tf.nn's softmax cross-entropies have no per-class weight argument; gathering weight[target] "
+    "and dividing by its sum would re-implement torch's weighted mean"
 )
 
 
-def keras_regression(cls: str, **params: str) -> Builder:
-    """Keras' elementwise-mean regression losses; ``params`` maps Keras keyword → canonical name."""
-
-    def build(config):
-        return keras_recipe(cls, config, **{k: config[v] for k, v in params.items()})
-
-    return build
-
-
-def smooth_l1(config):
-    beta = config["beta"]
-    if beta == 1.0:
-        return keras_recipe(
-            "Huber",
-            config,
-            delta=1.0,
-            conversions=(
-                "delta = beta = 1.0: smooth_l1(β) = huber(δ=β)/β is huber itself at β = 1",
-            ),
-        )
-    if beta == 0.0:
-        return keras_recipe(
-            "MeanAbsoluteError",
-            config,
-            conversions=("beta = 0: smooth_l1 is |input − target|, i.e. MeanAbsoluteError",),
-        )
-    return NotOffered(
-        f"Keras has Huber(delta) but no smooth L1: smooth_l1(beta={beta}) = Huber(delta={beta}) / "
-        f"{beta}, and dividing the result by beta would be result scaling, not a parameter "
-        "conversion"
-    )
-
-
-def binary_cross_entropy(config):
-    return not_offered_if(config, {"weight": SAMPLE_WEIGHT_IS_PER_SAMPLE}) or keras_recipe(
-        "BinaryCrossentropy", config, from_logits=False
+def keras_only(loss: str, keras_call: str) -> Builder:
+    """A loss TensorFlow has no op for: Keras' ``keras_call`` is the native form (keras columns)."""
+    return not_offered(
+        f"TensorFlow has no tf.nn op for {loss}; {keras_call} computes it (the keras columns)"
     )
 
 
 def binary_cross_entropy_with_logits(config):
-    refused = not_offered_if(config, {"weight": SAMPLE_WEIGHT_IS_PER_SAMPLE})
+    refused = not_offered_if(config, {"weight": NO_WEIGHT})
     if refused:
         return refused
     if config["pos_weight"]:
@@ -228,47 +152,16 @@ def binary_cross_entropy_with_logits(config):
     return tf_nn_recipe(expr, config)
 
 
-def sigmoid_focal_loss(config):
-    alpha = config["alpha"]
-    balancing = (
-        {"apply_class_balancing": True, "alpha": alpha}
-        if alpha is not None
-        else {"apply_class_balancing": False}
-    )
-    return keras_recipe(
-        "BinaryFocalCrossentropy",
-        config,
-        conversions=() if alpha is not None else ("alpha=None → apply_class_balancing=False",),
-        **balancing,
-        gamma=config["gamma"],
-        from_logits=True,
-    )
-
-
-class _Raw(str):
-    """A keyword value written into the source as code, not as a literal."""
-
-    def __repr__(self) -> str:
-        return str(self)
-
-
 def cross_entropy(config):
     refused = not_offered_if(config, {"weight": NO_CLASS_WEIGHT})
     if refused:
         return refused
-    smoothing = config["label_smoothing"]
+    if config["label_smoothing"]:
+        return NotOffered(
+            "tf.nn's softmax cross-entropies have no label smoothing; "
+            "keras.losses.CategoricalCrossentropy(label_smoothing=…) has it (the keras columns)"
+        )
     if config["target_kind"] == "probability":
-        if smoothing:
-            return keras_recipe(
-                "CategoricalCrossentropy",
-                config,
-                setup=CLASS_AXIS,
-                conversions=(AXIS_NOTE,),
-                from_logits=True,
-                label_smoothing=smoothing,
-                axis=_Raw("class_axis(input)"),
-                per_call=True,
-            )
         return tf_nn_recipe(
             "tf.nn.softmax_cross_entropy_with_logits("
             "labels=target, logits=input, axis=class_axis(input))",
@@ -276,66 +169,17 @@ def cross_entropy(config):
             setup=CLASS_AXIS,
             conversions=(AXIS_NOTE,),
         )
-    ignore = config.get("ignore_index")
-    if smoothing and ignore is not None:
+    if config.get("ignore_index") is not None:
         return NotOffered(
-            "no Keras loss has both ignore_class and label_smoothing: "
-            "SparseCategoricalCrossentropy "
-            "has no label_smoothing, CategoricalCrossentropy (one-hot targets) no ignore_class"
-        )
-    if smoothing:
-        return keras_recipe(
-            "CategoricalCrossentropy",
-            config,
-            y_true=(
-                "tf.one_hot(target, input.shape[class_axis(input)], axis=class_axis(input), "
-                "dtype=DTYPE)"
-            ),
-            setup=CLASS_AXIS,
-            composition="tf.one_hot(target, C): Keras label smoothing needs one-hot targets",
-            from_logits=True,
-            label_smoothing=smoothing,
-            axis=_Raw("class_axis(input)"),
-            conversions=(AXIS_NOTE,),
-            per_call=True,
-        )
-    if ignore is not None:
-        return keras_recipe(
-            "SparseCategoricalCrossentropy",
-            config,
-            y_pred="class_last(input)",
-            setup=CLASS_LAST,
-            composition=MOVEAXIS_NOTE + " (the TF backend supports only axis=-1)",
-            from_logits=True,
-            ignore_class=ignore,
+            "tf.nn.sparse_softmax_cross_entropy_with_logits has no ignore index (and masking the "
+            "items and dividing by their count would re-implement the mean); "
+            "keras.losses.SparseCategoricalCrossentropy(ignore_class=…) has it (the keras columns)"
         )
     return tf_nn_recipe(
         "tf.nn.sparse_softmax_cross_entropy_with_logits(labels=target, logits=class_last(input))",
         config,
         setup=CLASS_LAST,
         composition=MOVEAXIS_NOTE,
-    )
-
-
-def multilabel_soft_margin_loss(config):
-    return not_offered_if(
-        config,
-        {
-            "weight": "Keras BinaryCrossentropy has no per-class weight (sample_weight weights "
-            "samples)"
-        },
-    ) or keras_recipe("BinaryCrossentropy", config, from_logits=True)
-
-
-def kl_div(config):
-    y_true = "tf.exp(target)" if config["log_target"] else "target"
-    note = "tf.exp(input)" + (" and tf.exp(target)" if config["log_target"] else "")
-    return keras_recipe(
-        "KLDivergence",
-        config,
-        y_true=y_true,
-        y_pred="tf.exp(input)",
-        composition=f"{note}: Keras takes probabilities where torch takes log-probabilities",
     )
 
 
@@ -346,13 +190,10 @@ def poisson_nll_loss(config):
             f"compute_full_loss={config['full']})",
             config,
         )
-    if config["full"]:
-        return NotOffered(
-            "Keras Poisson (rate input) has no Stirling term, and tf.nn.log_poisson_loss("
-            "compute_full_loss=True) takes the log-rate: feeding it log(input + eps) would "
-            "re-implement torch's eps"
-        )
-    return keras_recipe("Poisson", config)
+    return NotOffered(
+        "tf.nn.log_poisson_loss takes the log-rate: feeding it tf.math.log(input + eps) would "
+        "re-implement torch's eps; keras.losses.Poisson takes the rate (the keras columns)"
+    )
 
 
 def soft_margin_loss(config):
@@ -368,55 +209,55 @@ def not_offered(reason: str) -> Builder:
 
 
 MAPPINGS: dict[str, Builder] = {
-    "mse_loss": keras_regression("MeanSquaredError"),
-    "l1_loss": keras_regression("MeanAbsoluteError"),
-    "huber_loss": keras_regression("Huber", delta="delta"),
-    "smooth_l1_loss": smooth_l1,
-    "log_cosh": keras_regression("LogCosh"),
-    "binary_cross_entropy": binary_cross_entropy,
+    "mse_loss": keras_only("mse_loss", "keras.losses.MeanSquaredError"),
+    "l1_loss": keras_only("l1_loss", "keras.losses.MeanAbsoluteError"),
+    "huber_loss": keras_only("huber_loss", "keras.losses.Huber"),
+    "smooth_l1_loss": keras_only("smooth_l1_loss", "keras.losses.Huber (beta = 1)"),
+    "log_cosh": keras_only("log_cosh", "keras.losses.LogCosh"),
+    "binary_cross_entropy": keras_only(
+        "binary_cross_entropy (of probabilities)", "keras.losses.BinaryCrossentropy"
+    ),
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
-    "sigmoid_focal_loss": sigmoid_focal_loss,
+    "sigmoid_focal_loss": keras_only(
+        "sigmoid_focal_loss", "keras.losses.BinaryFocalCrossentropy(from_logits=True)"
+    ),
     "cross_entropy": cross_entropy,
     "nll_loss": not_offered(
-        "TF/Keras have no negative log-likelihood of log-probabilities: "
+        "tf.nn has no negative log-likelihood of log-probabilities: "
         "sparse_softmax_cross_entropy_with_logits renormalises its input with a softmax (equal to "
-        "nll only for normalised log-probabilities) and SparseCategoricalCrossentropy takes "
-        "probabilities"
+        "nll only for normalised log-probabilities)"
     ),
     "multi_margin_loss": not_offered(
-        "Keras CategoricalHinge is the Crammer-Singer hinge max(0, 1 + max_wrong − x_y) with "
-        "one-hot targets, not torch's sum of hinges over the wrong classes divided by C; it has "
-        "no margin or p"
+        "tf.nn has no multi-class margin loss (Keras CategoricalHinge is the Crammer-Singer hinge, "
+        "not torch's sum of hinges over the wrong classes)"
     ),
-    "multilabel_soft_margin_loss": multilabel_soft_margin_loss,
-    "multilabel_margin_loss": not_offered(
-        "TensorFlow and Keras have no multilabel margin loss: Keras CategoricalHinge takes the "
-        "single worst wrong class against the summed true scores, with no pairwise sum over "
-        "labels and non-labels and no 1/C"
+    "multilabel_soft_margin_loss": not_offered(
+        "tf.nn.sigmoid_cross_entropy_with_logits is elementwise; its mean over the classes is "
+        "keras.losses.BinaryCrossentropy(from_logits=True) (the keras columns), and writing "
+        "that mean by hand would re-implement the loss"
     ),
-    "kl_div": kl_div,
+    "multilabel_margin_loss": not_offered("TensorFlow has no multilabel margin loss"),
+    "kl_div": keras_only("kl_div", "keras.losses.KLDivergence"),
     "poisson_nll_loss": poisson_nll_loss,
     "gaussian_nll_loss": not_offered(
-        "TensorFlow and Keras ship no Gaussian negative log-likelihood loss (TensorFlow "
-        "Probability's distributions are a separate package)"
+        "TensorFlow ships no Gaussian negative log-likelihood loss (TensorFlow Probability's "
+        "distributions are a separate package)"
     ),
     "triplet_margin_loss": not_offered(
-        "TensorFlow and Keras ship no triplet margin loss (TF Addons' TripletSemiHardLoss mines "
-        "triplets in a batch and is a separate, deprecated package)"
+        "TensorFlow ships no triplet margin loss (TF Addons' TripletSemiHardLoss mines triplets in "
+        "a batch and is a separate, deprecated package)"
     ),
     "triplet_margin_with_distance_loss": not_offered(
-        "TensorFlow and Keras ship no triplet margin loss, with or without a distance function"
+        "TensorFlow ships no triplet margin loss, with or without a distance function"
     ),
     "cosine_embedding_loss": not_offered(
-        "Keras CosineSimilarity returns −cos(x1, x2) with an ε in the normalisation; there is no "
-        "1 − cos / max(0, cos − margin) loss with ±1 labels"
+        "TensorFlow has no cosine embedding loss (1 − cos / max(0, cos − margin) with ±1 labels)"
     ),
     "margin_ranking_loss": not_offered(
-        "TensorFlow and Keras ship no pairwise ranking loss max(0, −y (x1 − x2) + margin)"
+        "TensorFlow ships no pairwise ranking loss max(0, −y (x1 − x2) + margin)"
     ),
     "hinge_embedding_loss": not_offered(
-        "Keras Hinge is max(0, 1 − y·x) averaged over the last axis, not torch's x for y = 1 and "
-        "max(0, margin − x) for y = −1"
+        "TensorFlow has no hinge embedding loss (x for y = 1, max(0, margin − x) for y = −1)"
     ),
     "soft_margin_loss": soft_margin_loss,
 }
@@ -502,9 +343,6 @@ class TensorFlowAdapter(Adapter):
 
     def version(self) -> str:
         return tf.__version__
-
-    def versions(self) -> dict[str, str]:
-        return {"tensorflow": tf.__version__, "keras": keras.__version__}
 
     def devices(self) -> list[str]:
         gpus = tf.config.list_physical_devices("GPU")
@@ -629,7 +467,7 @@ class TensorFlowAdapter(Adapter):
         config = R.config_of(case)
         recipe = self.recipe(case.loss, config)
         if isinstance(recipe, NotOffered):
-            return f"# {case.loss} is not offered by TensorFlow/Keras: {recipe.reason}\n"
+            return f"# {case.loss} is not offered by tf.nn: {recipe.reason}\n"
         compiled = self._compile(case, config, recipe)
         wrap = (
             "tf.function(forward_backward, jit_compile=True)"
@@ -637,7 +475,7 @@ class TensorFlowAdapter(Adapter):
             else "forward_backward"
         )
         return (
-            f"# lossconf reproducer: TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+            f"# lossconf reproducer: TensorFlow {tf.__version__}, "
             f"{case.dtype} on {case.device}, mode {case.mode}\n"
             "import traceback\n\nimport numpy as np\nimport tensorflow as tf\n\n"
             f"{compiled.source}\n\n"

@@ -189,8 +189,18 @@ class ItemSpec(NamedTuple):
     device: str
     mode: str
     id: str
+    # which of the adapter's native forms of the configuration (None: the one ``mapping`` gives;
+    # else a key of ``adapter.alternatives``), part of the record's identity
+    api: str | None = None
     # the item's place in the whole run's order (shards and xdist workers restore it)
     index: int = 0
+
+
+def alternatives(adapter, loss: str, config) -> dict[str, Any]:
+    """The adapter's further native forms of a configuration (API name -> Native), if it has any:
+    each is run as its own item and recorded with its ``api``."""
+    further = getattr(adapter, "alternatives", None)
+    return dict(further(loss, config)) if further is not None else {}
 
 
 @dataclass
@@ -207,9 +217,9 @@ class ItemResult:
     findings: list[dict[str, Any]] = field(default_factory=list)
 
 
-def mapping_row(spec: LossSpec, config, native) -> dict:
+def mapping_row(spec: LossSpec, config, native, api: str | None = None) -> dict:
     row = {"loss": spec.name, "config_id": R.config_id(spec, config), "params": dict(config)}
-    return {**row, **native_fields(native)}
+    return {**row, **native_fields(native), **({"api": api} if api else {})}
 
 
 @dataclass
@@ -227,7 +237,7 @@ class Run:
     judge: Judge
     writer: ResultsWriter | None = None
     progress: Progress | None = None
-    mapping: dict = field(default_factory=dict)  # config id -> mapping row
+    mapping: dict = field(default_factory=dict)  # (config id, api) -> mapping row
     timer: StageTimer = field(default_factory=StageTimer)
     results_path: Path | None = None
     # item ids listed as known failures (strict xfails): their examples are not shrunk
@@ -288,11 +298,18 @@ class Run:
 
     # --- before the items ---------------------------------------------------------------------
 
+    def identity(self) -> dict[str, str]:
+        """Header fields an adapter adds to the run's identity (keras: ``backend`` and
+        ``backend_version``); they also name the results file."""
+        extra = getattr(self.adapter, "identity", None)
+        return dict(extra()) if extra is not None else {}
+
     def header(self, corpus: str | None, command: str) -> dict[str, Any]:
         """The results file's run header (reports/schema.py)."""
         return {
             "framework": self.framework,
             "framework_version": self.adapter.version(),
+            **self.identity(),
             "versions": self.adapter.versions(),
             "lossconf_version": LOSSCONF_VERSION,
             "python": platform.python_version(),
@@ -318,9 +335,8 @@ class Run:
         """Start the results file (``option``: a ``.json`` path or a directory); a ``worker``
         (a pytest-xdist worker id) streams its items into its own part file instead, which the
         controller merges (:meth:`merge_parts`). The results file's path either way."""
-        path = results_path(
-            self.framework, self.adapter.version(), self.devices, option, self.shard
-        )
+        version = "-".join([self.adapter.version(), *self.identity().values()])
+        path = results_path(self.framework, version, self.devices, option, self.shard)
         path.parent.mkdir(parents=True, exist_ok=True)
         target = part_path(path, worker) if worker else path
         self.writer = ResultsWriter(target, self.header(corpus, command))
@@ -346,11 +362,15 @@ class Run:
         for loss in self.losses:
             spec = R.get(loss)
             for config in selection.configs(spec, self.profile):
+                apis = alternatives(self.adapter, loss, config)
                 for dtype in self.dtypes:
                     for device in self.devices:
                         for mode in self.modes:
                             item_id = selection.item_id(spec, config, dtype, device, mode)
                             out.append(ItemSpec(spec, config, dtype, device, mode, item_id))
+                            for api in apis:
+                                api_id = f"{item_id}-{api.rsplit('.', 1)[-1]}"
+                                out.append(ItemSpec(spec, config, dtype, device, mode, api_id, api))
         return [
             item._replace(index=index)
             for index, item in enumerate(out)
@@ -375,8 +395,10 @@ class Run:
     def run_item(self, item: ItemSpec) -> ItemResult:
         """Run every case of one item, write its record; the caller reports the outcome."""
         spec, config = item.spec, item.config
-        native = self.adapter.mapping(spec.name, config)
-        self.mapping[R.config_id(spec, config)] = mapping_row(spec, config, native)
+        native = self.native(item)
+        self.mapping[R.config_id(spec, config), item.api] = mapping_row(
+            spec, config, native, item.api
+        )
         if isinstance(native, NotOffered):
             if self.writer:
                 record = RecordBuilder.not_offered(
@@ -389,7 +411,7 @@ class Run:
                     item.mode,
                     native,
                 )
-                self.writer.record({**record, "item_index": item.index})
+                self.writer.record({**record, "api": item.api, "item_index": item.index})
             return ItemResult(item, not_offered=native.reason)
 
         started = time.perf_counter()
@@ -397,7 +419,7 @@ class Run:
             self.writer.progress(item.id)
         if self.progress:
             self.progress.start(item.id)
-        it = Item(self, spec, config, item.dtype, item.device, item.mode, native, item.id)
+        it = Item(self, spec, config, item.dtype, item.device, item.mode, native, item.id, item.api)
         for case in it.cases():
             it.check(case)
         if self.corpus is None:
@@ -407,7 +429,12 @@ class Run:
 
         def text_of(case):
             if id(case) not in texts:
-                texts[id(case)] = reproducer(case, self.framework, self.adapter.snippet(case))
+                snippet = (
+                    self.adapter.snippet(case, api=item.api)
+                    if item.api
+                    else self.adapter.snippet(case)
+                )
+                texts[id(case)] = reproducer(case, self.framework, snippet)
             return texts[id(case)]
 
         case = it.reproducer_case()
@@ -417,7 +444,7 @@ class Run:
             if comparison.verdict != "match":
                 it.builder.set_regime_reproducer(regime, text_of(worst))
         it.builder.duration_s = time.perf_counter() - started
-        record = {**it.builder.to_dict(), "item_index": item.index}
+        record = {**it.builder.to_dict(), "api": item.api, "item_index": item.index}
         self.timer.items.append((it.builder.duration_s, record["examples"]))
         if self.writer:
             self.writer.record(record)
@@ -447,6 +474,13 @@ class Run:
         ]
         self.findings += result.findings
         return result
+
+    def native(self, item: ItemSpec):
+        """The Native (or NotOffered) an item runs: ``mapping``'s, or the alternative named by
+        its ``api``."""
+        if item.api is None:
+            return self.adapter.mapping(item.spec.name, item.config)
+        return alternatives(self.adapter, item.spec.name, item.config)[item.api]
 
     def _registered(self, case) -> bool:
         """Whether a registry entry about values or errors applies to ``case`` (not counted)."""
@@ -546,7 +580,7 @@ class Run:
         (its part ends at their progress line, without their record)."""
         order = {}
         for index, item in enumerate(self.items()):
-            key = (item.spec.name, R.config_id(item.spec, item.config), *item[2:5])
+            key = (item.spec.name, R.config_id(item.spec, item.config), *item[2:5], item.api or "")
             order[key] = (index, item)
         ids = {item.id: key for key, (_, item) in order.items()}
         records, in_flight, parts = [], [], [part_path(self.results_path, w) for w in self.workers]
@@ -555,19 +589,17 @@ class Run:
                 continue
             found = read_document(part)
             records += found["records"]
-            keys = {record_key(r)[:5] for r in found["records"]}
+            keys = {record_key(r) for r in found["records"]}
             stopped = found["run"].get("stopped_at")
             if not found["run"].get("finished") and stopped and ids.get(stopped) not in keys:
                 in_flight.append(stopped)
-        # an item is a record key without the API (an item may record one record per API)
-        records.sort(key=lambda r: order.get(record_key(r)[:5], (len(order), None))[0])
+        records.sort(key=lambda r: order.get(record_key(r), (len(order), None))[0])
         for record in records:
             self.writer.record(record)
-            _, item = order.get(record_key(record)[:5], (None, None))
+            _, item = order.get(record_key(record), (None, None))
             if item is not None:
-                native = self.adapter.mapping(item.spec.name, item.config)
-                self.mapping[R.config_id(item.spec, item.config)] = mapping_row(
-                    item.spec, item.config, native
+                self.mapping[R.config_id(item.spec, item.config), item.api] = mapping_row(
+                    item.spec, item.config, self.native(item), item.api
                 )
         for part in parts:
             part.unlink(missing_ok=True)
@@ -636,8 +668,11 @@ def shrink_budget(seconds: float):
 class Item:
     """One loss × configuration × dtype × device × mode: runs cases and keeps the record."""
 
-    def __init__(self, run: Run, spec, config, dtype, device, mode, native, item_id: str = ""):
+    def __init__(
+        self, run: Run, spec, config, dtype, device, mode, native, item_id: str = "", api=None
+    ):
         self.run, self.spec, self.config, self.item_id = run, spec, config, item_id
+        self.api = api
         self.dtype, self.device, self.mode = dtype, device, mode
         self.builder = RecordBuilder(
             spec.name, spec.family, config, R.config_id(spec, config), dtype, device, mode, native
@@ -659,7 +694,8 @@ class Item:
         case = dataclasses.replace(case, dtype=self.dtype, device=self.device, mode=self.mode)
         exp = expected(case)
         t1 = clock()
-        outcome = self.run.adapter.run(case)
+        adapter = self.run.adapter
+        outcome = adapter.run(case, api=self.api) if self.api else adapter.run(case)
         t2 = clock()
         comparison = compare(case, exp, outcome)
         judgement = self.run.judge.judge(case, comparison, outcome, exp)

@@ -224,16 +224,11 @@ def ulp_histogram(value_ulps: Iterable[float]) -> dict[str, int]:
     return {name: counts.get(name, 0) for name in ULP_BUCKETS}
 
 
-def record_key(record: dict[str, Any]) -> tuple[str, str, str, str, str, str | None]:
-    """What identifies a record within a run (and across runs of the same framework): the loss
-    configuration, dtype, device, mode and, where an adapter offers several, the native API."""
+def record_key(record: dict[str, Any]) -> tuple[str, ...]:
+    """What identifies a record within a run (and across runs of the same framework)."""
     return (
-        record["loss"],
-        record["config_id"],
-        record["dtype"],
-        record["device"],
-        record["mode"],
-        record.get("api"),
+        *(record[k] for k in ("loss", "config_id", "dtype", "device", "mode")),
+        record.get("api") or "",
     )
 
 
@@ -326,7 +321,7 @@ class ResultsWriter:
             self.run.setdefault(key, default)
         _require(self.run, RUN_REQUIRED, "run")
         self._records: dict[tuple, dict] = {}
-        self._mapping: dict[str, dict] = {}
+        self._mapping: dict[tuple, dict] = {}  # (config id, api) -> row
         self._registry: dict[str, dict] = {}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._file = self.path.open("w", encoding="utf-8")
@@ -342,7 +337,7 @@ class ResultsWriter:
     def mapping(self, entries: list[dict[str, Any]]) -> None:
         for entry in entries:
             _require(entry, MAPPING_REQUIRED, "mapping entry")
-            self._mapping[entry["config_id"]] = entry
+            self._mapping[entry["config_id"], entry.get("api")] = entry
         self._write_line({"mapping": entries})
 
     def registry(self, entries: list[dict[str, Any]]) -> None:
@@ -493,7 +488,7 @@ def _reader_for(document: Any, name: str) -> Callable[[dict, str], Results]:
 def _assemble_stream(header: dict, lines: list[str], name: str) -> dict:
     """The final-form document a stream describes, unfinished (``finished`` is None)."""
     records: dict[tuple, dict] = {}
-    mapping: dict[str, dict] = {}
+    mapping: dict[tuple, dict] = {}
     registry: dict[str, dict] = {}
     run = dict(header["run"]) if isinstance(header.get("run"), dict) else {}
     run["finished"] = None
@@ -515,7 +510,7 @@ def _assemble_stream(header: dict, lines: list[str], name: str) -> dict:
             records[record_key(payload)] = payload
         elif kind == "mapping":
             for item in _entries(payload, MAPPING_REQUIRED, f"line {number} (mapping)", name):
-                mapping[item["config_id"]] = item
+                mapping[item["config_id"], item.get("api")] = item
         elif kind == "registry":
             for item in _entries(payload, REGISTRY_REQUIRED, f"line {number} (registry)", name):
                 registry[item["id"]] = item

@@ -11,7 +11,7 @@ import pytest
 import adapters
 
 # The python package each framework adapter needs.
-PACKAGES = {"torch": "torch", "tensorflow": "tensorflow", "jax": "jax"}
+PACKAGES = {"torch": "torch", "tensorflow": "tensorflow", "jax": "jax", "keras": "keras"}
 
 
 def framework_name(config) -> str | None:

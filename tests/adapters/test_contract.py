@@ -116,18 +116,46 @@ def test_out_of_range_class_index_comes_back_as_data(adapter, loss, bad):
     assert (out.error is None) != (out.value is None)
 
 
-def test_snippet_reproduces_the_run(adapter):
-    spec = R.get("mse_loss")
-    config = next(iter(R.all_configs(spec)))
+def _first_offered(adapter, losses):
+    for loss in losses:
+        spec = R.get(loss)
+        for config in R.all_configs(spec):
+            if not isinstance(adapter.mapping(loss, config), NotOffered):
+                return spec, config
+    pytest.fail(f"{adapter.name} offers none of {losses}")
+
+
+def _snippet_matches_run(adapter, spec, config, **api):
     # the first layout the framework computes (Keras rejects the scalar one)
     case, outcome = next(
-        (c, out) for _, c in _cases(spec, config) if (out := adapter.run(c)).error is None
+        (c, out) for _, c in _cases(spec, config) if (out := adapter.run(c, **api)).error is None
     )
     scope = {"np": np, "arrays": case.rounded(), "cotangent": case.cotangent}
-    exec(adapter.snippet(case), scope)
+    exec(adapter.snippet(case, **api), scope)
     assert np.array_equal(np.asarray(scope["value"], float), outcome.value)
     for name, grad in outcome.grads.items():
         assert np.array_equal(np.asarray(scope["grads"][name], float), grad)
+
+
+def test_snippet_reproduces_the_run(adapter):
+    # tf.nn has no mse: its first offered loss then
+    spec, config = _first_offered(adapter, ["mse_loss", "binary_cross_entropy_with_logits"])
+    _snippet_matches_run(adapter, spec, config)
+
+
+def test_every_alternative_native_form_runs_and_its_snippet_reproduces_it(adapter):
+    """Several native forms of one configuration (adapter.alternatives): each runs, with its own
+    mapping-table call, and its reproducer runs exactly it."""
+    found = 0
+    for spec in R.REGISTRY.values():
+        for config in R.all_configs(spec):
+            for api, native in adapter.alternatives(spec.name, config).items():
+                assert native.call and api.split(".")[-1] in native.call
+                if found < 3 and config.get("reduction") == "none":
+                    _snippet_matches_run(adapter, spec, config, api=api)
+                    found += 1
+    if not found:
+        pytest.skip(f"{adapter.name} offers one native form per configuration")
 
 
 def test_a_loss_the_adapter_does_not_map_is_not_offered(adapter, monkeypatch):

@@ -1,4 +1,4 @@
-"""TensorFlow adapter: the registry is narrow, jit traces once per shape, identity.
+"""TensorFlow adapter (tf.nn): the registry is narrow, jit traces once per shape, identity.
 
 Every entry of ``adapters.known.tensorflow`` carries its own example, which
 ``tests/adapters/test_registry.py`` runs; ``test_every_entry_has_an_example`` makes sure none
@@ -54,7 +54,6 @@ def make_case(
 
 
 INDEX = {"target_kind": "index"}
-SMOOTH = {"target_kind": "index", "label_smoothing": 0.1}
 
 
 # --- comparing with the reference -----------------------------------------------------------------
@@ -106,7 +105,7 @@ def test_every_entry_has_an_example(tf_adapter):
 
 def test_a_valid_float64_example_agrees_and_no_entry_applies(tf_adapter):
     """The registry is narrow: on an ordinary input nothing applies, and TF agrees."""
-    case = make_case("huber_loss", {"delta": 0.5}, "(N, D)")
+    case = make_case("binary_cross_entropy_with_logits", {}, "(N, C)", present=("pos_weight",))
     assert not [d.id for d in tf_adapter.divergences() if d.applies(case, tf_adapter.version())]
     assert differences(tf_adapter, case) == set()
 
@@ -133,11 +132,21 @@ def test_jit_and_eager_agree_on_valid_input(tf_adapter):
     assert all(_same(a.grads[k], b.grads[k]) for k in a.grads)
 
 
-def test_versions_name_tensorflow_and_keras(tf_adapter):
-    import keras
+def test_versions_name_tensorflow_only(tf_adapter):
+    """keras.losses is the keras adapter's: Keras' version is not part of a tf.nn run."""
     import tensorflow as tf
 
-    assert tf_adapter.versions() == {"tensorflow": tf.__version__, "keras": keras.__version__}
+    assert tf_adapter.versions() == {"tensorflow": tf.__version__}
+
+
+@pytest.mark.parametrize("loss", list(R.REGISTRY))
+def test_every_native_call_is_a_tf_op(tf_adapter, loss):
+    """One API family per column: TensorFlow's own ops, never keras.losses."""
+    for config in R.all_configs(R.get(loss)):
+        native = tf_adapter.mapping(loss, config)
+        if hasattr(native, "call"):
+            assert native.call.startswith(("tf.nn.", "tf.reduce_")), native.call
+            assert "keras" not in native.call
 
 
 def test_devices_are_canonical(tf_adapter):
@@ -148,21 +157,23 @@ def test_devices_are_canonical(tf_adapter):
 
 @pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
 def test_values_come_back_as_float64_in_the_tested_dtype(tf_adapter, dtype):
-    case = make_case("mse_loss", {"reduction": "none"}, "(N)", dtype=dtype)
+    case = make_case("soft_margin_loss", {"reduction": "none"}, "(N)", dtype=dtype)
     out = tf_adapter.run(case)
     assert out.value.dtype == np.float64
     assert np.array_equal(out.value, R.round_to(out.value, dtype))  # a value of that dtype
 
 
 def test_snippet_reproduces_a_jit_run_with_gradients(tf_adapter):
-    case = make_case("cross_entropy", SMOOTH, "(N, C)", mode="jit", dtype="float32")
+    case = make_case(
+        "cross_entropy", {"target_kind": "probability"}, "(N, C)", mode="jit", dtype="float32"
+    )
     scope = {"np": np, "arrays": case.rounded(), "cotangent": case.rounded_cotangent()}
     exec(tf_adapter.snippet(case), scope)
     run = tf_adapter.run(case)
     assert scope["error"] is None
     assert _same(scope["value"], run.value)
-    assert scope["grads"].keys() == run.grads.keys() == {"input"}
-    assert _same(scope["grads"]["input"], run.grads["input"])
+    assert scope["grads"].keys() == run.grads.keys() == {"input", "target"}
+    assert all(_same(scope["grads"][k], run.grads[k]) for k in run.grads)
 
 
 def test_not_offered_runs_come_back_as_data(tf_adapter):
@@ -172,8 +183,12 @@ def test_not_offered_runs_come_back_as_data(tf_adapter):
 
 
 def test_jit_errors_are_reported_without_the_traceback(tf_adapter):
-    out = tf_adapter.run(make_case("mse_loss", layout="scalar", mode="jit"))
-    assert out.error is not None and out.error.message.startswith("Invalid reduction dimension")
+    case = make_case("cross_entropy", INDEX, "(N, C)", mode="jit")
+    # a target of the wrong rank: tf.nn rejects it at trace time
+    bad = Case(case.loss, case.params, {**case.arrays, "target": case.arrays["target"][:, None]})
+    out = tf_adapter.run(Case(bad.loss, bad.params, bad.arrays, mode="jit"))
+    assert out.error is not None and "in user code" not in out.error.message
+    assert "\n" not in out.error.message
 
 
 def test_known_registry_imports_no_framework():

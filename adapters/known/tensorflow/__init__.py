@@ -1,4 +1,6 @@
-"""TensorFlow/Keras' registry of known divergences from the reference, one module per family.
+"""TensorFlow's registry of known divergences of its own loss ops (``tf.nn.*``) from the reference,
+one module per family. Keras' losses — which run on TensorFlow, JAX or torch — have their own
+registry, :mod:`adapters.known.keras`.
 
 Every entry is narrow: its configuration subset (``where``) and input predicate select exactly the
 examples on which TensorFlow differs from the reference, so an entry that stops reproducing after
@@ -12,9 +14,9 @@ from __future__ import annotations
 
 from ...base import Divergence
 from ..generic import range_overflow
-from . import binary, classification, distribution, embedding, regression
+from . import binary, classification, distribution, embedding
 
-FAMILIES = (regression, binary, classification, distribution, embedding)
+FAMILIES = (binary, classification, distribution, embedding)
 
 # Within a loss the judge takes the first entry that explains a part, so each family keeps its
 # value entries ahead of its error-only rows.

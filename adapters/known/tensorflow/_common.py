@@ -10,25 +10,17 @@ API pages, or GitHub issues.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
 import reference as R
 from reference import Case
 
-from ...base import Accepts, Divergence, Example
+from ...base import Divergence, Example
 
 Predicate = Callable[[Case], bool]
 
-KERAS_EPSILON = 1e-7  # keras.config.epsilon(), the fuzz factor of Keras' clips
-KERAS_SRC = "https://github.com/keras-team/keras/tree/v3.15.1/keras/src"
-KERAS_LOSSES = f"{KERAS_SRC}/losses/losses.py"
-KERAS_LOSS_BASE = f"{KERAS_SRC}/losses/loss.py"
-KERAS_TF_NN = f"{KERAS_SRC}/backend/tensorflow/nn.py"
-KERAS_RANK_FIX = f"{KERAS_LOSS_BASE}#L119-L137"
 SOFTMAX_XENT_OP = "https://tensorflow.org/api_docs/python/tf/raw_ops/SoftmaxCrossEntropyWithLogits"
 SPARSE_XENT = (
     "https://TensorFlow.org/versions/r2.6/api_docs/python/tf/nn/"
@@ -40,7 +32,6 @@ SIGMOID_XENT = (
 )
 WEIGHTED_XENT = "https://TensorFlow.org/api_docs/python/tf/nn/weighted_cross_entropy_with_logits"
 LOG_POISSON = "https://tensorflow.org/api_docs/python/tf/nn/log_poisson_loss"
-WHERE_NAN_GRADIENT = "https://www.github.com/tensorflow/tensorflow/issues/20091"
 
 
 # Validity: a value or gradient divergence exists only where the reference returns a value; the
@@ -53,59 +44,6 @@ WHERE_NAN_GRADIENT = "https://www.github.com/tensorflow/tensorflow/issues/20091"
 
 def array(case: Case, name: str) -> np.ndarray | None:
     return case.rounded().get(name)
-
-
-def in_dtype(value: float, case: Case) -> float:
-    """A Python float as TensorFlow turns it into a constant of the case dtype."""
-    return float(R.round_to(np.asarray(value), case.dtype))
-
-
-def rank_is(name: str, rank: int) -> Predicate:
-    def pred(case):
-        x = array(case, name)
-        return x is not None and x.ndim == rank
-
-    return pred
-
-
-def rank_at_least(name: str, rank: int) -> Predicate:
-    def pred(case):
-        x = array(case, name)
-        return x is not None and x.ndim >= rank
-
-    return pred
-
-
-def last_axis_longer_than_one(name: str) -> Predicate:
-    """Keras' mean over the last axis changes a sum only when that axis holds more than one item."""
-
-    def pred(case):
-        x = array(case, name)
-        return x is not None and x.ndim >= 1 and x.shape[-1] > 1
-
-    return pred
-
-
-def outside_clip(name: str, low: float, high: float, log_space: bool = False) -> Predicate:
-    """Some element lies outside Keras' clip [low, high] (bounds as constants of the case dtype);
-    ``log_space``: the array holds logs of the clipped quantity (Keras gets tf.exp of it)."""
-
-    def pred(case):
-        x = array(case, name)
-        if x is None:
-            return False
-        v = np.exp(x) if log_space else x
-        lo, hi = in_dtype(low, case), in_dtype(high, case)
-        return bool(np.any((v < lo) | (v > hi)))
-
-    return pred
-
-
-def any_infinite(name: str) -> Predicate:
-    def pred(case):
-        return bool(np.any(np.isinf(array(case, name))))
-
-    return pred
 
 
 def positive_infinite(name: str) -> Predicate:
@@ -136,102 +74,7 @@ def sign_to_unit(y):
     return (y + 1) / 2
 
 
-def in_dtype_arithmetic(dtype: str) -> Callable[[np.ndarray], np.ndarray]:
-    """Rounding to ``dtype`` after each operation: NumPy float64 arithmetic emulating the dtype's."""
-    return lambda v: R.round_to(np.asarray(v, dtype=np.float64), dtype)
-
-
 # --- Keras' per-sample losses: the last axis is reduced before the reduction ----------------------
-
-
-@dataclass(frozen=True)
-class KerasPerSample:
-    """A loss whose configurations ``where`` run a Keras per-sample loss function, which averages
-    the last axis (source lines ``lines`` of losses.py)."""
-
-    function: str
-    lines: str
-    where: Mapping[str, Any] = field(default_factory=dict)
-
-    @property
-    def citation(self) -> str:
-        return f"{KERAS_LOSSES}#{self.lines}"
-
-
-KERAS_PER_SAMPLE = {
-    "mse_loss": KerasPerSample("mean_squared_error", "L1752-L1790"),
-    "l1_loss": KerasPerSample("mean_absolute_error", "L1791-L1827"),
-    "huber_loss": KerasPerSample("huber", "L1961-L2010"),
-    "smooth_l1_loss": KerasPerSample("huber / mean_absolute_error", "L1961-L2010"),
-    "log_cosh": KerasPerSample("log_cosh", "L2011-L2057"),
-    "binary_cross_entropy": KerasPerSample("binary_crossentropy", "L2374-L2419", {"weight": False}),
-    "sigmoid_focal_loss": KerasPerSample("binary_focal_crossentropy", "L2420-L2524"),
-    "poisson_nll_loss": KerasPerSample("poisson", "L2109-L2147", {"log_input": False}),
-}
-
-
-def _keras_per_sample(
-    id: str, loss: str, example: Example, description: str, where: Mapping[str, Any], **fields
-) -> Divergence:
-    """A convention of the Keras per-sample function behind ``loss`` (``{function}`` in the
-    description names it), in its configurations narrowed by ``where``."""
-    keras = KERAS_PER_SAMPLE[loss]
-    return Divergence(
-        id=id,
-        kind="convention",
-        loss=loss,
-        description=description.format(function=keras.function),
-        citation=keras.citation,
-        where={**keras.where, **where},
-        example=example,
-        **fields,
-    )
-
-
-def keras_per_sample_none(id: str, loss: str, example: Example) -> Divergence:
-    return _keras_per_sample(
-        id,
-        loss,
-        example,
-        "keras.losses.{function} returns one value per sample, the mean over the last axis "
-        "(shape [batch, d0, .. dN-1]): reduction=None gives input.shape[:-1], not the elementwise "
-        "loss; the reduced-away axis leaves no elementwise gradient to compare",
-        {"reduction": "none"},
-        inputs=rank_at_least("input", 1),
-        inputs_text="input of rank ≥ 1",
-        affects=("value",),
-    )
-
-
-def keras_per_sample_sum(id: str, loss: str, example: Example) -> Divergence:
-    return _keras_per_sample(
-        id,
-        loss,
-        example,
-        "keras.losses.{function} averages the last axis before reduction='sum' adds the "
-        "per-sample values: the result (and gradient) is the elementwise sum divided by "
-        "input.shape[-1]",
-        {"reduction": "sum"},
-        inputs=last_axis_longer_than_one("input"),
-        inputs_text="last axis longer than 1",
-    )
-
-
-def keras_rank_0_rejected(id: str, loss: str, example: Example) -> Divergence:
-    return _keras_per_sample(
-        id,
-        loss,
-        example,
-        "keras.losses.{function} takes the mean over axis -1, which a 0-d input lacks: "
-        "TensorFlow raises 'Invalid reduction dimension -1 for input with 0 dimensions' where the "
-        "reference returns the scalar loss",
-        {},
-        # an error entry: the matcher asks it about rejected inputs too, and a 0-d input the
-        # reference rejects for its shapes is still one Keras cannot reduce
-        inputs=rank_is("input", 0),
-        inputs_text="0-d (scalar) input",
-        affects=("error",),
-    )
 
 
 # --- entries every loss carries -------------------------------------------------------------------
@@ -264,130 +107,4 @@ def tf_flushes_subnormal_inputs(id: str, loss: str, example: Example) -> Diverge
     )
 
 
-def float16_sum_of_losses_overflows(case: Case) -> bool:
-    """The values an averaging reduction adds up (per-sample means for Keras' per-sample losses,
-    elementwise losses otherwise) sum to more than float16's 65504 in magnitude."""
-    if case.params.get("reduction", "mean") not in ("mean", "batchmean"):
-        return False
-    el = np.abs(case.pointwise())
-    x = array(case, "input")
-    keras = KERAS_PER_SAMPLE.get(case.loss)
-    config = R.config_of(case)
-    if keras is not None and all(config.get(k) == v for k, v in keras.where.items()) and x.ndim:
-        el = el / x.shape[-1]  # Keras sums the per-sample means
-    total = np.sum(el)
-    return bool(np.isfinite(total) and total > R.FORMATS["float16"].max_value)
-
-
-def tf_float16_mean_accumulates_in_float16(id: str, loss: str, example: Example) -> Divergence:
-    return Divergence(
-        id=id,
-        kind="known-bug",
-        loss=loss,
-        description=(
-            "Eager tf.reduce_mean (and Keras' sum_over_batch_size, which sums first) adds float16 "
-            "values in float16: once the sum passes 65504 the mean is inf although it is "
-            "representable (thirty losses of 3000: inf instead of 3000); under jit_compile XLA "
-            "accumulates in a wider type and is right (the cited issue: CPU float16 reductions "
-            "keep their intermediates in float16)"
-        ),
-        citation="https://github.com/tensorflow/tensorflow/issues/115732",
-        inputs=float16_sum_of_losses_overflows,
-        inputs_text="mean or batchmean whose summed losses exceed 65504 in magnitude",
-        dtypes=("float16",),
-        devices=("cpu",),
-        modes=("eager",),
-        example=example,
-    )
-
-
 # --- error-only conventions: TensorFlow returns a number where the reference rejects shapes ------
-
-
-def broadcast(*shapes: tuple) -> bool:
-    try:
-        np.broadcast_shapes(*shapes)
-    except ValueError:
-        return False
-    return True
-
-
-def input_and_target_broadcast(case: Case) -> bool:
-    """Elementwise losses: input and target broadcast (Keras first squeezes a trailing 1)."""
-    return broadcast(np.shape(case.arrays["input"]), np.shape(case.arrays["target"]))
-
-
-def _shapes_row(id: str, loss: str, example: Example, where: Mapping | None, **fields) -> Accepts:
-    """A row for shapes the reference rejects and TensorFlow takes."""
-    return Accepts(
-        id=id, loss=loss, argument="shapes", where=where or {}, example=example, **fields
-    )
-
-
-BROADCASTS_INPUT_AND_TARGET = (
-    "TensorFlow broadcasts input and target (NumPy's rules; Keras first squeezes a trailing "
-    "dimension of 1) instead of rejecting shapes no layout allows: a number comes back where the "
-    "reference raises"
-)
-
-
-def broadcasts_input_and_target(
-    id: str, loss: str, example: Example, citation: str | None = None, where: Mapping | None = None
-) -> Accepts:
-    """``citation``: the Keras per-sample function's source unless given."""
-    return _shapes_row(
-        id,
-        loss,
-        example,
-        where,
-        description=BROADCASTS_INPUT_AND_TARGET,
-        citation=citation or KERAS_PER_SAMPLE[loss].citation,
-        accepts=input_and_target_broadcast,
-        accepts_text="input and target broadcast",
-    )
-
-
-def keras_rank_fix(y_true: tuple, y_pred: tuple) -> tuple[tuple, tuple]:
-    """The shapes after keras.losses.loss.squeeze_or_expand_to_same_rank(y_true, y_pred), which
-    LossFunctionWrapper.call applies before every Keras loss function: where the ranks differ by
-    one and the longer shape ends in 1, a rank-1 other side gets a trailing 1, else the 1 goes."""
-    if len(y_true) == len(y_pred) + 1 and y_true[-1:] == (1,):
-        return (y_true, (*y_pred, 1)) if len(y_pred) == 1 else (y_true[:-1], y_pred)
-    if len(y_pred) == len(y_true) + 1 and y_pred[-1:] == (1,):
-        return ((*y_true, 1), y_pred) if len(y_true) == 1 else (y_true, y_pred[:-1])
-    return y_true, y_pred
-
-
-KERAS_RANK_FIX_DOES = (
-    "Keras' LossFunctionWrapper.call passes y_true and y_pred through "
-    "squeeze_or_expand_to_same_rank: where their ranks differ by one and the longer ends in a "
-    "dimension of 1, that 1 is squeezed away (or, against a rank-1 argument, the rank-1 one gets "
-    "a trailing 1), pairing the elements one to one"
-)
-
-
-def keras_rank_fix_squeezes_trailing_one(
-    id: str,
-    loss: str,
-    function: str,
-    shown_by: str,
-    accepts: Predicate,
-    shapes: str,
-    example: Example,
-    where: Mapping[str, Any] | None = None,
-) -> Accepts:
-    """``shown_by``: the example in words; ``shapes``: which argument loses its trailing 1."""
-    return _shapes_row(
-        id,
-        loss,
-        example,
-        where,
-        description=(
-            f"{KERAS_RANK_FIX_DOES}, so keras.losses.{function} computes its loss on those pairs "
-            "where the reference rejects the shapes (and NumPy broadcasting would pair every "
-            f"element with every other): {shown_by}"
-        ),
-        citation=KERAS_RANK_FIX,
-        accepts=accepts,
-        accepts_text=f"the shapes are equal once {shapes} loses its trailing dimension of 1",
-    )

@@ -9,45 +9,23 @@ from __future__ import annotations
 
 import numpy as np
 
-import reference as R
 from reference import Case
 
 from ...base import Accepts, Divergence, Example
 from ._common import (
-    KERAS_EPSILON,
-    KERAS_LOSSES,
-    KERAS_TF_NN,
     SIGMOID_XENT,
     SIGMOID_XENT_INF,
     WEIGHTED_XENT,
-    any_infinite,
     array,
     identity,
-    in_dtype,
-    in_dtype_arithmetic,
     infinite_logit_products,
-    keras_per_sample_none,
-    keras_per_sample_sum,
-    keras_rank_fix,
-    keras_rank_fix_squeezes_trailing_one,
-    outside_clip,
-    tf_flushes_subnormal_inputs,
 )
 
 INF = np.inf
-KERAS_BCE = f"{KERAS_TF_NN}#L1444-L1490"
-KERAS_FOCAL = f"{KERAS_LOSSES}#L2420-L2524"
 
-PROBABILITIES = {"input": [[0.25, 0.5], [0.75, 0.125]], "target": [[1.0, 0.0], [0.5, 1.0]]}
 LOGITS = {"input": [[0.5, -1.0], [2.0, 0.25]], "target": [[1.0, 0.0], [0.5, 1.0]]}
 COTANGENT = [[1.0, -0.5], [2.0, 0.25]]
 LABEL_OUTSIDE = Example({}, {"input": [[0.5, -1.0]], "target": [[1.5, 0.0]]})
-
-
-def probability_one_with_label_one(case: Case) -> bool:
-    x, y = array(case, "input"), array(case, "target")
-    unclipped = in_dtype(1 - KERAS_EPSILON, case) == 1.0
-    return unclipped and bool(np.any((x == 1) & (y == 1)))
 
 
 def weighted_infinite_logit(case: Case) -> bool:
@@ -59,31 +37,6 @@ def weighted_infinite_logit(case: Case) -> bool:
 
 def logit_exactly_zero(case: Case) -> bool:
     return bool(np.any(array(case, "input") == 0))
-
-
-def focal_factor_base_is_zero(case: Case) -> bool:
-    """Keras' 1 − p_t, p_t = y·p + (1 − y)(1 − p), rounds to exactly 0 in the case dtype.
-
-    p = sigmoid(x) as TensorFlow returns it: exactly 1 once e^−x < u (x > −log u, one ulp before
-    a correctly rounded sigmoid would reach 1), else the correctly rounded value. Then a confident
-    correct prediction — y = 1 with p = 1, or y ≈ 0 with 1 − p and 1 − y rounding to 1 — gives
-    1 − p_t = 0.
-    """
-    r = in_dtype_arithmetic(case.dtype)
-    u = R.FORMATS[case.dtype].eps / 2
-    x, y = array(case, "input"), array(case, "target")
-    p = np.where(x > -np.log(u), 1.0, r(1.0 / (1.0 + np.exp(-x))))
-    p_t = r(r(y * p) + r(r(1.0 - y) * r(1.0 - p)))
-    return bool(np.any(r(1.0 - p_t) == 0))
-
-
-def same_shape_after_rank_fix(case: Case) -> bool:
-    """Keras' binary cross-entropies: Keras' rank fix makes the shapes equal (one argument with a
-    trailing dimension of 1 the other lacks), so its equal-shape check passes and the mean over
-    the last axis has an axis to reduce."""
-    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
-    y_true, y_pred = keras_rank_fix(t, x)
-    return y_true == y_pred and len(y_pred) >= 1
 
 
 def pos_weight_broadcasts(case: Case) -> bool:
@@ -101,58 +54,6 @@ def pos_weight_broadcasts(case: Case) -> bool:
 
 DIVERGENCES: list[Divergence] = [
     # --- binary_cross_entropy (Keras, on probabilities)
-    keras_per_sample_none(
-        "binary_cross_entropy/keras-per-sample-none",
-        "binary_cross_entropy",
-        Example({"reduction": "none"}, PROBABILITIES, cotangent=COTANGENT),
-    ),
-    keras_per_sample_sum(
-        "binary_cross_entropy/keras-per-sample-sum",
-        "binary_cross_entropy",
-        Example({"reduction": "sum"}, PROBABILITIES),
-    ),
-    Divergence(
-        id="binary_cross_entropy/keras-clip-epsilon",
-        kind="convention",
-        loss="binary_cross_entropy",
-        description=(
-            "Keras' TensorFlow backend clips the probability to [ε, 1 − ε], ε = 1e-7, before the "
-            "logs: −log(0) is 16.12 instead of +inf, a zero-weight term at p = 0 or 1 costs "
-            "≈1e-7 instead of 0, and the gradient is 0 outside the clip"
-        ),
-        citation=KERAS_BCE,
-        where={"weight": False},
-        inputs=outside_clip("input", KERAS_EPSILON, 1 - KERAS_EPSILON),
-        inputs_text="input < ε or > 1 − ε (ε = 1e-7 as a constant of the dtype)",
-        example=Example({}, {"input": [[0.0, 0.5]], "target": [[1.0, 0.0]]}),
-    ),
-    Divergence(
-        id="binary_cross_entropy/keras-upper-clip-rounds-to-one",
-        kind="convention",
-        loss="binary_cross_entropy",
-        description=(
-            "In float16 and bfloat16 Keras' upper clip bound 1 − 1e-7 rounds to 1, so p = 1 is not "
-            "clipped and a label of 1 gives (1 − y)·log(1 − p) = 0·(−inf) = NaN (value and input "
-            "gradient) where the reference drops the absent term"
-        ),
-        citation=KERAS_BCE,
-        where={"weight": False},
-        inputs=probability_one_with_label_one,
-        inputs_text="input = 1 with target = 1, where 1 − 1e-7 rounds to 1 in the dtype",
-        dtypes=("float16", "bfloat16"),
-        example=Example({}, {"input": [[1.0, 0.5]], "target": [[1.0, 0.0]]}, dtype="float16"),
-    ),
-    tf_flushes_subnormal_inputs(
-        "binary_cross_entropy/tf-flushes-subnormal-inputs",
-        "binary_cross_entropy",
-        # the ci edge case: 2^-16 is subnormal in float16, its input gradient −1/(4·2^-16) =
-        # −16384 comes back −inf
-        Example(
-            {},
-            {"input": [2.0**-16, 0.25, 0.5, 0.75], "target": [1.0, 0.0, 1.0, 0.0]},
-            dtype="float16",
-        ),
-    ),
     # --- binary_cross_entropy_with_logits (tf.nn)
     Divergence(
         id="binary_cross_entropy_with_logits/tf-nn-infinite-logit",
@@ -211,95 +112,10 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
     # --- sigmoid_focal_loss (Keras BinaryFocalCrossentropy)
-    keras_per_sample_none(
-        "sigmoid_focal_loss/keras-per-sample-none",
-        "sigmoid_focal_loss",
-        Example({"reduction": "none"}, LOGITS, cotangent=COTANGENT),
-    ),
-    keras_per_sample_sum(
-        "sigmoid_focal_loss/keras-per-sample-sum",
-        "sigmoid_focal_loss",
-        Example({"reduction": "sum"}, LOGITS),
-    ),
-    Divergence(
-        id="sigmoid_focal_loss/keras-infinite-logit",
-        kind="convention",
-        loss="sigmoid_focal_loss",
-        description=(
-            "keras.losses.BinaryFocalCrossentropy(from_logits=True) computes its cross-entropy "
-            "with tf.nn.sigmoid_cross_entropy_with_logits (NaN at x = +inf, and at x = −inf with "
-            "label 0) and differentiates through sigmoid(x) and (1 − p_t)^γ, which gives NaN "
-            "label gradients at infinite logits where the reference has ±inf"
-        ),
-        citation=KERAS_FOCAL,
-        inputs=any_infinite("input"),
-        inputs_text="an infinite logit",
-        example=Example({}, {"input": [[INF, 0.5]], "target": [[1.0, 0.0]]}),
-    ),
-    Divergence(
-        id="sigmoid_focal_loss/keras-gamma-zero-nan-gradient-when-certain",
-        kind="known-bug",
-        loss="sigmoid_focal_loss",
-        description=(
-            "With gamma = 0 keras.losses.binary_focal_crossentropy still differentiates "
-            "(1 − p_t)^γ: d/db b^0 = 0·b^−1 is 0·inf = NaN where 1 − p_t rounds to exactly 0 "
-            "(a confident, correct prediction: x > 36.7 with y = 1, or x < −37.4 with y ≤ 2^−54, "
-            "in float64; in bfloat16 already x < −6.2 with y ≤ 2^−9), so the gradients are NaN "
-            "where the reference's are (nearly) 0"
-        ),
-        citation=KERAS_FOCAL,
-        where={"gamma": 0.0},
-        inputs=focal_factor_base_is_zero,
-        inputs_text="1 − p_t rounds to 0 in the dtype (a confident, correct prediction)",
-        affects=("grad",),
-        example=Example(
-            {"alpha": None, "gamma": 0.0},
-            {"input": [[-32.0, 0.5]], "target": [[2.0**-25, 0.0]]},
-            dtype="float32",
-        ),
-    ),
 ]
 
 ACCEPTS: list[Accepts] = [
     # --- binary_cross_entropy
-    Accepts(
-        id="binary_cross_entropy/keras-no-domain-check-input",
-        loss="binary_cross_entropy",
-        argument="input",
-        description=(
-            "Keras does not check that probabilities lie in [0, 1] and does not raise: inputs "
-            "outside are clipped to [ε, 1 − ε], so a number comes back where the reference rejects "
-            "the input"
-        ),
-        citation=KERAS_BCE,
-        where={"weight": False},
-        example=Example({}, {"input": [[1.25, 0.5]], "target": [[1.0, 0.0]]}),
-    ),
-    Accepts(
-        id="binary_cross_entropy/keras-no-domain-check-target",
-        loss="binary_cross_entropy",
-        argument="target",
-        description=(
-            "Keras does not check that labels lie in [0, 1] and does not raise: labels outside "
-            "are used as they are, so a number comes back where the reference rejects the target"
-        ),
-        citation=KERAS_BCE,
-        where={"weight": False},
-        example=Example({}, {"input": [[0.25, 0.5]], "target": [[1.5, 0.0]]}),
-    ),
-    keras_rank_fix_squeezes_trailing_one(
-        "binary_cross_entropy/keras-rank-fix-squeezes-trailing-one",
-        "binary_cross_entropy",
-        function="BinaryCrossentropy",
-        shown_by=(
-            "input [0.5, 0.25] (2,) with target [[1], [0]] (2, 1), reduction sum, gives "
-            "0.98083 = −log 0.5 − log 0.75, the reference's loss for target [1, 0]"
-        ),
-        accepts=same_shape_after_rank_fix,
-        shapes="the input or the target",
-        where={"weight": False},
-        example=Example({"reduction": "sum"}, {"input": [0.5, 0.25], "target": [[1.0], [0.0]]}),
-    ),
     # --- binary_cross_entropy_with_logits
     Accepts(
         id="binary_cross_entropy_with_logits/tf-nn-no-pos-weight-check",
@@ -346,27 +162,4 @@ ACCEPTS: list[Accepts] = [
         ),
     ),
     # --- sigmoid_focal_loss
-    Accepts(
-        id="sigmoid_focal_loss/keras-no-label-check",
-        loss="sigmoid_focal_loss",
-        argument="target",
-        description=(
-            "keras.losses.BinaryFocalCrossentropy does not check that labels lie in [0, 1]: the "
-            "formula is evaluated for any label"
-        ),
-        citation=KERAS_FOCAL,
-        example=LABEL_OUTSIDE,
-    ),
-    keras_rank_fix_squeezes_trailing_one(
-        "sigmoid_focal_loss/keras-rank-fix-squeezes-trailing-one",
-        "sigmoid_focal_loss",
-        function="BinaryFocalCrossentropy",
-        shown_by=(
-            "input [[0], [2]] (2, 1) with target [1, 0] (2,), alpha 0.25, gamma 2, reduction "
-            "sum, gives 1.28088, the reference's loss for input [0, 2]"
-        ),
-        accepts=same_shape_after_rank_fix,
-        shapes="the input or the target",
-        example=Example({"reduction": "sum"}, {"input": [[0.0], [2.0]], "target": [1.0, 0.0]}),
-    ),
 ]

@@ -17,25 +17,15 @@ from reference.terms import TermScale
 
 from ...base import Accepts, Divergence, Example
 from ._common import (
-    KERAS_LOSS_BASE,
-    KERAS_LOSSES,
-    SIGMOID_XENT,
-    SIGMOID_XENT_INF,
     SOFTMAX_XENT_OP,
     SPARSE_XENT,
     array,
-    identity,
-    infinite_logit_products,
-    keras_rank_fix,
-    keras_rank_fix_squeezes_trailing_one,
     positive_infinite,
     tf_flushes_subnormal_inputs,
 )
 
 INF = np.inf
-INDEX_IGNORED = {"ignore_index": -100}
 PROBABILITY = {"target_kind": "probability"}
-SMOOTHED = {"label_smoothing": 0.1, "reduction": "sum"}
 LOGITS = [[0.5, -1.0, 2.0], [0.25, 0.0, 1.0]]  # (N, C) = (2, 3)
 OUT_OF_RANGE = {"input": LOGITS, "target": [0, 3]}
 
@@ -94,30 +84,6 @@ def softmax_xent_kernel_gradient(case: Case) -> Prediction:
     )
 
 
-def class_axis_is_not_last_and_sizes_differ(case: Case) -> bool:
-    x = array(case, "input")
-    return x.ndim >= 3 and x.shape[1] != x.shape[-1]
-
-
-def every_target_ignored(case: Case) -> bool:
-    ignore = case.params.get("ignore_index")
-    t = case.arrays.get("target")
-    return ignore is not None and t.size > 0 and bool(np.all(t == ignore))
-
-
-def class_index_not_representable(case: Case) -> bool:
-    t = case.arrays["target"]
-    return bool(np.any(R.round_to(t.astype(np.float64), case.dtype) != t))
-
-
-def single_class_outside_2d(case: Case) -> bool:
-    """C = 1 with an input that is not (N, C): Keras' rank heuristic squeezes the class axis.
-
-    Not valid-only: it affects the error, and a rejected input of that kind fails the same way."""
-    x = array(case, "input")
-    return x is not None and x.ndim not in (0, 2) and x.shape[_class_axis(x)] == 1
-
-
 def zero_target_at_minus_inf_logit(case: Case) -> bool:
     x, t = array(case, "input"), array(case, "target")
     return bool(np.any((x == -np.inf) & (t == 0)))
@@ -132,38 +98,6 @@ def target_broadcasts_to_input(case: Case) -> bool:
         return np.broadcast_shapes(t, x) == x
     except ValueError:
         return False
-
-
-def index_target_fits_after_broadcast(case: Case) -> bool:
-    """Keras SparseCategoricalCrossentropy(ignore_class=…) masks the logits with
-    ops.where(mask[..., None], logits, 0), broadcasting them to the target's shape, and reshapes the
-    mask back: a target with the expected number of items that broadcasts against the expected
-    shape (e.g. an extra leading 1) passes."""
-    x = np.shape(case.arrays["input"])
-    t = np.shape(case.arrays["target"])
-    expected = tuple(s for i, s in enumerate(x) if i != (1 if len(x) >= 2 else 0))
-    if int(np.prod(t)) != int(np.prod(expected)):
-        return False
-    try:
-        np.broadcast_shapes(t, expected)
-    except ValueError:
-        return False
-    return True
-
-
-def one_hot_same_shape_after_rank_fix(case: Case) -> bool:
-    """keras.losses.CategoricalCrossentropy(axis=class axis) on the probability target, or on
-    tf.one_hot(target, C, axis=class axis) for an index target (class axis 1 of the input, 0
-    for a 1-d input): Keras' rank fix makes the shapes equal, with the class axis still inside
-    them."""
-    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
-    axis = 1 if len(x) >= 2 else 0
-    if not x or axis > len(t):
-        return False
-    if case.params.get("target_kind", "index") == "index":
-        t = (*t[:axis], x[axis], *t[axis:])
-    y_true, y_pred = keras_rank_fix(t, x)
-    return y_true == y_pred and axis < len(y_pred)
 
 
 DIVERGENCES: list[Divergence] = [
@@ -203,80 +137,6 @@ DIVERGENCES: list[Divergence] = [
         example=Example(PROBABILITY, {"input": [[0.5, -1.0, 2.0]], "target": [[0.25] * 3]}),
     ),
     Divergence(
-        id="cross_entropy/keras-label-smoothing-uses-last-axis",
-        kind="known-bug",
-        loss="cross_entropy",
-        description=(
-            "keras.losses.categorical_crossentropy spreads label_smoothing over shape[-1] classes "
-            "whatever `axis` says: with axis=1 (torch's class dimension) and inputs (N, C, d1, …) "
-            "it divides ε by the size of the last dimension instead of C, so the smoothed target "
-            "no longer sums to 1"
-        ),
-        citation="https://github.com/keras-team/keras/issues/23451",
-        where={"label_smoothing": 0.1},
-        inputs=class_axis_is_not_last_and_sizes_differ,
-        inputs_text="input of rank ≥ 3 whose class size C differs from its last dimension",
-        # (N, C, d1) = (1, 3, 2)
-        example=Example(
-            SMOOTHED, {"input": [[[0.5, -1.0], [2.0, 0.25], [0.0, 1.0]]], "target": [[0, 2]]}
-        ),
-    ),
-    Divergence(
-        id="cross_entropy/keras-ignore-class-all-ignored-is-zero",
-        kind="convention",
-        loss="cross_entropy",
-        description=(
-            "Keras averages a masked loss with divide_no_nan: when every target equals "
-            "ignore_class, sum_over_batch_size returns 0 (and zero gradients) where torch's "
-            "weighted mean is 0/0 = NaN"
-        ),
-        citation=f"{KERAS_LOSS_BASE}#L197-L226",
-        where={"target_kind": "index", "ignore_index": -100, "reduction": "mean"},
-        inputs=every_target_ignored,
-        inputs_text="every target equals ignore_index",
-        example=Example(INDEX_IGNORED, {"input": LOGITS, "target": [-100, -100]}),
-    ),
-    Divergence(
-        id="cross_entropy/keras-class-index-cast-to-loss-dtype",
-        kind="known-bug",
-        loss="cross_entropy",
-        description=(
-            "keras.losses.Loss.__call__ converts y_true to the loss dtype before "
-            "SparseCategoricalCrossentropy casts it back to int64: in bfloat16 (float16) a class "
-            "index above 256 (2048) that the format cannot hold is rounded to another class "
-            "(257 → 256), so the loss and gradient are those of the wrong class"
-        ),
-        citation="https://github.com/keras-team/keras/issues/15012",
-        where={"target_kind": "index", "ignore_index": -100, "label_smoothing": 0.0},
-        inputs=class_index_not_representable,
-        inputs_text="a class index the dtype cannot represent exactly",
-        dtypes=("float16", "bfloat16"),
-        # 258 classes, all logits 0 but class 257's (1): class 256's loss is larger by 1
-        example=Example(
-            {**INDEX_IGNORED, "reduction": "sum"},
-            {"input": np.eye(1, 258, 257), "target": [257]},
-            dtype="bfloat16",
-        ),
-    ),
-    Divergence(
-        id="cross_entropy/keras-ignore-class-single-class-crash",
-        kind="known-bug",
-        loss="cross_entropy",
-        description=(
-            "With a single class (C = 1) Keras' rank heuristic squeeze_or_expand_to_same_rank "
-            "squeezes the logits' class axis when the target has one dimension less; with "
-            "ignore_class the masking then fails (IndexError for an unbatched (1,) input, "
-            "InvalidArgumentError for (N, 1, d1, …)) or, for (N, 1, 1), returns a value of the "
-            "wrong shape (N,), where the reference returns zeros of shape (N, 1)"
-        ),
-        citation=f"{KERAS_LOSS_BASE}#L119-L137",
-        where={"target_kind": "index", "ignore_index": -100, "label_smoothing": 0.0},
-        inputs=single_class_outside_2d,
-        inputs_text="C = 1 with an input other than (N, C)",
-        affects=("error", "value"),
-        example=Example(INDEX_IGNORED, {"input": [0.5], "target": 0}),
-    ),
-    Divergence(
         id="cross_entropy/tf-softmax-xent-zero-target-at-minus-inf",
         kind="convention",
         loss="cross_entropy",
@@ -303,22 +163,6 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
     # --- multilabel_soft_margin_loss (Keras BinaryCrossentropy from logits)
-    Divergence(
-        id="multilabel_soft_margin_loss/tf-nn-infinite-logit",
-        kind="convention",
-        loss="multilabel_soft_margin_loss",
-        description=(
-            "Keras BinaryCrossentropy(from_logits=True) runs tf.nn.sigmoid_cross_entropy_with_"
-            "logits, which evaluates max(x, 0) − x·z + log(1 + e^−|x|) literally: NaN at x = +inf "
-            "and at x = −inf with label 0, where the reference gives 0 or +inf"
-        ),
-        citation=SIGMOID_XENT_INF,
-        where={"weight": False},
-        inputs=infinite_logit_products(identity),
-        inputs_text="a logit of +inf, or −inf with label 0",
-        affects=("value",),
-        example=Example({}, {"input": [[INF, 0.5]], "target": [[1.0, 0.0]]}),
-    ),
 ]
 
 ACCEPTS: list[Accepts] = [
@@ -337,19 +181,6 @@ ACCEPTS: list[Accepts] = [
         where={"target_kind": "index", "label_smoothing": 0.0},
         modes=("jit",),
         example=Example({}, OUT_OF_RANGE, mode="jit"),
-    ),
-    Accepts(
-        id="cross_entropy/one-hot-out-of-range-zero-row",
-        loss="cross_entropy",
-        argument="target",
-        description=(
-            "Label smoothing needs one-hot targets (tf.one_hot), which maps an index outside "
-            "[0, C) to an all-zero row without raising; the smoothed loss of that row is then "
-            "computed from ε/C alone"
-        ),
-        citation="https://TensorFlow.org/api_docs/python/tf/raw_ops/OneHot",
-        where={"target_kind": "index", "label_smoothing": 0.1},
-        example=Example(SMOOTHED, OUT_OF_RANGE),
     ),
     Accepts(
         id="cross_entropy/tf-no-probability-target-check",
@@ -378,49 +209,5 @@ ACCEPTS: list[Accepts] = [
         where={"target_kind": "probability", "label_smoothing": 0.0},
         example=Example(PROBABILITY, {"input": LOGITS, "target": [[0.25, 0.25, 0.5]]}),
     ),
-    Accepts(
-        id="cross_entropy/broadcasts-mismatched-shapes-ignore-class",
-        loss="cross_entropy",
-        argument="shapes",
-        description=(
-            "Keras SparseCategoricalCrossentropy(ignore_class=…) broadcasts the logits against an "
-            "index target with the expected item count (NumPy's rules) instead of rejecting "
-            "shapes no layout allows: a number comes back where the reference raises"
-        ),
-        citation=f"{KERAS_LOSSES}#L2307-L2373",
-        accepts=index_target_fits_after_broadcast,
-        accepts_text="an index target with the expected item count broadcasts against the "
-        "expected shape",
-        where={"target_kind": "index", "ignore_index": -100},
-        example=Example(INDEX_IGNORED, {"input": LOGITS, "target": [[0, 2]]}),
-    ),
-    keras_rank_fix_squeezes_trailing_one(
-        "cross_entropy/keras-rank-fix-squeezes-trailing-one",
-        "cross_entropy",
-        function="CategoricalCrossentropy",
-        shown_by=(
-            "input [[2, 0, 0], [0, 1, 0]] (2, 3) with index target [[0], [1]] (2, 1) — one-hot "
-            "(2, 3, 1) — or input (2, 3, 1) with target [0, 1], label_smoothing 0.1, reduction "
-            "sum, gives 0.99099, the reference's loss for target [0, 1] and the (2, 3) input"
-        ),
-        accepts=one_hot_same_shape_after_rank_fix,
-        shapes="the input or the (one-hot) target",
-        where={"label_smoothing": 0.1},
-        example=Example(
-            SMOOTHED, {"input": [[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]], "target": [[0], [1]]}
-        ),
-    ),
     # --- multilabel_soft_margin_loss
-    Accepts(
-        id="multilabel_soft_margin_loss/keras-no-label-check",
-        loss="multilabel_soft_margin_loss",
-        argument="target",
-        description=(
-            "keras.losses.BinaryCrossentropy(from_logits=True) does not check that labels lie in "
-            "[0, 1]: tf.nn.sigmoid_cross_entropy_with_logits evaluates the formula for any label"
-        ),
-        citation=SIGMOID_XENT,
-        where={"weight": False},
-        example=Example({}, {"input": [[0.5, -1.0]], "target": [[-0.5, 1.0]]}),
-    ),
 ]

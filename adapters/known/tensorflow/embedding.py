@@ -9,16 +9,9 @@ from ...base import Accepts, Divergence, Example
 from ._common import (
     SIGMOID_XENT,
     SIGMOID_XENT_INF,
-    array,
     infinite_logit_products,
     sign_to_unit,
 )
-
-
-def not_sign_label(case) -> bool:
-    y = array(case, "target")
-    return bool(np.any((y != 1) & (y != -1)))
-
 
 DIVERGENCES: list[Divergence] = [
     Divergence(

@@ -42,6 +42,11 @@ def infinite_error(case: Case) -> bool:
     return bool(np.any(np.isinf(array(case, "input") - array(case, "target"))))
 
 
+def zero_error(case: Case) -> bool:
+    """input − target is 0 somewhere (the kink of |input − target|)."""
+    return bool(np.any(array(case, "input") == array(case, "target")))
+
+
 def error_is_minus_inf(case: Case) -> bool:
     return bool(np.any((array(case, "input") - array(case, "target")) == -np.inf))
 
@@ -141,6 +146,50 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="input − target = −inf",
         example=Example({}, {"input": [[-INF, 0.5]], "target": [[0.0, 0.25]]}),
     ),
+    Divergence(
+        id="l1_loss/keras-jax-abs-gradient-at-zero",
+        kind="convention",
+        loss="l1_loss",
+        description=(
+            "On the JAX backend keras.losses.mean_absolute_error differentiates ops.abs with "
+            "JAX's rule for abs, which picks the gradient +1 at 0 (select(x ≥ 0, g, −g)): "
+            "where input equals target the gradient is ∓1 (divided by the last axis' length) "
+            "instead of the reference's subgradient 0 — input [[0.5, 1.0]] against target "
+            "[[0.5, 0.0]] gives the input gradient [−0.5, 0.5] instead of [0, 0.5]; the "
+            "TensorFlow and torch backends give 0"
+        ),
+        citation=(
+            f"{KERAS_LOSSES}#L1802-L1825; "
+            "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/lax.py#L4710-L4716"
+        ),
+        inputs=zero_error,
+        inputs_text="input equals target somewhere",
+        affects=("grad",),
+        example=Example({}, {"input": [[0.5, 1.0]], "target": [[0.5, 0.0]]}),
+    ),
+    Divergence(
+        id="smooth_l1_loss/keras-jax-abs-gradient-at-zero",
+        kind="convention",
+        loss="smooth_l1_loss",
+        description="smooth_l1 with beta = 0 runs keras.losses.MeanAbsoluteError: "
+        + (
+            "On the JAX backend keras.losses.mean_absolute_error differentiates ops.abs with "
+            "JAX's rule for abs, which picks the gradient +1 at 0 (select(x ≥ 0, g, −g)): "
+            "where input equals target the gradient is ∓1 (divided by the last axis' length) "
+            "instead of the reference's subgradient 0 — input [[0.5, 1.0]] against target "
+            "[[0.5, 0.0]] gives the input gradient [−0.5, 0.5] instead of [0, 0.5]; the "
+            "TensorFlow and torch backends give 0"
+        ),
+        citation=(
+            f"{KERAS_LOSSES}#L1802-L1825; "
+            "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/lax.py#L4710-L4716"
+        ),
+        where={"beta": 0.0},
+        inputs=zero_error,
+        inputs_text="input equals target somewhere",
+        affects=("grad",),
+        example=Example({"beta": 0.0}, {"input": [[0.5, 1.0]], "target": [[0.5, 0.0]]}),
+    ),
 ]
 
 ACCEPTS: list[Accepts] = [
@@ -152,3 +201,12 @@ ACCEPTS: list[Accepts] = [
     ),
     broadcasts_input_and_target("log_cosh/broadcasts-mismatched-shapes", "log_cosh", BROADCAST),
 ]
+
+
+# Entries that hold on some backends only (the others: every backend).
+BACKENDS: dict[str, tuple[str, ...]] = {
+    "l1_loss/tf-flushes-subnormal-inputs": ("tensorflow",),
+    "smooth_l1_loss/tf-flushes-subnormal-inputs": ("tensorflow",),
+    "l1_loss/keras-jax-abs-gradient-at-zero": ("jax",),
+    "smooth_l1_loss/keras-jax-abs-gradient-at-zero": ("jax",),
+}

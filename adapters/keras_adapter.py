@@ -1,0 +1,781 @@
+"""The Keras 3 adapter: ``keras.losses`` on the backend ``KERAS_BACKEND`` names (tensorflow, jax or
+torch), differentiated by that backend's own autodiff.
+
+Each configuration maps to a :class:`Recipe`, as in the TensorFlow adapter: source text that builds
+the Keras loss object once per dtype (``keras.losses.<Class>(…, dtype=DTYPE)``) and the body of
+``native(...)``, written with ``keras.ops`` only, so the same recipe runs on every backend. The
+backend supplies the rest — tensors, the vector-Jacobian product (``tf.GradientTape``,
+``jax.vjp``, ``torch.autograd.grad``) and the compiled mode a Keras user gets on it
+(``tf.function(jit_compile=True)``, ``jax.jit``; the torch backend runs eagerly, see
+:data:`TORCH_COMPILE`). :meth:`KerasAdapter.run` executes that text and
+:meth:`KerasAdapter.snippet` prints it.
+
+Keras' semantics — the class axis is last, per-sample losses average the last axis before the
+reduction, probabilities are clipped to [ε, 1 − ε] — are left as they are; the differences they
+make are registered in :mod:`adapters.known.keras`, some on every backend, some on one backend
+only (the backends implement ``keras.ops`` differently).
+
+Several native forms per configuration (:meth:`KerasAdapter.alternatives`): where Keras has a loss
+function beside the class and both are what a user writes, e.g.
+``keras.losses.sparse_categorical_crossentropy(…, ignore_class=…)`` beside
+``SparseCategoricalCrossentropy``, each is its own item with its ``api``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import keras
+import numpy as np
+
+import reference as R
+from reference import Case
+
+from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, to_numpy
+from .known.keras import divergences_for
+
+BACKEND = keras.backend.backend()
+
+# torch.compile over Keras' torch backend, measured on this project's 2-core CPU machine (torch
+# 2.13.0+cpu, Keras 3.15.1; forward + torch.autograd.grad of MeanSquaredError,
+# BinaryFocalCrossentropy and SparseCategoricalCrossentropy(ignore_class) in float64, float32 and
+# bfloat16 at three shapes each): it runs, but it is not offered as a mode. Each new (loss, dtype,
+# shape) compiles for 4-20 s; after 8 recompilations of one function Dynamo silently falls back to
+# eager (torch._dynamo's recompile limit), so a ci run would mostly test eager under another name;
+# and in bfloat16 the compiled MeanSquaredError differs from eager (Inductor keeps bfloat16
+# intermediates in float32), which would be a second, compiler-made column.
+TORCH_COMPILE = False
+
+if BACKEND == "jax":
+    import jax
+
+    # float64 is a tested dtype: without x64 JAX silently computes it in float32.
+    jax.config.update("jax_enable_x64", True)
+    import jax.numpy as jnp
+elif BACKEND == "tensorflow":
+    import logging
+
+    import tensorflow as tf
+
+    class _ExpectedRetracing(logging.Filter):
+        """One tf.function per configuration, traced once per input shape by design."""
+
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "triggered tf.function retracing" not in record.getMessage()
+
+    tf.get_logger().addFilter(_ExpectedRetracing())
+elif BACKEND == "torch":
+    import torch
+else:  # pragma: no cover
+    raise ImportError(f"KERAS_BACKEND={BACKEND!r}: lossconf runs Keras on tensorflow, jax, torch")
+
+
+# --- recipes: the native call of one configuration, as source ----------------------------------
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How the native call of one configuration is built (see the TensorFlow adapter's Recipe):
+    ``setup`` runs once per dtype, ``body`` is the body of ``native(<arrays>)``."""
+
+    call: str
+    body: str
+    setup: str = ""
+    composition: str | None = None
+    conversions: tuple[str, ...] = ()
+
+    def native(self) -> Native:
+        return Native(self.call, self.composition, self.conversions)
+
+
+Builder = Callable[[Mapping[str, Any]], "Recipe | NotOffered"]
+
+# Keras reduction argument for each canonical reduction (None: no aggregation).
+KERAS_REDUCTION = {
+    "mean": '"sum_over_batch_size"',
+    "batchmean": '"sum_over_batch_size"',
+    "sum": '"sum"',
+    "none": "None",
+}
+
+CLASS_LAST = '''
+def class_last(x):
+    """torch's class dimension 1 moved to Keras' last axis (no-op for (C) and (N, C))."""
+    return x if len(x.shape) <= 2 else keras.ops.moveaxis(x, 1, -1)
+'''
+CLASS_AXIS = '''
+def class_axis(x):
+    """torch's class dimension: 1, or 0 for an unbatched (C) input."""
+    return 1 if len(x.shape) >= 2 else 0
+'''
+AXIS_NOTE = "axis = torch's class dimension (1; 0 for an unbatched (C) input)"
+MOVEAXIS_NOTE = "keras.ops.moveaxis(input, 1, -1) for (N, C, d1, …): Keras' class axis is last"
+
+
+def _kwargs(pairs: Mapping[str, Any]) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in pairs.items())
+
+
+class _Raw(str):
+    """A keyword value written into the source as code, not as a literal."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def keras_recipe(
+    cls: str,
+    config: Mapping[str, Any],
+    y_true: str = "target",
+    y_pred: str = "input",
+    setup: str = "",
+    composition: str | None = None,
+    conversions: tuple[str, ...] = (),
+    per_call: bool = False,
+    **kwargs: Any,
+) -> Recipe:
+    """``keras.losses.<cls>(**kwargs, reduction=…, dtype=DTYPE)(y_true, y_pred)``; the object is
+    built once per dtype, or inside ``native`` (``per_call``) when an argument depends on the
+    input (the class axis)."""
+    args = ", ".join(
+        filter(None, (_kwargs(kwargs), f"reduction={KERAS_REDUCTION[config['reduction']]}"))
+    )
+    construct = f"loss_object = keras.losses.{cls}({args}, dtype=DTYPE)"
+    call = f"return loss_object({y_true}, {y_pred})"
+    return Recipe(
+        call=f"keras.losses.{cls}({args})({y_true}, {y_pred})",
+        setup=setup if per_call else f"{setup}\n{construct}\n",
+        body=f"{construct}\n{call}" if per_call else call,
+        composition=composition,
+        conversions=conversions,
+    )
+
+
+def function_recipe(
+    function: str,
+    config: Mapping[str, Any],
+    y_true: str = "target",
+    y_pred: str = "input",
+    setup: str = "",
+    composition: str | None = None,
+    **kwargs: Any,
+) -> Recipe | None:
+    """``keras.losses.<function>(y_true, y_pred, **kwargs)``, the per-sample loss function, summed
+    with ``keras.ops.sum`` for reduction ``sum``; None for ``mean`` (a mean of the per-sample
+    values is not the class's masked mean) — the function is offered where it is what a user
+    writes for the configuration."""
+    reduction = config["reduction"]
+    if reduction not in ("none", "sum"):
+        return None
+    args = ", ".join(filter(None, (f"{y_true}, {y_pred}", _kwargs(kwargs))))
+    expr = f"keras.losses.{function}({args})"
+    parts = [composition] if composition else []
+    if reduction == "sum":
+        expr = f"keras.ops.sum({expr})"
+        parts.insert(0, "keras.ops.sum(…) over the per-sample result")
+    return Recipe(
+        call=expr, body=f"return {expr}", setup=setup, composition="; ".join(parts) or None
+    )
+
+
+def not_offered_if(config: Mapping[str, Any], reasons: Mapping[str, str]) -> NotOffered | None:
+    for name, reason in reasons.items():
+        if config.get(name):
+            return NotOffered(reason)
+    return None
+
+
+def not_offered(reason: str) -> Builder:
+    return lambda config: NotOffered(reason)
+
+
+# --- the mapping, loss by loss --------------------------------------------------------------------
+
+SAMPLE_WEIGHT_IS_PER_SAMPLE = (
+    "Keras losses take sample_weight, which weights the per-sample loss after the mean over the "
+    "last axis, not each element before it"
+)
+NO_CLASS_WEIGHT = (
+    "Keras cross-entropies have no per-class weight argument; sample_weight = "
+    "ops.take(weight, target) would re-implement torch's weighted mean (divided by the summed "
+    "weights), which Keras does not compute"
+)
+
+
+def keras_regression(cls: str, **params: str) -> Builder:
+    """Keras' elementwise-mean regression losses; ``params`` maps Keras keyword → canonical name."""
+
+    def build(config):
+        return keras_recipe(cls, config, **{k: config[v] for k, v in params.items()})
+
+    return build
+
+
+def smooth_l1(config):
+    beta = config["beta"]
+    if beta == 1.0:
+        return keras_recipe(
+            "Huber",
+            config,
+            delta=1.0,
+            conversions=(
+                "delta = beta = 1.0: smooth_l1(β) = huber(δ=β)/β is huber itself at β = 1",
+            ),
+        )
+    if beta == 0.0:
+        return keras_recipe(
+            "MeanAbsoluteError",
+            config,
+            conversions=("beta = 0: smooth_l1 is |input − target|, i.e. MeanAbsoluteError",),
+        )
+    return NotOffered(
+        f"Keras has Huber(delta) but no smooth L1: smooth_l1(beta={beta}) = Huber(delta={beta}) / "
+        f"{beta}, and dividing the result by beta would be result scaling, not a parameter "
+        "conversion"
+    )
+
+
+def binary_cross_entropy(config):
+    return not_offered_if(config, {"weight": SAMPLE_WEIGHT_IS_PER_SAMPLE}) or keras_recipe(
+        "BinaryCrossentropy", config, from_logits=False
+    )
+
+
+def sigmoid_focal_loss(config):
+    alpha = config["alpha"]
+    balancing = (
+        {"apply_class_balancing": True, "alpha": alpha}
+        if alpha is not None
+        else {"apply_class_balancing": False}
+    )
+    return keras_recipe(
+        "BinaryFocalCrossentropy",
+        config,
+        conversions=() if alpha is not None else ("alpha=None → apply_class_balancing=False",),
+        **balancing,
+        gamma=config["gamma"],
+        from_logits=True,
+    )
+
+
+def _cross_entropy(config, function: bool):
+    """cross_entropy as the Keras class (``function`` False) or the loss function."""
+    refused = not_offered_if(config, {"weight": NO_CLASS_WEIGHT})
+    if refused:
+        return refused
+    smoothing = config["label_smoothing"]
+    ignore = config.get("ignore_index")
+    if config["target_kind"] == "probability" or smoothing:
+        if function:
+            return None
+        if config["target_kind"] == "index" and ignore is not None:
+            return NotOffered(
+                "no Keras loss has both ignore_class and label_smoothing: "
+                "SparseCategoricalCrossentropy has no label_smoothing, CategoricalCrossentropy "
+                "(one-hot targets) no ignore_class"
+            )
+        one_hot = config["target_kind"] == "index"
+        return keras_recipe(
+            "CategoricalCrossentropy",
+            config,
+            y_true=(
+                "keras.ops.one_hot(target, input.shape[class_axis(input)], "
+                "axis=class_axis(input), dtype=DTYPE)"
+                if one_hot
+                else "target"
+            ),
+            setup=CLASS_AXIS,
+            composition=(
+                "keras.ops.one_hot(target, C): Keras label smoothing needs one-hot targets"
+                if one_hot
+                else None
+            ),
+            conversions=(AXIS_NOTE,),
+            from_logits=True,
+            **({"label_smoothing": smoothing} if smoothing else {}),
+            axis=_Raw("class_axis(input)"),
+            per_call=True,
+        )
+    kwargs = {"from_logits": True, **({"ignore_class": ignore} if ignore is not None else {})}
+    composition = MOVEAXIS_NOTE + " (the TensorFlow backend supports only axis=-1)"
+    if function:
+        return function_recipe(
+            "sparse_categorical_crossentropy",
+            config,
+            y_pred="class_last(input)",
+            setup=CLASS_LAST,
+            composition=composition,
+            **kwargs,
+        )
+    return keras_recipe(
+        "SparseCategoricalCrossentropy",
+        config,
+        y_pred="class_last(input)",
+        setup=CLASS_LAST,
+        composition=composition,
+        **kwargs,
+    )
+
+
+def cross_entropy(config):
+    return _cross_entropy(config, function=False)
+
+
+def multilabel_soft_margin_loss(config):
+    return not_offered_if(
+        config,
+        {
+            "weight": "Keras BinaryCrossentropy has no per-class weight (sample_weight weights "
+            "samples)"
+        },
+    ) or keras_recipe("BinaryCrossentropy", config, from_logits=True)
+
+
+def kl_div(config):
+    y_true = "keras.ops.exp(target)" if config["log_target"] else "target"
+    note = "keras.ops.exp(input)" + (" and keras.ops.exp(target)" if config["log_target"] else "")
+    return keras_recipe(
+        "KLDivergence",
+        config,
+        y_true=y_true,
+        y_pred="keras.ops.exp(input)",
+        composition=f"{note}: Keras takes probabilities where torch takes log-probabilities",
+    )
+
+
+def poisson_nll_loss(config):
+    if config["log_input"]:
+        return NotOffered(
+            "Keras Poisson takes the rate, not its log (log_input=True is tf.nn.log_poisson_loss, "
+            "in the tf.nn column); feeding it keras.ops.exp(input) would add Keras' ε to a "
+            "different formula"
+        )
+    if config["full"]:
+        return NotOffered("Keras Poisson (rate input) has no Stirling term")
+    return keras_recipe("Poisson", config)
+
+
+MAPPINGS: dict[str, Builder] = {
+    "mse_loss": keras_regression("MeanSquaredError"),
+    "l1_loss": keras_regression("MeanAbsoluteError"),
+    "huber_loss": keras_regression("Huber", delta="delta"),
+    "smooth_l1_loss": smooth_l1,
+    "log_cosh": keras_regression("LogCosh"),
+    "binary_cross_entropy": binary_cross_entropy,
+    "binary_cross_entropy_with_logits": not_offered(
+        "not mapped in the keras columns yet: keras.losses.BinaryCrossentropy(from_logits=True) "
+        "is the native form (it runs for multilabel_soft_margin_loss); the tf.nn column maps "
+        "tf.nn.sigmoid_cross_entropy_with_logits"
+    ),
+    "sigmoid_focal_loss": sigmoid_focal_loss,
+    "cross_entropy": cross_entropy,
+    "nll_loss": not_offered(
+        "Keras has no negative log-likelihood of log-probabilities: SparseCategoricalCrossentropy "
+        "takes probabilities (or logits, renormalised by a softmax) and clips them, equal to nll "
+        "only for normalised log-probabilities above log ε"
+    ),
+    "multi_margin_loss": not_offered(
+        "Keras CategoricalHinge is the Crammer-Singer hinge max(0, 1 + max_wrong − x_y) with "
+        "one-hot targets, not torch's sum of hinges over the wrong classes divided by C; it has "
+        "no margin or p"
+    ),
+    "multilabel_soft_margin_loss": multilabel_soft_margin_loss,
+    "multilabel_margin_loss": not_offered(
+        "Keras has no multilabel margin loss: CategoricalHinge takes the single worst wrong class "
+        "against the summed true scores, with no pairwise sum over labels and non-labels"
+    ),
+    "kl_div": kl_div,
+    "poisson_nll_loss": poisson_nll_loss,
+    "gaussian_nll_loss": not_offered("Keras ships no Gaussian negative log-likelihood loss"),
+    "triplet_margin_loss": not_offered("Keras ships no triplet margin loss"),
+    "triplet_margin_with_distance_loss": not_offered(
+        "Keras ships no triplet margin loss, with or without a distance function"
+    ),
+    "cosine_embedding_loss": not_offered(
+        "Keras CosineSimilarity returns −cos(x1, x2) with an ε in the normalisation; there is no "
+        "1 − cos / max(0, cos − margin) loss with ±1 labels"
+    ),
+    "margin_ranking_loss": not_offered(
+        "Keras ships no pairwise ranking loss max(0, −y (x1 − x2) + margin)"
+    ),
+    "hinge_embedding_loss": not_offered(
+        "Keras Hinge is max(0, 1 − y·x) averaged over the last axis, not torch's x for y = 1 and "
+        "max(0, margin − x) for y = −1"
+    ),
+    "soft_margin_loss": not_offered(
+        "not mapped in the keras columns yet: keras.losses.BinaryCrossentropy(from_logits=True) "
+        "on (target + 1) / 2 is the native form; the tf.nn column maps "
+        "tf.nn.sigmoid_cross_entropy_with_logits"
+    ),
+}
+
+# Further native forms (API name -> builder returning a Recipe, or None where not offered).
+ALTERNATIVES: dict[str, dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered | None]]] = {
+    "cross_entropy": {
+        "keras.losses.sparse_categorical_crossentropy": lambda c: _cross_entropy(c, True),
+    },
+}
+
+# --- the source executed by run and printed by snippet, per backend -------------------------------
+
+RUNNERS = {
+    "tensorflow": '''
+def forward_backward(args, cotangent):
+    """The loss and its vector-Jacobian product for every watched argument (None: no path)."""
+    with tf.GradientTape() as tape:
+        for name in WATCH:
+            tape.watch(args[name])
+        value = native(**args)
+    if cotangent is not None and value.shape != cotangent.shape:
+        return value, None  # the loss's shape differs from the reference's: nothing to pull back
+    sources = [args[name] for name in WATCH]
+    return value, tape.gradient(value, sources, output_gradients=cotangent)
+
+
+def forward(args):
+    return native(**args)
+''',
+    "jax": '''
+def forward_backward(args, cotangent):
+    """The loss and its vector-Jacobian product for every watched argument (jax.vjp)."""
+    fixed = {name: x for name, x in args.items() if name not in WATCH}
+
+    def loss(*watched):
+        return native(**fixed, **dict(zip(WATCH, watched)))
+
+    value, pullback = jax.vjp(loss, *[args[name] for name in WATCH])
+    if cotangent is not None and value.shape != cotangent.shape:
+        return value, None  # the loss's shape differs from the reference's: nothing to pull back
+    return value, list(pullback(jnp.ones_like(value) if cotangent is None else cotangent))
+
+
+def forward(args):
+    return native(**args)
+''',
+    "torch": '''
+def forward_backward(args, cotangent):
+    """The loss and its vector-Jacobian product for every watched argument (torch.autograd)."""
+    args = {
+        name: x.detach().requires_grad_(True) if name in WATCH else x for name, x in args.items()
+    }
+    value = native(**args)
+    if cotangent is not None and value.shape != cotangent.shape:
+        return value.detach(), None  # the loss's shape differs: nothing to pull back
+    sources = [args[name] for name in WATCH]
+    if not value.requires_grad:
+        return value.detach(), [None] * len(sources)
+    grads = torch.autograd.grad(
+        value,
+        sources,
+        grad_outputs=torch.ones_like(value) if cotangent is None else cotangent,
+        allow_unused=True,
+    )
+    return value.detach(), list(grads)
+
+
+def forward(args):
+    with torch.no_grad():
+        return native(**args)
+''',
+}
+
+COMPILERS = {
+    "tensorflow": "tf.function({}, jit_compile=True)",
+    "jax": "jax.jit({})",
+}
+BACKEND_IMPORT = {
+    "tensorflow": "import tensorflow as tf\n",
+    "jax": 'import jax\nimport jax.numpy as jnp\n\njax.config.update("jax_enable_x64", True)\n',
+    "torch": "import torch\n",
+}
+
+
+def framework_error(exc: BaseException) -> FrameworkError:
+    """The exception as data; TensorFlow's "in user code:" traceback and kernel tags removed."""
+    error = FrameworkError.of(exc)
+    text = str(exc).strip()
+    if text.startswith("in user code:"):
+        last = text.splitlines()[-1].strip()
+        kind, sep, message = last.partition(": ")
+        error = FrameworkError(kind if sep else error.type, (message if sep else last)[:500])
+    message = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", error.message)
+    return FrameworkError(error.type, message)
+
+
+def keras_device(device: str) -> str:
+    """Canonical device ("cpu", "cuda:N") → keras.device() name."""
+    if device == "cpu":
+        return "cpu:0"
+    kind, _, index = device.partition(":")
+    if kind != "cuda":
+        raise ValueError(f"unknown device {device!r}")
+    return f"gpu:{index or 0}"
+
+
+def _source(recipe: Recipe, arrays: list[str], watch: list[str], dtype: str) -> str:
+    body = "\n".join("    " + line for line in recipe.body.splitlines())
+    return (
+        f"DTYPE = {dtype!r}\n"
+        f"{recipe.setup.strip()}\n\n\n"
+        f"def native({', '.join(arrays)}):\n{body}\n\n\n"
+        f"WATCH = {tuple(watch)!r}  # the differentiable arguments\n"
+        f"{RUNNERS[BACKEND]}"
+    )
+
+
+@dataclass
+class Compiled:
+    source: str
+    forward_backward: Callable
+    forward: Callable
+    watch: tuple[str, ...]
+    integer: frozenset[str]
+
+
+class KerasAdapter(Adapter):
+    name = "keras"
+    dtypes = ("float64", "float32", "float16", "bfloat16")
+
+    def __init__(self):
+        self.backend = BACKEND
+        self.modes = ("eager", "jit") if BACKEND in COMPILERS else ("eager",)
+        self._recipes: dict[tuple, Recipe | NotOffered] = {}
+        self._compiled: dict[tuple, Compiled] = {}
+        self._divergences = divergences_for(BACKEND)
+
+    # -- identity ---------------------------------------------------------------------------------
+
+    def version(self) -> str:
+        return keras.__version__
+
+    def backend_version(self) -> str:
+        module = {"tensorflow": "tensorflow", "jax": "jax", "torch": "torch"}[BACKEND]
+        return __import__(module).__version__
+
+    def versions(self) -> dict[str, str]:
+        return {"keras": keras.__version__, BACKEND: self.backend_version()}
+
+    def identity(self) -> dict[str, str]:
+        return {"backend": BACKEND, "backend_version": self.backend_version()}
+
+    def devices(self) -> list[str]:
+        if BACKEND == "tensorflow":
+            count = len(tf.config.list_physical_devices("GPU"))
+        elif BACKEND == "jax":
+            count = sum(1 for d in jax.devices() if d.platform == "gpu")
+        else:
+            count = torch.cuda.device_count()
+        return ["cpu", *(f"cuda:{i}" for i in range(count))]
+
+    def divergences(self):
+        return list(self._divergences)
+
+    # -- mapping ----------------------------------------------------------------------------------
+
+    def recipe(self, loss: str, config: Mapping[str, Any], api: str | None = None):
+        key = (loss, tuple(sorted(config.items())), api)
+        if key not in self._recipes:
+            if api is None:
+                build = MAPPINGS.get(loss)
+                self._recipes[key] = (
+                    build(config)
+                    if build is not None
+                    else NotOffered(f"the Keras adapter maps no native form of {loss}")
+                )
+            else:
+                self._recipes[key] = ALTERNATIVES[loss][api](config)
+        return self._recipes[key]
+
+    def mapping(self, loss: str, config: Mapping[str, Any]) -> Native | NotOffered:
+        recipe = self.recipe(loss, config)
+        return recipe if isinstance(recipe, NotOffered) else recipe.native()
+
+    def alternatives(self, loss: str, config: Mapping[str, Any]) -> dict[str, Native]:
+        if isinstance(self.recipe(loss, config), NotOffered):
+            return {}
+        out = {}
+        for api in ALTERNATIVES.get(loss, {}):
+            recipe = self.recipe(loss, config, api)
+            if isinstance(recipe, Recipe):
+                out[api] = recipe.native()
+        return out
+
+    # -- running ----------------------------------------------------------------------------------
+
+    def _compile(self, case: Case, config, recipe: Recipe, api: str | None) -> Compiled:
+        key = (case.loss, tuple(sorted(config.items())), api, case.dtype, case.device, case.mode)
+        compiled = self._compiled.get(key)
+        if compiled is None:
+            spec = R.get(case.loss)
+            params = {**spec.defaults(), **case.params}
+            arrays = [a.name for a in spec.arrays if a.name in case.arrays]
+            integer = frozenset(a for a in arrays if spec.array(a).domain_for(params).integer)
+            watch = self.differentiable_arguments(case)
+            source = _source(recipe, arrays, watch, case.dtype)
+            scope: dict[str, Any] = {"keras": keras, "np": np}
+            scope.update({"tf": tf} if BACKEND == "tensorflow" else {})
+            scope.update({"jax": jax, "jnp": jnp} if BACKEND == "jax" else {})
+            scope.update({"torch": torch} if BACKEND == "torch" else {})
+            filename = f"<lossconf keras {case.loss} {len(self._compiled)}>"
+            if BACKEND == "tensorflow":  # AutoGraph reads a function's source through linecache
+                import linecache
+
+                linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+            exec(compile(source, filename, "exec"), scope)
+            fb, fwd = scope["forward_backward"], scope["forward"]
+            if case.mode == "jit":
+                if BACKEND == "tensorflow":
+                    fb = tf.function(fb, jit_compile=True)
+                    fwd = tf.function(fwd, jit_compile=True)
+                else:
+                    fb, fwd = jax.jit(fb), jax.jit(fwd)
+            compiled = Compiled(source, fb, fwd, tuple(watch), integer)
+            self._compiled[key] = compiled
+        return compiled
+
+    def run(self, case: Case, api: str | None = None) -> Outcome:
+        config = R.config_of(case)
+        recipe = self.recipe(case.loss, config, api)
+        if not isinstance(recipe, Recipe):
+            reason = recipe.reason if isinstance(recipe, NotOffered) else f"{api}: not offered"
+            return Outcome(error=FrameworkError("NotOffered", reason))
+        compiled = self._compile(case, config, recipe, api)
+        with keras.device(keras_device(case.device)):
+            args = {
+                name: _tensor(value, "int64" if name in compiled.integer else case.dtype)
+                for name, value in case.rounded().items()
+            }
+            cot = case.rounded_cotangent()
+            cot = None if cot is None else _tensor(cot, case.dtype)
+            start = time.perf_counter()
+            try:
+                value, grads = compiled.forward_backward(args, cot)
+                dtypes = (
+                    _dtype_name(value),
+                    [None if g is None else _dtype_name(g) for g in grads or ()],
+                )
+                value = _numpy(value)  # waits for the device: part of the timed call
+                grads = None if grads is None else [None if g is None else _numpy(g) for g in grads]
+                seconds = time.perf_counter() - start
+            except Exception as exc:  # the framework raised: data, never a crash of the suite
+                return self._forward_only(compiled, args, exc)
+        return self._outcome(compiled, value, grads, seconds, dtypes)
+
+    def _forward_only(self, compiled: Compiled, args, exc: Exception) -> Outcome:
+        """forward_backward raised: if the forward alone runs, only the gradients failed."""
+        try:
+            start = time.perf_counter()
+            raw = compiled.forward(args)
+            value = _numpy(raw)
+            seconds = time.perf_counter() - start
+        except Exception as forward_exc:
+            return Outcome(error=framework_error(forward_exc))
+        error = framework_error(exc)
+        return Outcome(
+            value=to_numpy(value),
+            grad_errors={n: f"{error.type}: {error.message}" for n in compiled.watch},
+            seconds=seconds,
+            value_dtype=_dtype_name(raw),
+        )
+
+    @staticmethod
+    def _outcome(compiled: Compiled, value, grads, seconds: float, dtypes) -> Outcome:
+        value_dtype, grad_dtypes = dtypes
+        out = Outcome(value=to_numpy(value), seconds=seconds, value_dtype=value_dtype)
+        for i, name in enumerate(compiled.watch):
+            if grads is None:
+                out.grad_errors[name] = (
+                    f"the loss has shape {tuple(value.shape)}, not the reference's: the cotangent "
+                    "does not apply, no vector-Jacobian product to compare"
+                )
+            elif grads[i] is None:
+                out.grad_errors[name] = (
+                    f"the {BACKEND} backend's autodiff returned no gradient for {name}: no "
+                    "differentiable path from it to the loss in the native call"
+                )
+            else:
+                out.grads[name] = to_numpy(grads[i])
+                out.grad_dtypes[name] = grad_dtypes[i]
+        return out
+
+    # -- reproducer -------------------------------------------------------------------------------
+
+    def snippet(self, case: Case, api: str | None = None) -> str:
+        config = R.config_of(case)
+        recipe = self.recipe(case.loss, config, api)
+        if not isinstance(recipe, Recipe):
+            reason = recipe.reason if isinstance(recipe, NotOffered) else "not offered"
+            return f"# {case.loss} ({api or 'class'}) is not offered by Keras: {reason}\n"
+        compiled = self._compile(case, config, recipe, api)
+        wrap = (
+            COMPILERS[BACKEND].format("forward_backward")
+            if case.mode == "jit"
+            else "forward_backward"
+        )
+        return (
+            f"# lossconf reproducer: Keras {keras.__version__} on the {BACKEND} backend "
+            f"{self.backend_version()}, {case.dtype} on {case.device}, mode {case.mode}\n"
+            f"import os\n\nos.environ['KERAS_BACKEND'] = {BACKEND!r}\n\n"
+            "import traceback\n\nimport keras\nimport numpy as np\n"
+            f"{BACKEND_IMPORT[BACKEND]}\n"
+            f"{compiled.source}\n\n"
+            f"INTEGER = {tuple(sorted(compiled.integer))!r}  # class indices\n"
+            "value, grads, error = None, {}, None\n"
+            f"with keras.device({keras_device(case.device)!r}):\n"
+            "    def tensor(x, dtype):\n"
+            f"        return {TENSOR[BACKEND]}\n\n"
+            "    args = {\n"
+            "        name: tensor(x, 'int64' if name in INTEGER else DTYPE)\n"
+            "        for name, x in arrays.items()\n"
+            "    }\n"
+            "    cot = None if cotangent is None else tensor(cotangent, DTYPE)\n"
+            "    try:\n"
+            f"        value_t, grads_t = {wrap}(args, cot)\n"
+            "    except Exception as exc:  # as in lossconf's run: the exception is the result\n"
+            "        error = exc\n"
+            "        traceback.print_exc()\n"
+            "    else:\n"
+            "        def numpy(x):\n"
+            "            return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, 'float64')))\n\n"
+            "        value = numpy(value_t)\n"
+            "        pairs = zip(WATCH, grads_t or [None] * len(WATCH))\n"
+            "        grads = {\n"
+            "            n: numpy(g)\n"
+            "            for n, g in pairs\n"
+            "            if g is not None\n"
+            "        }\n"
+        )
+
+
+def _dtype_name(x) -> str:
+    """The dtype a backend tensor came back in, as the suite names dtypes (result fidelity:
+    read before :func:`_numpy` widens it)."""
+    return keras.backend.standardize_dtype(x.dtype)
+
+
+def _numpy(x) -> np.ndarray:
+    """A backend tensor as float64 NumPy (widened exactly on the backend: the TensorFlow
+    backend's convert_to_numpy cannot hand bfloat16 to NumPy)."""
+    return np.asarray(keras.ops.convert_to_numpy(keras.ops.cast(x, "float64")), dtype=np.float64)
+
+
+# How a NumPy array becomes a backend tensor of the tested dtype (the TensorFlow backend's
+# convert_to_tensor fails on a bfloat16 target: tf.constant converts directly).
+TENSOR = {
+    "tensorflow": "tf.constant(x, dtype=dtype)",
+    "jax": "keras.ops.convert_to_tensor(x, dtype=dtype)",
+    "torch": "keras.ops.convert_to_tensor(x, dtype=dtype)",
+}
+
+
+def _tensor(x: np.ndarray, dtype: str):
+    if BACKEND == "tensorflow":
+        return tf.constant(x, dtype=dtype)
+    return keras.ops.convert_to_tensor(x, dtype=dtype)
+
+
+ADAPTER = KerasAdapter

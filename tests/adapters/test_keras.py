@@ -1,0 +1,208 @@
+"""Keras adapter, on whichever backend KERAS_BACKEND names: the registry is narrow and scoped by
+backend, the compiled mode agrees with eager, identity names the backend, the reproducer is the run.
+
+Every entry of ``adapters.known.keras`` carries its own example, which
+``tests/adapters/test_registry.py`` runs on the installed backend; run it once per backend (tox's
+keras-tensorflow, keras-jax, keras-torch) to reproduce every entry on every backend it names.
+"""
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import reference as R
+from cases.sampling import output_shape, sample_arrays
+from reference import Case, shapes
+from reference.configs import config_of
+
+
+@pytest.fixture(scope="module")
+def keras_adapter(adapter):
+    if adapter.name != "keras":
+        pytest.skip("Keras adapter tests (--framework keras)")
+    return adapter
+
+
+# --- building examples ----------------------------------------------------------------------------
+
+
+def make_case(
+    loss: str,
+    params: dict | None = None,
+    layout: str | None = None,
+    present: tuple[str, ...] = (),
+    dtype: str = "float64",
+    mode: str = "eager",
+    seed: int = 0,
+) -> Case:
+    """Valid arrays for ``loss`` in ``layout`` (sampled from the domains), with a cotangent when
+    the reduction is ``none``."""
+    spec = R.get(loss)
+    params = dict(params or {})
+    config = config_of(spec, params, set(present))
+    full = {**spec.defaults(), **params}
+    chosen = next(
+        (lay for lay in shapes.layouts_for(spec.layouts, full) if lay.name == layout), None
+    )
+    rng = np.random.default_rng(seed)
+    arrays = sample_arrays(spec, config, rng, layout=chosen)
+    cotangent = None
+    if full["reduction"] == "none":
+        cotangent = rng.standard_normal(output_shape(spec, arrays, params))
+    return Case(loss, params, arrays, dtype, "cpu", mode, cotangent)
+
+
+INDEX = {"target_kind": "index"}
+SMOOTH = {"target_kind": "index", "label_smoothing": 0.1}
+
+
+# --- comparing with the reference -----------------------------------------------------------------
+
+
+def _same(got, expected, dtype: str = "float64") -> bool:
+    """Equal up to rounding: 1e-9 relative in float64, 16 units of the dtype's epsilon (relative
+    to the largest finite expected magnitude) otherwise; NaN only matches NaN."""
+    got, expected = np.asarray(got, float), np.asarray(expected, float)
+    if got.shape != expected.shape:
+        return False
+    if dtype == "float64":
+        return bool(np.allclose(got, expected, rtol=1e-9, atol=1e-12, equal_nan=True))
+    tol = 16 * R.FORMATS[dtype].eps
+    finite = expected[np.isfinite(expected)]
+    scale = float(np.max(np.abs(finite))) if finite.size else 1.0
+    return bool(np.allclose(got, expected, rtol=tol, atol=tol * scale, equal_nan=True))
+
+
+def differences(adapter, case: Case) -> set[str]:
+    """The parts in which TensorFlow differs from the reference on ``case``."""
+    try:
+        expected, expected_grads = R.value_and_vjp(
+            case.loss, case.rounded(), case.params, case.rounded_cotangent()
+        )
+    except R.InvalidInput:
+        expected = None
+    out = adapter.run(case)
+    if (expected is None) != (out.error is not None):
+        return {"error"}
+    if expected is None:
+        return set()
+    found = set()
+    if not _same(out.value, expected, case.dtype):
+        found.add("value")
+    if any(not _same(g, expected_grads[name], case.dtype) for name, g in out.grads.items()):
+        found.add("grad")
+    return found
+
+
+# --- tests ---------------------------------------------------------------------------------------
+
+
+def test_every_entry_has_an_example(keras_adapter):
+    """tests/adapters/test_registry.py runs each entry on its example: none may lack one."""
+    missing = [d.id for d in keras_adapter.divergences() if d.example is None]
+    assert not missing, f"entries without an example: {missing}"
+
+
+def test_a_valid_float64_example_agrees_and_no_entry_applies(keras_adapter):
+    """The registry is narrow: on an ordinary input nothing applies, and TF agrees."""
+    case = make_case("huber_loss", {"delta": 0.5}, "(N, D)")
+    assert not [
+        d.id for d in keras_adapter.divergences() if d.applies(case, keras_adapter.version())
+    ]
+    assert differences(keras_adapter, case) == set()
+
+
+def test_jit_and_eager_agree_on_valid_input(keras_adapter):
+    if "jit" not in keras_adapter.modes:
+        pytest.skip(f"no compiled mode on the {keras_adapter.backend} backend")
+    eager = make_case("huber_loss", {"delta": 0.5}, "(N, D)")
+    jit = Case(eager.loss, eager.params, eager.arrays, mode="jit")
+    a, b = keras_adapter.run(eager), keras_adapter.run(jit)
+    assert _same(a.value, b.value) and a.grads.keys() == b.grads.keys() == {"input", "target"}
+    assert all(_same(a.grads[k], b.grads[k]) for k in a.grads)
+
+
+def test_identity_names_keras_its_backend_and_their_versions(keras_adapter):
+    import importlib
+    import os
+
+    import keras
+
+    backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    version = importlib.import_module(backend).__version__
+    assert keras_adapter.version() == keras.__version__
+    assert keras_adapter.identity() == {"backend": backend, "backend_version": version}
+    assert keras_adapter.versions() == {"keras": keras.__version__, backend: version}
+
+
+def test_backend_scoped_entries_hold_on_their_backends_only(keras_adapter):
+    from adapters.known import keras as registry
+
+    ids = {entry.id for entry in keras_adapter.divergences()}
+    for entry in registry.DIVERGENCES:
+        backends = registry.backends_of(entry.id)
+        assert (entry.id in ids) == (keras_adapter.backend in backends), entry.id
+    scoped = [e for e in keras_adapter.divergences() if e.id in registry.BACKENDS]
+    assert all(keras_adapter.backend in e.inputs_text for e in scoped)
+
+
+@pytest.mark.parametrize("loss", list(R.REGISTRY))
+def test_every_native_call_is_keras_losses(keras_adapter, loss):
+    """One API family per column: keras.losses (with keras.ops around it), nothing else."""
+    for config in R.all_configs(R.get(loss)):
+        natives = [keras_adapter.mapping(loss, config)]
+        natives += keras_adapter.alternatives(loss, config).values()
+        for native in natives:
+            if hasattr(native, "call"):
+                assert "keras.losses." in native.call and "tf." not in native.call, native.call
+
+
+def test_devices_are_canonical(keras_adapter):
+    devices = keras_adapter.devices()
+    assert devices[0] == "cpu"
+    assert all(d == "cpu" or d.startswith("cuda:") for d in devices)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_values_come_back_as_float64_in_the_tested_dtype(keras_adapter, dtype):
+    case = make_case("mse_loss", {"reduction": "none"}, "(N)", dtype=dtype)
+    out = keras_adapter.run(case)
+    assert out.value.dtype == np.float64
+    assert np.array_equal(out.value, R.round_to(out.value, dtype))  # a value of that dtype
+
+
+def test_snippet_reproduces_a_compiled_run_with_gradients(keras_adapter):
+    mode = "jit" if "jit" in keras_adapter.modes else "eager"
+    case = make_case("cross_entropy", SMOOTH, "(N, C)", mode=mode, dtype="float32")
+    scope = {"np": np, "arrays": case.rounded(), "cotangent": case.rounded_cotangent()}
+    exec(keras_adapter.snippet(case), scope)
+    run = keras_adapter.run(case)
+    assert run.error is None
+    assert scope["error"] is None
+    assert _same(scope["value"], run.value)
+    assert scope["grads"].keys() == run.grads.keys() == {"input"}
+    assert _same(scope["grads"]["input"], run.grads["input"])
+
+
+def test_not_offered_runs_come_back_as_data(keras_adapter):
+    case = make_case("cross_entropy", {**INDEX, "weight": None}, "(N, C)", present=("weight",))
+    out = keras_adapter.run(case)
+    assert out.value is None and out.error.type == "NotOffered"
+
+
+def test_errors_are_reported_as_one_line_without_the_traceback(keras_adapter):
+    mode = keras_adapter.modes[-1]
+    out = keras_adapter.run(make_case("mse_loss", layout="scalar", mode=mode))
+    assert out.error is not None and "in user code" not in out.error.message
+    assert "\n" not in out.error.message
+
+
+def test_known_registry_imports_no_framework():
+    code = (
+        "import sys, adapters.known.keras; "
+        "print(any(m in sys.modules for m in ('keras', 'tensorflow', 'jax', 'torch')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
