@@ -10,7 +10,7 @@ all (triplet_margin_loss before optax 0.2.5, ignore_index before 0.2.6, label sm
 0.2.7) needs no range: the mapping says not-offered there and the entry never applies.
 
 One module per loss family (``regression``, ``binary``, ``classification``, ``distribution``,
-``embedding``, as :data:`reference.registry.FAMILIES`) and one table of the error-only entries
+``embedding``, ``sequence``, as :data:`reference.registry.FAMILIES`) and one table of the error-only entries
 (``errors``). Every id is ``<loss>/<slug>``, written literally, and every entry carries the
 :class:`Example` that shows it: ``tests/adapters/test_registry.py`` checks on each that the
 predicate holds *and* that JAX differs from the reference there. Predicates are narrow: they name
@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from reference.contract import Divergence
 
-from . import binary, classification, distribution, embedding, errors, regression
+from . import binary, classification, distribution, embedding, errors, regression, sequence
 
 # The judge credits a failed part to the first applicable entry in this order: per loss, the
 # value and gradient entries come before the error-only rows.
@@ -42,5 +42,6 @@ DIVERGENCES: list[Divergence] = [
     *classification.DIVERGENCES,
     *distribution.DIVERGENCES,
     *embedding.DIVERGENCES,
+    *sequence.DIVERGENCES,
     *errors.DIVERGENCES,
 ]
