@@ -254,6 +254,40 @@ def _triplet_margin_loss(c):
     )
 
 
+def _ctc_loss(c):
+    if c["zero_infinity"]:
+        return NotOffered(
+            "optax.losses.ctc_loss has no zero_infinity: an item without an alignment costs a "
+            "large finite number there (log_epsilon = −1e5 stands for log 0), never +inf, so "
+            "there is no infinity to zero"
+        )
+    call = (
+        "optax.losses.ctc_loss(jnp.transpose(input, (1, 0, 2)), logit_paddings, targets, "
+        f"label_paddings, blank_id={c['blank']!r})"
+    )
+    setup = (
+        "logit_paddings = (jnp.arange(input.shape[0])[None, :] >= input_lengths[:, None])"
+        ".astype(input.dtype)",
+        "label_paddings = (jnp.arange(targets.shape[1])[None, :] >= target_lengths[:, None])"
+        ".astype(input.dtype)",
+    )
+    conversions = (
+        "jnp.transpose(input, (1, 0, 2)): torch's time-major (T, N, K) as optax's (B, T, K)",
+        "input_lengths, target_lengths → logit_paddings, label_paddings (1.0 at t ≥ T_n, at "
+        "positions ≥ L_n)",
+        "blank_id = blank",
+    )
+    reduction = c["reduction"]
+    if reduction == "mean":
+        expression = f"jnp.mean({call} / jnp.maximum(target_lengths, 1).astype(input.dtype))"
+        composition = (
+            "jnp.mean(… / jnp.maximum(target_lengths, 1)): torch's mean divides each item's loss "
+            "by its target length, then averages the items"
+        )
+        return Recipe(expression, composition, conversions, setup)
+    return Recipe(REDUCE[reduction].format(call), COMPOSITION[reduction], conversions, setup)
+
+
 MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "mse_loss": _mse_loss,
     "l1_loss": _not_offered(
@@ -309,6 +343,7 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
         "optax has no logistic loss on ±1 labels: sigmoid_binary_cross_entropy takes labels in "
         "[0, 1], and rewriting the labels as (y + 1)/2 is a change of the input, not a native call"
     ),
+    "ctc_loss": _ctc_loss,
 }
 
 
@@ -695,7 +730,9 @@ def _timed(compiled: Compiled, args, cotangent):
 
 
 def _forward_only(compiled: Compiled, args, exc: Exception) -> Outcome:
-    """After value_and_grads raised: did the forward call raise, or only the gradient?"""
+    """After value_and_grads raised: did the forward call raise, or only the gradient? The
+    forward's dtype travels with it (optax's ctc_loss under x64 returns float64, and then the
+    VJP's cotangent of the case's dtype is what failed): cases.compare holds it to the case's."""
     try:
         forward = jax.jit(compiled.loss_fn) if compiled.jitted else compiled.loss_fn
         value = jax.block_until_ready(forward(*args))

@@ -85,6 +85,10 @@ EAGER_SIZES: Mapping[str, tuple[int, ...]] = {
     "E": (2, 1, 3),
     "d1": (2, 1, 3),
     "d2": (2, 1),
+    # ctc_loss: time steps, the padded target length, the alphabet with its blank (K ≥ 2)
+    "T": (5, 1, 2, 8),
+    "S": (2, 1, 3),
+    "K": (3, 2, 5),
 }
 # The one shape every compiled case of a ci item uses (edge cases are written at it too).
 CANONICAL_SIZES: Mapping[str, tuple[int, ...]] = {
@@ -94,6 +98,9 @@ CANONICAL_SIZES: Mapping[str, tuple[int, ...]] = {
     "E": (2,),
     "d1": (2,),
     "d2": (2,),
+    "T": (5,),
+    "S": (2,),
+    "K": (3,),
 }
 
 

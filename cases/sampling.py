@@ -17,7 +17,7 @@ from reference import shapes
 from reference.spec import Layout, LossSpec
 
 # Default symbol sizes: small enough to be fast, large enough that reductions mean something.
-DEFAULT_SIZES = {"N": 3, "C": 4, "D": 3, "E": 2, "d1": 2, "d2": 2}
+DEFAULT_SIZES = {"N": 3, "C": 4, "D": 3, "E": 2, "d1": 2, "d2": 2, "T": 5, "S": 2, "K": 3}
 
 
 def sample_arrays(

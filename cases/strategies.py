@@ -99,7 +99,8 @@ def _bands(domain: Domain, dtype: str, points: tuple, eps: tuple) -> tuple[Band,
     return domain.bands(FORMATS[dtype], points, {"eps": eps[1]})
 
 
-CLASS_SYMBOL = "C"
+# The class axis a domain's ``normalise`` works along: C, or K (ctc_loss's alphabet with its blank).
+CLASS_SYMBOLS = ("C", "K")
 
 
 # --- the two backends ----------------------------------------------------------------------------
@@ -370,7 +371,7 @@ def draw_arrays(
 
 def _class_axis(layout: Layout, name: str) -> int | None:
     shape = layout.shapes[name]
-    return shape.index(CLASS_SYMBOL) if CLASS_SYMBOL in shape else None
+    return next((shape.index(s) for s in CLASS_SYMBOLS if s in shape), None)
 
 
 def draw_case(

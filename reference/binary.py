@@ -103,8 +103,9 @@ def _pos_weight(a) -> np.ndarray | float:
 def binary_cross_entropy_with_logits(a, p) -> Elementwise:
     """ℓ = w [q·y·softplus(−x) + (1 − y)·softplus(x)], i.e. −w [q y log σ(x) + (1 − y) log(1 − σ(x))].
 
-    Domain: x real logits (±inf allowed), y probabilities in [0, 1] (enforced); w broadcast to x;
-    q = ``pos_weight``, one number per class, broadcast along the last (class) dimension.
+    Domain: x real logits (±inf allowed), y probabilities in [0, 1] (enforced); w broadcast to x
+    (one per element of (N) or (N, C), or one per class); q = ``pos_weight``, one number per
+    class, broadcast along the last (class) dimension.
     Smooth: ∂ℓ/∂x = w [(1 − y) σ(x) − q y σ(−x)], ∂ℓ/∂y = w [q softplus(−x) − softplus(x)].
     """
     x, y = a["input"], a["target"]
@@ -298,6 +299,11 @@ _BCE_LOGITS_LAYOUTS = (
     Layout(
         "(N, C)",
         {"input": ("N", "C"), "target": ("N", "C"), "weight": ("C",), "pos_weight": ("C",)},
+    ),
+    # a weight per element: how a mask of the elements is passed (torch broadcasts weight to input)
+    Layout(
+        "(N, C) elementwise weight",
+        {"input": ("N", "C"), "target": ("N", "C"), "weight": ("N", "C"), "pos_weight": ("C",)},
     ),
 )
 _FOCAL_LAYOUTS = (

@@ -556,8 +556,8 @@ def multilabel_soft_margin_loss(a, p) -> Elementwise:
 
     That is −(1/C) Σ_c w_c [y_c log σ(x_c) + (1 − y_c) log σ(−x_c)]: one binary logistic loss per
     label, averaged over the C labels. Domain: x real logits (N, C), y labels in [0, 1] (enforced;
-    torch documents {0, 1}), w one weight per class. Smooth: ∂ℓ/∂x_c = w_c (σ(x_c) − y_c)/C,
-    ∂ℓ/∂y_c = −w_c x_c / C.
+    torch documents {0, 1}), w one weight per class or one per element (N, C). Smooth:
+    ∂ℓ/∂x_c = w_c (σ(x_c) − y_c)/C, ∂ℓ/∂y_c = −w_c x_c / C.
     """
     x, y = a["input"], a["target"]
     w = _class_weights(a, x.shape[-1])
@@ -751,7 +751,15 @@ LOSSES = (
             _CLASS_WEIGHT,
         ),
         (P.reduction(),),
-        (Layout("(N, C)", {"input": ("N", "C"), "target": ("N", "C"), "weight": ("C",)}),),
+        (
+            Layout("(N, C)", {"input": ("N", "C"), "target": ("N", "C"), "weight": ("C",)}),
+            # torch multiplies the per-label terms by weight before summing: any weight that
+            # broadcasts to (N, C) is taken, a per-element mask included
+            Layout(
+                "(N, C) elementwise weight",
+                {"input": ("N", "C"), "target": ("N", "C"), "weight": ("N", "C")},
+            ),
+        ),
         multilabel_soft_margin_loss,
         multilabel_soft_margin_loss_vjp,
         term_scale=TermScale(_multilabel_value, _multilabel_grads),

@@ -44,6 +44,18 @@ def _multilabel_target(t, ctx):
     return (t >= -1) & (t < ctx["C"])
 
 
+def _ctc_label(t, ctx):
+    return (t >= 0) & (t < ctx["K"]) & (t != ctx.get("blank", 0))
+
+
+def _input_length(v, ctx):
+    return (v >= 0) & (v <= ctx["T"])
+
+
+def _target_length(v, ctx):
+    return (v >= 0) & (v <= ctx["S"])
+
+
 def _nonnegative(x, ctx):
     return x >= 0.0
 
@@ -86,6 +98,28 @@ def _sample_multilabel_target(rng, shape, ctx, scale):
     return rng.integers(-1, ctx["C"], size=shape).astype(np.int64)
 
 
+def _not_blank(values: np.ndarray, blank: int) -> np.ndarray:
+    """Values drawn from [0, K − 2] moved onto the K − 1 labels that are not the blank."""
+    return np.where(values >= blank, values + 1, values).astype(np.int64)
+
+
+def _sample_ctc_label(rng, shape, ctx, scale):
+    return _not_blank(rng.integers(0, ctx["K"] - 1, size=shape), ctx.get("blank", 0))
+
+
+def _feasible_input_low(sizes) -> int:
+    """The shortest input length drawn: 2S (room for S labels with a blank between repeats), or T."""
+    return min(sizes["T"], 2 * sizes["S"])
+
+
+def _sample_input_length(rng, shape, ctx, scale):
+    return rng.integers(_feasible_input_low(ctx), ctx["T"] + 1, size=shape).astype(np.int64)
+
+
+def _sample_target_length(rng, shape, ctx, scale):
+    return rng.integers(0, ctx["S"] + 1, size=shape).astype(np.int64)
+
+
 def _sample_count(rng, shape, ctx, scale):
     return rng.poisson(3.0, shape).astype(np.float64)
 
@@ -125,6 +159,22 @@ def _draw_multilabel_target(drawer, name, shape, sizes, params) -> np.ndarray:
     # lie in [−1, C): torch checks the whole row)
     values = drawer.integers(-1, sizes["C"] - 1, math.prod(shape), f"{name} labels")
     return values.reshape(shape).astype(np.int64)
+
+
+def _draw_ctc_label(drawer, name, shape, sizes, params) -> np.ndarray:
+    values = drawer.integers(0, sizes["K"] - 2, math.prod(shape), f"{name} labels")
+    return _not_blank(values, params.get("blank", 0)).reshape(shape)
+
+
+def _draw_input_length(drawer, name, shape, sizes, params) -> np.ndarray:
+    # mostly lengths an alignment fits in (infeasible items, +inf, are edge cases and still drawn
+    # where T < 2S or labels repeat)
+    low = _feasible_input_low(sizes)
+    return drawer.integers(low, sizes["T"], math.prod(shape), f"{name}").reshape(shape)
+
+
+def _draw_target_length(drawer, name, shape, sizes, params) -> np.ndarray:
+    return drawer.integers(0, sizes["S"], math.prod(shape), f"{name}").reshape(shape)
 
 
 # --- bands (format, kink points of the configuration, parameters) ---------------------------------
@@ -296,6 +346,48 @@ MULTILABEL_TARGET = Domain(
     violations=(
         ("multilabel target = C", lambda sizes: sizes["C"]),
         ("multilabel target = -2", lambda sizes: -2),
+    ),
+)
+# CTC (ctc_loss): labels of the K-symbol alphabet other than the blank; the lengths of each item's
+# input (≤ T) and target (≤ S). The whole padded target row is checked, as the reference reads it.
+CTC_LABEL = Domain(
+    "CTC label",
+    "be a class index in [0, K) other than blank",
+    _ctc_label,
+    enforced=True,
+    integer=True,
+    sample=_sample_ctc_label,
+    draw=_draw_ctc_label,
+    violations=(
+        ("CTC label = K", lambda sizes: sizes["K"]),
+        ("CTC label = -1", lambda sizes: -1),
+        ("CTC label 0 (the blank at the default blank=0)", lambda sizes: 0),
+    ),
+)
+INPUT_LENGTH = Domain(
+    "input length",
+    "be an input length in [0, T]",
+    _input_length,
+    enforced=True,
+    integer=True,
+    sample=_sample_input_length,
+    draw=_draw_input_length,
+    violations=(
+        ("input length T + 1", lambda sizes: sizes["T"] + 1),
+        ("input length -1", lambda sizes: -1),
+    ),
+)
+TARGET_LENGTH = Domain(
+    "target length",
+    "be a target length in [0, S]",
+    _target_length,
+    enforced=True,
+    integer=True,
+    sample=_sample_target_length,
+    draw=_draw_target_length,
+    violations=(
+        ("target length S + 1", lambda sizes: sizes["S"] + 1),
+        ("target length -1", lambda sizes: -1),
     ),
 )
 COUNT = Domain(

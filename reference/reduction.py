@@ -1,9 +1,11 @@
 """The one place reductions are applied, kept apart from every loss's elementwise formula.
 
 ``none`` returns the elementwise loss; ``sum`` adds it up; ``mean`` and ``batchmean`` divide the sum
-by the denominator the loss declares (``loss.size`` unless it says otherwise: cross-entropy with
-class weights divides by the sum of the applied weights, ``kl_div``'s ``batchmean`` by the batch
-size). A denominator of zero gives NaN when the sum is 0 and ±inf otherwise, as x/0 does.
+(of the elements times the per-element factors the loss declares for that reduction, if any:
+torch's CTC mean divides each item by its target length) by the denominator the loss declares
+(``loss.size`` unless it says otherwise: cross-entropy with class weights divides by the sum of the
+applied weights, ``kl_div``'s ``batchmean`` by the batch size). A denominator of zero gives NaN
+when the sum is 0 and ±inf otherwise, as x/0 does.
 
 The vector-Jacobian product runs the same way backwards: a reduction's cotangent becomes a
 per-element cotangent, which the loss's ``elementwise_vjp`` then pulls back to its arguments. The
@@ -27,7 +29,8 @@ def reduce(el: Elementwise, reduction: str) -> np.ndarray:
     """Apply ``reduction`` to an elementwise loss: an array for ``none``, a 0-d array otherwise."""
     if reduction == "none":
         return el.loss
-    total = np.sum(el.loss, dtype=np.float64)
+    factors = el.factors.get(reduction)
+    total = np.sum(el.loss if factors is None else el.loss * factors, dtype=np.float64)
     if reduction == "sum":
         return np.asarray(total)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -53,4 +56,7 @@ def elementwise_cotangent(
     if reduction != "sum":
         with np.errstate(divide="ignore", invalid="ignore"):
             g = g / np.float64(denominator(el, reduction))
+    factors = el.factors.get(reduction)
+    if factors is not None:
+        return np.asarray(g * np.broadcast_to(factors, el.loss.shape), dtype=np.float64)
     return np.full(el.loss.shape, g, dtype=np.float64)

@@ -1,6 +1,6 @@
 """The registry: the one place where every loss, its parameters and its arguments are named.
 
-Each family module (regression, binary, classification, distribution, embedding) declares a tuple
+Each family module (regression, binary, classification, distribution, embedding, sequence) declares a tuple
 ``LOSSES`` of :class:`~reference.spec.LossSpec`; this module collects them. Adding a loss means
 adding a spec to one family module (and, if it is a new family, its module name below).
 """
@@ -11,7 +11,7 @@ import importlib
 
 from .spec import ByParam, LossSpec
 
-FAMILIES = ("regression", "binary", "classification", "distribution", "embedding")
+FAMILIES = ("regression", "binary", "classification", "distribution", "embedding", "sequence")
 
 
 def _collect() -> dict[str, LossSpec]:

@@ -162,16 +162,20 @@ class Elementwise:
     """The loss before reduction, and the denominator each averaging reduction divides by.
 
     ``denominators`` maps a reduction name (``mean``, ``batchmean``) to the number its sum is divided
-    by; a reduction missing from it divides by ``loss.size``.
+    by; a reduction missing from it divides by ``loss.size``. ``factors`` maps a reduction name to
+    per-element factors (the loss's shape) applied before that reduction sums: torch's CTC ``mean``
+    divides each item by its own target length before it averages the items.
     """
 
     loss: np.ndarray
     denominators: Mapping[str, float] = field(default_factory=dict)
+    factors: Mapping[str, np.ndarray] = field(default_factory=dict)
 
 
 # How one element of a loss's ``none`` result depends on its arguments:
 #   elementwise: element k of the broadcast shape, from the k-th (broadcast) entry of each array;
-#   per_vector: item n of the batch, from row n of each batched array (the last axis a vector);
+#   per_vector: item n of the batch, from index n along the N axis of each batched array (the
+#               first axis, or ctc_loss's time-major input's second; the last axis a vector);
 #   per_class_slice: item (n, j…) from input[n, :, j…] (class axis 1) and target[n, j…].
 ELEMENT_KINDS = ("elementwise", "per_vector", "per_class_slice")
 

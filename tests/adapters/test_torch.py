@@ -224,10 +224,11 @@ def _ordinary_case(entry, dtype: str) -> Case | None:
 
 def test_divergences_do_not_cover_ordinary_inputs(torch_adapter):
     """Narrowness: a plain sampled input in float32 is covered by no entry (the half-precision
-    kernel gap of multi_margin_loss is about the dtype, not the inputs)."""
+    kernel gap of multi_margin_loss is about the dtype, not the inputs; ctc_loss's gradient is
+    exp(log_probs) − γ at every input, which is the divergence itself)."""
     covering = []
     for entry in torch_adapter.divergences():
-        if entry.id == "multi_margin_loss/no-half-cpu":
+        if entry.id in ("multi_margin_loss/no-half-cpu", "ctc_loss/grad-through-log-softmax"):
             continue
         case = _ordinary_case(entry, "float32")
         assert case is not None, f"{entry.id}: no configuration matches its where"

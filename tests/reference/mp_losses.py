@@ -55,6 +55,8 @@ class Elementwise:
     values: np.ndarray
     scales: np.ndarray
     denominators: Mapping[str, Any] = field(default_factory=dict)
+    # per-element factors a reduction applies before it sums (torch's CTC mean: 1/max(L_n, 1))
+    factors: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -586,6 +588,64 @@ def soft_margin_loss(a, p) -> Elementwise:
     return Elementwise(*_from_terms(x.shape, lambda i: [softplus(-mpf(y[i]) * mpf(x[i]))]))
 
 
+# --- sequence ----------------------------------------------------------------------------------
+
+
+def _collapse(path, blank) -> tuple:
+    """B(π): merge repeated symbols, then remove blanks (Graves et al. 2006, section 3.1)."""
+    out, prev = [], None
+    for k in path:
+        if k != prev and k != blank:
+            out.append(k)
+        prev = k
+    return tuple(out)
+
+
+def ctc_loss(a, p) -> Elementwise:
+    """ℓ_n = −log Σ_{π: B(π) = y_n} Π_t exp(x[t, n, π_t]) (torch CTCLoss, Graves et al. 2006), by
+    brute force over every alignment π of length T_n over the symbols the item can emit (the
+    blank and its labels; any other symbol makes B(π) ≠ y_n): an oracle independent of the
+    forward-backward recursion. No alignment: +inf, 0 with ``zero_infinity``; ``mean`` divides
+    each item by max(L_n, 1), then averages the items.
+
+    Scale: every path's log-probability is a float64 sum of T_n log-probabilities, so a float64
+    evaluation has an error of order u Σ_t max_k |x[t, n, k]| over the symbols it reads (plus a
+    log of a sum in [1, 3] per step).
+    """
+    import itertools
+
+    x = a["input"]
+    blank = p["blank"]
+    n_items = x.shape[1]
+    values, scales = obj(n_items), obj(n_items)
+    for n in range(n_items):
+        t_n, l_n = int(a["input_lengths"][n]), int(a["target_lengths"][n])
+        labels = tuple(int(v) for v in a["targets"][n][:l_n])
+        symbols = sorted({blank, *labels})
+        total_prob = []
+        for path in itertools.product(symbols, repeat=t_n):
+            if _collapse(path, blank) == labels:
+                total_prob.append(
+                    mpmath.exp(mpmath.fsum(mpf(x[t, n, k]) for t, k in enumerate(path)))
+                )
+        likelihood = mpmath.fsum(total_prob)
+        value = -mpmath.log(likelihood) if likelihood > 0 else mpmath.inf
+        if value == mpmath.inf and p["zero_infinity"]:
+            value = ZERO
+        values[n] = value
+        scales[n] = (
+            mpmath.fsum(
+                max(abs(mpf(x[t, n, k])) for k in symbols if mpmath.isfinite(mpf(x[t, n, k])))
+                if any(mpmath.isfinite(mpf(x[t, n, k])) for k in symbols)
+                else ZERO
+                for t in range(t_n)
+            )
+            + 2 * t_n
+        )
+    lengths = [ONE / max(int(v), 1) for v in a["target_lengths"]]
+    return Elementwise(values, scales, factors={"mean": np.array(lengths, dtype=object)})
+
+
 # The mpmath twin of each loss, found by the loss's registry name (formula() says what to add when
 # one is missing).
 LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elementwise]] = {
@@ -611,6 +671,7 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "margin_ranking_loss": margin_ranking_loss,
     "hinge_embedding_loss": hinge_embedding_loss,
     "soft_margin_loss": soft_margin_loss,
+    "ctc_loss": ctc_loss,
 }
 
 
@@ -630,6 +691,10 @@ def reduce(el: Elementwise, reduction: str) -> Exact:
     if reduction == "none":
         return Exact(el.values, el.scales)
     flat_v, flat_s = list(el.values.reshape(-1)), list(el.scales.reshape(-1))
+    if reduction in el.factors:
+        f = list(np.asarray(el.factors[reduction], dtype=object).reshape(-1))
+        flat_v = [v * k for v, k in zip(flat_v, f, strict=True)]
+        flat_s = [v * k for v, k in zip(flat_s, f, strict=True)]
     value, scale = mpmath.fsum(flat_v), mpmath.fsum(flat_s)
     if reduction == "sum":
         return Exact(value, scale)

@@ -43,6 +43,8 @@ REL_FLOOR = 1e-10  # of the gradient's largest entry
 EXAMPLES = int(os.environ.get("LOSSCONF_REFERENCE_EXAMPLES", "3"))
 # Small symbol sizes keep the per-element differences cheap (6 evaluations per element).
 SIZES = {"N": (1, 2), "C": (1, 3), "D": (1, 3), "E": (1, 2), "d1": (1, 2), "d2": (1, 2)}
+# time steps, target length, alphabet with the blank (≥ 2: one label besides the blank)
+SEQUENCE_SIZES = {"T": (1, 4), "S": (1, 2), "K": (2, 3)}
 
 
 def steps(x: np.ndarray) -> np.ndarray:
@@ -139,6 +141,15 @@ def points(draw, spec, config, layout):
     """A valid point (cases/sampling.py), a cotangent for ``none``, and the loss's parameters."""
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
     sizes = {k: draw(st.integers(lo, hi), label=k) for k, (lo, hi) in SIZES.items()}
+    # ctc_loss's symbols, drawn only for its layout so that the other losses' draws stay as they were
+    used = {sym for shape in layout.shapes.values() for sym in shape}
+    sizes.update(
+        {
+            k: draw(st.integers(lo, hi), label=k)
+            for k, (lo, hi) in SEQUENCE_SIZES.items()
+            if k in used
+        }
+    )
     scale = draw(st.sampled_from((2.0, 0.5, 5.0)), label="scale")
     rng = np.random.default_rng(seed)
     arrays = sample_arrays(spec, config, rng, layout=layout, sizes=sizes, scale=scale)

@@ -324,6 +324,22 @@ def test_bce_with_logits_stays_finite_for_large_negative_logit():
     assert_exact(value, [800.0])
 
 
+def test_bce_with_logits_elementwise_weight_with_class_pos_weight():
+    # input (N, C) of 0 (softplus(0) = log 2) with labels 1: ℓ = w_nc q_c log 2 — a per-element
+    # weight (a mask: w = 0 removes the element) beside one pos_weight per class
+    arrays = {
+        "input": np.zeros((2, 2)),
+        "target": np.ones((2, 2)),
+        "weight": [[1.0, 0.0], [2.0, 1.0]],
+        "pos_weight": [3.0, 1.0],
+    }
+    expected = [[3 * LOG2, 0.0], [6 * LOG2, LOG2]]
+    assert_close(loss("binary_cross_entropy_with_logits", arrays), expected)
+    # ∂ℓ/∂x = −w q σ(−0) = −w q / 2 with y = 1
+    g = grads("binary_cross_entropy_with_logits", arrays)["input"]
+    assert_exact(g, [[-1.5, 0.0], [-3.0, -0.5]])
+
+
 # === sigmoid_focal_loss ===========================================================================
 
 FOCAL = {"input": [0.0, 0.0, LN3], "target": [1.0, 0.0, 1.0]}
@@ -628,6 +644,17 @@ def test_multi_margin_loss_subgradient_at_the_hinge_is_zero():
     # z_1 = 1 − 1 + 0 = 0 (at the hinge: 0), z_2 = 1 − 1 + 0.5 = 0.5 (active)
     assert_close(loss("multi_margin_loss", arrays), [0.5 / 3])  # 0.16666666666666666
     assert_close(grads("multi_margin_loss", arrays)["input"], [[-1 / 3, 0.0, 1 / 3]])
+
+
+def test_multilabel_soft_margin_loss_elementwise_weight():
+    # logits 0: every label's term is log 2; per-element weights [[1, 0, 2], [0, 0, 3]] give
+    # (1 + 0 + 2) log 2 / 3 = log 2 and 3 log 2 / 3 = log 2
+    arrays = {
+        "input": np.zeros((2, 3)),
+        "target": [[1.0, 0.0, 0.5], [0.0, 1.0, 1.0]],
+        "weight": [[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]],
+    }
+    assert_close(loss("multilabel_soft_margin_loss", arrays), [LOG2, LOG2])
 
 
 # === multilabel_margin_loss =======================================================================
@@ -1168,6 +1195,72 @@ def test_soft_margin_loss_none_sum_mean():
 def test_soft_margin_loss_gradient():
     # −y σ(−y x): −σ(0) = −½; −σ(−ln 3) = −¼; +σ(ln 3) = ¾
     assert_close(grads("soft_margin_loss", SOFT)["input"], [-0.5, -0.25, 0.75])
+
+
+# === ctc_loss =====================================================================================
+#
+# Probabilities (½, ¼, ¼) for (blank, a, b) at every step. Target (a) in T = 2 steps: the
+# alignments that collapse to it are (a, a), (blank, a), (a, blank): p = 1/16 + 1/8 + 1/8 = 5/16.
+# Target (a, a) in T = 3 steps: only (a, blank, a), p = ¼·½·¼ = 1/32 (two equal labels need a
+# blank between them); in T = 2 steps none at all.
+
+CTC_P = [0.5, 0.25, 0.25]
+
+
+def ctc(t_lens, targets, l_lens, steps=3, blank=0):
+    probs = CTC_P if blank == 0 else [CTC_P[1], CTC_P[0], CTC_P[2]]  # the blank keeps ½
+    x = np.log(np.broadcast_to(probs, (steps, len(t_lens), 3)))
+    return {
+        "input": x,
+        "targets": np.array(targets, dtype=np.int64),
+        "input_lengths": np.array(t_lens, dtype=np.int64),
+        "target_lengths": np.array(l_lens, dtype=np.int64),
+    }
+
+
+CTC_TWO = ctc([2, 3], [[1, 2], [1, 1]], [1, 2])  # item 0: (a) in 2 steps; item 1: (a, a) in 3
+
+
+def test_ctc_loss_counts_every_alignment():
+    # −log(5/16) = log 3.2 = 1.1631508098056809; −log(1/32) = 5 log 2 = 3.4657359027997265
+    assert_close(loss("ctc_loss", CTC_TWO), [math.log(3.2), 5 * LOG2])
+    assert_close(loss("ctc_loss", CTC_TWO, reduction="sum"), math.log(102.4))
+
+
+def test_ctc_loss_mean_divides_each_item_by_its_target_length():
+    # torch: (ℓ_n / max(L_n, 1)).mean() = (log 3.2 / 1 + 5 log 2 / 2) / 2 = 1.4479408728...
+    expected = (math.log(3.2) + 5 * LOG2 / 2) / 2
+    assert_close(loss("ctc_loss", CTC_TWO, reduction="mean"), expected)
+
+
+def test_ctc_loss_gradient_is_minus_the_alignment_posterior():
+    # item 0: P(π_t = a) = (1/16 + 1/8)/(5/16) = 0.6 at both steps, P(π_t = blank) = 0.4; step 2
+    # lies beyond its input length. Item 1: its one alignment has posterior 1.
+    g = grads("ctc_loss", CTC_TWO)["input"]
+    assert_close(g[:2, 0], [[-0.4, -0.6, 0.0], [-0.4, -0.6, 0.0]])
+    assert_exact(g[2, 0], [0.0, 0.0, 0.0])
+    assert_exact(g[:, 1], [[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, -1.0, 0.0]])
+
+
+def test_ctc_loss_no_alignment_is_infinite_or_zero():
+    short = ctc([2, 0, 0], [[1, 1], [1, 2], [1, 2]], [2, 0, 1])  # (a, a) in 2 steps; T_n = 0
+    # item 1: an empty target in no steps has probability 1
+    assert_exact(loss("ctc_loss", short), [math.inf, 0.0, math.inf])
+    assert_exact(loss("ctc_loss", short, zero_infinity=True), [0.0, 0.0, 0.0])
+    g = grads("ctc_loss", short)["input"]
+    assert np.isnan(g[:2, 0]).all() and not g[2:, 0].any() and not g[:, 1:].any()
+    assert_exact(grads("ctc_loss", short, zero_infinity=True)["input"], np.zeros((3, 3, 3)))
+
+
+def test_ctc_loss_empty_target_and_other_blank():
+    # an empty target is blank at every step: −2 log ½ = 2 log 2 in 2 steps
+    empty = ctc([2], [[1, 2]], [0])
+    assert_close(loss("ctc_loss", empty), [2 * LOG2])
+    # blank = 1 with the blank's probability ½: the same numbers, labels 0 and 2
+    assert_close(
+        loss("ctc_loss", ctc([2, 3], [[0, 2], [0, 0]], [1, 2], blank=1), blank=1),
+        [math.log(3.2), 5 * LOG2],
+    )
 
 
 # === coverage of the catalogue ====================================================================

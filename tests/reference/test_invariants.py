@@ -83,6 +83,11 @@ class Problem:
         shape = self.layout.shapes.get(name, ())
         return bool(shape) and shape[0] == "N"
 
+    def batch_axis(self, name: str) -> int | None:
+        """The axis of the batch dimension N in ``name`` (ctc_loss's (T, N, K) input: 1)."""
+        shape = self.layout.shapes.get(name, ())
+        return shape.index("N") if "N" in shape else None
+
 
 def _configs(name: str) -> list[dict[str, Any]]:
     """Every configuration of the loss (reference-only variants included), reduction left out."""
@@ -108,6 +113,8 @@ def problems(
     layout_filter: Callable[[Layout], bool] = lambda lay: True,
     min_n: int = 1,
 ) -> Problem:
+    # (a loss with no layout the filter keeps is not drawn: ctc_loss's batch is not its first axis)
+    names = [n for n in names if any(layout_filter(lay) for lay in R.get(n).layouts)]
     name = draw(st.sampled_from(tuple(names)))
     spec = R.get(name)
     config = draw(st.sampled_from([c for c in CONFIGS[name] if config_filter(c)]))
@@ -124,6 +131,15 @@ def problems(
         "N": draw(st.integers(min_n, 4)),
         **{sym: draw(st.integers(1, 4)) for sym in ("C", "D", "E", "d1", "d2")},
     }
+    # ctc_loss's time steps, target length and alphabet (K ≥ 2), drawn only for its layout so that
+    # the other losses' draws stay as they were
+    # (T ≥ 2S, so that every drawn item has an alignment: the relations here are between finite
+    # numbers; the infinite loss of an item without one is an edge case)
+    used = {sym for shape in layout.shapes.values() for sym in shape}
+    if "T" in used:
+        sizes["S"] = draw(st.integers(1, 3))
+        sizes["T"] = draw(st.integers(2 * sizes["S"], 2 * sizes["S"] + 2))
+        sizes["K"] = draw(st.integers(2, 4))
     seed = draw(st.integers(0, 2**32 - 1))
     arrays = sample_arrays(
         spec, {**config, "reduction": "none"}, np.random.default_rng(seed), layout, sizes
@@ -186,7 +202,8 @@ def documented_denominator(p: Problem, reduction: str, none: np.ndarray) -> floa
 
     cross_entropy with index targets and nll_loss: Σ w_{y_n} over items not ignored; kl_div
     ``batchmean``: input.shape[0]; every other ``mean`` (cross_entropy with probability targets
-    included, whatever its weights): the number of elements of the ``none`` result.
+    included, whatever its weights): the number of elements of the ``none`` result. ctc_loss's
+    ``mean`` also divides each item by its target length first (:func:`documented_mean_terms`).
     """
     if reduction == "batchmean":
         return float(p.arrays["input"].shape[0])
@@ -201,6 +218,14 @@ def documented_denominator(p: Problem, reduction: str, none: np.ndarray) -> floa
         kept = target[target != ignore] if ignore is not None else target.ravel()
         return float(sum(weight[int(t)] for t in np.ravel(kept)))
     return float(none.size)
+
+
+def documented_mean_terms(p: Problem, reduction: str, none: np.ndarray) -> np.ndarray:
+    """The ``none`` elements as the averaging reduction adds them up: torch's CTC mean divides
+    each item's loss by max(target length, 1) (``(res / target_lengths.clamp_min(1)).mean()``)."""
+    if p.name == "ctc_loss" and reduction == "mean":
+        return none / np.maximum(p.arrays["target_lengths"], 1)
+    return none
 
 
 def averaging(name: str) -> tuple[str, ...]:
@@ -222,7 +247,10 @@ def test_mean_equals_sum_of_none_over_documented_denominator(p: Problem):
     none = p.value("none")
     for reduction in averaging(p.name):
         den = documented_denominator(p, reduction, none)
-        assert_tight(p.value(reduction), np.sum(none) / den, scale=np.sum(np.abs(none)) / abs(den))
+        terms = documented_mean_terms(p, reduction, none)
+        assert_tight(
+            p.value(reduction), np.sum(terms) / den, scale=np.sum(np.abs(terms)) / abs(den)
+        )
 
 
 @SETTINGS
@@ -239,6 +267,10 @@ def test_mean_gradient_is_sum_gradient_over_documented_denominator(p: Problem):
     for reduction in averaging(p.name):
         den = documented_denominator(p, reduction, none)
         g_avg = p.grads(reduction)
+        terms = documented_mean_terms(p, reduction, np.ones_like(none))
+        if not np.array_equal(terms, np.ones_like(none)):
+            # items weighted before the average: the gradient of none with those weights
+            g_sum = p.grads("none", terms)
         for name, g in g_sum.items():
             assert_tight(g_avg[name], g / den)
 
@@ -618,15 +650,16 @@ def single_element(p: Problem, index: tuple[int, ...], out_shape: tuple[int, ...
                 return out.reshape(shape)
 
         elif kind == "per_vector":
-            if not p.batched(name):
+            axis = p.batch_axis(name)
+            if axis is None:
                 sub[name] = arr
                 continue
             n = index[0]
-            sub[name] = arr[n : n + 1]
+            sub[name] = np.take(arr, [n], axis=axis)
 
-            def put(g, n=n, shape=arr.shape):
+            def put(g, n=n, shape=arr.shape, axis=axis):
                 out = np.zeros(shape)
-                out[n] = g[0]
+                np.moveaxis(out, axis, 0)[n] = np.moveaxis(g, axis, 0)[0]
                 return out
 
         else:  # per_class_slice: input[n, :, j…] is an unbatched (C) problem

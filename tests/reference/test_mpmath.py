@@ -43,6 +43,8 @@ FLOOR = 2.0**-1022
 EXAMPLES = int(os.environ.get("LOSSCONF_REFERENCE_EXAMPLES", "3"))
 
 SIZES = {"N": (1, 3), "C": (1, 4), "D": (1, 3), "E": (1, 2), "d1": (1, 2), "d2": (1, 2)}
+# time steps, target length, alphabet with the blank (≥ 2: one label besides the blank)
+SEQUENCE_SIZES = {"T": (1, 4), "S": (1, 3), "K": (2, 3)}
 
 # --- what is drawn, per domain -----------------------------------------------------------------
 
@@ -79,6 +81,16 @@ ELEMENTS = {
 
 # The smallest value of each integer domain (the largest is C − 1): −1 ends a multilabel row.
 INTEGER_LOW = {"class index": 0, "multilabel target": -1}
+
+# ctc_loss's integer arguments: labels of the alphabet other than the blank, lengths up to T and S
+# (0 included: an empty input, an empty target).
+SEQUENCE_INTEGERS = {
+    "CTC label": lambda sizes, full: st.integers(0, sizes["K"] - 2).map(
+        lambda v: v + (v >= full["blank"])
+    ),
+    "input length": lambda sizes, full: st.integers(0, sizes["T"]),
+    "target length": lambda sizes, full: st.integers(0, sizes["S"]),
+}
 
 # Where a domain's stress values make the *definition* an ∞ − ∞ or ∞/∞ limit, not a number, the
 # draw leaves them out (the reason is the documented formula, not a disagreement):
@@ -129,13 +141,25 @@ def loss_inputs(draw, spec, config, layout):
     params, present = R.split(spec, config)
     full = {**spec.defaults(), **params}
     sizes = {k: draw(st.integers(lo, hi), label=k) for k, (lo, hi) in SIZES.items()}
+    # ctc_loss's symbols, drawn only for its layout so that the other losses' draws stay as they were
+    used = {sym for shape in layout.shapes.values() for sym in shape}
+    sizes.update(
+        {
+            k: draw(st.integers(lo, hi), label=k)
+            for k, (lo, hi) in SEQUENCE_SIZES.items()
+            if k in used
+        }
+    )
     names = [a.name for a in spec.arrays if not a.optional or a.name in present]
     concrete = shapes.concrete(layout, sizes, names)
     arrays = {}
     for name in names:
         domain = spec.array(name).domain_for(full)
         shape = concrete[name]
-        if domain.integer:
+        if domain.name in SEQUENCE_INTEGERS:
+            elements = SEQUENCE_INTEGERS[domain.name](sizes, full)
+            arrays[name] = draw(hnp.arrays(np.int64, shape, elements=elements), label=name)
+        elif domain.integer:
             classes = st.integers(INTEGER_LOW[domain.name], sizes["C"] - 1)
             if full.get("ignore_index") is not None:
                 classes = st.one_of(classes, st.just(full["ignore_index"]))
@@ -530,6 +554,29 @@ STRESS = [
         dict(input=f(1.0, 1.0 - 1e-16, -700.0, 1e-300), target=f(-1.0, -1.0, 1.0, -1.0)),
     ),
     (
+        # paths of log-probability −700·2 beside paths of −1e-16: logaddexp of far-apart terms;
+        # item 1 needs (a, blank, a), item 2 has no alignment in 2 steps, item 3 is an empty
+        # target read over 3 steps
+        "ctc-far-apart-paths",
+        "ctc_loss",
+        {},
+        dict(
+            input=np.array(
+                [
+                    [[-700.0, -1e-16, -30.0], [-1e-300, -700.0, -1.0], [-1.0, -1.0, -1.0]] * 1
+                    + [[-0.5, -2.0, -INF]],
+                    [[-1e-16, -700.0, -30.0], [-700.0, -1e-300, -1.0], [-1.0, -1.0, -1.0]] * 1
+                    + [[-0.5, -2.0, -INF]],
+                    [[-700.0, -30.0, -1e-16], [-1e-300, -700.0, -1.0], [-1.0, -1.0, -1.0]] * 1
+                    + [[-0.5, -2.0, -INF]],
+                ]
+            ),
+            targets=idx(1, 2, 1, 1, 1, 1, 2, 1).reshape(4, 2),
+            input_lengths=idx(3, 3, 2, 3),
+            target_lengths=idx(2, 2, 2, 0),
+        ),
+    ),
+    (
         "soft-margin-large",
         "soft_margin_loss",
         {},
@@ -686,6 +733,18 @@ GRAD_STRESS = [
         "gaussian_nll_loss",
         {},
         dict(input=f(0.0, 1.0), target=f(0.0, 0.0), var=f(1e-5, 1e-5)),
+    ),
+    (
+        # every entry of −γ is a sum of same-signed path shares; shares of e^-30 beside ones of 1
+        "ctc",
+        "ctc_loss",
+        {"blank": 1},
+        dict(
+            input=np.array([[[-30.0, -0.5, -1.0]], [[-1.0, -2.0, -30.0]], [[-0.25, -1.0, -4.0]]]),
+            targets=idx(0, 2).reshape(1, 2),
+            input_lengths=idx(3),
+            target_lengths=idx(2),
+        ),
     ),
 ]
 

@@ -192,11 +192,20 @@ def _grow_trailing(arrays, name):
     return out
 
 
-def _grow_leading(arrays, name):
+def _grow_leading(arrays, name, axis=0):
     out = dict(arrays)
     x = np.asarray(arrays[name])
-    out[name] = np.concatenate([x, x[:1]], axis=0)
+    out[name] = np.concatenate([x, np.take(x, [0], axis=axis)], axis=axis)
     return out
+
+
+def _batch_axis(spec, name, ndim) -> int:
+    """Where the first argument carries the batch N (0, or 1 in ctc_loss's time-major input)."""
+    for layout in spec.layouts:
+        shape = layout.shapes.get(name, ())
+        if len(shape) == ndim and "N" in shape:
+            return shape.index("N")
+    return 0
 
 
 @pytest.mark.parametrize("name", R.names())
@@ -207,7 +216,10 @@ def test_shape_no_layout_allows_is_rejected_with_the_shapes_and_layouts(name, mu
     spec = R.get(name)
     arrays, params = valid_arrays(name)
     first = spec.arrays[0].name
-    bad = mutate(arrays, first)
+    if mutate is _grow_leading:
+        bad = mutate(arrays, first, _batch_axis(spec, first, np.ndim(arrays[first])))
+    else:
+        bad = mutate(arrays, first)
     err = invalid(name, bad, params)
     given_shapes = ", ".join(f"{k} {tuple(np.shape(v))}" for k, v in bad.items())
     allowed = shapes.describe(spec.layouts, {**spec.defaults(), **params})
@@ -234,6 +246,7 @@ BAD_VALUES = {
     "be 'index' or 'probability'": ("indices", None),
     "be None or an integer class value whose targets are skipped": (1.5, "-100", True),
     "be 'stirling' or 'lgamma'": ("exact", None),
+    "be an integer ≥ 0 (the blank's class index)": (-1, 1.5, True, "0", None),
 }
 
 

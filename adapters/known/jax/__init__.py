@@ -10,7 +10,7 @@ all (triplet_margin_loss before optax 0.2.5, ignore_index before 0.2.6, label sm
 0.2.7) needs no range: the mapping says not-offered there and the entry never applies.
 
 One module per loss family (``regression``, ``binary``, ``classification``, ``distribution``,
-``embedding``, as :data:`reference.registry.FAMILIES`) and one table of the error-only entries
+``embedding``, ``sequence``, as :data:`reference.registry.FAMILIES`) and one table of the error-only entries
 (``errors``). Every id is ``<loss>/<slug>``, written literally, and every entry carries the
 :class:`Example` that shows it: ``tests/adapters/test_registry.py`` checks on each that the
 predicate holds *and* that JAX differs from the reference there. Predicates are narrow: they name
@@ -33,7 +33,7 @@ from __future__ import annotations
 from reference.contract import Divergence
 
 from ..generic import range_overflow
-from . import binary, classification, distribution, embedding, errors, regression
+from . import binary, classification, distribution, embedding, errors, regression, sequence
 
 # The judge credits a failed part to the first applicable entry in this order: per loss, the
 # value and gradient entries come before the error-only rows.
@@ -43,6 +43,7 @@ DIVERGENCES: list[Divergence] = [
     *classification.DIVERGENCES,
     *distribution.DIVERGENCES,
     *embedding.DIVERGENCES,
+    *sequence.DIVERGENCES,
     *errors.DIVERGENCES,
     # generic: a non-finite result where an intermediate overflows the input dtype (jax.numpy
     # computes in the dtype its inputs promote to)

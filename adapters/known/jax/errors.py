@@ -31,6 +31,11 @@ from ._common import (
     uses_log_softmax,
 )
 
+# optax/losses/_classification.py at v0.2.8: ctc_loss's one-hot gather of the labels, and its
+# docstring's paddings ("1.0 denotes that logits[b, t, :] are padded values").
+CTC_ONE_HOT = OPTAX.format("_classification.py#L739-L740")
+CTC_PADDINGS = OPTAX.format("_classification.py#L688-L697")
+
 # --- narrowing predicates: the rejected inputs JAX computes with ------------------------------
 
 
@@ -345,6 +350,68 @@ ACCEPTS: list[Accepts] = [
         example=Example(
             {"reduction": "mean"},
             {"anchor": TWO_ROWS, "positive": [-0.25, 0.0, 0.75], "negative": TWO_ROWS[::-1]},
+        ),
+    ),
+    # sequence family: optax.losses.ctc_loss takes paddings, not lengths, and checks no label
+    Accepts(
+        id="ctc_loss/targets-unchecked",
+        loss="ctc_loss",
+        argument="targets",
+        description=(
+            "ctc_loss checks no label: it gathers emissions with jax.nn.one_hot(labels, K), whose "
+            "row for a label outside [0, K) is all zeros, so that label is emitted with "
+            "log-probability 0 (probability 1); a label equal to blank_id is used as a label; "
+            "padded labels are not read"
+        ),
+        citation=CTC_ONE_HOT,
+        example=Example(
+            {"reduction": "sum"},
+            {
+                "input": [[[-0.75, -1.0, -1.5]], [[-0.75, -1.0, -1.5]]],
+                "targets": [[3]],
+                "input_lengths": [2],
+                "target_lengths": [1],
+            },
+        ),
+    ),
+    Accepts(
+        id="ctc_loss/input-lengths-as-paddings",
+        loss="ctc_loss",
+        argument="input_lengths",
+        description=(
+            "optax takes logit_paddings, not lengths: the mapping's paddings (t ≥ T_n) of a "
+            "length above T pad no step and of a negative length pad every step, so there is "
+            "no length to reject"
+        ),
+        citation=CTC_PADDINGS,
+        example=Example(
+            {"reduction": "sum"},
+            {
+                "input": [[[-0.75, -1.0, -1.5]], [[-0.75, -1.0, -1.5]]],
+                "targets": [[1]],
+                "input_lengths": [3],
+                "target_lengths": [1],
+            },
+        ),
+    ),
+    Accepts(
+        id="ctc_loss/target-lengths-as-paddings",
+        loss="ctc_loss",
+        argument="target_lengths",
+        description=(
+            "optax takes label_paddings, not lengths: the mapping's paddings (positions ≥ L_n) "
+            "of a negative length pad every label (an empty target), and of a length above S "
+            "pad none"
+        ),
+        citation=CTC_PADDINGS,
+        example=Example(
+            {"reduction": "sum"},
+            {
+                "input": [[[-0.75, -1.0, -1.5]], [[-0.75, -1.0, -1.5]]],
+                "targets": [[1]],
+                "input_lengths": [2],
+                "target_lengths": [-1],
+            },
         ),
     ),
 ]

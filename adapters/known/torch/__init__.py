@@ -20,9 +20,9 @@ from __future__ import annotations
 from adapters.base import Divergence
 
 from ..generic import range_overflow
-from . import binary, classification, distribution, embedding, regression
+from . import binary, classification, distribution, embedding, regression, sequence
 
-FAMILIES = (regression, binary, classification, distribution, embedding)
+FAMILIES = (regression, binary, classification, distribution, embedding, sequence)
 
 # Per loss, the judge takes the first entry that explains a part: each family lists its
 # DIVERGENCES before its ACCEPTS rows, the order the entries have always been asked in.

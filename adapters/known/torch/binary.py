@@ -403,7 +403,8 @@ ACCEPTS: list[Accepts] = [
             {
                 "input": [[1.0, 1.0, 1.0, 1.0]] * 3,
                 "target": [[0.25, 0.25, 0.25, 0.25]] * 3,
-                "weight": [[1.0, 1.0, 1.0, 1.0]] * 3,
+                # one weight per item, (N, 1): (N, C) and (C) weights are reference layouts
+                "weight": [[1.0]] * 3,
             },
         ),
     ),
