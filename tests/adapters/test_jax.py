@@ -105,7 +105,7 @@ def test_every_entry_is_cited_and_described(jax_adapter):
         assert d.kind in ("convention", "known-bug"), d.id
         assert d.citation.startswith("https://"), d.id
         assert len(d.description) > 40 and d.inputs_text, d.id
-        assert set(d.affects) <= {"value", "grad", "error"} and d.affects, d.id
+        assert set(d.affects) <= {"value", "grad", "error", "dtype"} and d.affects, d.id
         if d.loss == "*":
             continue
         assert d.loss in R.REGISTRY, d.id

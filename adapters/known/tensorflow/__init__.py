@@ -12,7 +12,7 @@ number where the reference rejects an argument — are each family's ``ACCEPTS``
 
 from __future__ import annotations
 
-from ...base import Divergence
+from ...base import Divergence, Example
 from ..generic import range_overflow
 from . import binary, classification, distribution, embedding
 
@@ -25,6 +25,19 @@ DIVERGENCES: list[Divergence] = [
     for family in FAMILIES
     for entry in (*family.DIVERGENCES, *(row.as_divergence() for row in family.ACCEPTS))
 ]
+# tf.nn has no mse_loss (the generic entry's own example): binary cross-entropy with logits in
+# float16, mean of two losses of 40000 whose sum 80000 overflows before the division (tf.reduce_mean
+# sums in the dtype): inf, reference 40000.
+SUM_BEFORE_MEAN = Example(
+    {"reduction": "mean"},
+    {"input": [-40000.0, -40000.0], "target": [1.0, 1.0]},
+    dtype="float16",
+    loss="binary_cross_entropy_with_logits",
+)
 DIVERGENCES.append(
-    range_overflow("TensorFlow", "https://www.tensorflow.org/guide/mixed_precision#loss_scaling")
+    range_overflow(
+        "TensorFlow",
+        "https://www.tensorflow.org/guide/mixed_precision#loss_scaling",
+        SUM_BEFORE_MEAN,
+    )
 )
