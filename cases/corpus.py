@@ -204,9 +204,13 @@ class Corpus:
     index: dict[str, Any]
     by_config: dict[tuple[str, str], list[R.Case]] = field(default_factory=dict)
 
+    # keep every ``every``-th case of each configuration, from the first (a deterministic share
+    # for a quick replay: CI's upgrade diff; both sides of a diff replay the same share)
+    every: int = 1
+
     def cases_for(self, spec: LossSpec, config: Mapping[str, Any]) -> list[R.Case]:
         """The stored cases of one configuration (dtype float64 masters; the run sets the dtype)."""
-        return list(self.by_config.get((spec.name, R.config_id(spec, config)), []))
+        return list(self.by_config.get((spec.name, R.config_id(spec, config)), []))[:: self.every]
 
     def __len__(self) -> int:
         return sum(len(v) for v in self.by_config.values())

@@ -121,6 +121,17 @@ def results_path(
     return path / name.replace(":", "")
 
 
+def parse_every(value: int | str) -> int:
+    """``--corpus-every K``: a positive whole number, else a one-line :class:`RunError`."""
+    try:
+        every = int(value)
+    except (TypeError, ValueError):
+        every = 0
+    if every < 1:
+        raise RunError(f"--corpus-every {value}: expected a whole number >= 1 (every K-th case)")
+    return every
+
+
 def parse_shard(option: str | None) -> tuple[int, int] | None:
     """``--shard i/n`` (1 ≤ i ≤ n) as (i, n); None or empty means the whole run."""
     if not option:
@@ -265,16 +276,20 @@ class Run:
         corpus: str | None = None,
         strict: bool | None = None,
         shard: str | None = None,
+        corpus_every: int | str = 1,
     ) -> Run:
         """A run of ``adapter`` restricted by the ``--device/--dtype/--mode/--loss`` values;
         ``profile`` None means ``$LOSSCONF_PROFILE`` or ci; ``corpus`` a frozen corpus directory;
         ``strict`` None means :func:`strict_default` for the profile; ``shard`` "i/n" one of n
-        deterministic shares of the items (None: all)."""
+        deterministic shares of the items (None: all); ``corpus_every`` K replays every K-th
+        corpus case of each configuration."""
         try:
             chosen_profile = profiles.get(profile)
         except KeyError as exc:
             raise RunError(f"--profile: {exc.args[0]}") from None
         loaded = None
+        if not corpus and str(corpus_every) != "1":
+            raise RunError(f"--corpus-every {corpus_every}: only with --corpus (it thins a replay)")
         if corpus:
             from . import corpus as corpus_module
 
@@ -282,6 +297,7 @@ class Run:
                 loaded = corpus_module.load(corpus)
             except corpus_module.CorpusError as exc:
                 raise RunError(f"--corpus {corpus}: {exc}") from None
+            loaded.every = parse_every(corpus_every)
         return cls(
             framework=framework or adapter.name,
             adapter=adapter,
@@ -322,6 +338,9 @@ class Run:
             "strict": self.strict,
             "seed": self.profile.seed,
             "corpus": corpus,
+            **(
+                {"corpus_every": self.corpus.every} if self.corpus and self.corpus.every > 1 else {}
+            ),
             "command": command,
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "shard": None

@@ -490,6 +490,12 @@ def notes(old: Results, new: Results) -> list[str]:
             f"the runs used different corpora ({old.run['corpus']} → {new.run['corpus']}): "
             "values are compared only for example ids present in both"
         )
+    if old.run.get("corpus_every", 1) != new.run.get("corpus_every", 1):
+        found.append(
+            f"the runs replayed different shares of the corpus (every "
+            f"{old.run.get('corpus_every', 1)} → every {new.run.get('corpus_every', 1)} cases): "
+            "values are compared only for example ids present in both"
+        )
     if not old.finished:
         found.append(f"the old run did not finish (stopped at {old.run['stopped_at']})")
     return found

@@ -496,3 +496,33 @@ def test_a_stale_entry_passes_each_shard_and_fails_their_merge(tmp_path):
     )
     assert merged.returncode == 1, merged.stdout + merged.stderr
     assert "stale registry entries (they no longer reproduce): fake-mse-stale" in merged.stdout
+
+
+# --- a share of the corpus -------------------------------------------------------------------------
+
+
+def test_corpus_every_k_replays_every_kth_case_of_each_configuration():
+    from cases.corpus import DEFAULT_DIR
+
+    run = run_of(corpus=str(DEFAULT_DIR), corpus_every=3)
+    assert run.corpus.every == 3
+    spec = R.get("mse_loss")
+    for config in selection.configs(spec, run.profile):
+        kept = run.corpus.cases_for(spec, config)
+        run.corpus.every = 1
+        every = run.corpus.cases_for(spec, config)
+        run.corpus.every = 3
+        assert len(every) > 3 and [id(c) for c in kept] == [id(c) for c in every[::3]]
+
+
+@pytest.mark.parametrize("bad", ["0", "-2", "x"])
+def test_a_bad_corpus_share_is_one_line_naming_it(bad):
+    from cases.corpus import DEFAULT_DIR
+
+    with pytest.raises(RunError, match=f"^--corpus-every {bad}: "):
+        run_of(corpus=str(DEFAULT_DIR), corpus_every=bad)
+
+
+def test_a_corpus_share_without_a_corpus_is_refused():
+    with pytest.raises(RunError, match="only with --corpus"):
+        run_of(corpus_every=2)

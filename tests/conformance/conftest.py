@@ -2,7 +2,7 @@
 
     pytest tests/conformance --framework torch [--device cpu|cuda:0|all] [--dtype float32,…|all]
         [--mode eager|jit|all] [--loss cross_entropy,…] [--profile ci|default|thorough]
-        [--corpus DIR] [--results PATH-or-DIR] [--timings PATH] [--strict | --no-strict]
+        [--corpus DIR [--corpus-every K]] [--results PATH-or-DIR] [--timings PATH] [--strict | --no-strict]
         [--shard i/n]
 
 The engine (``cases.run``) does the work; this plugin resolves the framework to an adapter, turns
@@ -38,6 +38,11 @@ def pytest_addoption(parser):
     group.addoption("--mode", default=ALL, help="eager, jit or all (default)")
     group.addoption("--loss", default=ALL, help="comma-separated loss names, or all (default)")
     group.addoption("--corpus", default=None, help="replay the frozen corpus in DIR")
+    group.addoption(
+        "--corpus-every",
+        default="1",
+        help="K: replay every K-th corpus case of each configuration (CI's quick upgrade diff)",
+    )
     group.addoption("--timings", default=None, help="write per-example stage timings to PATH")
     group.addoption(
         "--no-strict",
@@ -98,6 +103,7 @@ def pytest_configure(config):
                 key: opt(f"--{key}")
                 for key in ("device", "dtype", "mode", "loss", "corpus", "shard")
             },
+            corpus_every=opt("--corpus-every"),
         )
         config._lossconf_known = known_failures(KNOWN_FAILURES, name)
         config._lossconf.known_failures = set(config._lossconf_known)
