@@ -22,6 +22,7 @@ from ._common import (
     array,
     in_dtype,
     in_dtype_arithmetic,
+    keras_float64_mean_in_float32,
     keras_per_sample_none,
     keras_per_sample_sum,
     keras_rank_fix,
@@ -32,11 +33,18 @@ from ._common import (
 
 INF = np.inf
 KERAS_BCE = f"{KERAS_TF_NN}#L1444-L1490"
+# Keras' binary_crossentropy of the JAX and torch backends: clip, then the logs (JAX) or
+# F.binary_cross_entropy (torch)
+KERAS_BCE_JAX = f"{KERAS_SRC}/backend/jax/nn.py#L1017-L1036"
+KERAS_BCE_TORCH = f"{KERAS_SRC}/backend/torch/nn.py#L924-L958"
 KERAS_FOCAL = f"{KERAS_LOSSES}#L2420-L2524"
 
 PROBABILITIES = {"input": [[0.25, 0.5], [0.75, 0.125]], "target": [[1.0, 0.0], [0.5, 1.0]]}
 LOGITS = {"input": [[0.5, -1.0], [2.0, 0.25]], "target": [[1.0, 0.0], [0.5, 1.0]]}
 COTANGENT = [[1.0, -0.5], [2.0, 0.25]]
+# probabilities and logits float32 cannot hold, inside Keras' clip
+FLOAT64_PROBABILITIES = {"input": [[0.3, 0.6], [0.7, 0.1]], "target": [[1.0, 0.0], [0.5, 0.9]]}
+FLOAT64_LOGITS = {"input": [[0.3, -1.1], [2.2, 0.7]], "target": [[1.0, 0.0], [0.5, 0.9]]}
 LABEL_OUTSIDE = Example({}, {"input": [[0.5, -1.0]], "target": [[1.5, 0.0]]})
 
 
@@ -196,13 +204,21 @@ DIVERGENCES: list[Divergence] = [
             "through the clipped probability is 0. The TensorFlow backend recovers the logits "
             "from the Sigmoid op (_get_logits) and does not clip"
         ),
-        citation=(
-            f"{KERAS_LOSSES}#L2503-L2510; {KERAS_SRC}/backend/jax/nn.py#L1017-L1036; "
-            f"{KERAS_SRC}/backend/torch/nn.py#L924-L958"
-        ),
+        citation=(f"{KERAS_LOSSES}#L2503-L2510; {KERAS_BCE_JAX}; {KERAS_BCE_TORCH}"),
         inputs=sigmoid_outside_clip,
         inputs_text="sigmoid(input) outside [ε, 1 − ε] (ε = 1e-7), in the case dtype",
         example=Example({"alpha": None}, {"input": [[-20.0]], "target": [[1.0]]}),
+    ),
+    # --- float64 on the JAX and torch backends
+    keras_float64_mean_in_float32(
+        "binary_cross_entropy/keras-float64-mean-in-float32",
+        "binary_cross_entropy",
+        Example({}, FLOAT64_PROBABILITIES),
+    ),
+    keras_float64_mean_in_float32(
+        "sigmoid_focal_loss/keras-float64-mean-in-float32",
+        "sigmoid_focal_loss",
+        Example({}, FLOAT64_LOGITS),
     ),
 ]
 
@@ -217,7 +233,7 @@ ACCEPTS: list[Accepts] = [
             "outside are clipped to [ε, 1 − ε], so a number comes back where the reference rejects "
             "the input"
         ),
-        citation=KERAS_BCE,
+        citation=f"{KERAS_BCE}; {KERAS_BCE_JAX}; {KERAS_BCE_TORCH}",
         where={"weight": False},
         example=Example({}, {"input": [[1.25, 0.5]], "target": [[1.0, 0.0]]}),
     ),
@@ -229,7 +245,7 @@ ACCEPTS: list[Accepts] = [
             "Keras does not check that labels lie in [0, 1] and does not raise: labels outside "
             "are used as they are, so a number comes back where the reference rejects the target"
         ),
-        citation=KERAS_BCE,
+        citation=f"{KERAS_BCE}; {KERAS_BCE_JAX}",
         where={"weight": False},
         example=Example({}, {"input": [[0.25, 0.5]], "target": [[1.5, 0.0]]}),
     ),
@@ -278,4 +294,9 @@ ACCEPTS: list[Accepts] = [
 BACKENDS: dict[str, tuple[str, ...]] = {
     "binary_cross_entropy/tf-flushes-subnormal-inputs": ("tensorflow",),
     "sigmoid_focal_loss/keras-sigmoid-then-clip": ("jax", "torch"),
+    "binary_cross_entropy/keras-float64-mean-in-float32": ("jax", "torch"),
+    # torch's F.binary_cross_entropy, behind Keras' torch backend, raises for labels outside [0, 1]
+    "binary_cross_entropy/keras-no-domain-check-target": ("tensorflow", "jax"),
+    "sigmoid_focal_loss/keras-no-label-check": ("tensorflow", "jax"),
+    "sigmoid_focal_loss/keras-float64-mean-in-float32": ("jax", "torch"),
 }

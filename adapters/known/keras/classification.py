@@ -24,8 +24,10 @@ from ._common import (
     array,
     identity,
     infinite_logit_products,
+    keras_float64_mean_in_float32,
     keras_rank_fix,
     keras_rank_fix_squeezes_trailing_one,
+    keras_torch_float64_mean_in_float32,
     positive_infinite,
     tf_flushes_subnormal_inputs,
 )
@@ -36,6 +38,9 @@ PROBABILITY = {"target_kind": "probability"}
 SMOOTHED = {"label_smoothing": 0.1, "reduction": "sum"}
 LOGITS = [[0.5, -1.0, 2.0], [0.25, 0.0, 1.0]]  # (N, C) = (2, 3)
 OUT_OF_RANGE = {"input": LOGITS, "target": [0, 3]}
+FLOAT64_LOGITS = [[0.3, -1.1, 2.2], [0.7, 0.1, -0.6]]  # logits float32 cannot hold
+# "Indices outside the range [0, num_classes) will be encoded as zeros"; dtype default jnp.float_
+JAX_ONE_HOT = "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/nn/functions.py#L741-L777"
 
 
 def _class_axis(x: np.ndarray) -> int:
@@ -296,6 +301,18 @@ DIVERGENCES: list[Divergence] = [
         affects=("value",),
         example=Example({}, {"input": [[INF, 0.5]], "target": [[1.0, 0.0]]}),
     ),
+    # --- float64 on the JAX and torch backends
+    keras_torch_float64_mean_in_float32(
+        "cross_entropy/keras-torch-float64-mean-in-float32",
+        "cross_entropy",
+        Example({}, {"input": FLOAT64_LOGITS, "target": [0, 2]}),
+    ),
+    keras_float64_mean_in_float32(
+        "multilabel_soft_margin_loss/keras-float64-mean-in-float32",
+        "multilabel_soft_margin_loss",
+        Example({}, {"input": FLOAT64_LOGITS, "target": [[1.0, 0.0, 0.5], [0.9, 0.0, 1.0]]}),
+        where={"weight": False},
+    ),
 ]
 
 ACCEPTS: list[Accepts] = [
@@ -335,11 +352,12 @@ ACCEPTS: list[Accepts] = [
         loss="cross_entropy",
         argument="target",
         description=(
-            "Label smoothing needs one-hot targets (tf.one_hot), which maps an index outside "
-            "[0, C) to an all-zero row without raising; the smoothed loss of that row is then "
-            "computed from ε/C alone"
+            "Label smoothing needs one-hot targets (keras.ops.one_hot: tf.one_hot on the "
+            "TensorFlow backend, jax.nn.one_hot on JAX), which maps an index outside [0, C) to "
+            "an all-zero row without raising; the smoothed loss of that row is then computed "
+            "from ε/C alone"
         ),
-        citation="https://TensorFlow.org/api_docs/python/tf/raw_ops/OneHot",
+        citation=f"https://TensorFlow.org/api_docs/python/tf/raw_ops/OneHot; {JAX_ONE_HOT}",
         where={"target_kind": "index", "label_smoothing": 0.1},
         example=Example(SMOOTHED, OUT_OF_RANGE),
     ),
@@ -412,4 +430,8 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "multilabel_soft_margin_loss/tf-nn-infinite-logit": ("tensorflow",),
     "cross_entropy/xla-sparse-xent-out-of-range-nan": ("tensorflow",),
     "cross_entropy/tf-no-probability-target-check": ("tensorflow",),
+    "cross_entropy/keras-torch-float64-mean-in-float32": ("torch",),
+    # torch's F.one_hot, behind Keras' torch backend, raises for an index outside [0, C)
+    "cross_entropy/one-hot-out-of-range-zero-row": ("tensorflow", "jax"),
+    "multilabel_soft_margin_loss/keras-float64-mean-in-float32": ("jax", "torch"),
 }

@@ -22,9 +22,11 @@ from ._common import (
     array,
     broadcasts_input_and_target,
     in_dtype,
+    keras_float64_mean_in_float32,
     keras_per_sample_none,
     keras_per_sample_sum,
     keras_rank_0_rejected,
+    keras_torch_float64_mean_in_float32,
     last_axis_longer_than_one,
     outside_clip,
     rank_at_least,
@@ -88,11 +90,9 @@ def kl_ratio_overflows(case: Case) -> bool:
 
 def keras_poisson_epsilon_visible(case: Case) -> bool:
     """Keras' ε = 1e-7 instead of torch's eps moves an element's value x − y·log(x + eps) or its
-    gradient 1 − y/(x + eps) by more than a few ulps of it (inputs of rank ≥ 1: a 0-d input
-    raises first)."""
+    gradient 1 − y/(x + eps) by more than a few ulps of it (a 0-d input too: the torch backend
+    takes one, where TensorFlow and JAX raise first)."""
     x, y = array(case, "input"), array(case, "target")
-    if x.ndim == 0:
-        return False
     eps_torch, eps_keras = case.params.get("eps", 1e-8), in_dtype(KERAS_EPSILON, case)
     few_ulps = 4 * R.FORMATS[case.dtype].eps
     ref_log, ref_ratio = np.log(x + eps_torch), y / (x + eps_torch)
@@ -290,6 +290,21 @@ DIVERGENCES: list[Divergence] = [
         dtypes=("float16",),
         example=Example(RATE, {"input": [[0.0, 0.5]], "target": [[0.0, 1.0]]}, dtype="float16"),
     ),
+    # --- float64 on the JAX and torch backends
+    keras_torch_float64_mean_in_float32(
+        "kl_div/keras-torch-float64-mean-in-float32",
+        "kl_div",
+        # batchmean of (2, 2): Keras' per-sample count is torch's batch size
+        Example(
+            {"reduction": "batchmean"},
+            {"input": [[-0.3, -1.1], [-2.2, -0.7]], "target": [[0.3, 0.7], [0.1, 0.9]]},
+        ),
+    ),
+    keras_float64_mean_in_float32(
+        "poisson_nll_loss/keras-float64-mean-in-float32",
+        "poisson_nll_loss",
+        Example(RATE, {"input": [[0.3, 1.1], [2.2, 0.7]], "target": [[0.0, 1.0], [2.0, 3.0]]}),
+    ),
 ]
 
 ACCEPTS: list[Accepts] = [
@@ -323,4 +338,8 @@ ACCEPTS: list[Accepts] = [
 # Entries that hold on some backends only (the others: every backend).
 BACKENDS: dict[str, tuple[str, ...]] = {
     "kl_div/tf-float16-mean-accumulates-in-float16": ("tensorflow",),
+    "kl_div/keras-torch-float64-mean-in-float32": ("torch",),
+    "poisson_nll_loss/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "poisson_nll_loss/keras-float16-reciprocal-overflow": ("tensorflow",),
+    "poisson_nll_loss/keras-float64-mean-in-float32": ("jax", "torch"),
 }
