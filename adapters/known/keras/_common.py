@@ -296,6 +296,26 @@ def computed_in_float32(round_elements: bool) -> Callable[[Case], Prediction]:
     return model
 
 
+def nan_items_per_sample(case: Case, items: np.ndarray) -> Prediction:
+    """The reference's result with NaN at the masked items of a per-sample Keras loss, computed
+    as Keras computes it on the JAX and torch backends: a float64 case in float32 (ops.mean,
+    see :func:`computed_in_float32`), so the other items keep float32's error bound."""
+    spec = R.get(case.loss)
+    mask = np.asarray(items, dtype=bool)
+
+    def elementwise(a, p):
+        el = spec.elementwise(a, p)
+        loss = np.where(np.broadcast_to(mask, el.loss.shape), np.nan, el.loss)
+        return R.Elementwise(loss, el.denominators)
+
+    in_float32 = case.dtype == "float64"
+    return predict(
+        case,
+        elementwise=elementwise,
+        term_scale=float32_term_scale(spec.term_scale) if in_float32 else None,
+    )
+
+
 FLOAT32_MODEL_TEXT = (
     "the reference's value and gradients within float32's error bound on the reference's terms "
     "(k·(u₃₂·S + η₃₂·F) instead of float64's)"

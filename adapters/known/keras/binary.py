@@ -88,6 +88,22 @@ def sigmoid_outside_clip(case: Case) -> bool:
     return bool(np.any((p < lo) | (p > hi)))
 
 
+def sigmoid_rounds_to_one(case: Case) -> bool:
+    """sigmoid(input), rounded to the case dtype, is exactly 1 (where Keras' upper clip bound
+    1 − 1e-7 is 1 as well: float16, bfloat16)."""
+    x = array(case, "input")
+    with np.errstate(over="ignore"):
+        p = R.round_to(1.0 / (1.0 + np.exp(-x)), case.dtype)
+    return bool(np.any(p == 1.0))
+
+
+def float16_exp_of_minus_logit_overflows(case: Case) -> bool:
+    """e^−x beyond float16's 65504 (x < −11.09): JAX's float16 logistic, 1/(1 + e^−x) in float16,
+    is 0 there, where sigmoid(x) is a float16 subnormal down to x ≈ −17."""
+    x = array(case, "input")
+    return bool(np.any(x < -np.log(R.FORMATS["float16"].max_value)))
+
+
 DIVERGENCES: list[Divergence] = [
     # --- binary_cross_entropy (Keras, on probabilities)
     keras_per_sample_none(
@@ -209,6 +225,54 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="sigmoid(input) outside [ε, 1 − ε] (ε = 1e-7), in the case dtype",
         example=Example({"alpha": None}, {"input": [[-20.0]], "target": [[1.0]]}),
     ),
+    Divergence(
+        id="sigmoid_focal_loss/keras-upper-clip-rounds-to-one",
+        kind="known-bug",
+        loss="sigmoid_focal_loss",
+        description=(
+            "On the JAX and torch backends keras.losses.binary_focal_crossentropy(from_logits="
+            "True) takes p = sigmoid(x) and clips it to [ε, 1 − ε]; in float16 and bfloat16 "
+            "1 − 1e-7 rounds to 1, and so does sigmoid(x) once x > 7.6 (float16) or 5.5 "
+            "(bfloat16), so log(1 − p) = log 0: JAX gives (1 − y)·(−inf), a loss of +inf (NaN "
+            "for label 1), torch's F.binary_cross_entropy clamps the log at −100, a term of "
+            "100·(1 − y) instead of (1 − y)·x (float16, x = 10.21, y = 0.9155, γ = 2, no "
+            "balancing: 0.0603 instead of 0.00616); the gradient through the rounded "
+            "probability is lost or NaN"
+        ),
+        citation=f"{KERAS_LOSSES}#L2503-L2510; {KERAS_BCE_JAX}; {KERAS_BCE_TORCH}",
+        dtypes=("float16", "bfloat16"),
+        inputs=sigmoid_rounds_to_one,
+        inputs_text="sigmoid(input) rounds to 1 in the dtype (float16, bfloat16)",
+        example=Example(
+            {"alpha": None, "reduction": "sum"},
+            {"input": [10.2109375], "target": [0.91552734375]},
+            dtype="float16",
+        ),
+    ),
+    Divergence(
+        id="sigmoid_focal_loss/keras-jax-float16-sigmoid-underflows",
+        kind="known-bug",
+        loss="sigmoid_focal_loss",
+        description=(
+            "On the JAX backend the float16 sigmoid (lax.logistic, 1/(1 + e^−x) in float16) is 0 "
+            "once e^−x overflows float16 (x < −11.09), where sigmoid(x) is a float16 subnormal "
+            "above Keras' clip ε = 1e-7 down to x ≈ −15.9: binary_focal_crossentropy clips the 0 "
+            "to ε, so the log term is log ε = −15.94 instead of x (x = −12.05, y = 0.998, γ = 0, "
+            "α = 0.25: 3.994 instead of 3.0195) and the gradient through the clip is 0"
+        ),
+        citation=(
+            f"{KERAS_LOSSES}#L2503-L2510; {KERAS_BCE_JAX}; "
+            "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/lax.py"
+        ),
+        dtypes=("float16",),
+        inputs=float16_exp_of_minus_logit_overflows,
+        inputs_text="a logit below −log 65504 ≈ −11.09 (float16)",
+        example=Example(
+            {"gamma": 0.0, "reduction": "sum"},
+            {"input": [-12.0546875], "target": [0.998046875]},
+            dtype="float16",
+        ),
+    ),
     # --- float64 on the JAX and torch backends
     keras_float64_mean_in_float32(
         "binary_cross_entropy/keras-float64-mean-in-float32",
@@ -299,4 +363,6 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "binary_cross_entropy/keras-no-domain-check-target": ("tensorflow", "jax"),
     "sigmoid_focal_loss/keras-no-label-check": ("tensorflow", "jax"),
     "sigmoid_focal_loss/keras-float64-mean-in-float32": ("jax", "torch"),
+    "sigmoid_focal_loss/keras-upper-clip-rounds-to-one": ("jax", "torch"),
+    "sigmoid_focal_loss/keras-jax-float16-sigmoid-underflows": ("jax",),
 }
