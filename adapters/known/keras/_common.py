@@ -267,6 +267,17 @@ def float32_term_scale(ts: TermScale) -> TermScale:
         share = 1.0 + (float(np.max(np.abs(c))) if np.size(c) else 0.0)
         if ts.grad_floor is not None:
             share = share + np.asarray(ts.grad_floor(a, p, c), dtype=np.float64)
+        # The cotangent passes through float32 (the cast's VJP) and is scaled there (ops.mean's
+        # 1/n): where that underflows float32, the η₃₂ lost is multiplied by the rest of the
+        # chain, the gradient per unit cotangent (its terms: ts.grads at c = 1).
+        per_unit = [
+            np.abs(np.asarray(g, dtype=np.float64))
+            for g in ts.grads(a, p, np.ones_like(c)).values()
+        ]
+        try:
+            share = share + np.maximum.reduce(np.broadcast_arrays(*per_unit))
+        except ValueError:  # arguments of different shapes: the largest term of any
+            share = share + max((float(np.max(g)) for g in per_unit if g.size), default=0.0)
         return ETA32_OVER_ETA64 * np.asarray(share, dtype=np.float64)
 
     return TermScale(value, grads, grad_floor)

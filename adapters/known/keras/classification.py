@@ -11,7 +11,7 @@ import numpy as np
 
 import reference as R
 from reference import Case
-from reference.contract import Prediction
+from reference.contract import Prediction, predict_nonfinite
 
 from ...base import Accepts, Divergence, Example
 from ..tensorflow.classification import softmax_xent_kernel_gradient
@@ -156,6 +156,30 @@ def jax_bce_logits_infinite_model(case: Case) -> Prediction:
     x, y = array(case, "input"), array(case, "target")
     absent = (np.isposinf(x) & (y == 1)) | (np.isneginf(x) & (y == 0))
     return nan_items_per_sample(case, np.any(absent, axis=-1))
+
+
+def _class_last(x: np.ndarray) -> np.ndarray:
+    return np.moveaxis(x, 1, -1) if x.ndim >= 2 else x
+
+
+def _items_with_minus_inf_off_target(case: Case) -> np.ndarray:
+    """Per kept item of an index target: a −inf logit at a class other than the target, which
+    the JAX backend's one-hot product meets with a 0 (ignored items' logits Keras zeroes)."""
+    x = _class_last(array(case, "input"))
+    t = np.asarray(case.arrays["target"])
+    ignore = case.params.get("ignore_index")
+    kept = np.ones(t.shape, bool) if ignore is None else t != ignore
+    classes = np.arange(x.shape[-1])
+    off_target = classes != np.where(kept, t, -1)[..., None]
+    return kept & np.any(np.isneginf(x) & off_target, axis=-1)
+
+
+def minus_inf_off_target(case: Case) -> bool:
+    return bool(np.any(_items_with_minus_inf_off_target(case)))
+
+
+def minus_inf_off_target_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, value=_items_with_minus_inf_off_target(case))
 
 
 def unbatched_input(case: Case) -> bool:
@@ -393,6 +417,53 @@ DIVERGENCES: list[Divergence] = [
         example=Example(PROBABILITY, {"input": [[-INF, 0.5, 1.0]], "target": [[0.0, 0.5, 0.5]]}),
     ),
     Divergence(
+        id="cross_entropy/keras-jax-one-hot-times-minus-inf",
+        kind="known-bug",
+        loss="cross_entropy",
+        description=(
+            "On the JAX backend keras.losses.sparse_categorical_crossentropy computes "
+            "−Σ one_hot(target)·log_softmax(logits): a −inf logit at a class other than the "
+            "target gives 0·(−inf) = NaN, so the item's loss is NaN where the reference's is "
+            "finite (or +inf at a −inf target logit too); under jax.jit XLA turns the product "
+            "into a selection and the loss is right. Gradients are unaffected"
+        ),
+        citation=f"{KERAS_JAX_NN}#L1008-L1014",
+        where={"target_kind": "index", "label_smoothing": 0.0},
+        modes=("eager",),
+        inputs=minus_inf_off_target,
+        inputs_text="an item whose −inf logit is not at its target class",
+        affects=("value",),
+        model=minus_inf_off_target_model,
+        model_text="the reference's value with NaN at each kept item holding a −inf logit off "
+        "its target class",
+        example=Example({}, {"input": [[-INF, 0.5, 1.0], [0.25, 0.0, 1.0]], "target": [2, 0]}),
+    ),
+    Divergence(
+        id="cross_entropy/keras-jax-x64-one-hot-float64",
+        kind="known-bug",
+        loss="cross_entropy",
+        description=(
+            "On the JAX backend sparse_categorical_crossentropy builds jax.nn.one_hot(target, C) "
+            "in its default dtype, jnp.float_: float64 under jax_enable_x64 (which float64 "
+            "needs), so −Σ one_hot·log_softmax is promoted and the loss function returns float64 "
+            "for float32, float16 and bfloat16 logits (the class SparseCategoricalCrossentropy "
+            "converts its result back to the loss dtype); the value is the dtype's own "
+            "log-softmax, widened exactly"
+        ),
+        citation=f"{KERAS_JAX_NN}#L1013-L1014; {JAX_ONE_HOT}",
+        where={"target_kind": "index", "label_smoothing": 0.0},
+        dtypes=("float32", "float16", "bfloat16"),
+        # the value comes back float64; with reduction none jax.vjp then refuses the cotangent of
+        # the case's dtype, so there are no gradients to compare
+        affects=("dtype",),
+        example=Example(
+            {"reduction": "sum"},
+            {"input": [[0.5, -1.0, 2.0]], "target": [2]},
+            dtype="float32",
+            api=SPARSE_FUNCTION,
+        ),
+    ),
+    Divergence(
         id="cross_entropy/keras-torch-unbatched-ignore-class-float32",
         kind="known-bug",
         loss="cross_entropy",
@@ -580,6 +651,20 @@ ACCEPTS: list[Accepts] = [
         example=Example(PROBABILITY, {"input": [[0.5, -1.0, 2.0]], "target": [[1.5, 0.0, 0.0]]}),
     ),
     Accepts(
+        id="cross_entropy/keras-jax-one-hot-out-of-range-zero-row",
+        loss="cross_entropy",
+        argument="target",
+        description=(
+            "On the JAX backend sparse_categorical_crossentropy gathers the target's "
+            "log-probability with jax.nn.one_hot, which encodes an index outside [0, C) as an "
+            "all-zero row without raising: that item's loss is 0 where the reference rejects "
+            "the target"
+        ),
+        citation=f"{KERAS_JAX_NN}#L1013-L1014; {JAX_ONE_HOT}",
+        where={"target_kind": "index", "label_smoothing": 0.0},
+        example=Example({}, OUT_OF_RANGE),
+    ),
+    Accepts(
         id="cross_entropy/keras-torch-one-hot-negative-zero-row",
         loss="cross_entropy",
         argument="target",
@@ -626,6 +711,9 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "cross_entropy/keras-torch-unbatched-ignore-class-float32": ("torch",),
     "cross_entropy/keras-no-probability-target-check": ("jax", "torch"),
     "cross_entropy/keras-torch-one-hot-negative-zero-row": ("torch",),
+    "cross_entropy/keras-jax-one-hot-times-minus-inf": ("jax",),
+    "cross_entropy/keras-jax-x64-one-hot-float64": ("jax",),
+    "cross_entropy/keras-jax-one-hot-out-of-range-zero-row": ("jax",),
     "multilabel_soft_margin_loss/keras-jax-infinite-logit": ("jax",),
     "multilabel_soft_margin_loss/keras-torch-infinite-logit": ("torch",),
     # torch's F.one_hot, behind Keras' torch backend, raises for an index outside [0, C)
