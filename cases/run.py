@@ -570,7 +570,9 @@ class Run:
         case = entry.example.case(entry.loss)
         if not entry.applies(case, self.adapter.version()):
             return False
-        comparison = compare(case, expected(case), self.adapter.run(case))
+        api = entry.example.api
+        outcome = self.adapter.run(case, api=api) if api else self.adapter.run(case)
+        comparison = compare(case, expected(case), outcome)
         return any(explains(entry, comparison, part) for part in comparison.failed_parts)
 
     def stale_message(self) -> str | None:

@@ -100,7 +100,9 @@ class Example:
     ``params``: the canonical parameters (reduction included; defaults filled in from the spec);
     ``arrays``: float64 arrays (int64 for class indices) as the reference takes them; ``cotangent``:
     for reduction ``none``, the vector of the vector-Jacobian product. ``loss``: the example's loss,
-    for an entry of every loss ("*"); otherwise the entry's own.
+    for an entry of every loss ("*"); otherwise the entry's own. ``api``: the native API to run
+    it with, where the adapter offers several for the configuration and the divergence belongs to
+    one of them (None: the configuration's own native call).
     """
 
     params: Mapping[str, Any]
@@ -110,6 +112,7 @@ class Example:
     mode: str = "eager"
     device: str = "cpu"
     loss: str | None = None
+    api: str | None = None
 
     def case(self, loss: str) -> Case:
         loss = self.loss or loss

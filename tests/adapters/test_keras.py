@@ -105,13 +105,36 @@ def test_every_entry_has_an_example(keras_adapter):
     assert not missing, f"entries without an example: {missing}"
 
 
-def test_a_valid_float64_example_agrees_and_no_entry_applies(keras_adapter):
-    """The registry is narrow: on an ordinary input nothing applies, and TF agrees."""
-    case = make_case("huber_loss", {"delta": 0.5}, "(N, D)")
+# Keras computes float64 in float32 on the JAX and torch backends (the registry's
+# <loss>/keras-float64-mean-in-float32): there the ordinary example is float32.
+ORDINARY_DTYPE = {"tensorflow": "float64", "jax": "float32", "torch": "float32"}
+
+
+def test_a_valid_example_agrees_and_no_entry_applies(keras_adapter):
+    """The registry is narrow: on an ordinary input nothing applies, and the backend agrees."""
+    dtype = ORDINARY_DTYPE[keras_adapter.backend]
+    case = make_case("huber_loss", {"delta": 0.5}, "(N, D)", dtype=dtype)
     assert not [
         d.id for d in keras_adapter.divergences() if d.applies(case, keras_adapter.version())
     ]
     assert differences(keras_adapter, case) == set()
+
+
+def test_float64_in_float32_is_registered_where_it_happens(keras_adapter):
+    """The same example in float64: only the backends that compute it in float32 differ, and
+    their float64 entries (and nothing else) apply."""
+    case = make_case("huber_loss", {"delta": 0.5}, "(N, D)")
+    applied = [
+        d.id for d in keras_adapter.divergences() if d.applies(case, keras_adapter.version())
+    ]
+    if keras_adapter.backend == "tensorflow":
+        assert not applied and differences(keras_adapter, case) == set()
+    else:
+        expected = ["huber_loss/keras-float64-mean-in-float32"]
+        if keras_adapter.backend == "torch":  # the mean also comes back float32 there
+            expected.append("*/keras-torch-float64-mean-returns-float32")
+        assert applied == expected
+        assert differences(keras_adapter, case) == {"value", "grad"}
 
 
 def test_jit_and_eager_agree_on_valid_input(keras_adapter):
@@ -194,7 +217,10 @@ def test_not_offered_runs_come_back_as_data(keras_adapter):
 
 def test_errors_are_reported_as_one_line_without_the_traceback(keras_adapter):
     mode = keras_adapter.modes[-1]
-    out = keras_adapter.run(make_case("mse_loss", layout="scalar", mode=mode))
+    # three class indices for two rows of logits: every backend's sparse cross-entropy raises
+    # (a 0-d mse_loss input raised on TensorFlow and JAX only; torch averages a 0-d tensor)
+    case = Case("cross_entropy", {}, {"input": np.zeros((2, 3)), "target": np.arange(3)}, mode=mode)
+    out = keras_adapter.run(case)
     assert out.error is not None and "in user code" not in out.error.message
     assert "\n" not in out.error.message
 

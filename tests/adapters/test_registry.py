@@ -19,6 +19,12 @@ from cases.judge import Judge, explains
 ID = re.compile(r"^(?P<loss>[a-z0-9_]+|\*)/[a-z0-9][a-z0-9-]*$")
 
 
+def _run(adapter, entry, case):
+    """The adapter on the entry's example, with the example's API where it names one."""
+    api = entry.example.api
+    return adapter.run(case, api=api) if api else adapter.run(case)
+
+
 def _entries(config) -> list:
     import adapters
 
@@ -55,7 +61,7 @@ def test_entry_applies_to_its_example_and_the_framework_differs(adapter, entry):
         pytest.skip("no entry with an example")
     case = entry.example.case(entry.loss)
     assert entry.applies(case, adapter.version()), f"{entry.id} does not apply to its example"
-    comparison = compare(case, expected(case), adapter.run(case))
+    comparison = compare(case, expected(case), _run(adapter, entry, case))
     failed = comparison.failed_parts
     assert any(explains(entry, comparison, part) for part in failed), (
         f"{entry.id}: {adapter.name} agrees with the reference on the entry's example in "
@@ -67,7 +73,7 @@ def test_every_difference_on_an_example_is_explained(adapter, entry):
     if entry is None:
         pytest.skip("no entry with an example")
     case = entry.example.case(entry.loss)
-    exp, outcome = expected(case), adapter.run(case)
+    exp, outcome = expected(case), _run(adapter, entry, case)
     comparison = compare(case, exp, outcome)
     judgement = Judge(adapter.divergences(), adapter.version()).judge(
         case, comparison, outcome, exp
@@ -82,7 +88,7 @@ def test_a_model_predicts_what_the_framework_returns_on_its_example(adapter, ent
     if entry is None or entry.model is None:
         pytest.skip("no model")
     case = entry.example.case(entry.loss)
-    exp, outcome = expected(case), adapter.run(case)
+    exp, outcome = expected(case), _run(adapter, entry, case)
     judge = Judge([entry], adapter.version())
     comparison = compare(case, exp, outcome)
     differing = [p for p in comparison.failed_parts if explains(entry, comparison, p)]

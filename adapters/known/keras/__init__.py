@@ -20,9 +20,9 @@ import dataclasses
 
 from ...base import Divergence
 from ..generic import range_overflow
-from . import binary, classification, distribution, regression
+from . import binary, classification, distribution, precision, regression
 
-FAMILIES = (regression, binary, classification, distribution)
+FAMILIES = (regression, binary, classification, distribution, precision)
 BACKEND_NAMES = ("tensorflow", "jax", "torch")
 
 

@@ -18,6 +18,8 @@ import numpy as np
 
 import reference as R
 from reference import Case
+from reference.contract import Prediction, predict
+from reference.terms import TermScale
 
 from ...base import Accepts, Divergence, Example
 
@@ -29,6 +31,19 @@ KERAS_LOSSES = f"{KERAS_SRC}/losses/losses.py"
 KERAS_LOSS_BASE = f"{KERAS_SRC}/losses/loss.py"
 KERAS_TF_NN = f"{KERAS_SRC}/backend/tensorflow/nn.py"
 KERAS_RANK_FIX = f"{KERAS_LOSS_BASE}#L119-L137"
+KERAS_BIT64_TO_BIT32 = (
+    f"{KERAS_SRC}/backend/common/dtypes.py#L235-L243 and #L274-L276 (result_type forces a 64-bit "
+    "result to 32 bits on every backend but TensorFlow)"
+)
+KERAS_MEAN = (
+    f"{KERAS_SRC}/backend/jax/numpy.py#L226-L263; {KERAS_SRC}/backend/torch/numpy.py#L165-L197 "
+    "(ops.mean computes in result_type(x.dtype, 'float32'))"
+)
+KERAS_TORCH_DIVIDE_NO_NAN = (
+    f"{KERAS_LOSS_BASE}#L140-L161 (reduce_values: ops.divide_no_nan(sum, count)); "
+    f"{KERAS_SRC}/backend/torch/numpy.py#L2137-L2146 (divide_no_nan casts both operands to "
+    "result_type(x1, x2, float))"
+)
 SOFTMAX_XENT_OP = "https://tensorflow.org/api_docs/python/tf/raw_ops/SoftmaxCrossEntropyWithLogits"
 SPARSE_XENT = (
     "https://TensorFlow.org/versions/r2.6/api_docs/python/tf/nn/"
@@ -225,6 +240,166 @@ def keras_rank_0_rejected(id: str, loss: str, example: Example) -> Divergence:
         inputs=rank_is("input", 0),
         inputs_text="0-d (scalar) input",
         affects=("error",),
+    )
+
+
+# --- float64 on the JAX and torch backends: computed in float32 -----------------------------------
+
+F32, F64 = R.FORMATS["float32"], R.FORMATS["float64"]
+# The float32 bound of cases.tolerance, k·(u₃₂·S + η₃₂·F), written as the float64 bound the judge
+# applies to a float64 case, k·(u₆₄·S' + η₆₄·F'): every term scale grows by u₃₂/u₆₄ = 2^29 and
+# takes η₃₂/u₆₄ per term for float32's underflow; the gradient floor grows by η₃₂/η₆₄.
+U32_OVER_U64 = F32.eps / F64.eps
+ETA32_OVER_U64 = F32.tiny / (F64.eps / 2)
+ETA32_OVER_ETA64 = F32.tiny / F64.tiny
+
+
+def float32_term_scale(ts: TermScale) -> TermScale:
+    """``ts`` as float32 arithmetic makes errors (see :data:`U32_OVER_U64`)."""
+
+    def value(a, p, loss):
+        return U32_OVER_U64 * np.asarray(ts.value(a, p, loss), dtype=np.float64) + ETA32_OVER_U64
+
+    def grads(a, p, c):
+        return {k: U32_OVER_U64 * np.asarray(g) for k, g in ts.grads(a, p, c).items()}
+
+    def grad_floor(a, p, c):
+        share = 1.0 + (float(np.max(np.abs(c))) if np.size(c) else 0.0)
+        if ts.grad_floor is not None:
+            share = share + np.asarray(ts.grad_floor(a, p, c), dtype=np.float64)
+        # The cotangent passes through float32 (the cast's VJP) and is scaled there (ops.mean's
+        # 1/n): where that underflows float32, the η₃₂ lost is multiplied by the rest of the
+        # chain, the gradient per unit cotangent (its terms: ts.grads at c = 1).
+        per_unit = [
+            np.abs(np.asarray(g, dtype=np.float64))
+            for g in ts.grads(a, p, np.ones_like(c)).values()
+        ]
+        try:
+            share = share + np.maximum.reduce(np.broadcast_arrays(*per_unit))
+        except ValueError:  # arguments of different shapes: the largest term of any
+            share = share + max((float(np.max(g)) for g in per_unit if g.size), default=0.0)
+        return ETA32_OVER_ETA64 * np.asarray(share, dtype=np.float64)
+
+    return TermScale(value, grads, grad_floor)
+
+
+def computed_in_float32(round_elements: bool) -> Callable[[Case], Prediction]:
+    """The model of a float64 loss the backend evaluates (partly) in float32: the reference's
+    value and gradients, held to float32's error bound on the reference's own terms;
+    ``round_elements``: the elementwise losses themselves pass through float32 (ops.mean casts
+    them), so one beyond float32's range is ±inf and the result with it."""
+
+    def model(case: Case) -> Prediction:
+        spec = R.get(case.loss)
+        elementwise = None
+        if round_elements:
+
+            def elementwise(a, p):
+                el = spec.elementwise(a, p)
+                return R.Elementwise(R.round_to(el.loss, "float32"), el.denominators)
+
+        return predict(
+            case,
+            elementwise=elementwise,
+            term_scale=float32_term_scale(spec.term_scale),
+        )
+
+    return model
+
+
+def nan_items_per_sample(case: Case, items: np.ndarray) -> Prediction:
+    """The reference's result with NaN at the masked items of a per-sample Keras loss, computed
+    as Keras computes it on the JAX and torch backends: a float64 case in float32 (ops.mean,
+    see :func:`computed_in_float32`), so the other items keep float32's error bound."""
+    spec = R.get(case.loss)
+    mask = np.asarray(items, dtype=bool)
+
+    def elementwise(a, p):
+        el = spec.elementwise(a, p)
+        loss = np.where(np.broadcast_to(mask, el.loss.shape), np.nan, el.loss)
+        return R.Elementwise(loss, el.denominators)
+
+    in_float32 = case.dtype == "float64"
+    return predict(
+        case,
+        elementwise=elementwise,
+        term_scale=float32_term_scale(spec.term_scale) if in_float32 else None,
+    )
+
+
+FLOAT32_MODEL_TEXT = (
+    "the reference's value and gradients within float32's error bound on the reference's terms "
+    "(k·(u₃₂·S + η₃₂·F) instead of float64's)"
+)
+
+
+def keras_float64_mean_in_float32(
+    id: str, loss: str, example: Example, where: Mapping[str, Any] | None = None
+) -> Divergence:
+    """A per-sample Keras loss (``ops.mean`` over the last axis) in float64 on the JAX or torch
+    backend: the mean runs in float32."""
+    keras = KERAS_PER_SAMPLE.get(loss)
+    function = keras.function if keras else "binary_crossentropy"
+    return Divergence(
+        id=id,
+        kind="known-bug",
+        loss=loss,
+        description=(
+            f"keras.losses.{function} averages the last axis with ops.mean, which on the JAX and "
+            "torch backends computes in result_type(dtype, 'float32'), and Keras' type promotion "
+            "forces a 64-bit result to 32 bits there (BIT64_TO_BIT32_DTYPE: 'to be aligned with "
+            "JAX's default behavior'): float64 elementwise losses are cast to float32, averaged "
+            "in float32 and cast back, so a float64 result carries float32's rounding (mse_loss "
+            "mean of errors 1 + 2^-30 and 0: 0.5 + 2^-30 + 2^-61 comes back 0.5), a loss beyond "
+            "3.4e38 is inf, and the gradient's 1/n is a float32 number"
+        ),
+        citation=f"{KERAS_MEAN}; {KERAS_BIT64_TO_BIT32}",
+        where={**(keras.where if keras else {}), **(where or {})},
+        dtypes=("float64",),
+        model=computed_in_float32(round_elements=True),
+        model_text=FLOAT32_MODEL_TEXT + ", each elementwise loss rounded to float32 (±inf beyond "
+        "its range)",
+        example=example,
+    )
+
+
+def torch_mean_divides(case: Case) -> bool:
+    """Keras' sum_over_batch_size divides (reduce_values) unless the per-sample losses are a
+    scalar or empty: input of rank ≥ 2 (one axis, the class or last axis, is reduced per sample)
+    that is not (0, C)."""
+    if case.params.get("reduction", "mean") not in ("mean", "batchmean"):
+        return False
+    x = array(case, "input")
+    return x is not None and x.ndim >= 2 and not (x.ndim == 2 and x.shape[0] == 0)
+
+
+TORCH_MEAN_DIVIDES_TEXT = (
+    "reduction mean (batchmean) over per-sample losses that are neither a scalar nor empty "
+    "(input of rank ≥ 2, not (0, C))"
+)
+
+
+def keras_torch_float64_mean_in_float32(id: str, loss: str, example: Example) -> Divergence:
+    """A float64 ``sum_over_batch_size`` on the torch backend: the final division is float32."""
+    return Divergence(
+        id=id,
+        kind="known-bug",
+        loss=loss,
+        description=(
+            "Keras' sum_over_batch_size sums the per-sample losses and divides with "
+            "ops.divide_no_nan, which on the torch backend casts both operands to "
+            "result_type(x1, x2, float) — float32 for float64 operands, Keras forcing a 64-bit "
+            "result to 32 bits: the float64 mean is the float64 sum rounded to float32 and "
+            "divided in float32, and its gradient 1/n is a float32 number (the result itself "
+            "comes back float32: */keras-torch-float64-mean-returns-float32)"
+        ),
+        citation=f"{KERAS_TORCH_DIVIDE_NO_NAN}; {KERAS_BIT64_TO_BIT32}",
+        dtypes=("float64",),
+        inputs=torch_mean_divides,
+        inputs_text=TORCH_MEAN_DIVIDES_TEXT,
+        model=computed_in_float32(round_elements=False),
+        model_text=FLOAT32_MODEL_TEXT,
+        example=example,
     )
 
 

@@ -22,6 +22,7 @@ from ._common import (
     array,
     in_dtype,
     in_dtype_arithmetic,
+    keras_float64_mean_in_float32,
     keras_per_sample_none,
     keras_per_sample_sum,
     keras_rank_fix,
@@ -32,11 +33,18 @@ from ._common import (
 
 INF = np.inf
 KERAS_BCE = f"{KERAS_TF_NN}#L1444-L1490"
+# Keras' binary_crossentropy of the JAX and torch backends: clip, then the logs (JAX) or
+# F.binary_cross_entropy (torch)
+KERAS_BCE_JAX = f"{KERAS_SRC}/backend/jax/nn.py#L1017-L1036"
+KERAS_BCE_TORCH = f"{KERAS_SRC}/backend/torch/nn.py#L924-L958"
 KERAS_FOCAL = f"{KERAS_LOSSES}#L2420-L2524"
 
 PROBABILITIES = {"input": [[0.25, 0.5], [0.75, 0.125]], "target": [[1.0, 0.0], [0.5, 1.0]]}
 LOGITS = {"input": [[0.5, -1.0], [2.0, 0.25]], "target": [[1.0, 0.0], [0.5, 1.0]]}
 COTANGENT = [[1.0, -0.5], [2.0, 0.25]]
+# probabilities and logits float32 cannot hold, inside Keras' clip
+FLOAT64_PROBABILITIES = {"input": [[0.3, 0.6], [0.7, 0.1]], "target": [[1.0, 0.0], [0.5, 0.9]]}
+FLOAT64_LOGITS = {"input": [[0.3, -1.1], [2.2, 0.7]], "target": [[1.0, 0.0], [0.5, 0.9]]}
 LABEL_OUTSIDE = Example({}, {"input": [[0.5, -1.0]], "target": [[1.5, 0.0]]})
 
 
@@ -78,6 +86,22 @@ def sigmoid_outside_clip(case: Case) -> bool:
         p = R.round_to(1.0 / (1.0 + np.exp(-x)), case.dtype)
     lo, hi = in_dtype(KERAS_EPSILON, case), in_dtype(1 - KERAS_EPSILON, case)
     return bool(np.any((p < lo) | (p > hi)))
+
+
+def sigmoid_rounds_to_one(case: Case) -> bool:
+    """sigmoid(input), rounded to the case dtype, is exactly 1 (where Keras' upper clip bound
+    1 − 1e-7 is 1 as well: float16, bfloat16)."""
+    x = array(case, "input")
+    with np.errstate(over="ignore"):
+        p = R.round_to(1.0 / (1.0 + np.exp(-x)), case.dtype)
+    return bool(np.any(p == 1.0))
+
+
+def float16_exp_of_minus_logit_overflows(case: Case) -> bool:
+    """e^−x beyond float16's 65504 (x < −11.09): JAX's float16 logistic, 1/(1 + e^−x) in float16,
+    is 0 there, where sigmoid(x) is a float16 subnormal down to x ≈ −17."""
+    x = array(case, "input")
+    return bool(np.any(x < -np.log(R.FORMATS["float16"].max_value)))
 
 
 DIVERGENCES: list[Divergence] = [
@@ -196,13 +220,69 @@ DIVERGENCES: list[Divergence] = [
             "through the clipped probability is 0. The TensorFlow backend recovers the logits "
             "from the Sigmoid op (_get_logits) and does not clip"
         ),
-        citation=(
-            f"{KERAS_LOSSES}#L2503-L2510; {KERAS_SRC}/backend/jax/nn.py#L1017-L1036; "
-            f"{KERAS_SRC}/backend/torch/nn.py#L924-L958"
-        ),
+        citation=(f"{KERAS_LOSSES}#L2503-L2510; {KERAS_BCE_JAX}; {KERAS_BCE_TORCH}"),
         inputs=sigmoid_outside_clip,
         inputs_text="sigmoid(input) outside [ε, 1 − ε] (ε = 1e-7), in the case dtype",
         example=Example({"alpha": None}, {"input": [[-20.0]], "target": [[1.0]]}),
+    ),
+    Divergence(
+        id="sigmoid_focal_loss/keras-upper-clip-rounds-to-one",
+        kind="known-bug",
+        loss="sigmoid_focal_loss",
+        description=(
+            "On the JAX and torch backends keras.losses.binary_focal_crossentropy(from_logits="
+            "True) takes p = sigmoid(x) and clips it to [ε, 1 − ε]; in float16 and bfloat16 "
+            "1 − 1e-7 rounds to 1, and so does sigmoid(x) once x > 7.6 (float16) or 5.5 "
+            "(bfloat16), so log(1 − p) = log 0: JAX gives (1 − y)·(−inf), a loss of +inf (NaN "
+            "for label 1), torch's F.binary_cross_entropy clamps the log at −100, a term of "
+            "100·(1 − y) instead of (1 − y)·x (float16, x = 10.21, y = 0.9155, γ = 2, no "
+            "balancing: 0.0603 instead of 0.00616); the gradient through the rounded "
+            "probability is lost or NaN"
+        ),
+        citation=f"{KERAS_LOSSES}#L2503-L2510; {KERAS_BCE_JAX}; {KERAS_BCE_TORCH}",
+        dtypes=("float16", "bfloat16"),
+        inputs=sigmoid_rounds_to_one,
+        inputs_text="sigmoid(input) rounds to 1 in the dtype (float16, bfloat16)",
+        example=Example(
+            {"alpha": None, "reduction": "sum"},
+            {"input": [10.2109375], "target": [0.91552734375]},
+            dtype="float16",
+        ),
+    ),
+    Divergence(
+        id="sigmoid_focal_loss/keras-jax-float16-sigmoid-underflows",
+        kind="known-bug",
+        loss="sigmoid_focal_loss",
+        description=(
+            "On the JAX backend the float16 sigmoid (lax.logistic, 1/(1 + e^−x) in float16) is 0 "
+            "once e^−x overflows float16 (x < −11.09), where sigmoid(x) is a float16 subnormal "
+            "above Keras' clip ε = 1e-7 down to x ≈ −15.9: binary_focal_crossentropy clips the 0 "
+            "to ε, so the log term is log ε = −15.94 instead of x (x = −12.05, y = 0.998, γ = 0, "
+            "α = 0.25: 3.994 instead of 3.0195) and the gradient through the clip is 0"
+        ),
+        citation=(
+            f"{KERAS_LOSSES}#L2503-L2510; {KERAS_BCE_JAX}; "
+            "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/lax.py"
+        ),
+        dtypes=("float16",),
+        inputs=float16_exp_of_minus_logit_overflows,
+        inputs_text="a logit below −log 65504 ≈ −11.09 (float16)",
+        example=Example(
+            {"gamma": 0.0, "reduction": "sum"},
+            {"input": [-12.0546875], "target": [0.998046875]},
+            dtype="float16",
+        ),
+    ),
+    # --- float64 on the JAX and torch backends
+    keras_float64_mean_in_float32(
+        "binary_cross_entropy/keras-float64-mean-in-float32",
+        "binary_cross_entropy",
+        Example({}, FLOAT64_PROBABILITIES),
+    ),
+    keras_float64_mean_in_float32(
+        "sigmoid_focal_loss/keras-float64-mean-in-float32",
+        "sigmoid_focal_loss",
+        Example({}, FLOAT64_LOGITS),
     ),
 ]
 
@@ -217,7 +297,7 @@ ACCEPTS: list[Accepts] = [
             "outside are clipped to [ε, 1 − ε], so a number comes back where the reference rejects "
             "the input"
         ),
-        citation=KERAS_BCE,
+        citation=f"{KERAS_BCE}; {KERAS_BCE_JAX}; {KERAS_BCE_TORCH}",
         where={"weight": False},
         example=Example({}, {"input": [[1.25, 0.5]], "target": [[1.0, 0.0]]}),
     ),
@@ -229,7 +309,7 @@ ACCEPTS: list[Accepts] = [
             "Keras does not check that labels lie in [0, 1] and does not raise: labels outside "
             "are used as they are, so a number comes back where the reference rejects the target"
         ),
-        citation=KERAS_BCE,
+        citation=f"{KERAS_BCE}; {KERAS_BCE_JAX}",
         where={"weight": False},
         example=Example({}, {"input": [[0.25, 0.5]], "target": [[1.5, 0.0]]}),
     ),
@@ -278,4 +358,11 @@ ACCEPTS: list[Accepts] = [
 BACKENDS: dict[str, tuple[str, ...]] = {
     "binary_cross_entropy/tf-flushes-subnormal-inputs": ("tensorflow",),
     "sigmoid_focal_loss/keras-sigmoid-then-clip": ("jax", "torch"),
+    "binary_cross_entropy/keras-float64-mean-in-float32": ("jax", "torch"),
+    # torch's F.binary_cross_entropy, behind Keras' torch backend, raises for labels outside [0, 1]
+    "binary_cross_entropy/keras-no-domain-check-target": ("tensorflow", "jax"),
+    "sigmoid_focal_loss/keras-no-label-check": ("tensorflow", "jax"),
+    "sigmoid_focal_loss/keras-float64-mean-in-float32": ("jax", "torch"),
+    "sigmoid_focal_loss/keras-upper-clip-rounds-to-one": ("jax", "torch"),
+    "sigmoid_focal_loss/keras-jax-float16-sigmoid-underflows": ("jax",),
 }

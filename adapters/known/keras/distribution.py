@@ -12,6 +12,7 @@ import numpy as np
 
 import reference as R
 from reference import Case
+from reference.contract import Prediction, predict
 
 from ...base import Accepts, Divergence, Example
 from ._common import (
@@ -19,12 +20,15 @@ from ._common import (
     KERAS_LOSS_BASE,
     KERAS_LOSSES,
     KERAS_PER_SAMPLE,
+    KERAS_SRC,
     array,
     broadcasts_input_and_target,
     in_dtype,
+    keras_float64_mean_in_float32,
     keras_per_sample_none,
     keras_per_sample_sum,
     keras_rank_0_rejected,
+    keras_torch_float64_mean_in_float32,
     last_axis_longer_than_one,
     outside_clip,
     rank_at_least,
@@ -40,6 +44,38 @@ Q = [[0.25, 0.5], [0.25, 0.75]]  # probability targets, inside Keras' clip
 COTANGENT = [[1.0, -0.5], [2.0, 0.25]]
 RATE = {"log_input": False}
 RATES = {"input": [[0.5, 1.0], [2.0, 0.25]], "target": [[0.0, 1.0], [2.0, 3.0]]}
+
+
+def _clip_ties(case: Case) -> tuple[np.ndarray, np.ndarray]:
+    """Where Keras' clipped probabilities sit exactly on a bound of [ε, 1] in the dtype: y_pred =
+    exp(input), and y_true = target (exp(target) for log targets)."""
+    eps = in_dtype(KERAS_EPSILON, case)
+    x, t = array(case, "input"), array(case, "target")
+    with np.errstate(over="ignore"):
+        p = R.round_to(np.exp(x), case.dtype)
+        q = R.round_to(np.exp(t), case.dtype) if case.params.get("log_target") else t
+    return (p == 1.0) | (p == eps), (q == 1.0) | (q == eps)
+
+
+def kl_clip_tie(case: Case) -> bool:
+    on_input, on_target = _clip_ties(case)
+    return bool(np.any(on_input) or np.any(on_target))
+
+
+def kl_clip_tie_half_gradient(case: Case) -> Prediction:
+    """The reference's value, and its gradients halved at the elements whose probability sits
+    on a clip bound."""
+    spec = R.get("kl_div")
+    on_input, on_target = _clip_ties(case)
+
+    def vjp(a, p, g):
+        grads = spec.elementwise_vjp(a, p, g)
+        out = {**grads, "input": np.where(on_input, 0.5, 1.0) * grads["input"]}
+        if "target" in grads:
+            out["target"] = np.where(on_target, 0.5, 1.0) * grads["target"]
+        return out
+
+    return predict(case, elementwise_vjp=vjp)
 
 
 def per_sample_count_differs_from_batch(case: Case) -> bool:
@@ -88,11 +124,9 @@ def kl_ratio_overflows(case: Case) -> bool:
 
 def keras_poisson_epsilon_visible(case: Case) -> bool:
     """Keras' ε = 1e-7 instead of torch's eps moves an element's value x − y·log(x + eps) or its
-    gradient 1 − y/(x + eps) by more than a few ulps of it (inputs of rank ≥ 1: a 0-d input
-    raises first)."""
+    gradient 1 − y/(x + eps) by more than a few ulps of it (a 0-d input too: the torch backend
+    takes one, where TensorFlow and JAX raise first)."""
     x, y = array(case, "input"), array(case, "target")
-    if x.ndim == 0:
-        return False
     eps_torch, eps_keras = case.params.get("eps", 1e-8), in_dtype(KERAS_EPSILON, case)
     few_ulps = 4 * R.FORMATS[case.dtype].eps
     ref_log, ref_ratio = np.log(x + eps_torch), y / (x + eps_torch)
@@ -290,6 +324,51 @@ DIVERGENCES: list[Divergence] = [
         dtypes=("float16",),
         example=Example(RATE, {"input": [[0.0, 0.5]], "target": [[0.0, 1.0]]}, dtype="float16"),
     ),
+    Divergence(
+        id="kl_div/keras-jax-clip-tie-half-gradient",
+        kind="known-bug",
+        loss="kl_div",
+        description=(
+            "keras.losses.KLDivergence clips y_true and y_pred to [ε, 1] with ops.clip; on the "
+            "JAX backend jnp.clip is maximum then minimum, whose derivative JAX splits equally "
+            "between the operands at a tie (_balanced_eq), so where a probability is exactly 1 "
+            "(a target of 1, exp(input) rounding to 1) or exactly ε the gradient is half the "
+            "reference's (input [−0.81, −7.33], target [0.58, 1], sum: target gradient 4.1626 "
+            "instead of 8.3253 at the target of 1)"
+        ),
+        citation=(
+            f"{KERAS_KL}; {KERAS_SRC}/backend/jax/numpy.py#L556-L560; "
+            "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/numpy/lax_numpy.py"
+            "#L3363-L3410; https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/lax.py"
+            "#L5111-L5122, #L9598-L9600"
+        ),
+        inputs=kl_clip_tie,
+        inputs_text="a probability (target, exp(input), exp(target) for log targets) exactly 1 "
+        "or ε in the dtype",
+        affects=("grad",),
+        model=kl_clip_tie_half_gradient,
+        model_text="the reference's gradients, halved at each element whose probability sits on "
+        "a clip bound",
+        example=Example(
+            {"reduction": "sum"},
+            {"input": [[-0.8055683819061059, -7.325281404140254]], "target": [[0.58, 1.0]]},
+        ),
+    ),
+    # --- float64 on the JAX and torch backends
+    keras_torch_float64_mean_in_float32(
+        "kl_div/keras-torch-float64-mean-in-float32",
+        "kl_div",
+        # batchmean of (2, 2): Keras' per-sample count is torch's batch size
+        Example(
+            {"reduction": "batchmean"},
+            {"input": [[-0.3, -1.1], [-2.2, -0.7]], "target": [[0.3, 0.7], [0.1, 0.9]]},
+        ),
+    ),
+    keras_float64_mean_in_float32(
+        "poisson_nll_loss/keras-float64-mean-in-float32",
+        "poisson_nll_loss",
+        Example(RATE, {"input": [[0.3, 1.1], [2.2, 0.7]], "target": [[0.0, 1.0], [2.0, 3.0]]}),
+    ),
 ]
 
 ACCEPTS: list[Accepts] = [
@@ -323,4 +402,9 @@ ACCEPTS: list[Accepts] = [
 # Entries that hold on some backends only (the others: every backend).
 BACKENDS: dict[str, tuple[str, ...]] = {
     "kl_div/tf-float16-mean-accumulates-in-float16": ("tensorflow",),
+    "kl_div/keras-torch-float64-mean-in-float32": ("torch",),
+    "poisson_nll_loss/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "poisson_nll_loss/keras-float16-reciprocal-overflow": ("tensorflow",),
+    "kl_div/keras-jax-clip-tie-half-gradient": ("jax",),
+    "poisson_nll_loss/keras-float64-mean-in-float32": ("jax", "torch"),
 }

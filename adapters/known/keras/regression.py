@@ -16,10 +16,10 @@ from ._common import (
     WHERE_NAN_GRADIENT,
     array,
     broadcasts_input_and_target,
+    keras_float64_mean_in_float32,
     keras_per_sample_none,
     keras_per_sample_sum,
     keras_rank_0_rejected,
-    rank_at_least,
     tf_flushes_subnormal_inputs,
 )
 
@@ -33,6 +33,9 @@ COTANGENT = [[1.0, -0.5], [2.0, 0.25]]
 NONE = Example({"reduction": "none"}, {"input": X, "target": T}, cotangent=COTANGENT)
 SUM = Example({"reduction": "sum"}, {"input": X, "target": T})
 SCALAR = Example({}, {"input": 0.5, "target": 0.25})
+# Errors float32 cannot hold (0.1, −1.1, 1.7, −1.15), off every kink: float64 results that float32
+# arithmetic moves.
+FLOAT64 = Example({}, {"input": [[0.1, -0.7], [1.3, 0.2]], "target": [[0.0, 0.4], [-0.4, 1.35]]})
 # Shapes (1, 2, 2) against (2, 2): no layout, but they broadcast.
 BROADCAST = Example({}, {"input": X, "target": [T]})
 
@@ -127,8 +130,7 @@ DIVERGENCES: list[Divergence] = [
             "instead of 3.3081133614585285)"
         ),
         citation=f"{KERAS_LOSSES}#L2011-L2057",
-        inputs=rank_at_least("input", 1),
-        inputs_text="any input of rank ≥ 1 (a 0-d input raises first)",
+        inputs_text="any input (a 0-d input raises first on the TensorFlow and JAX backends)",
         affects=("value",),
         dtypes=("float64",),
         example=Example({}, {"input": [5.0, -3.0], "target": [0.0, 0.0]}),
@@ -190,6 +192,16 @@ DIVERGENCES: list[Divergence] = [
         affects=("grad",),
         example=Example({"beta": 0.0}, {"input": [[0.5, 1.0]], "target": [[0.5, 0.0]]}),
     ),
+    # --- float64 on the JAX and torch backends
+    keras_float64_mean_in_float32("mse_loss/keras-float64-mean-in-float32", "mse_loss", FLOAT64),
+    keras_float64_mean_in_float32("l1_loss/keras-float64-mean-in-float32", "l1_loss", FLOAT64),
+    keras_float64_mean_in_float32(
+        "huber_loss/keras-float64-mean-in-float32", "huber_loss", FLOAT64
+    ),
+    keras_float64_mean_in_float32(
+        "smooth_l1_loss/keras-float64-mean-in-float32", "smooth_l1_loss", FLOAT64
+    ),
+    keras_float64_mean_in_float32("log_cosh/keras-float64-mean-in-float32", "log_cosh", FLOAT64),
 ]
 
 ACCEPTS: list[Accepts] = [
@@ -209,4 +221,14 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "smooth_l1_loss/tf-flushes-subnormal-inputs": ("tensorflow",),
     "l1_loss/keras-jax-abs-gradient-at-zero": ("jax",),
     "smooth_l1_loss/keras-jax-abs-gradient-at-zero": ("jax",),
+    "mse_loss/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "l1_loss/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "huber_loss/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "smooth_l1_loss/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "log_cosh/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "mse_loss/keras-float64-mean-in-float32": ("jax", "torch"),
+    "l1_loss/keras-float64-mean-in-float32": ("jax", "torch"),
+    "huber_loss/keras-float64-mean-in-float32": ("jax", "torch"),
+    "smooth_l1_loss/keras-float64-mean-in-float32": ("jax", "torch"),
+    "log_cosh/keras-float64-mean-in-float32": ("jax", "torch"),
 }
