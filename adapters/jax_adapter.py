@@ -354,6 +354,9 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
         "[0, 1], and rewriting the labels as (y + 1)/2 is a change of the input, not a native call"
     ),
     "ctc_loss": _ctc_loss,
+    "l2_loss": lambda c: _reduced(
+        c, "optax.losses.l2_loss(input, target)" if c["target"] else "optax.losses.l2_loss(input)"
+    ),
     "hinge_loss": _hinge_loss,
     "squared_hinge": _not_offered(
         f"{OPTAX} has no squared hinge loss (hinge_loss is max(0, 1 − s·x), unsquared); "

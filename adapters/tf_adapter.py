@@ -204,6 +204,19 @@ def soft_margin_loss(config):
     )
 
 
+def l2_loss(config):
+    if config["target"]:
+        return NotOffered(
+            "tf.nn.l2_loss takes one tensor, sum(t²)/2: the difference input − target would be "
+            "formed before the call (mapped here without a target)"
+        )
+    if config["reduction"] != "sum":
+        return NotOffered(
+            "tf.nn.l2_loss returns the sum Σ t²/2 as a scalar: it has no elementwise or mean form"
+        )
+    return Recipe(call="tf.nn.l2_loss(input)", body="return tf.nn.l2_loss(input)")
+
+
 def not_offered(reason: str) -> Builder:
     return lambda config: NotOffered(reason)
 
@@ -260,6 +273,7 @@ MAPPINGS: dict[str, Builder] = {
         "TensorFlow has no hinge embedding loss (x for y = 1, max(0, margin − x) for y = −1)"
     ),
     "soft_margin_loss": soft_margin_loss,
+    "l2_loss": l2_loss,
     "hinge_loss": keras_only("hinge_loss", "keras.losses.Hinge"),
     "squared_hinge": keras_only("squared_hinge", "keras.losses.SquaredHinge"),
     "perceptron_loss": not_offered(

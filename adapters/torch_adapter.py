@@ -35,6 +35,10 @@ NOT_OFFERED = {
         "fails to import: 'operator torchvision::nms does not exist')"
     ),
     "log_cosh": "torch has no log-cosh loss (neither torch.nn.functional nor torch.nn)",
+    "l2_loss": (
+        "torch.nn.functional has no half squared error: mse_loss is (x − y)², twice this loss, "
+        "and halving it by hand would be a composition no torch API names"
+    ),
     "hinge_loss": (
         "torch.nn.functional has no binary hinge loss max(0, 1 − y·x): hinge_embedding_loss is x "
         "for y = 1 and max(0, margin − x) for y = −1 (a loss of distances, mapped under its own "

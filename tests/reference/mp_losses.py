@@ -162,6 +162,13 @@ def _smooth_l1(d, p):
     return d * d / (2 * beta) if abs(d) < beta else abs(d) - beta / 2
 
 
+def l2_loss(a, p) -> Elementwise:
+    """ℓ = ½(x − y)² (optax l2_loss), ½x² without a target (tf.nn.l2_loss before its sum)."""
+    x = a["input"]
+    y = a.get("target", np.zeros(x.shape))
+    return Elementwise(*_from_terms(x.shape, lambda i: [(mpf(x[i]) - mpf(y[i])) ** 2 / 2]))
+
+
 def _log_cosh(d, p):
     # log cosh d = log1p(cosh d − 1), and cosh d − 1 = 2 sinh²(d/2) without cancellation.
     return mpmath.log1p(2 * mpmath.sinh(d / 2) ** 2)
@@ -736,6 +743,7 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "hinge_embedding_loss": hinge_embedding_loss,
     "soft_margin_loss": soft_margin_loss,
     "ctc_loss": ctc_loss,
+    "l2_loss": l2_loss,
     "hinge_loss": hinge_loss,
     "squared_hinge": squared_hinge,
     "perceptron_loss": perceptron_loss,

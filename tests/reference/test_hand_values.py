@@ -83,6 +83,26 @@ def test_mse_loss_mean_gradient_is_two_d_over_n():
     assert_close(g["target"], [-2.0 / 3.0, 0.0, -2.0])  # −2d/3
 
 
+# === l2_loss ======================================================================================
+
+
+def test_l2_loss_is_half_the_squared_difference():
+    assert_exact(loss("l2_loss", MSE), [0.5, 0.0, 4.5])  # d²/2 with d = [1, 0, 3]
+    assert loss("l2_loss", MSE, reduction="sum") == 5.0
+    assert_close(loss("l2_loss", MSE, reduction="mean"), 5.0 / 3.0)
+    g = grads("l2_loss", MSE)  # d and −d
+    assert_exact(g["input"], [1.0, 0.0, 3.0])
+    assert_exact(g["target"], [-1.0, 0.0, -3.0])
+
+
+def test_l2_loss_without_target_is_tf_nn_l2_loss():
+    # tf.nn.l2_loss([1, 2, 4]) = (1 + 4 + 16)/2 = 10.5; its gradient is the input itself
+    x = {"input": [1.0, 2.0, 4.0]}
+    assert loss("l2_loss", x, reduction="sum") == 10.5
+    assert_exact(grads("l2_loss", x)["input"], [1.0, 2.0, 4.0])
+    assert_exact(loss("l2_loss", x), [0.5, 2.0, 8.0])
+
+
 # === l1_loss ======================================================================================
 
 L1 = {"input": [1.0, -2.0, 0.5], "target": [0.0, 1.0, 0.5]}  # d = [1, −3, 0]

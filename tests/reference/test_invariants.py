@@ -530,6 +530,21 @@ def test_multilabel_soft_margin_equals_class_mean_of_bce_with_logits(p: Problem)
 
 
 @SETTINGS
+@given(problems(names=["l2_loss"]))
+def test_l2_loss_is_half_mse_and_no_target_is_target_zero(p: Problem):
+    x = p.arrays["input"]
+    target = p.arrays.get("target", np.zeros_like(x))
+    mse = Problem("mse_loss", {}, {"input": x, "target": target}, p.layout)
+    zero = {"target": np.zeros_like(x)} if "target" not in p.arrays else {}
+    for reduction in p.spec.reductions:
+        # ½·d² is d² scaled by a power of two: exact
+        assert_exact(p.value(reduction), mse.value(reduction) / 2)
+        assert_exact(p.value(reduction, **zero), p.value(reduction))
+    cot = np.ones_like(x)
+    assert_exact(p.grads("none", cot)["input"], mse.grads("none", cot)["input"] / 2)
+
+
+@SETTINGS
 @given(problems(names=["hinge_loss", "squared_hinge"]))
 def test_binary_labels_equal_their_signs(p: Problem):
     # labels='binary' reads y ∈ {0, 1} as s = 2y − 1: the same numbers as those signs

@@ -264,6 +264,14 @@ STRESS = [
         {},
         dict(input=f(1.0, 1e-300, 700.0), target=f(1 + TINY_STEP, 0.0, -700.0)),
     ),
+    (
+        # half of 1e-300² underflows; ½(1 + 2⁻⁵² − 1)² = 2⁻¹⁰⁵; ½·(1e200)² overflows to +inf
+        "l2-tiny-and-huge",
+        "l2_loss",
+        {},
+        dict(input=f(1e-300, 1.0, 1e200, -3.0), target=f(0.0, 1 + TINY_STEP, 0.0, 0.5)),
+    ),
+    ("l2-no-target", "l2_loss", {}, dict(input=f(1e-160, -700.0, 1.5, 0.0))),
     ("l1-last-bit", "l1_loss", {}, dict(input=f(1.0, 1e-300), target=f(1 + TINY_STEP, -1e-300))),
     (
         "huber-at-delta",
