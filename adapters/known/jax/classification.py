@@ -339,12 +339,13 @@ def _x64_entry(loss: str, citation: str) -> Divergence:
             "with jax_enable_x64 on (which float64 needs) the loss of float32, float16 or "
             "bfloat16 scores comes back in float64: jax.nn.one_hot(labels, C) has no dtype "
             "argument in optax's call, so it is the default float dtype (float64 under x64), and "
-            "scores − one_hot and dot(scores, one_hot) promote to it. The VJP of reduction none, "
-            "given a cotangent of the scores' dtype for a float64 output, raises."
+            "scores − one_hot and dot(scores, one_hot) promote to it. (The VJP of reduction none, "
+            "given a cotangent in the scores' dtype, raises: no gradient to compare. The scalar "
+            "reductions' gradients come back in the scores' dtype and are judged as usual.)"
         ),
         citation=f"{citation} ({ONE_HOT_DTYPE}: dtype defaults to jnp.float_)",
         dtypes=("float32", "float16", "bfloat16"),
-        affects=("dtype", "grad"),
+        affects=("dtype",),
         example=Example(
             {"reduction": "sum"}, {"input": [[0.5, 1.25, -1.0]], "target": [1]}, dtype="float32"
         ),
