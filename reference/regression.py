@@ -5,6 +5,8 @@ Every loss here has reduction ``mean`` dividing by the number of elements.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import params as P
@@ -108,6 +110,10 @@ def l2_loss(a, p) -> Elementwise:
     """
     d = a["input"] - a["target"] if "target" in a else a["input"]
     return Elementwise(0.5 * d * d)
+
+
+def _no_target(c) -> bool:
+    return not c.get("target")
 
 
 def l2_loss_vjp(a, p, g):
@@ -293,7 +299,13 @@ LOSSES = (
         l2_loss_vjp,
         term_scale=TermScale(abs_loss, abs_vjp(l2_loss_vjp)),
         edges=(
-            *_edges(),
+            *(dataclasses.replace(e, when=has("target")) for e in _edges()),
+            Edge("input 0 (no target)", lambda c: {"input": np.zeros(4)}, when=_no_target),
+            Edge(
+                f"inputs ±{BIG:g} (no target; the squares overflow float16)",
+                lambda c: {"input": vec(BIG, -BIG, 0.5, -2.0)},
+                when=_no_target,
+            ),
             Edge(
                 "inputs ±inf against finite targets",
                 lambda c: {"input": vec(INF, -INF, 0.5, -2.0), "target": vec(0, 1, 0.5, -2.0)},
