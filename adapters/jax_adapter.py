@@ -254,6 +254,16 @@ def _triplet_margin_loss(c):
     )
 
 
+def _hinge_loss(c):
+    if c["labels"] == "binary":
+        return _reduced(
+            c,
+            "optax.losses.hinge_loss(input, 2 * target - 1)",
+            ("targets = 2·target − 1: {0, 1} labels as the ±1 labels optax takes",),
+        )
+    return _reduced(c, "optax.losses.hinge_loss(input, target)")
+
+
 def _ctc_loss(c):
     if c["zero_infinity"]:
         return NotOffered(
@@ -344,6 +354,21 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
         "[0, 1], and rewriting the labels as (y + 1)/2 is a change of the input, not a native call"
     ),
     "ctc_loss": _ctc_loss,
+    "l2_loss": lambda c: _reduced(
+        c, "optax.losses.l2_loss(input, target)" if c["target"] else "optax.losses.l2_loss(input)"
+    ),
+    "hinge_loss": _hinge_loss,
+    "squared_hinge": _not_offered(
+        f"{OPTAX} has no squared hinge loss (hinge_loss is max(0, 1 − s·x), unsquared); "
+        "keras.losses.SquaredHinge computes it (the keras columns)"
+    ),
+    "perceptron_loss": lambda c: _reduced(c, "optax.losses.perceptron_loss(input, target)"),
+    "multiclass_hinge_loss": lambda c: _reduced(
+        c, "optax.losses.multiclass_hinge_loss(input, target)"
+    ),
+    "multiclass_perceptron_loss": lambda c: _reduced(
+        c, "optax.losses.multiclass_perceptron_loss(input, target)"
+    ),
 }
 
 

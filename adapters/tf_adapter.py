@@ -204,6 +204,19 @@ def soft_margin_loss(config):
     )
 
 
+def l2_loss(config):
+    if config["target"]:
+        return NotOffered(
+            "tf.nn.l2_loss takes one tensor, sum(t²)/2: the difference input − target would be "
+            "formed before the call (mapped here without a target)"
+        )
+    if config["reduction"] != "sum":
+        return NotOffered(
+            "tf.nn.l2_loss returns the sum Σ t²/2 as a scalar: it has no elementwise or mean form"
+        )
+    return Recipe(call="tf.nn.l2_loss(input)", body="return tf.nn.l2_loss(input)")
+
+
 def not_offered(reason: str) -> Builder:
     return lambda config: NotOffered(reason)
 
@@ -260,6 +273,20 @@ MAPPINGS: dict[str, Builder] = {
         "TensorFlow has no hinge embedding loss (x for y = 1, max(0, margin − x) for y = −1)"
     ),
     "soft_margin_loss": soft_margin_loss,
+    "l2_loss": l2_loss,
+    "hinge_loss": keras_only("hinge_loss", "keras.losses.Hinge"),
+    "squared_hinge": keras_only("squared_hinge", "keras.losses.SquaredHinge"),
+    "perceptron_loss": not_offered(
+        "TensorFlow has no perceptron loss max(0, −y·x) (neither tf.nn nor keras.losses)"
+    ),
+    "multiclass_hinge_loss": not_offered(
+        "tf.nn has no multi-class hinge; keras.losses.CategoricalHinge takes one-hot targets and "
+        "computes max(0, 1 + max_j (1 − t_j)·x_j − Σ t_j x_j), whose masked target entry is 0, "
+        "not −inf: it differs from this Crammer-Singer hinge where every wrong score is negative"
+    ),
+    "multiclass_perceptron_loss": not_offered(
+        "TensorFlow has no multiclass perceptron loss (neither tf.nn nor keras.losses)"
+    ),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -35,6 +35,30 @@ NOT_OFFERED = {
         "fails to import: 'operator torchvision::nms does not exist')"
     ),
     "log_cosh": "torch has no log-cosh loss (neither torch.nn.functional nor torch.nn)",
+    "l2_loss": (
+        "torch.nn.functional has no half squared error: mse_loss is (x − y)², twice this loss, "
+        "and halving it by hand would be a composition no torch API names"
+    ),
+    "hinge_loss": (
+        "torch.nn.functional has no binary hinge loss max(0, 1 − y·x): hinge_embedding_loss is x "
+        "for y = 1 and max(0, margin − x) for y = −1 (a loss of distances, mapped under its own "
+        "name), and multi_margin_loss takes a score per class"
+    ),
+    "squared_hinge": (
+        "torch.nn.functional has no squared hinge loss max(0, 1 − y·x)² on one score "
+        "(multi_margin_loss(p=2) sums squared hinges over the wrong classes of a score per class, "
+        "divided by C)"
+    ),
+    "perceptron_loss": "torch has no perceptron loss (neither torch.nn.functional nor torch.nn)",
+    "multiclass_hinge_loss": (
+        "torch.nn.functional.multi_margin_loss is not the Crammer-Singer hinge: it sums "
+        "max(0, margin − x_y + x_i)^p over every wrong class i and divides by C (mapped under "
+        "multi_margin_loss), where this loss takes the best wrong class's hinge alone"
+    ),
+    "multiclass_perceptron_loss": (
+        "torch has no multiclass perceptron loss max_j x_j − x_y (multi_margin_loss(margin=0) "
+        "sums the hinges of every wrong class and divides by C)"
+    ),
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

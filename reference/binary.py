@@ -1,10 +1,12 @@
-"""Binary (per-element, two-class) losses on probabilities or logits.
+"""Binary (per-element, two-class) losses on probabilities, logits or scores.
 
 Conventions shared here: a term selected by a label is *absent* when its label weight is 0, so
 y·log p with y = 0 is 0 even at p = 0 (not 0·(−inf)); so is an element whose ``weight`` is 0, as
 a zero class weight is in cross_entropy and nll_loss. No clamps: −log 0 is +inf, and the
 frameworks' clamps (torch's log ≥ −100, Keras' clip to [ε, 1 − ε]) are recorded as their
 conventions.
+The margin losses on scores (hinge, squared hinge, perceptron) read their labels as signs s = ±1;
+at a hinge max(0, z) with z = 0 they take the minimum-norm subgradient, 0.
 ``mean`` divides by the number of elements, with or without ``weight`` (torch's documented rule).
 """
 
@@ -14,11 +16,12 @@ import numpy as np
 
 from . import params as P
 from ._math import sigmoid, softplus, times_or_zero
-from .domains import LOGIT, PROBABILITY, WEIGHT
-from .edges import BIG, INF, Edge, has, vec
+from .domains import BINARY_LABEL, LOGIT, PROBABILITY, REAL, SIGN_LABEL, WEIGHT
+from .edges import BIG, INF, Config, Edge, has, vec
+from .layouts import same_shape
 from .regimes import RegimeRules
-from .spec import ArraySpec, Elementwise, Layout, LossSpec, Param
-from .terms import TermScale
+from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
+from .terms import NEAR_HINGE, TermScale, abs_loss, abs_vjp
 
 
 def _weight(a) -> np.ndarray | float:
@@ -268,6 +271,147 @@ def _focal_grads(a, p, c):
     return {"input": c * at * dx * (np.abs(x) + 1.0), "target": c * both * dy}
 
 
+# --- hinge_loss, squared_hinge, perceptron_loss -----------------------------------------------
+
+
+def _signs(a, p) -> np.ndarray:
+    """The label as a sign s = ±1: the target itself (labels='sign'), or 2y − 1 for a {0, 1}
+    label (labels='binary', as Keras' Hinge converts a tensor of 0s and 1s)."""
+    y = a["target"]
+    return 2.0 * y - 1.0 if p.get("labels", "sign") == "binary" else y
+
+
+def _hinge_arg(a, p) -> np.ndarray:
+    """z = 1 − s·x, the argument of the hinge."""
+    return 1.0 - _signs(a, p) * a["input"]
+
+
+def hinge_loss(a, p) -> Elementwise:
+    """ℓ = max(0, 1 − s·x), the binary (SVM) hinge loss with margin 1.
+
+    s = y ∈ {−1, 1} (``labels='sign'``, optax.losses.hinge_loss), or s = 2y − 1 for y ∈ {0, 1}
+    (``labels='binary'``, how Keras' Hinge reads a tensor of 0s and 1s). Domain: x real scores
+    (±inf allowed), labels enforced. ∂ℓ/∂x = −s where 1 − s·x > 0, 0 where it is < 0; at the
+    hinge 1 − s·x = 0 the minimum-norm subgradient, 0.
+    """
+    return Elementwise(np.maximum(_hinge_arg(a, p), 0.0))
+
+
+def hinge_loss_vjp(a, p, g):
+    z = _hinge_arg(a, p)
+    return {"input": g * np.where(z > 0, -_signs(a, p), 0.0)}
+
+
+def squared_hinge(a, p) -> Elementwise:
+    """ℓ = max(0, 1 − s·x)², the squared hinge loss (Keras SquaredHinge).
+
+    s as in hinge_loss (±1 labels, or 2y − 1 for {0, 1} labels). Domain: x real scores, labels
+    enforced. Continuously differentiable: ∂ℓ/∂x = −2s·max(0, 1 − s·x), 0 at the hinge from
+    both sides (no subgradient to choose).
+    """
+    return Elementwise(np.maximum(_hinge_arg(a, p), 0.0) ** 2)
+
+
+def squared_hinge_vjp(a, p, g):
+    h = np.maximum(_hinge_arg(a, p), 0.0)
+    return {"input": g * np.where(h > 0, -2.0 * _signs(a, p) * h, 0.0)}
+
+
+def perceptron_loss(a, p) -> Elementwise:
+    """ℓ = max(0, −y·x), the perceptron criterion (optax.losses.perceptron_loss).
+
+    Domain: x real scores (±inf allowed), y ∈ {−1, 1} (enforced). ∂ℓ/∂x = −y where y·x < 0, 0
+    where y·x > 0; at x = 0 (the hinge) the minimum-norm subgradient, 0.
+    """
+    return Elementwise(np.maximum(-a["target"] * a["input"], 0.0))
+
+
+def perceptron_loss_vjp(a, p, g):
+    y = a["target"]
+    return {"input": g * np.where(-y * a["input"] > 0, -y, 0.0)}
+
+
+def _hinge_near(a, p):
+    """The size of the terms 1 and s·x, and where the hinge may be evaluated on its active side
+    by correct arithmetic (z within NEAR_HINGE of those terms of 0, or above)."""
+    size = 1.0 + np.abs(a["input"])
+    return size, _hinge_arg(a, p) >= -NEAR_HINGE * size
+
+
+def _hinge_value(a, p, loss):
+    size, near = _hinge_near(a, p)
+    return np.where(near, size, 0.0)
+
+
+def _hinge_grads(a, p, c):
+    _, near = _hinge_near(a, p)
+    return {"input": np.where(near, c, 0.0)}
+
+
+def _squared_hinge_value(a, p, loss):
+    # h² of an h with absolute error u·size: 2·h·size, and h² itself
+    size, near = _hinge_near(a, p)
+    h = np.maximum(_hinge_arg(a, p), 0.0)
+    return np.where(near, h * (h + 2.0 * size), 0.0)
+
+
+def _squared_hinge_grads(a, p, c):
+    size, near = _hinge_near(a, p)
+    h = np.maximum(_hinge_arg(a, p), 0.0)
+    return {"input": np.where(near, 2.0 * c * (h + size), 0.0)}
+
+
+def _hinge_kinks(a, p):
+    """The hinge 1 − s·x at 0, from the terms 1 and s·x."""
+    return [(_hinge_arg(a, p), 1.0 + np.abs(a["input"]))]
+
+
+def _perceptron_kinks(a, p):
+    """The hinge −y·x at 0, i.e. x = 0 (−y·x is exact, so only x = 0 itself is on it)."""
+    return [(a["input"], np.abs(a["input"]))]
+
+
+def _as_labels(c: Config, signs: np.ndarray) -> np.ndarray:
+    """±1 signs as the configuration's labels: themselves, or (s + 1)/2 for labels='binary'."""
+    return (signs + 1.0) / 2.0 if c.get("labels", "sign") == "binary" else signs.copy()
+
+
+_ALTERNATING = vec(1, -1, 1, -1)
+
+
+def _score_edges(at_hinge: str, hinge_input: float) -> tuple[Edge, ...]:
+    """Scores on the hinge (s·x = ``hinge_input`` for every label), zero where that is not the
+    hinge, and ±BIG and ±inf on both sides of it."""
+    edges = [
+        Edge(
+            at_hinge,
+            lambda c: {
+                "input": hinge_input * _ALTERNATING,
+                "target": _as_labels(c, _ALTERNATING),
+            },
+        )
+    ]
+    if hinge_input != 0:
+        edges.append(
+            Edge("input 0", lambda c: {"input": np.zeros(4), "target": _as_labels(c, _ALTERNATING)})
+        )
+    for what, x in ((f"inputs ±{BIG:g}", BIG), ("inputs ±inf", INF)):
+        edges.append(
+            Edge(
+                f"{what}, on both sides of the hinge",
+                lambda c, x=x: {
+                    "input": vec(x, -x, x, -x),
+                    "target": _as_labels(c, vec(1, 1, -1, -1)),
+                },
+            )
+        )
+    return tuple(edges)
+
+
+_HINGE_EDGES = _score_edges("s·x exactly 1 (hinge kink)", 1.0)
+_PERCEPTRON_EDGES = _score_edges("input 0 (hinge kink)", 0.0)
+
+
 # --- declarations -----------------------------------------------------------------------------
 
 _PROB_TARGET = ArraySpec("target", PROBABILITY, differentiable=True, description="label in [0, 1]")
@@ -284,6 +428,22 @@ _POS_WEIGHT = ArraySpec(
     differentiable=False,
     optional=True,
     description="weight of positive examples, one per class, broadcast along the last dimension",
+)
+
+_SCORE = ArraySpec("input", REAL, differentiable=True, description="score")
+_HINGE_LABEL = ArraySpec(
+    "target",
+    ByParam("labels", {"sign": SIGN_LABEL, "binary": BINARY_LABEL}),
+    differentiable=False,
+    description="label −1 or 1 (labels='sign'), or 0 or 1 read as 2y − 1 (labels='binary')",
+)
+_LABELS = Param(
+    "labels",
+    "sign",
+    "be 'sign' or 'binary'",
+    lambda v: v in ("sign", "binary"),
+    grid=("sign", "binary"),
+    description="labels in {−1, 1}, or in {0, 1} read as 2y − 1 (Keras converts 0/1 tensors)",
 )
 
 _BCE_LAYOUTS = (
@@ -397,5 +557,54 @@ LOSSES = (
         regimes=_HARD_LABELS,
         edges=_logit_edges(),
         element_kind="elementwise",
+    ),
+    LossSpec(
+        "hinge_loss",
+        "binary",
+        "binary hinge loss max(0, 1 − s·x) with labels ±1 (or 0/1 read as 2y − 1)",
+        (_SCORE, _HINGE_LABEL),
+        (_LABELS, P.reduction()),
+        same_shape("input", "target"),
+        hinge_loss,
+        hinge_loss_vjp,
+        smooth_at=lambda a, p, h: bool(np.all(np.abs(_hinge_arg(a, p)) > 4 * h)),
+        term_scale=TermScale(_hinge_value, _hinge_grads),
+        regimes=RegimeRules(kinks=_hinge_kinks),
+        edges=_HINGE_EDGES,
+        element_kind="elementwise",
+        unbatched=("scalar", "(N)"),
+    ),
+    LossSpec(
+        "squared_hinge",
+        "binary",
+        "squared hinge loss max(0, 1 − s·x)² with labels ±1 (or 0/1 read as 2y − 1)",
+        (_SCORE, _HINGE_LABEL),
+        (_LABELS, P.reduction()),
+        same_shape("input", "target"),
+        squared_hinge,
+        squared_hinge_vjp,
+        term_scale=TermScale(_squared_hinge_value, _squared_hinge_grads),
+        edges=_HINGE_EDGES,
+        element_kind="elementwise",
+        unbatched=("scalar", "(N)"),
+    ),
+    LossSpec(
+        "perceptron_loss",
+        "binary",
+        "perceptron criterion max(0, −y·x) with labels ±1",
+        (
+            _SCORE,
+            ArraySpec("target", SIGN_LABEL, differentiable=False, description="label −1 or 1"),
+        ),
+        (P.reduction(),),
+        same_shape("input", "target"),
+        perceptron_loss,
+        perceptron_loss_vjp,
+        smooth_at=lambda a, p, h: bool(np.all(np.abs(a["input"]) > 4 * h)),
+        term_scale=TermScale(abs_loss, abs_vjp(perceptron_loss_vjp)),
+        regimes=RegimeRules(kinks=_perceptron_kinks),
+        edges=_PERCEPTRON_EDGES,
+        element_kind="elementwise",
+        unbatched=("scalar", "(N)"),
     ),
 )

@@ -434,6 +434,176 @@ def _multi_margin_kinks(a, p):
     return [(np.where(others, z, np.inf), size)]
 
 
+# --- multiclass_hinge_loss, multiclass_perceptron_loss -----------------------------------------
+#
+# The Crammer-Singer family: one hinge on the best wrong class, max(0, max_{j≠y}(m + x_j − x_y)),
+# with margin m = 1 (multiclass hinge) or 0 (multiclass perceptron). Not torch's multi_margin_loss,
+# which sums a hinge per wrong class and divides by C, nor Keras' CategoricalHinge, which takes
+# one-hot targets and computes max(0, 1 + max_j (1 − t_j)·x_j − Σ t_j x_j).
+
+
+def _best_wrong(a, margin: float):
+    """Per item (class last): the other classes' hinge arguments z_j = margin + x_j − x_y (−inf at
+    j = y), their maximum top (−inf for a single class) and the mask of j ≠ y."""
+    x = a["input"]
+    others = ~_one_hot(a["target"], np.ones(a["target"].shape, bool), x.shape[-1])
+    x_y = np.take_along_axis(x, a["target"][..., None], axis=-1)
+    z = np.where(others, margin + x - x_y, -np.inf)
+    return z, np.max(z, axis=-1), others
+
+
+def _crammer_singer(margin: float):
+    def loss(a, p) -> Elementwise:
+        _, top, _ = _best_wrong(a, margin)
+        return Elementwise(np.maximum(top, 0.0))
+
+    return loss
+
+
+def _crammer_singer_vjp(margin: float):
+    def vjp(a, p, g):
+        z, top, _ = _best_wrong(a, margin)
+        # where the hinge is active the minimum-norm subgradient spreads the gradient evenly over
+        # the wrong classes tied at the top (conv{e_j} − e_y is smallest at the centroid); at
+        # top = 0 the target itself is among the maxima of max_j(x_j + m − m·[j = y]), and the
+        # subdifferential holds 0, which is taken
+        active = top > 0
+        tied = (z == top[..., None]) & active[..., None]
+        share = tied / np.maximum(np.sum(tied, axis=-1, keepdims=True), 1)
+        onehot = _one_hot(a["target"], np.ones(a["target"].shape, bool), z.shape[-1])
+        dx = share - np.where(onehot & active[..., None], 1.0, 0.0)
+        return {"input": np.asarray(g)[..., None] * dx}
+
+    return vjp
+
+
+def multiclass_hinge_loss(a, p) -> Elementwise:
+    """ℓ_n = max_j (x_j + 1 − [j = y]) − x_y = max(0, max_{j≠y} (1 + x_j − x_y)), the
+    Crammer-Singer multiclass hinge (optax.losses.multiclass_hinge_loss).
+
+    One hinge on the best-scoring wrong class, margin 1, no division by C: not torch's
+    multi_margin_loss (Σ_{j≠y} max(0, 1 − x_y + x_j)/C) nor Keras' CategoricalHinge (one-hot
+    targets). Domain: x real scores (C) or (N, C), the class axis last; y a class index in [0, C)
+    (enforced). ∂ℓ/∂x = e_j − e_y for the one best wrong class j while the hinge is active, 0
+    while it is not. Subgradients, minimum-norm: the mean of e_j over wrong classes tied at the
+    top, minus e_y; 0 at the hinge (x_y exactly 1 above the best wrong class).
+    """
+    return _crammer_singer(1.0)(a, p)
+
+
+def multiclass_perceptron_loss(a, p) -> Elementwise:
+    """ℓ_n = max_j x_j − x_y = max(0, max_{j≠y} (x_j − x_y)), the multiclass perceptron
+    (Collins 2002; optax.losses.multiclass_perceptron_loss).
+
+    Domain: x real scores (C) or (N, C), the class axis last; y a class index in [0, C)
+    (enforced). ∂ℓ/∂x = e_j − e_y for the one top-scoring class j ≠ y, 0 when y scores highest
+    alone. Subgradients, minimum-norm: the mean of e_j over wrong classes tied at the top, minus
+    e_y; 0 when y ties for the top (the hinge).
+    """
+    return _crammer_singer(0.0)(a, p)
+
+
+def _crammer_singer_sizes(a, margin: float):
+    """Each wrong class's hinge argument, the size of its terms |m| + |x_j| + |x_y|, and the
+    wrong classes that correct arithmetic may find at the top with an active or tied hinge."""
+    z, top, others = _best_wrong(a, margin)
+    x = a["input"]
+    x_y = np.take_along_axis(x, a["target"][..., None], axis=-1)
+    size = abs(margin) + np.abs(x) + np.abs(x_y)
+    near = others & (z >= -NEAR_HINGE * size) & (z >= top[..., None] - NEAR_HINGE * size)
+    return z, size, near
+
+
+def _crammer_singer_smooth(a, margin: float, h: float) -> bool:
+    """Away from the hinge and from ties between the best two wrong classes by more than 4h."""
+    z, top, others = _best_wrong(a, margin)
+    if not np.all(np.abs(np.where(np.any(others, axis=-1), top, np.inf)) > 4 * h):
+        return False
+    rivals = others & (z > top[..., None] - 4 * h)
+    return bool(np.all((top < 0) | (np.sum(rivals, axis=-1) <= 1)))
+
+
+def _crammer_singer_value(margin: float):
+    def value(a, p, loss):
+        _, size, near = _crammer_singer_sizes(a, margin)
+        per_item = np.max(np.where(near, size, 0.0), axis=-1, initial=0.0)
+        if margin == 0:
+            return per_item
+        # optax forms x_j + 1 − [j = y] for every class, the target's own (x_y + 1) − 1 too:
+        # a rounding of the size of 1 + |x_y| even where y scores highest and ℓ = 0
+        x_y = np.abs(np.take_along_axis(a["input"], a["target"][..., None], axis=-1))[..., 0]
+        return np.maximum(per_item, 2.0 * x_y + abs(margin))
+
+    return value
+
+
+def _crammer_singer_grads(margin: float):
+    def grads(a, p, c):
+        _, _, near = _crammer_singer_sizes(a, margin)
+        any_near = np.any(near, axis=-1, keepdims=True)
+        onehot = _one_hot(a["target"], np.ones(a["target"].shape, bool), near.shape[-1])
+        on = near | (onehot & any_near)
+        return {"input": np.where(on, np.asarray(c)[..., None], 0.0)}
+
+    return grads
+
+
+def _crammer_singer_kinks(margin: float):
+    def kinks(a, p):
+        """The hinge at the best wrong class (top = 0), and, where it is active or tied, a tie
+        between the best two wrong classes (the gradient moves from one to their mean)."""
+        z, size, _ = _crammer_singer_sizes(a, margin)
+        _, top, others = _best_wrong(a, margin)
+        best = np.argmax(z, axis=-1)[..., None]
+        top_size = np.take_along_axis(size, best, axis=-1)[..., 0]
+        out = [(np.where(np.any(others, axis=-1), top, np.inf), top_size)]
+        if z.shape[-1] > 2:
+            rest = z.copy()
+            np.put_along_axis(rest, best, -np.inf, axis=-1)
+            second = np.argmax(rest, axis=-1)[..., None]
+            x = a["input"]
+            gap = top - np.take_along_axis(rest, second, axis=-1)[..., 0]
+            pair = np.abs(np.take_along_axis(x, best, axis=-1)) + np.abs(
+                np.take_along_axis(x, second, axis=-1)
+            )
+            counted = (top >= -NEAR_HINGE * top_size) & np.isfinite(gap)
+            out.append((np.where(counted, gap, np.inf), pair[..., 0] + abs(margin)))
+        return out
+
+    return kinks
+
+
+def _crammer_singer_rows(margin: float) -> np.ndarray:
+    """x_y exactly ``margin`` above the best wrong class (the hinge), and, in two rows, two wrong
+    classes tied at the top."""
+    x = np.array([[0.0, -2.0, 0.0], [0.0, 0.0, -2.0], [-0.5, 0.5, 0.5], [0.25, -1.0, 0.25]])
+    rows = np.arange(4)
+    x[rows, _INDEX] = x[rows, (_INDEX + 1) % 3] + margin
+    x[2] = [0.5, 0.5, -1.5]  # target 1: class 0 ties with it at the top (the hinge for m = 0)
+    x[2, 1] += margin
+    return x
+
+
+def _crammer_singer_edges(margin: float) -> tuple[Edge, ...]:
+    return (
+        Edge(
+            f"target score exactly {margin:g} above the best wrong class (hinge kink)",
+            lambda c: {"input": _crammer_singer_rows(margin), "target": _INDEX.copy()},
+        ),
+        Edge(
+            "two wrong classes tied at the top, above the target",
+            lambda c: {
+                "input": np.array(
+                    [[1.0, 1.0, -2.0], [-1.0, 2.0, 2.0], [3.0, -4.0, 3.0], [0.5, -1.0, 0.5]]
+                ),
+                "target": np.array([2, 0, 1, 1]),
+            },
+        ),
+        Edge("all scores equal", lambda c: {"input": np.zeros((4, 3)), "target": _INDEX.copy()}),
+        Edge(f"scores ±{BIG:g}", lambda c: {"input": _BIG_LOGITS.copy(), "target": _INDEX.copy()}),
+    )
+
+
 # --- multilabel_margin_loss -------------------------------------------------------------------
 
 
@@ -793,5 +963,43 @@ LOSSES = (
         edges=_MULTILABEL_MARGIN_EDGES,
         element_kind="per_vector",
         unbatched=("(C)", "(N, C)"),
+    ),
+    *(
+        LossSpec(
+            name,
+            "classification",
+            summary,
+            (
+                ArraySpec("input", REAL, differentiable=True, description="class scores"),
+                _INDEX_TARGET,
+            ),
+            (P.reduction(),),
+            (
+                Layout("(C)", {"input": ("C",), "target": ()}),
+                Layout("(N, C)", {"input": ("N", "C"), "target": ("N",)}),
+            ),
+            formula,
+            _crammer_singer_vjp(margin),
+            smooth_at=lambda a, p, h, margin=margin: _crammer_singer_smooth(a, margin, h),
+            term_scale=TermScale(_crammer_singer_value(margin), _crammer_singer_grads(margin)),
+            regimes=RegimeRules(kinks=_crammer_singer_kinks(margin)),
+            edges=_crammer_singer_edges(margin),
+            element_kind="per_vector",
+            unbatched=("(C)", "(N, C)"),
+        )
+        for name, summary, formula, margin in (
+            (
+                "multiclass_hinge_loss",
+                "Crammer-Singer hinge max(0, max_{j≠y}(1 + x_j − x_y)) on the best wrong class",
+                multiclass_hinge_loss,
+                1.0,
+            ),
+            (
+                "multiclass_perceptron_loss",
+                "multiclass perceptron max_j x_j − x_y",
+                multiclass_perceptron_loss,
+                0.0,
+            ),
+        )
     ),
 )

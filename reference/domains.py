@@ -64,6 +64,10 @@ def _sign_label(y, ctx):
     return (y == 1.0) | (y == -1.0)
 
 
+def _binary_label(y, ctx):
+    return (y == 0.0) | (y == 1.0)
+
+
 # --- boundaries (the ``boundary`` input regime) -----------------------------------------------------
 
 
@@ -130,6 +134,10 @@ def _sample_positive(rng, shape, ctx, scale):
 
 def _sample_sign(rng, shape, ctx, scale):
     return rng.choice(np.array([-1.0, 1.0]), size=shape)
+
+
+def _sample_binary(rng, shape, ctx, scale):
+    return rng.choice(np.array([0.0, 1.0]), size=shape)
 
 
 def _sample_weight(rng, shape, ctx, scale):
@@ -256,6 +264,14 @@ def _sign_bands(fmt, kinks, params) -> tuple[Band, ...]:
         Band("±1", "values", points=(-1.0, 1.0)),
         Band("all 1", "values", points=(1.0,)),
         Band("all −1", "values", points=(-1.0,)),
+    )
+
+
+def _binary_label_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    return (
+        Band("0 and 1", "values", points=(0.0, 1.0)),
+        Band("all 1", "values", points=(1.0,)),
+        Band("all 0", "values", points=(0.0,)),
     )
 
 
@@ -425,6 +441,20 @@ SIGN_LABEL = Domain(
         ("±1 label of 2", lambda sizes: 2.0),
     ),
     bands=_sign_bands,
+)
+# Hard {0, 1} labels of a margin loss that reads them as ±1 (2y − 1): Keras' Hinge converts a
+# tensor of 0s and 1s so. Not a probability: ½ is no label, and 0 and 1 are no boundary.
+BINARY_LABEL = Domain(
+    "{0, 1} label",
+    "be a label in {0, 1}",
+    _binary_label,
+    enforced=True,
+    sample=_sample_binary,
+    violations=(
+        ("{0, 1} label of -1", lambda sizes: -1.0),
+        ("{0, 1} label of 0.5", lambda sizes: 0.5),
+    ),
+    bands=_binary_label_bands,
 )
 # A weight scales a term; an infinite one makes 0·inf of every term it does not select.
 WEIGHT = Domain(

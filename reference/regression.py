@@ -5,12 +5,14 @@ Every loss here has reduction ``mean`` dividing by the number of elements.
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from . import params as P
 from ._math import softplus
 from .domains import REAL
-from .edges import BIG, ROW, Edge, has, vec
+from .edges import BIG, INF, ROW, Edge, has, vec
 from .layouts import same_shape
 from .regimes import RegimeRules
 from .spec import ArraySpec, Elementwise, LossSpec
@@ -92,6 +94,32 @@ def mse_loss(a, p) -> Elementwise:
 
 def mse_loss_vjp(a, p, g):
     return _pull_back(a, 2.0 * _diff(a), g)
+
+
+# --- l2_loss ----------------------------------------------------------------------------------
+
+
+def l2_loss(a, p) -> Elementwise:
+    """ℓ = ½(x − y)², and ½x² without a target (y = 0).
+
+    One definition serves both natives: optax.losses.l2_loss(predictions, targets=None) is this
+    loss elementwise (0.5 · squared_error), and tf.nn.l2_loss(t) = Σ t²/2 is its ``sum`` without
+    a target. Half of mse_loss, not a separate loss per framework: the natives differ only in the
+    reduction and in whether a target is given, which are the configuration. Domain: x, y real.
+    Smooth everywhere: ∂ℓ/∂x = x − y = −∂ℓ/∂y.
+    """
+    d = a["input"] - a["target"] if "target" in a else a["input"]
+    return Elementwise(0.5 * d * d)
+
+
+def _no_target(c) -> bool:
+    return not c.get("target")
+
+
+def l2_loss_vjp(a, p, g):
+    if "target" not in a:
+        return {"input": g * a["input"]}
+    return _pull_back(a, _diff(a), g)
 
 
 # --- l1_loss ----------------------------------------------------------------------------------
@@ -249,6 +277,40 @@ LOSSES = (
         mse_loss_vjp,
         term_scale=TermScale(abs_loss, abs_vjp(mse_loss_vjp)),
         edges=_edges(),
+        **_COMMON,
+    ),
+    LossSpec(
+        "l2_loss",
+        "regression",
+        "half squared error ½(x − y)² (½x² without a target): optax l2_loss, tf.nn.l2_loss",
+        (
+            ArraySpec("input", REAL, differentiable=True, description="prediction"),
+            ArraySpec(
+                "target",
+                REAL,
+                differentiable=True,
+                optional=True,
+                description="ground truth (absent: 0, as optax's targets=None and tf.nn.l2_loss)",
+            ),
+        ),
+        (P.reduction(),),
+        _LAYOUTS,
+        l2_loss,
+        l2_loss_vjp,
+        term_scale=TermScale(abs_loss, abs_vjp(l2_loss_vjp)),
+        edges=(
+            *(dataclasses.replace(e, when=has("target")) for e in _edges()),
+            Edge("input 0 (no target)", lambda c: {"input": np.zeros(4)}, when=_no_target),
+            Edge(
+                f"inputs ±{BIG:g} (no target; the squares overflow float16)",
+                lambda c: {"input": vec(BIG, -BIG, 0.5, -2.0)},
+                when=_no_target,
+            ),
+            Edge(
+                "inputs ±inf against finite targets",
+                lambda c: {"input": vec(INF, -INF, 0.5, -2.0), "target": vec(0, 1, 0.5, -2.0)},
+            ),
+        ),
         **_COMMON,
     ),
     LossSpec(

@@ -69,7 +69,7 @@ def _beyond_tolerance(case: Case, got, expected, name: str | None) -> bool:
 
 def _reproduces(adapter, entry, case: Case) -> list[str]:
     """The parts in which JAX differs from the reference on ``case``: beyond 1e-12 relative and
-    beyond the suite's tolerance."""
+    beyond the suite's tolerance, and the dtype of the value."""
     out = adapter.run(case)
     try:
         value, grads = R.value_and_vjp(case.loss, case.rounded(), case.params, case.cotangent)
@@ -79,6 +79,10 @@ def _reproduces(adapter, entry, case: Case) -> list[str]:
     if out.error is not None:
         return ["error"]
     found = []
+    # result fidelity: a result in another dtype than the case's (x64 promotion) is the part
+    # "dtype", whatever its numbers (cases.compare)
+    if out.value_dtype is not None and out.value_dtype != case.dtype:
+        found.append("dtype")
     if _differs(out.value, value) and _beyond_tolerance(case, out.value, value, None):
         found.append("value")
     if any(

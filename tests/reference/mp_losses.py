@@ -162,6 +162,13 @@ def _smooth_l1(d, p):
     return d * d / (2 * beta) if abs(d) < beta else abs(d) - beta / 2
 
 
+def l2_loss(a, p) -> Elementwise:
+    """ℓ = ½(x − y)² (optax l2_loss), ½x² without a target (tf.nn.l2_loss before its sum)."""
+    x = a["input"]
+    y = a.get("target", np.zeros(x.shape))
+    return Elementwise(*_from_terms(x.shape, lambda i: [(mpf(x[i]) - mpf(y[i])) ** 2 / 2]))
+
+
 def _log_cosh(d, p):
     # log cosh d = log1p(cosh d − 1), and cosh d − 1 = 2 sinh²(d/2) without cancellation.
     return mpmath.log1p(2 * mpmath.sinh(d / 2) ** 2)
@@ -224,6 +231,41 @@ def sigmoid_focal_loss(a, p) -> Elementwise:
         ]
 
     return Elementwise(*_from_terms(x.shape, terms))
+
+
+def _sign(y, p):
+    """The label as a sign: y itself, or 2y − 1 for {0, 1} labels (labels='binary')."""
+    return 2 * mpf(y) - 1 if p.get("labels", "sign") == "binary" else mpf(y)
+
+
+def hinge_loss(a, p) -> Elementwise:
+    """ℓ = max(0, 1 − s·x) (optax hinge_loss, Keras Hinge before its mean over the last axis)."""
+    x, y = a["input"], a["target"]
+    values, scales = obj(x.shape), obj(x.shape)
+    for i in items(x.shape):
+        xi = mpf(x[i])
+        values[i] = max(1 - _sign(y[i], p) * xi, ZERO)
+        scales[i] = 1 + abs(xi)
+    return Elementwise(values, scales)
+
+
+def squared_hinge(a, p) -> Elementwise:
+    """ℓ = max(0, 1 − s·x)² (Keras SquaredHinge before its mean over the last axis)."""
+    x, y = a["input"], a["target"]
+    values, scales = obj(x.shape), obj(x.shape)
+    for i in items(x.shape):
+        xi = mpf(x[i])
+        h = max(1 - _sign(y[i], p) * xi, ZERO)
+        values[i] = h * h
+        # 1 − s·x carries an absolute error of u(1 + |x|), which the square doubles relative to h
+        scales[i] = h * (h + 2 * (1 + abs(xi)))
+    return Elementwise(values, scales)
+
+
+def perceptron_loss(a, p) -> Elementwise:
+    """ℓ = max(0, −y·x) (optax perceptron_loss): one exact term."""
+    x, y = a["input"], a["target"]
+    return Elementwise(*_from_terms(x.shape, lambda i: [max(-mpf(y[i]) * mpf(x[i]), ZERO)]))
 
 
 # --- classification: class dimension 1 of (N, C, d1, …), or 0 of (C) ---------------------------
@@ -391,6 +433,35 @@ def multilabel_soft_margin_loss(a, p) -> Elementwise:
         return out
 
     return Elementwise(*_from_terms(x.shape[:-1], terms))
+
+
+def _best_wrong_class(margin):
+    """max(0, max_{j≠y}(m + x_j − x_y)), the Crammer-Singer hinge (optax multiclass_hinge_loss,
+    m = 1, written there as max_j(x_j + 1 − [j = y]) − x_y; multiclass_perceptron_loss, m = 0,
+    max_j x_j − x_y). Scale: the terms m, x_j, x_y of the best wrong class, and x_y twice where
+    the target scores highest (max_j(x_j + m − m[j = y]) − x_y is 0 only by cancellation)."""
+
+    def loss(a, p) -> Elementwise:
+        x, y = a["input"], a["target"]
+        m = mpf(margin)
+        x2 = x.reshape(-1, x.shape[-1])
+        labels = np.asarray(y).reshape(-1)
+        values, scales = obj(len(labels)), obj(len(labels))
+        for n, (row, label) in enumerate(zip(x2, labels, strict=True)):
+            xy = mpf(row[label])
+            best, size = ZERO, 2 * abs(xy) + abs(m)
+            for j, xj in enumerate(row):
+                if j != label:
+                    z = m + mpf(xj) - xy
+                    if mpmath.isnan(z):  # ±inf − (same ±inf): the definition has no value
+                        best = mpmath.nan
+                        break
+                    if z >= best:
+                        best, size = z, max(size, abs(m) + abs(mpf(xj)) + abs(xy))
+            values[n], scales[n] = best, size
+        return Elementwise(values.reshape(y.shape), scales.reshape(y.shape))
+
+    return loss
 
 
 # --- distribution ------------------------------------------------------------------------------
@@ -672,6 +743,12 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "hinge_embedding_loss": hinge_embedding_loss,
     "soft_margin_loss": soft_margin_loss,
     "ctc_loss": ctc_loss,
+    "l2_loss": l2_loss,
+    "hinge_loss": hinge_loss,
+    "squared_hinge": squared_hinge,
+    "perceptron_loss": perceptron_loss,
+    "multiclass_hinge_loss": _best_wrong_class(1.0),
+    "multiclass_perceptron_loss": _best_wrong_class(0.0),
 }
 
 

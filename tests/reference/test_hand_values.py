@@ -83,6 +83,26 @@ def test_mse_loss_mean_gradient_is_two_d_over_n():
     assert_close(g["target"], [-2.0 / 3.0, 0.0, -2.0])  # −2d/3
 
 
+# === l2_loss ======================================================================================
+
+
+def test_l2_loss_is_half_the_squared_difference():
+    assert_exact(loss("l2_loss", MSE), [0.5, 0.0, 4.5])  # d²/2 with d = [1, 0, 3]
+    assert loss("l2_loss", MSE, reduction="sum") == 5.0
+    assert_close(loss("l2_loss", MSE, reduction="mean"), 5.0 / 3.0)
+    g = grads("l2_loss", MSE)  # d and −d
+    assert_exact(g["input"], [1.0, 0.0, 3.0])
+    assert_exact(g["target"], [-1.0, 0.0, -3.0])
+
+
+def test_l2_loss_without_target_is_tf_nn_l2_loss():
+    # tf.nn.l2_loss([1, 2, 4]) = (1 + 4 + 16)/2 = 10.5; its gradient is the input itself
+    x = {"input": [1.0, 2.0, 4.0]}
+    assert loss("l2_loss", x, reduction="sum") == 10.5
+    assert_exact(grads("l2_loss", x)["input"], [1.0, 2.0, 4.0])
+    assert_exact(loss("l2_loss", x), [0.5, 2.0, 8.0])
+
+
 # === l1_loss ======================================================================================
 
 L1 = {"input": [1.0, -2.0, 0.5], "target": [0.0, 1.0, 0.5]}  # d = [1, −3, 0]
@@ -393,6 +413,60 @@ def test_sigmoid_focal_loss_gradient_at_zero_logit():
     assert_close(g["input"], [-0.0625 * LOG2 - 0.03125, 0.1875 * LOG2 + 0.09375])
 
 
+# === hinge_loss, squared_hinge, perceptron_loss ===================================================
+
+# s·x = 2, 1, 0.5, −1 for labels 1, −1, 1, −1: hinges 1 − s·x = −1, 0, ½, 2
+SCORES = {"input": [2.0, -1.0, 0.5, 1.0], "target": [1.0, -1.0, 1.0, -1.0]}
+
+
+def test_hinge_loss_none_sum_mean():
+    assert_exact(loss("hinge_loss", SCORES), [0.0, 0.0, 0.5, 2.0])  # max(0, 1 − s·x)
+    assert loss("hinge_loss", SCORES, reduction="sum") == 2.5
+    assert loss("hinge_loss", SCORES, reduction="mean") == 0.625  # 2.5 / 4
+
+
+def test_hinge_loss_gradient_is_minus_the_label_where_active_and_zero_at_the_hinge():
+    # element 1 sits on the hinge (1 − (−1)(−1) = 0): the minimum-norm subgradient 0
+    assert_exact(grads("hinge_loss", SCORES)["input"], [0.0, 0.0, -1.0, 1.0])
+    assert_exact(grads("hinge_loss", SCORES, reduction="mean")["input"], [0.0, 0.0, -0.25, 0.25])
+
+
+def test_hinge_loss_binary_labels_read_as_two_y_minus_one():
+    binary = {"input": SCORES["input"], "target": [1.0, 0.0, 1.0, 0.0]}  # s = 1, −1, 1, −1
+    assert_exact(loss("hinge_loss", binary, labels="binary"), [0.0, 0.0, 0.5, 2.0])
+    assert_exact(grads("hinge_loss", binary, labels="binary")["input"], [0.0, 0.0, -1.0, 1.0])
+
+
+def test_hinge_loss_infinite_scores():
+    # s·x = +inf: 0 (and no gradient); s·x = −inf: +inf with slope −s
+    inf = {"input": [math.inf, -math.inf], "target": [1.0, 1.0]}
+    assert_exact(loss("hinge_loss", inf), [0.0, math.inf])
+    assert_exact(grads("hinge_loss", inf)["input"], [0.0, -1.0])
+
+
+def test_squared_hinge_none_sum_and_gradient():
+    assert_exact(loss("squared_hinge", SCORES), [0.0, 0.0, 0.25, 4.0])  # h² with h = 0, 0, ½, 2
+    assert loss("squared_hinge", SCORES, reduction="sum") == 4.25
+    assert loss("squared_hinge", SCORES, reduction="mean") == 1.0625  # 4.25 / 4
+    # −2·s·h: 0 at the hinge from both sides, −2·½ = −1, −2·(−1)·2 = 4
+    assert_exact(grads("squared_hinge", SCORES)["input"], [0.0, 0.0, -1.0, 4.0])
+
+
+def test_squared_hinge_binary_labels():
+    binary = {"input": [0.0, 3.0], "target": [0.0, 0.0]}  # s = −1: h = 1, 4
+    assert_exact(loss("squared_hinge", binary, labels="binary"), [1.0, 16.0])
+    assert_exact(grads("squared_hinge", binary, labels="binary")["input"], [2.0, 8.0])
+
+
+def test_perceptron_loss_none_sum_mean_and_gradient():
+    # y·x = 2, 1, ½, −1 and 0 (x = 0, the hinge): ℓ = max(0, −y·x) = 0, 0, 0, 1, 0
+    arrays = {"input": [2.0, 1.0, 0.5, 1.0, 0.0], "target": [1.0, 1.0, 1.0, -1.0, 1.0]}
+    assert_exact(loss("perceptron_loss", arrays), [0.0, 0.0, 0.0, 1.0, 0.0])
+    assert loss("perceptron_loss", arrays, reduction="mean") == 0.2
+    # slope −y where y·x < 0: +1 for y = −1; at x = 0 the minimum-norm subgradient 0
+    assert_exact(grads("perceptron_loss", arrays)["input"], [0.0, 0.0, 0.0, 1.0, 0.0])
+
+
 # === cross_entropy ================================================================================
 
 ROWS = [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]]  # log softmax of each row: [−L, 1 − L, 2 − L]
@@ -655,6 +729,64 @@ def test_multilabel_soft_margin_loss_elementwise_weight():
         "weight": [[1.0, 0.0, 2.0], [0.0, 0.0, 3.0]],
     }
     assert_close(loss("multilabel_soft_margin_loss", arrays), [LOG2, LOG2])
+
+
+# === multiclass_hinge_loss, multiclass_perceptron_loss ============================================
+
+# Three items of three classes, targets 0, 1, 2:
+#   [2, 0.5, −1], y = 0: best wrong 0.5, 1 + 0.5 − 2 = −0.5 → 0 (perceptron: 0.5 − 2 < 0 → 0)
+#   [1, 0.25, 1], y = 1: wrong classes 0 and 2 tie at 1: 1 + 1 − 0.25 = 1.75 (perceptron 0.75)
+#   [0, 3, 2], y = 2: best wrong 3: 1 + 3 − 2 = 2 (perceptron 1)
+CRAMMER = {
+    "input": [[2.0, 0.5, -1.0], [1.0, 0.25, 1.0], [0.0, 3.0, 2.0]],
+    "target": np.array([0, 1, 2]),
+}
+
+
+def test_multiclass_hinge_loss_none_sum_mean():
+    assert_exact(loss("multiclass_hinge_loss", CRAMMER), [0.0, 1.75, 2.0])
+    assert loss("multiclass_hinge_loss", CRAMMER, reduction="sum") == 3.75
+    assert loss("multiclass_hinge_loss", CRAMMER, reduction="mean") == 1.25  # 3.75 / 3
+
+
+def test_multiclass_hinge_loss_gradient_splits_a_tie_evenly():
+    g = grads("multiclass_hinge_loss", CRAMMER)["input"]
+    # item 1: e_j − e_y averaged over the tied wrong classes 0 and 2 (the minimum-norm point)
+    assert_exact(g, [[0.0, 0.0, 0.0], [0.5, -1.0, 0.5], [0.0, 1.0, -1.0]])
+
+
+def test_multiclass_hinge_loss_differs_from_multi_margin_loss():
+    # torch's multi_margin_loss sums a hinge per wrong class and divides by C: for item 1,
+    # (1.75 + 1.75) / 3 = 7/6, not the best wrong class's 1.75
+    one = {"input": [CRAMMER["input"][1]], "target": np.array([1])}
+    assert_exact(loss("multiclass_hinge_loss", one), [1.75])
+    assert_close(loss("multi_margin_loss", one), [3.5 / 3])
+
+
+def test_multiclass_hinge_loss_at_the_hinge_takes_zero():
+    # x_y = 1 exactly 1 above the best wrong class 0: the target ties at the top of
+    # max_j(x_j + 1 − [j = y]), so 0 is a subgradient, the minimum-norm one
+    at = {"input": [[1.0, 0.0, -3.0]], "target": np.array([0])}
+    assert_exact(loss("multiclass_hinge_loss", at), [0.0])
+    assert_exact(grads("multiclass_hinge_loss", at)["input"], [[0.0, 0.0, 0.0]])
+
+
+def test_multiclass_hinge_loss_unbatched_and_single_class():
+    assert loss("multiclass_hinge_loss", {"input": [0.0, 3.0, 2.0], "target": np.array(2)}) == 2.0
+    # one class: no wrong class, so the loss is 0
+    assert_exact(loss("multiclass_hinge_loss", {"input": [[5.0]], "target": np.array([0])}), [0])
+
+
+def test_multiclass_perceptron_loss_values_and_gradient():
+    assert_exact(loss("multiclass_perceptron_loss", CRAMMER), [0.0, 0.75, 1.0])
+    g = grads("multiclass_perceptron_loss", CRAMMER)["input"]
+    assert_exact(g, [[0.0, 0.0, 0.0], [0.5, -1.0, 0.5], [0.0, 1.0, -1.0]])
+
+
+def test_multiclass_perceptron_loss_target_tied_at_the_top_takes_zero():
+    tied = {"input": [[1.0, 1.0, -2.0]], "target": np.array([0])}
+    assert_exact(loss("multiclass_perceptron_loss", tied), [0.0])
+    assert_exact(grads("multiclass_perceptron_loss", tied)["input"], [[0.0, 0.0, 0.0]])
 
 
 # === multilabel_margin_loss =======================================================================

@@ -529,6 +529,96 @@ def test_multilabel_soft_margin_equals_class_mean_of_bce_with_logits(p: Problem)
     assert_tight(g["target"], g_bce["target"], scale=w * (softplus(x) + softplus(-x)))
 
 
+@SETTINGS
+@given(problems(names=["l2_loss"]))
+def test_l2_loss_is_half_mse_and_no_target_is_target_zero(p: Problem):
+    x = p.arrays["input"]
+    target = p.arrays.get("target", np.zeros_like(x))
+    mse = Problem("mse_loss", {}, {"input": x, "target": target}, p.layout)
+    zero = {"target": np.zeros_like(x)} if "target" not in p.arrays else {}
+    for reduction in p.spec.reductions:
+        # ½·d² is d² scaled by a power of two: exact
+        assert_exact(p.value(reduction), mse.value(reduction) / 2)
+        assert_exact(p.value(reduction, **zero), p.value(reduction))
+    cot = np.ones_like(x)
+    assert_exact(p.grads("none", cot)["input"], mse.grads("none", cot)["input"] / 2)
+
+
+@SETTINGS
+@given(problems(names=["hinge_loss", "squared_hinge"]))
+def test_binary_labels_equal_their_signs(p: Problem):
+    # labels='binary' reads y ∈ {0, 1} as s = 2y − 1: the same numbers as those signs
+    labels = p.params.get("labels", "sign")
+    y = p.arrays["target"]
+    signs = 2.0 * y - 1.0 if labels == "binary" else y
+    binary = (signs + 1.0) / 2.0
+    for reduction in p.spec.reductions:
+        as_signs = p.value(reduction, target=signs, labels="sign")
+        assert_exact(p.value(reduction, target=binary, labels="binary"), as_signs)
+
+
+@SETTINGS
+@given(problems(names=["hinge_loss"]))
+def test_squared_hinge_is_the_square_of_the_hinge(p: Problem):
+    sq = Problem("squared_hinge", p.params, p.arrays, p.layout)
+    h = p.value("none")
+    assert_exact(sq.value("none"), h * h)
+    cot = np.ones_like(h)
+    # d(h²)/dx = 2h·dh/dx: exact (h is exact, the slopes are ±1 or 0)
+    assert_exact(sq.grads("none", cot)["input"], 2.0 * h * p.grads("none", cot)["input"])
+
+
+@SETTINGS
+@given(problems(names=["perceptron_loss"]))
+def test_hinge_is_the_perceptron_moved_by_the_margin(p: Problem):
+    # max(0, 1 − y·x) = max(0, −y·(x − y)) for y = ±1: the same single rounding of 1 − y·x
+    y = p.arrays["target"]
+    hinge = Problem("hinge_loss", {}, p.arrays, p.layout)
+    moved = p.arrays["input"] - y
+    for reduction in p.spec.reductions:
+        assert_exact(p.value(reduction, input=moved), hinge.value(reduction))
+    cot = np.ones_like(y)
+    assert_exact(p.grads("none", cot, input=moved)["input"], hinge.grads("none", cot)["input"])
+
+
+@SETTINGS
+@given(problems(names=["multiclass_hinge_loss"], layout_filter=lambda lay: lay.name == "(N, C)"))
+def test_two_class_crammer_singer_is_the_binary_hinge_of_the_score_difference(p: Problem):
+    # C = 2: max(0, 1 + x_other − x_y) = hinge(x_y − x_other, s = 1)
+    x, y = p.arrays["input"], p.arrays["target"]
+    assume(x.shape[1] == 2)
+    rows = np.arange(x.shape[0])
+    margin = x[rows, y] - x[rows, 1 - y]
+    hinge = R.evaluate(
+        "hinge_loss", {"input": margin, "target": np.ones_like(margin)}, {"reduction": "none"}
+    )
+    assert_tight(p.value("none"), hinge, scale=1.0 + np.abs(x).sum(axis=1))
+
+
+@SETTINGS
+@given(
+    problems(
+        names=["multiclass_hinge_loss", "multiclass_perceptron_loss"],
+        layout_filter=lambda lay: lay.name == "(N, C)",
+    )
+)
+def test_crammer_singer_losses_bound_the_sum_of_hinges(p: Problem):
+    # the best wrong class's hinge ≤ the sum over wrong classes ≤ (C − 1)· it: multi_margin_loss
+    # (p = 1, margin m, ÷ C) sums what multiclass_hinge_loss (m = 1) and the perceptron (m = 0)
+    # take the maximum of
+    x = p.arrays["input"]
+    n_classes = x.shape[1]
+    margin = 1.0 if p.name == "multiclass_hinge_loss" else 0.0
+    summed = (
+        R.evaluate("multi_margin_loss", p.arrays, {"margin": margin, "reduction": "none"})
+        * n_classes
+    )
+    best = p.value("none")
+    slack = 1e-12 * (1.0 + np.abs(x).sum(axis=1))
+    assert np.all(best <= summed + slack)
+    assert np.all(summed <= (n_classes - 1) * best + slack)
+
+
 # === margins ======================================================================================
 
 
@@ -589,7 +679,31 @@ def _beyond_triplet(draw, params):
     return {"anchor": a, "positive": p, "negative": neg}
 
 
+def _beyond_hinge(draw, params):
+    n = draw(st.integers(1, 4))
+    gap = np.array(draw(st.lists(st.floats(1e-3, 3.0), min_size=n, max_size=n)))
+    s = np.array(draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=n, max_size=n)))
+    y = (s + 1.0) / 2.0 if params.get("labels", "sign") == "binary" else s
+    return {"input": s * (1.0 + gap), "target": y}  # s·x = 1 + gap > 1
+
+
+def _beyond_perceptron(draw, params):
+    n = draw(st.integers(1, 4))
+    gap = np.array(draw(st.lists(st.floats(1e-3, 3.0), min_size=n, max_size=n)))
+    s = np.array(draw(st.lists(st.sampled_from([-1.0, 1.0]), min_size=n, max_size=n)))
+    return {"input": s * gap, "target": s}
+
+
+def _beyond_crammer_singer(margin):
+    return lambda draw, params: _beyond_multi_margin(draw, {"margin": margin})
+
+
 BEYOND_MARGIN = {
+    "hinge_loss": _beyond_hinge,
+    "squared_hinge": _beyond_hinge,
+    "perceptron_loss": _beyond_perceptron,
+    "multiclass_hinge_loss": _beyond_crammer_singer(1.0),
+    "multiclass_perceptron_loss": _beyond_crammer_singer(0.0),
     "hinge_embedding_loss": _beyond_hinge_embedding,
     "margin_ranking_loss": _beyond_margin_ranking,
     "multi_margin_loss": _beyond_multi_margin,

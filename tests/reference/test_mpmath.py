@@ -74,6 +74,7 @@ ELEMENTS = {
         st.floats(1e-3, 5.0, allow_subnormal=False), (0.0, 1e-300, 1e-7, 1e-6, 1e-5, 1.0)
     ),
     "±1 label": st.sampled_from((-1.0, 1.0)),
+    "{0, 1} label": st.sampled_from((0.0, 1.0)),
     # Rescaling weights are O(1) or exactly 0: a weight of 1e-250 makes w·ℓ underflow before the
     # weighted mean divides by Σw, an artefact of any float64 evaluation, not of a formula.
     "weight": _mix(st.floats(1e-3, 2.0), (0.0, 1.0)),
@@ -263,6 +264,14 @@ STRESS = [
         {},
         dict(input=f(1.0, 1e-300, 700.0), target=f(1 + TINY_STEP, 0.0, -700.0)),
     ),
+    (
+        # half of 1e-300² underflows; ½(1 + 2⁻⁵² − 1)² = 2⁻¹⁰⁵; ½·(1e200)² overflows to +inf
+        "l2-tiny-and-huge",
+        "l2_loss",
+        {},
+        dict(input=f(1e-300, 1.0, 1e200, -3.0), target=f(0.0, 1 + TINY_STEP, 0.0, 0.5)),
+    ),
+    ("l2-no-target", "l2_loss", {}, dict(input=f(1e-160, -700.0, 1.5, 0.0))),
     ("l1-last-bit", "l1_loss", {}, dict(input=f(1.0, 1e-300), target=f(1 + TINY_STEP, -1e-300))),
     (
         "huber-at-delta",
@@ -574,6 +583,51 @@ STRESS = [
             targets=idx(1, 2, 1, 1, 1, 1, 2, 1).reshape(4, 2),
             input_lengths=idx(3, 3, 2, 3),
             target_lengths=idx(2, 2, 2, 0),
+        ),
+    ),
+    (
+        # on the hinge exactly, one ulp inside it, far past it, and a score of 1e-300
+        "hinge-at-margin",
+        "hinge_loss",
+        {},
+        dict(input=f(1.0, 1.0 - U, -700.0, 1e-300, -1.0), target=f(1.0, 1.0, 1.0, -1.0, -1.0)),
+    ),
+    (
+        "hinge-binary-labels",
+        "hinge_loss",
+        {"labels": "binary"},
+        dict(input=f(1.0, -1.0 + 1e-16, 30.0, 1e-300), target=f(1.0, 0.0, 0.0, 0.0)),
+    ),
+    (
+        # h = 2⁻⁵³ squared (1.2e-32) beside h² of 1e300 (beyond float64: +inf)
+        "squared-hinge-tiny-and-huge",
+        "squared_hinge",
+        {},
+        dict(input=f(1.0 - U, 1e200, -1e-300, 0.5), target=f(1.0, -1.0, 1.0, -1.0)),
+    ),
+    (
+        "perceptron-at-zero",
+        "perceptron_loss",
+        {},
+        dict(input=f(0.0, -0.0, 1e-300, -1e-300, 700.0), target=f(1.0, -1.0, -1.0, -1.0, -1.0)),
+    ),
+    (
+        # a tie one ulp from the hinge, a huge and a tiny score, every class but one far below
+        "multiclass-hinge-near-ties",
+        "multiclass_hinge_loss",
+        {},
+        dict(
+            input=np.array([[1.0, 1e-16, -1.0], [700.0, 0.0, 699.0], [1e-300, -1e-300, 0.0]]),
+            target=idx(0, 0, 2),
+        ),
+    ),
+    (
+        "multiclass-perceptron-ties",
+        "multiclass_perceptron_loss",
+        {},
+        dict(
+            input=np.array([[1.0, 1.0, -1.0], [700.0, 0.0, 700.0 + 2**-43], [1e-300, 0.0, -1.0]]),
+            target=idx(0, 0, 2),
         ),
     ),
     (

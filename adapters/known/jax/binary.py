@@ -7,7 +7,7 @@ import numpy as np
 
 import reference as R
 from reference import Case
-from reference.contract import Divergence, Example, Prediction, predict_nonfinite
+from reference.contract import Divergence, Example, Prediction, predict, predict_nonfinite
 
 from ._common import (
     INF,
@@ -123,5 +123,95 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="gamma > 0, a finite logit, target 1 or 0 (or subnormal, on CPU), dropped term > 2 ULPs",
         affects=("grad",),
         example=Example({"reduction": "sum"}, {"input": [0.0, 1.5], "target": [1.0, 0.0]}),
+    ),
+]
+
+
+# --- hinge_loss, perceptron_loss: jnp.maximum's tie at the hinge ---------------------------------
+
+HINGE_SOURCE = (
+    "https://github.com/google-deepmind/optax/blob/v0.2.8/optax/losses/_classification.py#L93-L124"
+)
+# jax/_src/lax/lax.py at jax-v0.10.2: max_p's JVP gives each operand g·_balanced_eq, ½ at a tie
+MAX_TIE_SOURCE = "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/lax.py#L5112-L5114"
+
+
+def _signs_as_optax(case: Case) -> np.ndarray:
+    """The ±1 labels optax multiplies by: the target, or the mapping's 2·target − 1."""
+    y = case.rounded()["target"]
+    return 2.0 * y - 1.0 if full_params(case).get("labels", "sign") == "binary" else y
+
+
+def hinge_at_zero(case: Case) -> bool:
+    """Some element's hinge argument 1 − s·x is exactly 0 (s·x = 1: 1 − s·x is exact near there,
+    so no dtype rounds another input onto the tie)."""
+    a = case.rounded()
+    with np.errstate(all="ignore"):
+        return bool(np.any(1.0 - _signs_as_optax(case) * a["input"] == 0))
+
+
+def perceptron_at_zero(case: Case) -> bool:
+    """Some input is 0 as JAX sees it (exactly, or subnormal and flushed on CPU): −y·x is a
+    signed zero, tied with jnp.maximum's 0."""
+    return bool(np.any(zero_for_jax(case.rounded()["input"], case)))
+
+
+def _half_at_tie(z_of):
+    """The reference's loss, with the slope −s halved where the hinge argument is exactly 0."""
+
+    def model(case: Case) -> Prediction:
+        def vjp(a, p, g):
+            s, z = z_of(a, p)
+            slope = np.where(z > 0, -s, np.where(z == 0, -0.5 * s, 0.0))
+            return {"input": g * slope}
+
+        spec = R.get(case.loss)
+        return predict(case, elementwise=spec.elementwise, elementwise_vjp=vjp)
+
+    return model
+
+
+def _hinge_z(a, p):
+    s = 2.0 * a["target"] - 1.0 if p.get("labels", "sign") == "binary" else a["target"]
+    return s, 1.0 - s * a["input"]
+
+
+def _perceptron_z(a, p):
+    return a["target"], -a["target"] * a["input"]
+
+
+DIVERGENCES += [
+    Divergence(
+        id="hinge_loss/hinge-tie-half-gradient",
+        kind="convention",
+        loss="hinge_loss",
+        description=(
+            "optax's hinge is jnp.maximum(0, 1 − x·y), and JAX differentiates max at a tie "
+            "symmetrically: where 1 − s·x = 0 each side gets half, so ∂ℓ/∂x = −s/2 (x = 1, "
+            "s = 1: −0.5). The reference takes the minimum-norm subgradient, 0."
+        ),
+        citation=f"{MAX_TIE_SOURCE} ({HINGE_SOURCE})",
+        inputs=hinge_at_zero,
+        inputs_text="some element has s·x = 1 exactly (the hinge)",
+        affects=("grad",),
+        model=_half_at_tie(_hinge_z),
+        model_text="the reference's loss, with slope −s/2 where 1 − s·x = 0",
+        example=Example({"reduction": "sum"}, {"input": [1.0, -0.5], "target": [1.0, 1.0]}),
+    ),
+    Divergence(
+        id="perceptron_loss/hinge-tie-half-gradient",
+        kind="convention",
+        loss="perceptron_loss",
+        description=(
+            "optax's perceptron loss is jnp.maximum(0, −x·y), and JAX differentiates max at a "
+            "tie symmetrically: at x = 0 (−x·y = 0) each side gets half, so ∂ℓ/∂x = −y/2 "
+            "(y = 1: −0.5). The reference takes the minimum-norm subgradient, 0. A subnormal x "
+            "is 0 to XLA on CPU (flush to zero), and ties too."
+        ),
+        citation=f"{MAX_TIE_SOURCE} ({HINGE_SOURCE})",
+        inputs=perceptron_at_zero,
+        inputs_text="some input is 0 as JAX sees it (0, −0, or a subnormal flushed on CPU)",
+        affects=("grad",),
+        example=Example({"reduction": "sum"}, {"input": [0.0, 1.0], "target": [1.0, -1.0]}),
     ),
 ]

@@ -279,3 +279,112 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
 ]
+
+
+# --- multiclass_hinge_loss, multiclass_perceptron_loss ------------------------------------------
+#
+# optax v0.2.8: one_hot = jax.nn.one_hot(labels, C) (float64 under x64, whatever the scores'
+# dtype); multiclass_hinge_loss = jnp.max(scores + 1.0 − one_hot, −1) − dot(scores, one_hot),
+# multiclass_perceptron_loss = jnp.max(scores, −1) − dot(scores, one_hot).
+
+MULTICLASS_HINGE_SOURCE = OPTAX.format("_classification.py#L439-L442")
+MULTICLASS_PERCEPTRON_SOURCE = OPTAX.format("_classification.py#L464-L465")
+# jax/_src/lax/lax.py at jax-v0.10.2: reduce_max's JVP divides g among the locations equal to
+# the maximum (location_indicators / counts)
+REDUCE_MAX_TIES = "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/lax.py#L8479-L8487"
+ONE_HOT_DTYPE = JAX_DOCS.format("jax.nn.one_hot")
+
+
+def _crammer_singer_scores(case: Case) -> list[np.ndarray]:
+    """The scores optax takes the maximum of, as the dtype's arithmetic may form them:
+    x + 1 − onehot with x + 1 rounded to the dtype (op by op) or kept exact (XLA's excess
+    precision in a fused jit), and x itself for the perceptron."""
+    a = case.rounded()
+    x, y = a["input"], a["target"]
+    onehot = (y[..., None] == np.arange(x.shape[-1])).astype(np.float64)
+    if case.loss == "multiclass_perceptron_loss":
+        return [x]
+    with np.errstate(all="ignore"):
+        return [R.round_to(x + 1.0, case.dtype) - onehot, x + 1.0 - onehot]
+
+
+def crammer_singer_tie_differs(case: Case) -> bool:
+    """JAX's gradient at a tie of the maximum — g split evenly over every class at the top,
+    minus e_y — differs from the reference's on some item: the target is tied at the top with
+    another class (reference: 0), or the dtype's rounding of x + 1 ties classes the reference
+    does not tie (or parts classes it ties)."""
+    a = case.rounded()
+    y = a["target"]
+    params = {**full_params(case), "reduction": "none"}
+    ones = np.ones(np.shape(y))
+    with np.errstate(all="ignore"):
+        _, ref = R.value_and_vjp(case.loss, a, params, ones)
+    onehot = y[..., None] == np.arange(a["input"].shape[-1])
+    for scores in _crammer_singer_scores(case):
+        top = np.max(scores, axis=-1, keepdims=True)
+        at_top = scores == top
+        jax_grad = at_top / np.maximum(at_top.sum(axis=-1, keepdims=True), 1) - onehot
+        differs = np.any(jax_grad != ref["input"], axis=-1) & np.isfinite(top[..., 0])
+        if np.any(differs):
+            return True
+    return False
+
+
+def _x64_entry(loss: str, citation: str) -> Divergence:
+    return Divergence(
+        id=f"{loss}/x64-one-hot-promotes-to-float64",
+        kind="known-bug",
+        loss=loss,
+        description=(
+            "with jax_enable_x64 on (which float64 needs) the loss of float32, float16 or "
+            "bfloat16 scores comes back in float64: jax.nn.one_hot(labels, C) has no dtype "
+            "argument in optax's call, so it is the default float dtype (float64 under x64), and "
+            "scores − one_hot and dot(scores, one_hot) promote to it. (The VJP of reduction none, "
+            "given a cotangent in the scores' dtype, raises: no gradient to compare. The scalar "
+            "reductions' gradients come back in the scores' dtype and are judged as usual.)"
+        ),
+        citation=f"{citation} ({ONE_HOT_DTYPE}: dtype defaults to jnp.float_)",
+        dtypes=("float32", "float16", "bfloat16"),
+        affects=("dtype",),
+        example=Example(
+            {"reduction": "sum"}, {"input": [[0.5, 1.25, -1.0]], "target": [1]}, dtype="float32"
+        ),
+    )
+
+
+def _tie_entry(loss: str, citation: str, example: Example) -> Divergence:
+    return Divergence(
+        id=f"{loss}/tie-splits-gradient",
+        kind="convention",
+        loss=loss,
+        description=(
+            "jnp.max's gradient is split evenly among every class tied at the maximum, the "
+            "target's included: where the target ties with a wrong class (the hinge) JAX gives "
+            "½(e_j + e_y) − e_y = ½(e_j − e_y), the reference the minimum-norm subgradient 0. "
+            "Ties among wrong classes alone agree (both split evenly); in float16/bfloat16 the "
+            "rounding of x + 1 can tie or part classes the exact scores do not."
+        ),
+        citation=f"{REDUCE_MAX_TIES} ({citation})",
+        inputs=crammer_singer_tie_differs,
+        inputs_text="JAX's even split over the classes at the top (as the dtype forms the "
+        "scores) differs from the reference's subgradient on some item",
+        affects=("grad",),
+        example=example,
+    )
+
+
+DIVERGENCES += [
+    _x64_entry("multiclass_hinge_loss", MULTICLASS_HINGE_SOURCE),
+    _tie_entry(
+        "multiclass_hinge_loss",
+        MULTICLASS_HINGE_SOURCE,
+        # x_y = 1 exactly 1 above the wrong class 0: ℓ = 0, JAX's gradient (−½, ½, 0)
+        Example({"reduction": "sum"}, {"input": [[0.0, 1.0, -3.0]], "target": [1]}),
+    ),
+    _x64_entry("multiclass_perceptron_loss", MULTICLASS_PERCEPTRON_SOURCE),
+    _tie_entry(
+        "multiclass_perceptron_loss",
+        MULTICLASS_PERCEPTRON_SOURCE,
+        Example({"reduction": "sum"}, {"input": [[2.0, 2.0, -3.0]], "target": [1]}),
+    ),
+]

@@ -156,6 +156,33 @@ def log_softmax_path_computes(case: Case) -> bool:
     return uses_log_softmax(full_params(case)) and optax_computes_ce(case)
 
 
+# --- the margin losses on scores: hinge, perceptron, Crammer-Singer -----------------------------
+
+HINGE_SOURCE = OPTAX.format("_classification.py#L93-L124")
+CRAMMER_SINGER_SOURCE = OPTAX.format("_classification.py#L421-L465")
+
+
+def score_class_out_of_range(case: Case) -> bool:
+    """Some integer label of a score row (class axis last) lies outside [0, C)."""
+    x, t = case.arrays.get("input"), case.arrays.get("target")
+    if x is None or t is None or x.ndim == 0 or not np.issubdtype(t.dtype, np.integer):
+        return False
+    return bool(np.any((t < 0) | (t >= x.shape[-1])))
+
+
+def one_hot_broadcasts(case: Case) -> bool:
+    """optax's multiclass losses compute for these shapes: scores + 1 − one_hot(labels, C) and
+    dot(scores, one_hot) broadcast the scores (…, C) with the one-hot labels (labels' shape, C)."""
+    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
+    if not x:
+        return False
+    try:
+        np.broadcast_shapes(x, (*t, x[-1]))
+    except ValueError:
+        return False
+    return True
+
+
 # --- the table --------------------------------------------------------------------------------
 
 # optax validates no label value: a target outside [0, 1] is put through the formula.
@@ -413,6 +440,83 @@ ACCEPTS: list[Accepts] = [
                 "target_lengths": [-1],
             },
         ),
+    ),
+    # the margin losses on scores (new rows at the end of the table)
+    Accepts(
+        id="hinge_loss/labels-unchecked",
+        loss="hinge_loss",
+        argument="target",
+        description=(
+            "optax's hinge_loss documents targets 'strictly in the set {-1, 1}' and checks "
+            "nothing (JAX cannot raise on a value inside compiled code): a label of 0 gives "
+            "max(0, 1 − 0·x) = 1, a label of 2 doubles the slope; with labels='binary' the "
+            "mapping's 2·target − 1 turns a label of −1 into −3 and ½ into 0."
+        ),
+        citation=HINGE_SOURCE,
+        example=Example({"reduction": "mean"}, {"input": [0.5, -2.0], "target": [0.0, 2.0]}),
+    ),
+    Accepts(
+        id="hinge_loss/broadcasts-mismatched-shapes",
+        loss="hinge_loss",
+        argument="shapes",
+        description=(
+            "optax's hinge_loss is jnp.maximum(0, 1 − predictor_outputs * targets), NumPy "
+            "broadcasting included: scores and labels whose shapes broadcast together are "
+            "computed (an outer product for (N) against (N, 1)), not rejected."
+        ),
+        citation=HINGE_SOURCE,
+        accepts=broadcasts_together,
+        accepts_text="the shapes broadcast together",
+        example=Example({"reduction": "mean"}, {"input": TWO_ROWS, "target": [1.0, -1.0, 1.0]}),
+    ),
+    Accepts(
+        id="perceptron_loss/labels-unchecked",
+        loss="perceptron_loss",
+        argument="target",
+        description=(
+            "optax's perceptron_loss documents targets 'strictly in the set {-1, 1}' and checks "
+            "only their shape: a label of 0 gives max(0, −0·x) = 0, a label of 2 doubles the loss."
+        ),
+        citation=HINGE_SOURCE,
+        example=Example({"reduction": "mean"}, {"input": [-0.5, -2.0], "target": [0.0, 2.0]}),
+    ),
+    *(
+        Accepts(
+            id=f"{loss}/label-out-of-range-one-hot",
+            loss=loss,
+            argument="target",
+            description=(
+                "the label goes through jax.nn.one_hot(labels, C), which encodes a label outside "
+                "[0, C) (negative ones included) as an all-zero row: the target's score drops "
+                "out of the loss (max_j(x_j + 1) − 0 for the hinge, max_j x_j for the "
+                "perceptron), a number, no error."
+            ),
+            citation=f"{CRAMMER_SINGER_SOURCE} ({JAX_DOCS.format('jax.nn.one_hot')})",
+            accepts=score_class_out_of_range,
+            accepts_text="an integer label outside [0, C)",
+            example=Example(
+                {"reduction": "mean"},
+                {"input": [[0.5, 1.5, -1.0], [2.0, 1.0, 0.0]], "target": [3, -1]},
+            ),
+        )
+        for loss in ("multiclass_hinge_loss", "multiclass_perceptron_loss")
+    ),
+    *(
+        Accepts(
+            id=f"{loss}/broadcasts-mismatched-shapes",
+            loss=loss,
+            argument="shapes",
+            description=(
+                "scores (…, C) meet the one-hot labels (labels' shape, C) in an elementwise "
+                "operation and a vectorised dot product, both NumPy-broadcasting: labels of shape "
+                "(1,) for N items, or scores (1, C) against N labels, are computed, not rejected."
+            ),
+            citation=CRAMMER_SINGER_SOURCE,
+            accepts=one_hot_broadcasts,
+            accepts_text="scores and the one-hot labels broadcast together",
+            example=Example({"reduction": "mean"}, {"input": TWO_ROWS, "target": [1]}),
+        )
+        for loss in ("multiclass_hinge_loss", "multiclass_perceptron_loss")
     ),
 ]
 
