@@ -302,11 +302,16 @@ def test_the_table_names_no_api_the_release_lacks(adapter, table):
 
 
 def test_mapped_rows_are_what_the_adapter_maps(adapter, table, live):
-    found = []
+    """On the release the table was recorded on; another one may offer other configurations
+    (the jax adapter checks optax's signatures), which its conformance run reports."""
+    found, other = [], []
     for family in _families(adapter):
-        rows = table["families"][family.key]["apis"]
-        found += C.drift(family, C.catalogue(family), rows, live[family.key])
+        entry = table["families"][family.key]
+        lines = C.drift(family, C.catalogue(family), entry["apis"], live[family.key])
+        (found if C.release(family) == entry["release"] else other).extend(lines)
     assert not found, "\n".join(found)
+    if other:
+        pytest.skip("the table was recorded on another release: " + "; ".join(other))
 
 
 def test_ci_runs_every_mapped_api(adapter, live):
