@@ -9,7 +9,7 @@ import reference as R
 from reference import Case
 from reference.contract import Divergence, Example, Prediction, predict
 from reference.spec import Elementwise
-from reference.terms import TermScale
+from reference.terms import NEAR_HINGE, TermScale
 
 from ._common import (
     GRAD_ULPS,
@@ -211,7 +211,39 @@ def triplet_signed_l1_model(case: Case) -> Prediction:
             "negative": np.broadcast_to(s * g_an, np.shape(a["negative"])),
         }
 
-    return predict(case, elementwise=elementwise, elementwise_vjp=vjp)
+    def terms(a, p):
+        """The sizes optax's p = 1 arithmetic adds up on an item whose signed hinge is active or
+        near 0: Σ|a − p| + Σ|a − n| + eps + |margin| (the signed sums cancel, so the result can
+        be far smaller than its terms; the reference's own term scale is 0 on items its L1 hinge
+        leaves inactive, which would allow no rounding at all). Slopes are ±1: exact."""
+        z, _, _ = _signed_triplet(a, p)
+        size = (
+            np.sum(np.abs(a["anchor"] - a["positive"]), axis=-1)
+            + np.sum(np.abs(a["anchor"] - a["negative"]), axis=-1)
+            + p["eps"]
+            + abs(p["margin"])
+        )
+        return size, z >= -NEAR_HINGE * size
+
+    def term_value(a, p, loss):
+        size, near = terms(a, p)
+        return np.where(near, size, 0.0)
+
+    def term_grads(a, p, c):
+        _, near = terms(a, p)
+        scale = np.where(near, c, 0.0)[..., None]
+        return {
+            "anchor": np.broadcast_to(2.0 * scale, np.shape(a["anchor"])),
+            "positive": np.broadcast_to(scale, np.shape(a["positive"])),
+            "negative": np.broadcast_to(scale, np.shape(a["negative"])),
+        }
+
+    return predict(
+        case,
+        elementwise=elementwise,
+        elementwise_vjp=vjp,
+        term_scale=TermScale(term_value, term_grads),
+    )
 
 
 DIVERGENCES: list[Divergence] = [
