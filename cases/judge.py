@@ -178,7 +178,10 @@ class Judge:
                 return True
             if i not in against:
                 against[i] = self._against_prediction(entry, case, outcome, reference)
-            return part not in against[i].failed_parts
+            # a value of another shape than the reference's cannot be compared with it, only
+            # with the prediction: agreeing on the shape means agreeing on the value too
+            held = (part, "value") if part == "shape" else (part,)
+            return not set(held) & set(against[i].failed_parts)
 
         explaining: dict[str, int] = {}
         for part in failed:
@@ -228,8 +231,11 @@ class Judge:
         scales = reference.scales
         if predicted.spec is not None or predicted.params is not None:
             params = {**case.params, **(predicted.params or {})}
+            # a prediction without gradients is of a result whose shape differs from the
+            # reference's (a per-sample loss for reduction none): no cotangent applies to it
+            cotangent = case.rounded_cotangent() if predicted.grads else None
             scales = tolerance.scales(
-                case.loss, case.rounded(), params, case.rounded_cotangent(), spec=predicted.spec
+                case.loss, case.rounded(), params, cotangent, spec=predicted.spec
             )
         grads = {name: np.asarray(g, dtype=np.float64) for name, g in predicted.grads.items()}
         target = Expected(
@@ -241,9 +247,13 @@ class Judge:
         if i is None:
             return None
         affects, result = self.entries[i].affects, against[i]
+        value, grad = "value" in affects, covers(affects, "grad:")
         return {
-            "value_ulp": result.value_ulp if "value" in affects else None,
-            "grad_ulp": result.grad_ulp if covers(affects, "grad:") else None,
+            "value_ulp": result.value_ulp if value else None,
+            "grad_ulp": result.grad_ulp if grad else None,
+            # the bounds of that comparison: an upgrade diff judges a move against them
+            "bound_value_ulp": result.bound_value_ulp if value else None,
+            "bound_grad_ulp": result.bound_grad_ulp if grad else None,
         }
 
     def registry_status(self) -> list[dict[str, Any]]:

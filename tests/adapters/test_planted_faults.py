@@ -25,6 +25,8 @@ FAULT = 1.0 + 2e-6
 PLANTED = {
     "torch": ("cosine_embedding_loss", "cosine_embedding_loss/epsilon", "value"),
     "jax": ("triplet_margin_loss", "triplet_margin_loss/eps-inside-root", "value"),
+    # Keras' per-sample functions: reduction sum is Σℓ / input.shape[-1] on every backend
+    "keras": ("mse_loss", "mse_loss/keras-per-sample-sum", "value"),
     "tensorflow": (
         "cross_entropy",
         "cross_entropy/tf-softmax-xent-grad-assumes-normalised-target",
@@ -47,8 +49,8 @@ class Planted:
     def divergences(self):
         return self.adapter.divergences() if self.entries is None else self.entries
 
-    def run(self, case):
-        outcome = self.adapter.run(case)
+    def run(self, case, **api):
+        outcome = self.adapter.run(case, **api)
         planted = case.loss == self.loss and case.dtype == "float64"
         if not planted or outcome.value is None or case.label == "registry example":
             return outcome

@@ -68,6 +68,9 @@ def divergences_for(backend: str) -> list[Divergence]:
         names = backends_of(entry.id)
         if backend not in names:
             continue
+        bind = getattr(entry.model, "for_backend", None)
+        if bind is not None:  # a model whose prediction depends on the backend's arithmetic
+            entry = dataclasses.replace(entry, model=bind(backend))
         if names != BACKEND_NAMES:
             where = " and ".join(names)
             text = f"{entry.inputs_text} — on the {where} backend{'s' if len(names) > 1 else ''}"

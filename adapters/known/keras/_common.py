@@ -10,6 +10,7 @@ API pages, or GitHub issues.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -179,6 +180,77 @@ KERAS_PER_SAMPLE = {
 }
 
 
+@dataclass(frozen=True)
+class PerSampleModel:
+    """What a Keras per-sample function (the mean of the elementwise losses over the last axis)
+    returns where the reference's ``reduction`` keeps the elementwise losses (``none``: one value
+    per sample, shape input.shape[:-1], no elementwise gradient to compare) or adds them up
+    (``sum``: Σℓ / D, D = input.shape[-1], gradients divided by D as well).
+
+    ``float32``: the backend averages a float64 case in float32 (jax and torch: Keras forces a
+    64-bit result type to 32 bits, see :func:`keras_float64_mean_in_float32`): each elementwise
+    loss is rounded to float32 and the bound is float32's. The registry binds it per backend
+    (:meth:`for_backend`), so the one entry predicts the combined behaviour on every backend.
+    """
+
+    reduction: str
+    float32: bool = False
+
+    def for_backend(self, backend: str) -> PerSampleModel:
+        return dataclasses.replace(self, float32=backend in ("jax", "torch"))
+
+    def __call__(self, case: Case) -> Prediction:
+        spec = R.get(case.loss)
+        ts = spec.term_scale
+        in32 = self.float32 and case.dtype == "float64"
+        size = np.shape(case.arrays["input"])[-1]
+
+        def losses(a, p):
+            loss = spec.elementwise(a, p).loss
+            return R.round_to(loss, "float32") if in32 else loss
+
+        def bound(scale: TermScale) -> TermScale:
+            return float32_term_scale(scale) if in32 else scale
+
+        if self.reduction == "sum":
+            scaled = TermScale(
+                lambda a, p, loss: ts.value(a, p, spec.elementwise(a, p).loss) / size,
+                lambda a, p, c: ts.grads(a, p, c / size),
+                None if ts.grad_floor is None else lambda a, p, c: ts.grad_floor(a, p, c / size),
+            )
+            return predict(
+                case,
+                elementwise=lambda a, p: R.Elementwise(
+                    losses(a, p) / size, spec.elementwise(a, p).denominators
+                ),
+                elementwise_vjp=lambda a, p, g: spec.elementwise_vjp(a, p, g / size),
+                term_scale=bound(scaled),
+            )
+        # none: the result has another shape than the reference's, so no cotangent applies and
+        # nothing is pulled back; the prediction carries the value alone
+        per_sample = TermScale(
+            lambda a, p, loss: np.mean(ts.value(a, p, spec.elementwise(a, p).loss), axis=-1),
+            lambda a, p, c: {},
+        )
+        changed = dataclasses.replace(
+            spec,
+            elementwise=lambda a, p: R.Elementwise(np.mean(losses(a, p), axis=-1)),
+            term_scale=bound(per_sample),
+        )
+        arrays, full, _ = R.validate(case.loss, case.rounded(), case.params)
+        with np.errstate(all="ignore"):
+            value = changed.elementwise(arrays, full).loss
+        return Prediction(np.asarray(value, dtype=np.float64), {}, changed, None)
+
+
+PER_SAMPLE_MODEL_TEXT = {
+    "none": "the mean of the reference's elementwise losses over the last axis, per sample "
+    "(float64 cases on the jax and torch backends: each loss rounded to float32, float32's bound)",
+    "sum": "the reference's sum and gradients divided by input.shape[-1] (float64 cases on the "
+    "jax and torch backends: each loss rounded to float32, float32's bound)",
+}
+
+
 def _keras_per_sample(
     id: str, loss: str, example: Example, description: str, where: Mapping[str, Any], **fields
 ) -> Divergence:
@@ -209,6 +281,8 @@ def keras_per_sample_none(id: str, loss: str, example: Example) -> Divergence:
         inputs=rank_at_least("input", 1),
         inputs_text="input of rank ≥ 1",
         affects=("value",),
+        model=PerSampleModel("none"),
+        model_text=PER_SAMPLE_MODEL_TEXT["none"],
     )
 
 
@@ -223,6 +297,8 @@ def keras_per_sample_sum(id: str, loss: str, example: Example) -> Divergence:
         {"reduction": "sum"},
         inputs=last_axis_longer_than_one("input"),
         inputs_text="last axis longer than 1",
+        model=PerSampleModel("sum"),
+        model_text=PER_SAMPLE_MODEL_TEXT["sum"],
     )
 
 
