@@ -48,6 +48,10 @@ MAX_OUTPUTS = 200
 MAX_ERRORS = 5
 
 
+def _encoded(figures: dict[str, Any] | None) -> dict[str, Any] | None:
+    return None if figures is None else {k: encode(v) for k, v in figures.items()}
+
+
 def first_numbers(values: np.ndarray | None, limit: int = SHOWN_NUMBERS) -> Any:
     """A scalar as a number, an array as its first ``limit`` numbers (flattened); None stays."""
     if values is None:
@@ -204,6 +208,10 @@ class RecordBuilder:
                         "value_ulp": encode(comparison.bound_value_ulp),
                         "grad_ulp": encode(comparison.bound_grad_ulp),
                     },
+                    # where a registry entry's model predicted the output: the errors against
+                    # that prediction and their bounds (the diff's measure where the reference
+                    # cannot be compared, e.g. a per-sample result of another shape)
+                    "prediction": _encoded(judgement.prediction),
                 }
             )
         if comparison.error is not None:

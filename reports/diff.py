@@ -27,7 +27,10 @@ the new error against the reference, and so which release is closer. Where the r
 reference's own first numbers (``outputs[].expected``, format 2), an error the comparison left
 undecided (not recorded, or NaN/inf on both sides because of an element outside the recorded
 numbers) is measured on the recorded numbers themselves, so a move is a regression or an
-improvement, not "unknown"; "unknown" remains only where neither is available. Corpus values
+improvement, not "unknown"; "unknown" remains only where neither is available. Where a
+registry entry's model explained the example on both sides (``outputs[].prediction``), the
+errors are those against its prediction, under that comparison's bound ("vs prediction"): the
+documented change (a clip, a per-sample result shape) is not the release's error. Corpus values
 are compared where the example's verdict (its regime's, in format 2) is the same on both sides,
 failing ones included: a known bug whose values move is a change too.
 """
@@ -295,6 +298,9 @@ class Change:
     old_error: float | None  # ULPs from the reference; None where the run did not record it
     new_error: float | None
     tolerance: float | None
+    # what the errors are measured against: the reference, or the prediction of the registry
+    # entry that explained the example on both sides
+    basis: str = "reference"
 
     @property
     def kind(self) -> str:
@@ -322,8 +328,10 @@ class Change:
         if None in errors or not any(map(math.isfinite, errors)):
             return "unknown"  # not compared, or a NaN/inf or shape disagreement on both sides
         if self.new_error == self.old_error:
-            return "same"
-        return "new" if self.new_error < self.old_error else "old"
+            side = "same"
+        else:
+            side = "new" if self.new_error < self.old_error else "old"
+        return side if self.basis == "reference" else f"{side} (vs prediction)"
 
     def row(self) -> tuple[str, ...]:
         def ulps(value: float | None) -> str:
@@ -362,10 +370,26 @@ def _decided(old: float | None, new: float | None) -> bool:
     return old is not None and new is not None and (math.isfinite(old) or math.isfinite(new))
 
 
+def _predicted(before: dict, after: dict, key: str) -> tuple[float, float, float | None] | None:
+    """Both sides' errors against a registry entry's prediction (``outputs[].prediction``) and
+    the new side's bound there, where both runs recorded one for ``key`` (value_ulp/grad_ulp)."""
+    old, new = before.get("prediction") or {}, after.get("prediction") or {}
+    old_error, new_error = _error(old, key), _error(new, key)
+    if old_error is None or new_error is None:
+        return None
+    return old_error, new_error, _bound(new, f"bound_{key}")
+
+
 def _changes(before: dict, after: dict, dtype: str, tolerance: dict) -> Iterator[Change]:
     moved = _values_moved(before, after, dtype)
     old_error, new_error = _error(before, "value_ulp"), _error(after, "value_ulp")
-    if moved > 0 or old_error != new_error:
+    predicted = _predicted(before, after, "value_ulp")
+    if predicted is not None and (moved > 0 or predicted[0] != predicted[1]):
+        # a model explained the example on both sides: the documented change is part of the
+        # error against the reference (a clip, a per-sample shape), so the move is measured
+        # against what the entry predicts, under that comparison's bound
+        yield Change("value", moved, *predicted, basis="prediction")
+    elif moved > 0 or old_error != new_error:
         if not _decided(old_error, new_error):
             old_expected, new_expected = (
                 _expected_error(before, dtype),
@@ -375,7 +399,11 @@ def _changes(before: dict, after: dict, dtype: str, tolerance: dict) -> Iterator
                 old_error, new_error = old_expected, new_expected
         yield Change("value", moved, old_error, new_error, _bound(tolerance, "value_ulp"))
     old_error, new_error = _error(before, "grad_ulp"), _error(after, "grad_ulp")
-    if old_error != new_error and not (old_error is None or new_error is None):
+    predicted = _predicted(before, after, "grad_ulp")
+    if predicted is not None:
+        if predicted[0] != predicted[1]:
+            yield Change("grad", None, *predicted, basis="prediction")
+    elif old_error != new_error and not (old_error is None or new_error is None):
         yield Change("grad", None, old_error, new_error, _bound(tolerance, "grad_ulp"))
 
 

@@ -33,7 +33,9 @@ A RECORD describes one loss × configuration × dtype × device × mode::
     ulp_hist    value-ULP histogram, keys from ULP_BUCKETS (each an upper bound)
     outputs     up to 200 corpus examples {id, regime, value (first ≤16 numbers), expected (the
                 reference's, likewise), value_ulp, grad_ulp, tolerance {value_ulp, grad_ulp}
-                (the example's own bounds; optional)}
+                (the example's own bounds; optional), prediction {value_ulp, grad_ulp,
+                bound_value_ulp, bound_grad_ulp} | null (the errors against the prediction of the
+                registry entry that explained it, and their bounds; optional)}
     duration_s
     regime_headline  the verdict over the record's ordinary examples, "not-offered", or null
                 (no ordinary example)

@@ -155,7 +155,16 @@ def test_samples_are_capped_and_outputs_follow_corpus_cases():
     assert len(rec["samples"]) == 64
     assert len(rec["outputs"]) == 200
     first = rec["outputs"][0]
-    assert set(first) == {"id", "regime", "value", "expected", "value_ulp", "grad_ulp", "tolerance"}
+    assert set(first) == {
+        "id",
+        "regime",
+        "value",
+        "expected",
+        "value_ulp",
+        "grad_ulp",
+        "tolerance",
+        "prediction",
+    }
     assert first["id"] == "mse_loss/0" and set(first["tolerance"]) == {"value_ulp", "grad_ulp"}
     assert sum(rec["ulp_hist"].values()) == 300
 

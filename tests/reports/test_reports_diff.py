@@ -340,6 +340,57 @@ def test_errors_that_are_infinite_on_both_sides_say_closer_unknown(tmp_path, mak
     assert moved[4:] == ("512 ULP", "inf ULP", "inf ULP", "4 ULP", "unknown")
 
 
+def predicted_pair(tmp_path, make_run, make_record, old_error, new_error, bound=8.0):
+    """Keras log_cosh[none] float64: a per-sample result (another shape than the reference's,
+    so its error against the reference is inf on both sides) that the per-sample entry's model
+    predicts; the release moved it by 512 ULP."""
+
+    def record(value, error):
+        output = {
+            "id": "log_cosh/19",
+            "value": [value],
+            "value_ulp": math.inf,
+            "prediction": {
+                "value_ulp": error,
+                "grad_ulp": None,
+                "bound_value_ulp": bound,
+                "bound_grad_ulp": None,
+            },
+        }
+        return make_record(
+            loss="log_cosh",
+            config_id="log_cosh[none]",
+            dtype="float64",
+            tolerance={"value_ulp": None},
+            outputs=[output],
+            verdict="convention",
+            verdicts={"convention": 1},
+        )
+
+    x = 5e-11
+    old = write(tmp_path / "old.json", make_run, [record(x, old_error)])
+    new = write(tmp_path / "new.json", make_run, [record(x + 512 * ulp(x, "float64"), new_error)])
+    return diff_results(old, new)
+
+
+def test_a_value_a_model_predicts_is_measured_against_the_prediction(
+    tmp_path, make_run, make_record
+):
+    """The reference cannot say which release is closer (inf on both sides); the prediction
+    can: 512 ULP away from it after, 0 before, beyond its 8-ULP bound — a regression."""
+    diff = predicted_pair(tmp_path, make_run, make_record, old_error=0.0, new_error=512.0)
+    assert diff.regressions == 1
+    (moved,) = rows(diff, AWAY)
+    assert moved[3:] == ("value", "512 ULP", "0 ULP", "512 ULP", "8 ULP", "old (vs prediction)")
+
+
+def test_a_move_towards_the_prediction_is_an_improvement(tmp_path, make_run, make_record):
+    diff = predicted_pair(tmp_path, make_run, make_record, old_error=512.0, new_error=0.0)
+    assert diff.regressions == 0 and rows(diff, AWAY) == []
+    (closer,) = rows(diff, CLOSER)
+    assert closer[-1] == "new (vs prediction)"
+
+
 def test_a_value_that_turns_nan_is_a_regression(tmp_path, make_run, make_record):
     tolerance = {"value_ulp": 4.0}
     old = write(
