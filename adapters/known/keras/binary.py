@@ -97,6 +97,18 @@ def sigmoid_rounds_to_one(case: Case) -> bool:
     return bool(np.any(p == 1.0))
 
 
+# Beyond this logit sigmoid(x) is within 2^-8 of 1: 1 − p formed from the probability as the
+# dtype holds it has lost 8 bits against the logit's own log-sigmoid(−x).
+SATURATED_LOGIT = float(np.log(2.0**8 - 1.0))
+
+
+def sigmoid_complement_loses_bits(case: Case) -> bool:
+    """Some logit x > ln 255: 1 − sigmoid(x) < 2^-8, so log(1 − p) from the rounded p carries
+    the rounding of p amplified by 1/(1 − p)."""
+    x = array(case, "input")
+    return bool(np.any(x > SATURATED_LOGIT))
+
+
 def float16_exp_of_minus_logit_overflows(case: Case) -> bool:
     """e^−x beyond float16's 65504 (x < −11.09): JAX's float16 logistic, 1/(1 + e^−x) in float16,
     is 0 there, where sigmoid(x) is a float16 subnormal down to x ≈ −17."""
@@ -224,6 +236,32 @@ DIVERGENCES: list[Divergence] = [
         inputs=sigmoid_outside_clip,
         inputs_text="sigmoid(input) outside [ε, 1 − ε] (ε = 1e-7), in the case dtype",
         example=Example({"alpha": None}, {"input": [[-20.0]], "target": [[1.0]]}),
+    ),
+    Divergence(
+        id="sigmoid_focal_loss/keras-probability-form-loses-precision",
+        kind="known-bug",
+        loss="sigmoid_focal_loss",
+        description=(
+            "On the JAX and torch backends keras.losses.binary_focal_crossentropy(from_logits="
+            "True) turns the logits into probabilities, p = sigmoid(x) in the dtype, and takes "
+            "log(1 − p) of that p: once sigmoid(x) nears 1 the complement 1 − p keeps only the "
+            "few bits p's rounding left it, where the logit form log-sigmoid(−x) is exact. The "
+            "label gradient, −(log p − log(1 − p)) = −x·(focal weights), moves by the relative "
+            "error of 1 − p: float32, x = 14.9, label ≈ 1 (γ = 0, α = 0.25, sum over 4): −0.9282 "
+            "where the reference gives −0.9314 (5.3e4 ULP). The TensorFlow backend recovers the "
+            "logits from the Sigmoid op (_get_logits) and keeps them"
+        ),
+        citation=f"{KERAS_LOSSES}#L2503-L2510; {KERAS_BCE_JAX}; {KERAS_BCE_TORCH}",
+        inputs=sigmoid_complement_loses_bits,
+        inputs_text="a logit above ln 255 (sigmoid within 2^-8 of 1: 1 − p from the rounded p)",
+        example=Example(
+            {"alpha": 0.25, "gamma": 0.0, "reduction": "sum"},
+            {
+                "input": [-12.513832, 14.894624, 9.194800, -10.480429],
+                "target": [0.997263, 0.999969, 1.0, 3.9e-09],
+            },
+            dtype="float32",
+        ),
     ),
     Divergence(
         id="sigmoid_focal_loss/keras-upper-clip-rounds-to-one",
@@ -364,5 +402,6 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "sigmoid_focal_loss/keras-no-label-check": ("tensorflow", "jax"),
     "sigmoid_focal_loss/keras-float64-mean-in-float32": ("jax", "torch"),
     "sigmoid_focal_loss/keras-upper-clip-rounds-to-one": ("jax", "torch"),
+    "sigmoid_focal_loss/keras-probability-form-loses-precision": ("jax", "torch"),
     "sigmoid_focal_loss/keras-jax-float16-sigmoid-underflows": ("jax",),
 }
