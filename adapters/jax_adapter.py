@@ -304,6 +304,23 @@ def _triplet_margin_loss(c):
     )
 
 
+def _cosine(api: str):
+    """optax.losses.cosine_similarity / cosine_distance over the last axis (optax's default)."""
+
+    def recipe(c):
+        return _reduced(
+            c,
+            f"optax.losses.{api}(input1, input2, epsilon={c['eps'] ** 2!r})",
+            (
+                "epsilon = eps²: optax clips the squared norm, √max(Σx², ε) = max(‖x‖, √ε) "
+                "(optax/losses/_regression.py:177-180 at 0.2.8; its docstring calls ε a minimum "
+                "norm)",
+            ),
+        )
+
+    return recipe
+
+
 def _hinge_loss(c):
     if c["labels"] == "binary":
         return _reduced(
@@ -422,6 +439,8 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "multiclass_perceptron_loss": lambda c: _reduced(
         c, "optax.losses.multiclass_perceptron_loss(input, target)"
     ),
+    "cosine_similarity": _cosine("cosine_similarity"),
+    "cosine_distance": _cosine("cosine_distance"),
 }
 
 

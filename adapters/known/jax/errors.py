@@ -437,6 +437,17 @@ ACCEPTS: list[Accepts] = [
             {"anchor": TWO_ROWS, "positive": [-0.25, 0.0, 0.75], "negative": TWO_ROWS[::-1]},
         ),
     ),
+    *(
+        broadcasts(
+            id=f"{loss}/broadcasts-mismatched-shapes",
+            loss=loss,
+            citation=OPTAX.format("_regression.py#L177-L183"),
+            example=Example(
+                {"reduction": "mean"}, {"input1": TWO_ROWS, "input2": [-0.25, 0.0, 0.75]}
+            ),
+        )
+        for loss in ("cosine_similarity", "cosine_distance")
+    ),
     # sequence family: optax.losses.ctc_loss takes paddings, not lengths, and checks no label
     Accepts(
         id="ctc_loss/targets-unchecked",
