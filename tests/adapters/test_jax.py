@@ -149,7 +149,9 @@ def test_an_entry_shows_under_jit_too(jax_adapter, entry_id):
     version = jax_adapter.version()
     if not version_in(version, entry.versions):
         pytest.skip(f"{entry_id} holds for {entry.versions}")
-    assert entry.applies(case, version), f"{entry_id}: predicate false on its example under jit"
+    assert entry.applies(case, version, entry.example.api), (
+        f"{entry_id}: predicate false on its example under jit"
+    )
     differing = _reproduces(jax_adapter, entry, case)
     assert set(differing) & set(entry.affects), (
         f"{entry_id}: JAX agrees with the reference on {entry.affects} (differs in {differing})"
@@ -168,7 +170,7 @@ def test_outside_its_release_range_an_entry_neither_applies_nor_shows(jax_adapte
         pytest.skip(
             f"{dict(version.packages)} is inside {entry.versions}: test_registry.py runs it"
         )
-    assert not entry.applies(case, version)
+    assert not entry.applies(case, version, entry.example.api)
     differing = _reproduces(jax_adapter, entry, case)
     assert not set(differing) & set(entry.affects), (
         f"{entry_id} is registered for {entry.versions}, but {dict(version.packages)} "
@@ -226,7 +228,7 @@ def test_entries_apply_only_where_jax_differs(jax_adapter):
     for base, api in _ordinary_forms(jax_adapter):
         for mode in ("eager", "jit"):
             case = dataclasses.replace(base, mode=mode)
-            entries = [d for d in jax_adapter.divergences() if d.applies(case, version)]
+            entries = [d for d in jax_adapter.divergences() if d.applies(case, version, api)]
             if not entries:
                 continue
             differing = _reproduces(jax_adapter, None, case, api)
@@ -370,7 +372,7 @@ def test_safe_cross_entropy_shape_predicate_matches_what_jax_does(
         R.validate(case.loss, case.arrays, case.params)
     entry = ENTRIES["cross_entropy/safe-broadcasts-mismatched-shapes"]
     computes = jax_adapter.run(case, api=SAFE).error is None
-    assert entry.applies(case, jax_adapter.version()) == computes
+    assert entry.applies(case, jax_adapter.version(), SAFE) == computes
 
 
 # --- jit: one compilation per (configuration, dtype, device) and shape ----------------------------

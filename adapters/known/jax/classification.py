@@ -10,6 +10,7 @@ import reference as R
 from reference import Case
 from reference.contract import (
     K_VALUE,
+    MAIN_API,
     Divergence,
     Example,
     Prediction,
@@ -25,6 +26,7 @@ from ._common import (
     OPTAX,
     OPTAX_ISSUE,
     OPTAX_PULL,
+    SAFE_SOFTMAX_XENT,
     class_axis,
     full_params,
     infinite_logit_absent_term,
@@ -223,6 +225,7 @@ DIVERGENCES: list[Divergence] = [
         affects=("value",),
         model=ce_neginf_zero_label_model,
         model_text="the reference's value with NaN at each item holding a −inf logit of target 0",
+        apis=(MAIN_API,),
         example=Example(
             {"target_kind": "probability", "reduction": "mean"},
             {"input": [[-INF, 0.5, 1.0]], "target": [[0.0, 0.5, 0.5]]},
@@ -249,10 +252,11 @@ DIVERGENCES: list[Divergence] = [
         affects=("value",),
         model=ce_flushed_label_model,
         model_text="the reference's value with each target JAX flushes to 0 set to 0",
+        apis=(SAFE_SOFTMAX_XENT,),
         example=Example(
             {"target_kind": "probability", "reduction": "mean"},
             {"input": [[-INF, 0.5, 1.0]], "target": [[1e-310, 0.5, 0.5 - 1e-310]]},
-            api="optax.losses.safe_softmax_cross_entropy",
+            api=SAFE_SOFTMAX_XENT,
         ),
     ),
     Divergence(

@@ -25,6 +25,7 @@ from ._common import (
     JAX_DOCS,
     OPTAX,
     REGRESSION_SOURCE,
+    SAFE_SOFTMAX_XENT,
     SHARP_BITS,
     class_axis,
     full_params,
@@ -397,10 +398,11 @@ ACCEPTS: list[Accepts] = [
         accepts=safe_computes_ce,
         accepts_text="probability targets or label smoothing, and safe_softmax_cross_entropy's "
         "labels · log_softmax(logits), classes last, broadcasts the shapes",
+        apis=(SAFE_SOFTMAX_XENT,),
         example=Example(  # two one-hot rows per item: a (2, 2) outer product of items
             {"label_smoothing": 0.1, "reduction": "sum"},
             {"input": TWO_ROWS, "target": [[1], [2]]},
-            api="optax.losses.safe_softmax_cross_entropy",
+            api=SAFE_SOFTMAX_XENT,
         ),
     ),
     unchecked_labels(
