@@ -15,6 +15,11 @@ means in JAX: ``jax.vjp`` traces the Python function on concrete values every ca
 one ``jax.jit(value_and_grads)`` per (loss, configuration, dtype, device), and JAX caches one
 compilation per argument shape.
 
+Several native forms per configuration (:data:`ALTERNATIVES`, :meth:`JaxAdapter.alternatives`):
+``optax.losses.safe_softmax_cross_entropy`` beside ``softmax_cross_entropy`` (cross_entropy) and
+``ctc_loss_with_forward_probs`` beside ``ctc_loss``; each runs as its own item with its ``api``,
+and its own compiled source.
+
 The mapping describes the installed jax/optax release (``tox -e upgrade-jax`` runs two): every
 framework call in a recipe is checked against the installed functions' signatures, and behaviours
 no signature shows are probed (:func:`offered`); what the release lacks is not-offered, with the
@@ -209,6 +214,51 @@ def _cross_entropy(c):
     )
 
 
+def _safe_cross_entropy(c):
+    """optax.losses.safe_softmax_cross_entropy, in the configurations cross_entropy maps to
+    softmax_cross_entropy (probability targets, or label smoothing): it takes the classes on
+    the last axis (no ``axis``) and has no ``where``."""
+    if c["weight"]:
+        return NotOffered("optax.losses.safe_softmax_cross_entropy has no class-weight argument")
+    if c["target_kind"] == "index" and not c["label_smoothing"]:
+        return NotOffered(
+            "index targets without smoothing map to softmax_cross_entropy_with_integer_labels, "
+            "which has no safe form; one-hot labels for safe_softmax_cross_entropy would be a "
+            "composition the native mapping does not need"
+        )
+    if c["target_kind"] == "index" and c.get("ignore_index") is not None:
+        return NotOffered(
+            "optax.losses.safe_softmax_cross_entropy has no where= argument: ignore_index has no "
+            "per-item mask to map to"
+        )
+    setup = [CLASS_AXIS]
+    composition = []
+    if c["target_kind"] == "index":
+        labels = "jax.nn.one_hot(target, input.shape[class_axis], dtype=input.dtype)"
+        composition.append(
+            "jax.nn.one_hot(target, C, dtype=input.dtype) turns indices into the one-hot "
+            "labels optax's label smoothing needs"
+        )
+    else:
+        labels = "jnp.moveaxis(target, class_axis, -1)"
+    if c["label_smoothing"]:
+        labels = f"optax.smooth_labels({labels}, {c['label_smoothing']!r})"
+        composition.append(
+            "optax.smooth_labels(labels, ε) (optax's own label smoothing: (1 − ε)·labels + ε/C)"
+        )
+    call = f"optax.losses.safe_softmax_cross_entropy(jnp.moveaxis(input, class_axis, -1), {labels})"
+    reduction = c["reduction"]
+    if reduction != "none":
+        composition.insert(0, f"jnp.{reduction}(…) over optax's per-item losses")
+    conversions = (
+        "jnp.moveaxis(…, class_axis, -1): torch's class dimension (1, or 0 for an unbatched (C) "
+        "input) moved last, where safe_softmax_cross_entropy (no axis argument) takes it",
+    )
+    return Recipe(
+        REDUCE[reduction].format(call), "; ".join(composition) or None, conversions, tuple(setup)
+    )
+
+
 def _multilabel_soft_margin_loss(c):
     if c["weight"]:
         return NotOffered(
@@ -254,6 +304,23 @@ def _triplet_margin_loss(c):
     )
 
 
+def _cosine(api: str):
+    """optax.losses.cosine_similarity / cosine_distance over the last axis (optax's default)."""
+
+    def recipe(c):
+        return _reduced(
+            c,
+            f"optax.losses.{api}(input1, input2, epsilon={c['eps'] ** 2!r})",
+            (
+                "epsilon = eps²: optax clips the squared norm, √max(Σx², ε) = max(‖x‖, √ε) "
+                "(optax/losses/_regression.py:177-180 at 0.2.8; its docstring calls ε a minimum "
+                "norm)",
+            ),
+        )
+
+    return recipe
+
+
 def _hinge_loss(c):
     if c["labels"] == "binary":
         return _reduced(
@@ -264,16 +331,19 @@ def _hinge_loss(c):
     return _reduced(c, "optax.losses.hinge_loss(input, target)")
 
 
-def _ctc_loss(c):
+def _ctc_loss(c, api: str = "ctc_loss"):
     if c["zero_infinity"]:
         return NotOffered(
             "optax.losses.ctc_loss has no zero_infinity: an item without an alignment costs a "
             "large finite number there (log_epsilon = −1e5 stands for log 0), never +inf, so "
             "there is no infinity to zero"
         )
+    # ctc_loss_with_forward_probs returns (per-sequence loss, log α of the blank, log α of the
+    # labels): ctc_loss is its first output (optax/losses/_classification.py:831-839 at 0.2.8)
+    first = "[0]" if api == "ctc_loss_with_forward_probs" else ""
     call = (
-        "optax.losses.ctc_loss(jnp.transpose(input, (1, 0, 2)), logit_paddings, targets, "
-        f"label_paddings, blank_id={c['blank']!r})"
+        f"optax.losses.{api}(jnp.transpose(input, (1, 0, 2)), logit_paddings, targets, "
+        f"label_paddings, blank_id={c['blank']!r}){first}"
     )
     setup = (
         "logit_paddings = (jnp.arange(input.shape[0])[None, :] >= input_lengths[:, None])"
@@ -369,6 +439,23 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "multiclass_perceptron_loss": lambda c: _reduced(
         c, "optax.losses.multiclass_perceptron_loss(input, target)"
     ),
+    "cosine_similarity": _cosine("cosine_similarity"),
+    "cosine_distance": _cosine("cosine_distance"),
+}
+
+
+# Further native forms of a configuration (issue 12): api name -> builder, run and recorded as
+# items of their own beside MAPPINGS' form. Registry entries apply to every form of a
+# configuration (a case does not carry its api): an entry about one form's behaviour is told
+# apart by its model or its predicate, and the other form, agreeing with the reference there,
+# leaves it unexplaining; a difference no entry explains is a visible mismatch.
+ALTERNATIVES: dict[str, dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]]] = {
+    "cross_entropy": {"optax.losses.safe_softmax_cross_entropy": _safe_cross_entropy},
+    "ctc_loss": {
+        "optax.losses.ctc_loss_with_forward_probs": lambda c: _ctc_loss(
+            c, "ctc_loss_with_forward_probs"
+        )
+    },
 }
 
 
@@ -599,19 +686,34 @@ class JaxAdapter(Adapter):
         recipe = self.recipe(loss, config)
         return recipe if isinstance(recipe, NotOffered) else recipe.native()
 
-    def recipe(self, loss: str, config: Mapping[str, Any]) -> Recipe | NotOffered:
-        """The recipe for a configuration; parameters it leaves out take their defaults."""
-        if loss not in MAPPINGS:
-            return NotOffered(f"the JAX adapter maps no native form of {loss}")
-        return offered(MAPPINGS[loss]({**configs.config_of(R.get(loss), {}, set()), **config}))
+    def recipe(
+        self, loss: str, config: Mapping[str, Any], api: str | None = None
+    ) -> Recipe | NotOffered:
+        """The recipe for a configuration (``api``: one of its :data:`ALTERNATIVES`, None for
+        the mapping's own); parameters it leaves out take their defaults."""
+        build = MAPPINGS.get(loss) if api is None else ALTERNATIVES.get(loss, {}).get(api)
+        if build is None:
+            named = "native form" if api is None else f"{api} form"
+            return NotOffered(f"the JAX adapter maps no {named} of {loss}")
+        return offered(build({**configs.config_of(R.get(loss), {}, set()), **config}))
+
+    def alternatives(self, loss: str, config: Mapping[str, Any]) -> dict[str, Native]:
+        """The offered :data:`ALTERNATIVES` of a configuration, whether or not its mapping's own
+        form is offered (optax 0.2.4 lacks smooth_labels' axis, not the safe form's call)."""
+        out = {}
+        for api in ALTERNATIVES.get(loss, {}):
+            recipe = self.recipe(loss, config, api)
+            if isinstance(recipe, Recipe):
+                out[api] = recipe.native()
+        return out
 
     # running
 
-    def run(self, case: Case) -> Outcome:
-        configured = self._configured(case)
+    def run(self, case: Case, api: str | None = None) -> Outcome:
+        configured = self._configured(case, api)
         if isinstance(configured.recipe, NotOffered):
             return Outcome(error=FrameworkError("NotOffered", configured.recipe.reason))
-        compiled = self.compiled(case)
+        compiled = self.compiled(case, api)
         arrays = case.rounded()
         host = [_host(arrays[name], case.dtype) for name in compiled.names]
         cotangent = case.rounded_cotangent()
@@ -635,12 +737,12 @@ class JaxAdapter(Adapter):
             grad_dtypes={k: dtype_name(v) for k, v in grads.items()},
         )
 
-    def compiled(self, case: Case) -> Compiled:
-        """The compiled form of a mapped case: one per (loss, config, dtype, device, mode)."""
-        configured = self._configured(case)
+    def compiled(self, case: Case, api: str | None = None) -> Compiled:
+        """The compiled form of a mapped case: one per (loss, config, api, dtype, device, mode)."""
+        configured = self._configured(case, api)
         if isinstance(configured.recipe, NotOffered):
             raise ValueError(f"{configured.config_id} is not offered: {configured.recipe.reason}")
-        key = (configured.config_id, case.dtype, case.device, case.mode)
+        key = (configured.config_id, api, case.dtype, case.device, case.mode)
         found = self._compiled.get(key)
         if found is None:
             spec = R.get(case.loss)
@@ -650,25 +752,25 @@ class JaxAdapter(Adapter):
             self._compiled[key] = found
         return found
 
-    def _configured(self, case: Case) -> Configured:
-        # Memoised per (loss, params, arrays present): config_of, config_id and the mapping are
-        # pure functions of these, and recomputing them is most of the harness's per-call cost.
-        key = (case.loss, tuple(sorted(case.params.items())), tuple(sorted(case.arrays)))
+    def _configured(self, case: Case, api: str | None = None) -> Configured:
+        # Memoised per (loss, params, arrays present, api): config_of, config_id and the mapping
+        # are pure functions of these, and recomputing them is most of the harness's per-call cost.
+        key = (case.loss, tuple(sorted(case.params.items())), tuple(sorted(case.arrays)), api)
         found = self._configs.get(key)
         if found is None:
             config = R.config_of(case)
             config_id = R.config_id(R.get(case.loss), config)
-            found = Configured(config_id, config, self.recipe(case.loss, config))
+            found = Configured(config_id, config, self.recipe(case.loss, config, api))
             self._configs[key] = found
         return found
 
     # reproducer
 
-    def snippet(self, case: Case) -> str:
-        recipe = self._configured(case).recipe
+    def snippet(self, case: Case, api: str | None = None) -> str:
+        recipe = self._configured(case, api).recipe
         if isinstance(recipe, NotOffered):
             return f"# {case.loss}: not offered by JAX/Optax: {recipe.reason}\n"
-        compiled = self.compiled(case)
+        compiled = self.compiled(case, api)
         platform, index = _platform_and_index(case.device)
         put = [
             f"    {name!r}: jax.device_put(np.asarray(arrays[{name!r}], dtype="

@@ -35,6 +35,16 @@ NOT_OFFERED = {
         "fails to import: 'operator torchvision::nms does not exist')"
     ),
     "log_cosh": "torch has no log-cosh loss (neither torch.nn.functional nor torch.nn)",
+    **{
+        loss: (
+            "torch.nn.functional.cosine_similarity(x1, x2, dim=1, eps=1e-8) has this definition "
+            "(each norm clamped at eps) but is not a loss: it has no reduction argument and "
+            "reduces dim 1 (out of range for a (D) vector), and the torch adapter runs "
+            "torch.nn.functional's own arguments without composition"
+            + ("; 1 − it would be one more" if loss == "cosine_distance" else "")
+        )
+        for loss in ("cosine_similarity", "cosine_distance")
+    },
     "l2_loss": (
         "torch.nn.functional has no half squared error: mse_loss is (x − y)², twice this loss, "
         "and halving it by hand would be a composition no torch API names"

@@ -125,14 +125,22 @@ class Judge:
         # (loss, configuration, dtype, device, mode) -> the entries whose matches_config holds.
         self._config_memo: dict[tuple, list[int]] = {}
 
-    def _candidates(self, case: Case) -> list[int]:
-        """The entries whose configuration part (``matches_config``) holds for ``case``."""
+    def _candidates(self, case: Case, api: str | None = None) -> list[int]:
+        """The entries whose configuration part (``matches_config``) holds for ``case`` as the
+        native form ``api`` (None: the configuration's main call) computes it."""
         candidates = self._by_loss.get(case.loss, self._wildcard)
         if not candidates:
             return candidates
         config = R.config_of(case)
         try:
-            key = (case.loss, tuple(sorted(config.items())), case.dtype, case.device, case.mode)
+            key = (
+                case.loss,
+                tuple(sorted(config.items())),
+                case.dtype,
+                case.device,
+                case.mode,
+                api,
+            )
             hash(key)
         except TypeError:  # an unhashable parameter value: decide without remembering
             key = None
@@ -142,16 +150,17 @@ class Judge:
                 i
                 for i in candidates
                 if self.entries[i].matches_config(
-                    case.loss, config, case.dtype, case.device, case.mode, self.version
+                    case.loss, config, case.dtype, case.device, case.mode, self.version, api
                 )
             ]
             if key is not None:
                 self._config_memo[key] = found
         return found
 
-    def applicable(self, case: Case) -> list[int]:
-        """Indices of the entries that apply to ``case``, in registry order."""
-        return [i for i in self._candidates(case) if self.entries[i].matches_inputs(case)]
+    def applicable(self, case: Case, api: str | None = None) -> list[int]:
+        """Indices of the entries that apply to ``case`` (as ``api`` computes it), in registry
+        order."""
+        return [i for i in self._candidates(case, api) if self.entries[i].matches_inputs(case)]
 
     def judge(
         self,
@@ -159,12 +168,13 @@ class Judge:
         comparison: Comparison,
         outcome: Outcome | None = None,
         reference: Expected | None = None,
+        api: str | None = None,
     ) -> Judgement:
         """The verdict of one example. ``outcome`` (what the framework returned) is needed to
         hold it against an entry's prediction; ``reference`` (the reference's
         :func:`~cases.compare.expected`, computed here if not given) supplies the tolerance's
         fan-in and, for predictions that keep the reference's terms, its scales."""
-        found = self.applicable(case)
+        found = self.applicable(case, api)
         for i in found:
             self.applied[i] += 1
         if comparison.verdict == "match":

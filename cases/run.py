@@ -568,9 +568,9 @@ class Run:
         """Whether the framework still differs from the reference on the entry's own example, in
         a part the entry affects (the check tests/adapters/test_registry.py makes)."""
         case = entry.example.case(entry.loss)
-        if not entry.applies(case, self.adapter.version()):
-            return False
         api = entry.example.api
+        if not entry.applies(case, self.adapter.version(), api):
+            return False
         outcome = self.adapter.run(case, api=api) if api else self.adapter.run(case)
         comparison = compare(case, expected(case), outcome)
         return any(explains(entry, comparison, part) for part in comparison.failed_parts)
@@ -719,7 +719,7 @@ class Item:
         outcome = adapter.run(case, api=self.api) if self.api else adapter.run(case)
         t2 = clock()
         comparison = compare(case, exp, outcome)
-        judgement = self.run.judge.judge(case, comparison, outcome, exp)
+        judgement = self.run.judge.judge(case, comparison, outcome, exp, api=self.api)
         t3 = clock()
         self.builder.add(case, comparison, judgement)
         self.last_failed = False

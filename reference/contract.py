@@ -229,6 +229,11 @@ def predict_nonfinite(
     return Prediction(found.value, out)
 
 
+# The name by which an entry's ``apis`` means a configuration's main native call (the one
+# ``Adapter.mapping`` returns), as opposed to its alternatives (``Adapter.alternatives``).
+MAIN_API = "main"
+
+
 @dataclass(frozen=True)
 class Divergence:
     """A known difference between a framework and the reference, with its citation.
@@ -237,7 +242,9 @@ class Divergence:
     (verdict stays ``mismatch``/``error-mismatch``, marked known). It applies to ``loss`` ("*" for
     every loss) in configurations containing ``where`` (a subset of the configuration, e.g.
     ``{"reduction": "mean"}``), for the listed dtypes/devices/modes (empty: all), to inputs for
-    which ``inputs(case)`` is true (None: all inputs; ``inputs_text`` says it in words), and to the parts
+    which ``inputs(case)`` is true (None: all inputs; ``inputs_text`` says it in words), for the native
+    forms in ``apis`` (empty: every form of the configuration; :data:`MAIN_API` names the main
+    call, an alternative goes by its API name), and to the parts
     of the comparison in ``affects`` ("value", "grad", "error", "dtype"), and, where ``kinds`` is
     not empty, only to failed parts of those difference kinds (``cases.compare``: "nan-where-finite",
     "inf-where-finite", …). ``versions`` is a range of framework
@@ -264,6 +271,9 @@ class Divergence:
     kinds: tuple[str, ...] = ()
     model: Callable[[Case], Prediction] | None = None
     model_text: str = ""
+    # the native forms it holds for (empty: all): an alternative API by its name, the
+    # configuration's main call as MAIN_API
+    apis: tuple[str, ...] = ()
 
     def __post_init__(self):
         if self.model is not None and "error" in self.affects:
@@ -280,12 +290,21 @@ class Divergence:
             return self.model(case)
 
     def matches_config(
-        self, loss: str, config: Mapping[str, Any], dtype: str, device: str, mode: str, version: str
+        self,
+        loss: str,
+        config: Mapping[str, Any],
+        dtype: str,
+        device: str,
+        mode: str,
+        version: str,
+        api: str | None = None,
     ) -> bool:
-        """Whether the entry applies to this loss, configuration, dtype, device, mode and version:
-        the part every example of a conformance item shares (the judge asks it once per item)."""
+        """Whether the entry applies to this loss, configuration, dtype, device, mode, version and
+        native form (``api``: an alternative API's name, None for the main call): the part every
+        example of a conformance item shares (the judge asks it once per item)."""
         return (
             self.loss in ("*", loss)
+            and (not self.apis or (api or MAIN_API) in self.apis)
             and all(config.get(k) == v for k, v in self.where.items())
             and (not self.dtypes or dtype in self.dtypes)
             and (not self.devices or device.split(":")[0] in self.devices or device in self.devices)
@@ -310,11 +329,14 @@ class Divergence:
         with np.errstate(all="ignore"):
             return bool(self.inputs(case))
 
-    def applies(self, case: Case, version: str) -> bool:
-        """``matches_config`` on the case's configuration, then ``matches_inputs``: the judge
-        (:mod:`cases.judge`) calls the same two, remembering the first per configuration."""
+    def applies(self, case: Case, version: str, api: str | None = None) -> bool:
+        """``matches_config`` on the case's configuration (computed by native form ``api``, None:
+        the main call), then ``matches_inputs``: the judge (:mod:`cases.judge`) calls the same
+        two, remembering the first per configuration."""
         config = _config_of(registry.get(case.loss), case.params, set(case.arrays))
-        if not self.matches_config(case.loss, config, case.dtype, case.device, case.mode, version):
+        if not self.matches_config(
+            case.loss, config, case.dtype, case.device, case.mode, version, api
+        ):
             return False
         return self.matches_inputs(case)
 
@@ -329,6 +351,7 @@ class Divergence:
             "versions": self.versions,
             **({"kinds": list(self.kinds)} if self.kinds else {}),
             "model": self.model_text or None,
+            **({"apis": list(self.apis)} if self.apis else {}),
         }
 
 
@@ -357,6 +380,7 @@ class Accepts:
     modes: tuple[str, ...] = ()
     versions: str = ""
     example: Example | None = None
+    apis: tuple[str, ...] = ()  # as Divergence.apis
 
     def rejects_argument(self, case: Case) -> bool:
         rejection = case.rejection()
@@ -380,6 +404,7 @@ class Accepts:
             modes=self.modes,
             versions=self.versions,
             example=self.example,
+            apis=self.apis,
         )
 
 

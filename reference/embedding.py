@@ -390,6 +390,132 @@ _COSINE_EDGES = (
 )
 
 
+# --- cosine_similarity, cosine_distance ------------------------------------------------------
+
+
+def _clamped_cosine(a, p):
+    """v1 = x1/m1, v2 = x2/m2 with m = max(‖x‖, eps) (norms scaled against overflow), cos = v1·v2,
+    the norms n and the clamped norms m (last axis)."""
+    x1, x2, eps = a["input1"], a["input2"], p["eps"]
+    n1, n2 = pnorm(x1, 2.0), pnorm(x2, 2.0)
+    m1, m2 = np.maximum(n1, eps), np.maximum(n2, eps)
+    v1, v2 = x1 / m1[..., None], x2 / m2[..., None]
+    return np.sum(v1 * v2, axis=-1), v1, v2, n1, n2, m1, m2
+
+
+def _cosine_pair(sign: float, offset: float):
+    """ℓ = offset + sign·cos: cosine_similarity (0, +1) and cosine_distance (1, −1)."""
+
+    def loss(a, p) -> Elementwise:
+        cos = _clamped_cosine(a, p)[0]
+        return Elementwise(offset + sign * cos)
+
+    def vjp(a, p, g):
+        cos, v1, v2, n1, n2, m1, m2 = _clamped_cosine(a, p)
+        eps = p["eps"]
+        c = cos[..., None]
+        # a clamped norm is the constant eps: its derivative drops (at ‖x‖ = eps the norm's own)
+        on1 = (n1 >= eps)[..., None] if eps else True
+        on2 = (n2 >= eps)[..., None] if eps else True
+        s = sign * g[..., None]
+        return {
+            "input1": s * (v2 - np.where(on1, c * v1, 0.0)) / m1[..., None],
+            "input2": s * (v1 - np.where(on2, c * v2, 0.0)) / m2[..., None],
+        }
+
+    return loss, vjp
+
+
+cosine_similarity, cosine_similarity_vjp = _cosine_pair(1.0, 0.0)
+cosine_similarity.__doc__ = """ℓ = cos(x1, x2) = x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)).
+
+Over the last dimension of (N, D) or (D) real vectors: each Euclidean norm is clamped below at
+``eps`` (torch.nn.functional.cosine_similarity's definition; optax clips the squared norm at its
+epsilon, the same for epsilon = eps²); eps = 0 is the exact cosine, where a zero vector gives
+0/0 = NaN. Domain: real vectors, eps ≥ 0. Smooth away from ‖x‖ = eps:
+∂ℓ/∂x1 = (v2 − cos·v1)/m1 with v = x/m, m = max(‖x‖, eps); where ‖x1‖ < eps the clamped norm
+is the constant eps and the cos·v1 term drops; at ‖x1‖ = eps the norm's branch is taken.
+"""
+cosine_distance, cosine_distance_vjp = _cosine_pair(-1.0, 1.0)
+cosine_distance.__doc__ = """ℓ = 1 − cos(x1, x2), the cosine distance (optax.losses.cosine_distance).
+
+cos is cosine_similarity's, norms clamped below at ``eps`` (eps = 0: exact, a zero vector gives
+NaN). Domain: real vectors (N, D) or (D), eps ≥ 0. Smooth away from ‖x‖ = eps: ∂ℓ/∂x1 = −(v2 − cos·v1)/m1 with v = x/m,
+m = max(‖x‖, eps), the cos·v1 term dropped where ‖x1‖ < eps (the norm's branch at ‖x1‖ = eps).
+"""
+
+
+def _clamped_parts(a, p):
+    cos, v1, v2, _, _, m1, m2 = _clamped_cosine(a, p)
+    # the products v1_i v2_i the dot product adds (Σ ≤ 1 by Cauchy-Schwarz), and the result
+    dot = np.sum(np.abs(v1 * v2), axis=-1) + np.abs(cos)
+    return v1, v2, m1, m2, dot
+
+
+def _cosine_pair_value(offset: float):
+    def value(a, p, loss):
+        return offset + _clamped_parts(a, p)[4]
+
+    return value
+
+
+def _cosine_pair_grads(a, p, c):
+    v1, v2, m1, m2, dot = _clamped_parts(a, p)
+    cc, dot = np.asarray(c)[..., None], dot[..., None]
+    return {
+        "input1": cc * (np.abs(v2) + dot * np.abs(v1)) / m1[..., None],
+        "input2": cc * (np.abs(v1) + dot * np.abs(v2)) / m2[..., None],
+    }
+
+
+def _clamp_kinks(a, p):
+    """Where a norm meets eps, the clamp max(‖x‖, eps) turns (eps > 0; at eps = 0 only a zero
+    vector, a boundary)."""
+    if not p["eps"]:
+        return []
+    return [
+        (pnorm(a[name], 2.0) - p["eps"], np.maximum(pnorm(a[name], 2.0), p["eps"]))
+        for name in ("input1", "input2")
+    ]
+
+
+def _zero_vectors(a, p) -> bool:
+    return any(bool(np.any(np.all(a[n] == 0, axis=-1))) for n in ("input1", "input2"))
+
+
+def _squared_norms(a, p, c):
+    """Σx² of each vector, which optax and Keras form before the square root."""
+    return [np.sum(a[n] * a[n], axis=-1) for n in ("input1", "input2")]
+
+
+_COSINE_PAIR_REGIMES = RegimeRules(
+    kinks=_clamp_kinks, boundary=_zero_vectors, intermediates=_squared_norms
+)
+
+
+def _pair(x1, x2) -> dict[str, np.ndarray]:
+    return {"input1": np.asarray(x1, dtype=np.float64), "input2": np.asarray(x2, dtype=np.float64)}
+
+
+_COSINE_PAIR_EDGES = (
+    Edge(
+        "zero vector (0/0 cosine at eps = 0)", lambda c: _pair(np.vstack([np.zeros(3), _V[1:]]), _V)
+    ),
+    Edge("identical vectors (cosine 1)", lambda c: _pair(_V, _V)),
+    Edge("opposite vectors (cosine -1)", lambda c: _pair(_V, -_V)),
+    Edge(
+        "orthogonal vectors (cosine 0)",
+        lambda c: _pair(np.eye(3)[[0, 1, 2, 0]], np.eye(3)[[1, 2, 0, 2]]),
+    ),
+    Edge(
+        "a norm below eps (2⁻³⁰ < 1e-8: the clamp at eps > 0)",
+        lambda c: _pair(np.vstack([2.0**-30 * _V[0], _V[1:]]), _V[::-1]),
+        inexact="2⁻³⁰·(½, −1, 2) is below float16's subnormals: it rounds to a zero vector",
+    ),
+    Edge(f"components ±{BIG:g} (squares beyond float16)", lambda c: _pair(BIG * np.sign(_V), _V)),
+)
+
+
 # --- margin_ranking_loss ----------------------------------------------------------------------
 
 
@@ -655,6 +781,57 @@ LOSSES = (
         edges=_COSINE_EDGES,
         element_kind="per_vector",
         unbatched=("(D)", "(N, D)"),
+    ),
+    *(
+        LossSpec(
+            name,
+            "embedding",
+            summary,
+            _vectors("input1", "input2"),
+            (
+                P.nonnegative(
+                    "eps",
+                    1e-8,
+                    (1e-8, 0.0),
+                    "lower bound of each vector's norm (0: the exact cosine)",
+                ),
+                P.reduction(),
+            ),
+            (
+                Layout("(N, D)", {"input1": ("N", "D"), "input2": ("N", "D")}),
+                Layout("(D)", {"input1": ("D",), "input2": ("D",)}),
+            ),
+            formula,
+            vjp,
+            smooth_at=lambda a, p, h: bool(
+                not p["eps"]
+                or all(
+                    np.all(np.abs(pnorm(a[n], 2.0) - p["eps"]) > 4 * h)
+                    for n in ("input1", "input2")
+                )
+            ),
+            term_scale=TermScale(_cosine_pair_value(offset), _cosine_pair_grads),
+            regimes=_COSINE_PAIR_REGIMES,
+            edges=_COSINE_PAIR_EDGES,
+            element_kind="per_vector",
+            unbatched=("(D)", "(N, D)"),
+        )
+        for name, summary, formula, vjp, offset in (
+            (
+                "cosine_similarity",
+                "cos(x1, x2) = x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps))",
+                cosine_similarity,
+                cosine_similarity_vjp,
+                0.0,
+            ),
+            (
+                "cosine_distance",
+                "1 − cos(x1, x2), norms clamped below at eps",
+                cosine_distance,
+                cosine_distance_vjp,
+                1.0,
+            ),
+        )
     ),
     LossSpec(
         "margin_ranking_loss",

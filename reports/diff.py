@@ -492,15 +492,21 @@ def registry_sections(old: Results, new: Results) -> list[Section]:
 def mapping_section(old: Results, new: Results) -> Section:
     """Native calls or compositions that changed for a configuration offered in both runs."""
     section = Section("Native calls changed", False, ("configuration", "old call", "new call"))
-    before = {entry["config_id"]: entry for entry in old.mapping}
+
+    def key(entry: dict) -> tuple:
+        # a configuration's alternative APIs are mapping rows of their own (format 2)
+        return entry["config_id"], entry.get("api")
+
+    before = {key(entry): entry for entry in old.mapping}
     for entry in new.mapping:
-        previous = before.get(entry["config_id"])
+        previous = before.get(key(entry))
         if not previous or previous["not_offered"] or entry["not_offered"]:
             continue
         was = previous["composition"] or previous["native"]
         now = entry["composition"] or entry["native"]
         if was != now:
-            section.rows.append((entry["config_id"], str(was), str(now)))
+            name = entry["config_id"] + (f" ({entry['api']})" if entry.get("api") else "")
+            section.rows.append((name, str(was), str(now)))
     return section
 
 

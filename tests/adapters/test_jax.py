@@ -67,10 +67,12 @@ def _beyond_tolerance(case: Case, got, expected, name: str | None) -> bool:
     return np.shape(got) != np.shape(expected) or not T.check(got, expected, bound, case.dtype).ok
 
 
-def _reproduces(adapter, entry, case: Case) -> list[str]:
-    """The parts in which JAX differs from the reference on ``case``: beyond 1e-12 relative and
-    beyond the suite's tolerance, and the dtype of the value."""
-    out = adapter.run(case)
+def _reproduces(adapter, entry, case: Case, api: str | None = None) -> list[str]:
+    """The parts in which JAX differs from the reference on ``case``, run with ``api`` (or the
+    entry's example's): beyond 1e-12 relative and beyond the suite's tolerance, and the dtype of
+    the value."""
+    api = api or (entry.example.api if entry is not None else None)
+    out = adapter.run(case, api=api)
     try:
         value, grads = R.value_and_vjp(case.loss, case.rounded(), case.params, case.cotangent)
     except R.InvalidInput:
@@ -126,8 +128,8 @@ def _names_the_release(adapter, reason: str) -> bool:
     return any(f"{name} {v}" in reason for name, v in adapter.versions().items())
 
 
-def _skip_unless_offered(adapter, case: Case):
-    mapped = adapter.mapping(case.loss, R.config_of(case))
+def _skip_unless_offered(adapter, case: Case, api: str | None = None):
+    mapped = adapter.recipe(case.loss, R.config_of(case), api)
     if isinstance(mapped, NotOffered):
         assert _names_the_release(adapter, mapped.reason), mapped.reason
         pytest.skip(f"not offered by this release: {mapped.reason}")
@@ -143,11 +145,13 @@ def test_an_entry_shows_under_jit_too(jax_adapter, entry_id):
     """test_registry.py runs each example as written (eager); the conformance run compiles too, so
     on its example under jax.jit an entry applies and JAX differs in a part it affects."""
     entry, case = ENTRIES[entry_id], _example(entry_id, "jit")
-    _skip_unless_offered(jax_adapter, case)
+    _skip_unless_offered(jax_adapter, case, entry.example.api)
     version = jax_adapter.version()
     if not version_in(version, entry.versions):
         pytest.skip(f"{entry_id} holds for {entry.versions}")
-    assert entry.applies(case, version), f"{entry_id}: predicate false on its example under jit"
+    assert entry.applies(case, version, entry.example.api), (
+        f"{entry_id}: predicate false on its example under jit"
+    )
     differing = _reproduces(jax_adapter, entry, case)
     assert set(differing) & set(entry.affects), (
         f"{entry_id}: JAX agrees with the reference on {entry.affects} (differs in {differing})"
@@ -160,13 +164,13 @@ def test_outside_its_release_range_an_entry_neither_applies_nor_shows(jax_adapte
     """An entry whose release range excludes the installed release does not apply to its example,
     and JAX agrees with the reference there (the range is right about this release)."""
     entry, case = ENTRIES[entry_id], _example(entry_id, mode)
-    _skip_unless_offered(jax_adapter, case)
+    _skip_unless_offered(jax_adapter, case, entry.example.api)
     version = jax_adapter.version()
     if version_in(version, entry.versions):
         pytest.skip(
             f"{dict(version.packages)} is inside {entry.versions}: test_registry.py runs it"
         )
-    assert not entry.applies(case, version)
+    assert not entry.applies(case, version, entry.example.api)
     differing = _reproduces(jax_adapter, entry, case)
     assert not set(differing) & set(entry.affects), (
         f"{entry_id} is registered for {entry.versions}, but {dict(version.packages)} "
@@ -192,6 +196,16 @@ def _ordinary_cases():
                 yield Case(spec.name, params, arrays, cotangent=cot)
 
 
+def _ordinary_forms(adapter):
+    """Each ordinary case with each native form the adapter offers for it: (case, api)."""
+    for case in _ordinary_cases():
+        config = R.config_of(case)
+        if not isinstance(adapter.mapping(case.loss, config), NotOffered):
+            yield case, None
+        for api in adapter.alternatives(case.loss, config):
+            yield case, api
+
+
 # Entries whose predicate marks a window where rounding *can* exceed the tolerance (a difference of
 # rounding errors), rather than a structural difference (NaN, a sign, a missing term): an
 # application may happen to round the same way as the reference.
@@ -211,15 +225,13 @@ def test_entries_apply_only_where_jax_differs(jax_adapter):
     version = jax_adapter.version()
     applied: dict[str, int] = {}
     diverged: dict[str, int] = {}
-    for base in _ordinary_cases():
-        if isinstance(jax_adapter.mapping(base.loss, R.config_of(base)), NotOffered):
-            continue
+    for base, api in _ordinary_forms(jax_adapter):
         for mode in ("eager", "jit"):
             case = dataclasses.replace(base, mode=mode)
-            entries = [d for d in jax_adapter.divergences() if d.applies(case, version)]
+            entries = [d for d in jax_adapter.divergences() if d.applies(case, version, api)]
             if not entries:
                 continue
-            differing = _reproduces(jax_adapter, None, case)
+            differing = _reproduces(jax_adapter, None, case, api)
             for d in entries:
                 applied[d.id] = applied.get(d.id, 0) + 1
                 if set(differing) & set(d.affects):
@@ -323,6 +335,44 @@ def test_cross_entropy_shape_predicate_matches_what_jax_does(
     }
     assert applying == ({explained} if explained else set())
     assert (jax_adapter.run(case).error is None) == (explained is not None)
+
+
+SAFE = "optax.losses.safe_softmax_cross_entropy"
+# Shapes where the safe form, classes moved last, parts from softmax_cross_entropy: an (N, 1)
+# index target becomes (N, 1, C) one-hot rows (an outer product with (N, C) logits), and a (C,)
+# probability target has no class axis 1 to move.
+_SAFE_SHAPES = [
+    (_SMOOTH, _ROWS, np.array([[1], [2]]), "sum"),
+    (_SMOOTH, _ROWS[:1], np.array([[1], [2]]), "none"),
+    (_PROB, _ROWS, np.stack([_P3] * 2)[:, None, :], "mean"),  # (2, 1, 3) vs (2, 3)
+    (_PROB, _ROWS[..., None], np.stack([_P3] * 2)[..., None, None], "mean"),
+]
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+@pytest.mark.parametrize(
+    "params, x, target, reduction",
+    [row[:4] for row in _CE_SHAPES] + _SAFE_SHAPES,
+    ids=[f"{i}" for i in range(len(_CE_SHAPES) + len(_SAFE_SHAPES))],
+)
+def test_safe_cross_entropy_shape_predicate_matches_what_jax_does(
+    jax_adapter, params, x, target, reduction, mode
+):
+    """The safe form's broadcasting entry is true exactly where safe_softmax_cross_entropy
+    computes instead of raising."""
+    case = Case(
+        "cross_entropy",
+        {**params, "reduction": reduction},
+        {"input": x, "target": target},
+        mode=mode,
+    )
+    if isinstance(jax_adapter.recipe(case.loss, R.config_of(case), SAFE), NotOffered):
+        pytest.skip("no safe form of this configuration")
+    with pytest.raises(R.InvalidInput):
+        R.validate(case.loss, case.arrays, case.params)
+    entry = ENTRIES["cross_entropy/safe-broadcasts-mismatched-shapes"]
+    computes = jax_adapter.run(case, api=SAFE).error is None
+    assert entry.applies(case, jax_adapter.version(), SAFE) == computes
 
 
 # --- jit: one compilation per (configuration, dtype, device) and shape ----------------------------

@@ -60,7 +60,9 @@ def test_entry_applies_to_its_example_and_the_framework_differs(adapter, entry):
     if entry is None:
         pytest.skip("no entry with an example")
     case = entry.example.case(entry.loss)
-    assert entry.applies(case, adapter.version()), f"{entry.id} does not apply to its example"
+    assert entry.applies(case, adapter.version(), entry.example.api), (
+        f"{entry.id} does not apply to its example"
+    )
     comparison = compare(case, expected(case), _run(adapter, entry, case))
     failed = comparison.failed_parts
     assert any(explains(entry, comparison, part) for part in failed), (
@@ -76,7 +78,7 @@ def test_every_difference_on_an_example_is_explained(adapter, entry):
     exp, outcome = expected(case), _run(adapter, entry, case)
     comparison = compare(case, exp, outcome)
     judgement = Judge(adapter.divergences(), adapter.version()).judge(
-        case, comparison, outcome, exp
+        case, comparison, outcome, exp, api=entry.example.api
     )
     assert not judgement.unexpected, f"{entry.id}: unexplained on its example: {comparison.detail}"
 
@@ -93,7 +95,11 @@ def test_a_model_predicts_what_the_framework_returns_on_its_example(adapter, ent
     comparison = compare(case, exp, outcome)
     differing = [p for p in comparison.failed_parts if explains(entry, comparison, p)]
     against = judge._against_prediction(entry, case, outcome, exp)
-    others = [e for e in adapter.divergences() if e is not entry and e.applies(case, judge.version)]
+    others = [
+        e
+        for e in adapter.divergences()
+        if e is not entry and e.applies(case, judge.version, entry.example.api)
+    ]
     explained_elsewhere = {p for p in differing for e in others if explains(e, comparison, p)}
     missed = [p for p in differing if p in against.failed_parts and p not in explained_elsewhere]
     assert not missed, f"{entry.id}: the framework disagrees with the model: {against.detail}"

@@ -382,3 +382,21 @@ def test_a_nonfinite_prediction_places_nan_before_the_reduction():
     ref, grads = none.reference()
     assert np.isnan(each.value[1]) and np.array_equal(each.value[[0, 2]], ref[[0, 2]])
     assert np.isinf(each.grads["input"][1]) and each.grads["target"][1] == grads["target"][1]
+
+
+def test_an_entry_scoped_to_one_api_explains_only_that_native_form():
+    """optax's safe_softmax_cross_entropy beside softmax_cross_entropy: an entry about the
+    alternative form does not excuse the main call, and one about the main call (MAIN_API) does
+    not excuse the alternative; an unscoped entry holds for both."""
+    from reference.contract import MAIN_API
+
+    safe = "optax.losses.safe_softmax_cross_entropy"
+    judge = Judge([entry(apis=(safe,))], "2.13.0")
+    assert judge.judge(bce(), off_value(bce()), api=safe).verdict == "convention"
+    assert judge.judge(bce(), off_value(bce())).unexpected
+    main = Judge([entry(apis=(MAIN_API,))], "2.13.0")
+    assert main.judge(bce(), off_value(bce())).verdict == "convention"
+    assert main.judge(bce(), off_value(bce()), api=safe).unexpected
+    both = Judge([entry()], "2.13.0")
+    assert not both.judge(bce(), off_value(bce()), api=safe).unexpected
+    assert entry(apis=(safe,)).as_record()["apis"] == [safe]

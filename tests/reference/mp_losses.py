@@ -623,6 +623,33 @@ def cosine_embedding_loss(a, p) -> Elementwise:
     return Elementwise(values, scales)
 
 
+def _cosine_of_pair(sign: int, offset: int):
+    """ℓ = offset + sign·cos(x1, x2), cos = x1·x2 / (max(‖x1‖, ε)·max(‖x2‖, ε)) over the last
+    dimension (torch.nn.functional.cosine_similarity's documented formula, ε = eps; ε = 0 is
+    the plain cosine, 0/0 = NaN at a zero vector); optax.losses.cosine_distance is 1 − cos.
+
+    Scale: the offset and the terms x1_i x2_i / (m1 m2) of the dot product, plus |cos|."""
+
+    def formula(a, p) -> Elementwise:
+        x1, x2 = a["input1"], a["input2"]
+        eps = mpf(p["eps"])
+        rows = [(x1, x2)] if x1.ndim == 1 else list(zip(x1, x2, strict=True))
+        values, scales = obj(len(rows)), obj(len(rows))
+        for n, (u, v) in enumerate(rows):
+            u, v = [mpf(s) for s in u], [mpf(s) for s in v]
+            m1 = max(mpmath.sqrt(mpmath.fsum(s * s for s in u)), eps)
+            m2 = max(mpmath.sqrt(mpmath.fsum(s * s for s in v)), eps)
+            cos = div(mpmath.fsum(s * t for s, t in zip(u, v, strict=True)), m1 * m2)
+            terms = div(mpmath.fsum(abs(s * t) for s, t in zip(u, v, strict=True)), m1 * m2)
+            values[n] = offset + sign * cos
+            scales[n] = offset + terms + abs(cos)
+        if x1.ndim == 1:
+            values, scales = values.reshape(()), scales.reshape(())
+        return Elementwise(values, scales)
+
+    return formula
+
+
 def margin_ranking_loss(a, p) -> Elementwise:
     """ℓ = max(0, −y (x1 − x2) + margin) (torch MarginRankingLoss)."""
     x1, x2, y = a["input1"], a["input2"], a["target"]
@@ -739,6 +766,8 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "triplet_margin_loss": triplet_margin_loss,
     "triplet_margin_with_distance_loss": triplet_margin_with_distance_loss,
     "cosine_embedding_loss": cosine_embedding_loss,
+    "cosine_similarity": _cosine_of_pair(1, 0),
+    "cosine_distance": _cosine_of_pair(-1, 1),
     "margin_ranking_loss": margin_ranking_loss,
     "hinge_embedding_loss": hinge_embedding_loss,
     "soft_margin_loss": soft_margin_loss,

@@ -1257,6 +1257,67 @@ def test_cosine_embedding_loss_gradient_of_a_similar_pair():
     assert_close(g["input2"], [[-1 / (2 * SQRT2), 1 / (2 * SQRT2)]])
 
 
+# === cosine_similarity, cosine_distance ===========================================================
+
+# cos = [1/√2, 0, −1], norms [1, 2, 1] and [√2, 3, 1]: far above the default eps = 1e-8
+COSINE_PAIRS = {
+    "input1": [[1.0, 0.0], [0.0, 2.0], [0.0, 1.0]],
+    "input2": [[1.0, 1.0], [3.0, 0.0], [0.0, -1.0]],
+}
+
+
+def test_cosine_similarity_none_sum_mean():
+    assert_close(loss("cosine_similarity", COSINE_PAIRS), [1 / SQRT2, 0.0, -1.0])
+    assert_close(loss("cosine_similarity", COSINE_PAIRS, reduction="sum"), 1 / SQRT2 - 1.0)
+    assert_close(loss("cosine_similarity", COSINE_PAIRS, reduction="mean"), (1 / SQRT2 - 1) / 3)
+
+
+def test_cosine_distance_is_one_minus_the_cosine():
+    # 1 − [1/√2, 0, −1] = [0.29289321881345248, 1, 2]
+    assert_close(loss("cosine_distance", COSINE_PAIRS), [1 - 1 / SQRT2, 1.0, 2.0])
+    assert_close(loss("cosine_distance", COSINE_PAIRS, reduction="sum"), 4.0 - 1 / SQRT2)
+
+
+def test_cosine_similarity_unbatched_and_scale_free():
+    arrays = {"input1": [1.0, 0.0], "input2": [1.0, 1.0]}
+    assert_close(loss("cosine_similarity", arrays), 1 / SQRT2)  # shape ()
+    scaled = {"input1": [5.0, 0.0], "input2": [0.25, 0.25]}
+    assert_close(loss("cosine_similarity", scaled), 1 / SQRT2)
+
+
+def test_cosine_similarity_and_distance_gradients():
+    arrays = {"input1": [[1.0, 0.0]], "input2": [[1.0, 1.0]]}
+    # ∂cos/∂x1 = x2/(‖x1‖‖x2‖) − cos x1/‖x1‖² = (1, 1)/√2 − (1/√2)(1, 0) = (0, 1/√2)
+    # ∂cos/∂x2 = x1/(‖x1‖‖x2‖) − cos x2/‖x2‖² = (1, 0)/√2 − (1/√2)(1, 1)/2 = ±1/(2√2)
+    g = grads("cosine_similarity", arrays)
+    assert_close(g["input1"], [[0.0, 1 / SQRT2]])
+    assert_close(g["input2"], [[1 / (2 * SQRT2), -1 / (2 * SQRT2)]])
+    d = grads("cosine_distance", arrays)
+    assert_close(d["input1"], [[0.0, -1 / SQRT2]])
+    assert_close(d["input2"], [[-1 / (2 * SQRT2), 1 / (2 * SQRT2)]])
+
+
+def test_cosine_similarity_clamps_a_norm_below_eps():
+    # ‖(3e-9, 4e-9)‖ = 5e-9 < eps = 1e-8, so it counts as 1e-8: cos = 8e-9 / (1e-8 · 2) = 0.4
+    arrays = {"input1": [[3e-9, 4e-9]], "input2": [[0.0, 2.0]]}
+    assert_close(loss("cosine_similarity", arrays), [0.4])
+    g = grads("cosine_similarity", arrays)
+    # the clamped norm is a constant: ∂cos/∂x1 = x2/(1e-8 · 2) = (0, 1e8)
+    assert_close(g["input1"], [[0.0, 1e8]])
+    # ∂cos/∂x2 = (v1 − cos v2)/‖x2‖ with v1 = x1/1e-8 = (0.3, 0.4), v2 = (0, 1): (0.15, 0)
+    assert_close(g["input2"], [[0.15, 0.0]])
+    # eps = 0: the exact cosine, 8e-9 / (5e-9 · 2) = 0.8
+    assert_close(loss("cosine_similarity", arrays, eps=0.0), [0.8])
+
+
+def test_cosine_similarity_of_a_zero_vector():
+    arrays = {"input1": [[0.0, 0.0]], "input2": [[1.0, 1.0]]}
+    assert np.isnan(loss("cosine_similarity", arrays, eps=0.0)).all()  # 0/0
+    assert_exact(loss("cosine_similarity", arrays), [0.0])  # 0 / (1e-8 · √2)
+    assert np.isnan(loss("cosine_distance", arrays, eps=0.0)).all()
+    assert_exact(loss("cosine_distance", arrays), [1.0])
+
+
 # === margin_ranking_loss ==========================================================================
 
 RANKING = {"input1": [1.0, 2.0, 0.0], "input2": [2.0, 1.0, 0.0], "target": [1.0, 1.0, -1.0]}

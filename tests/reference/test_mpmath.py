@@ -546,6 +546,24 @@ STRESS = [
             target=f(1.0, -1.0),
         ),
     ),
+    (  # huge and tiny components (a naive Σx² overflows or underflows), a norm below eps
+        "cosine-similarity-scales",
+        "cosine_similarity",
+        {"eps": 1e-8},
+        dict(
+            input1=np.array([[1e200, 2e200, 3e200], [1e-300, 0.0, 1e-300], [3e-9, 4e-9, 0.0]]),
+            input2=np.array([[2.0, 4.0, 6.0 + 1e-12], [1.0, 1.0, 1e-12], [0.0, 2.0, 0.0]]),
+        ),
+    ),
+    (  # nearly parallel (1 − cos tiny: cancellation) and a zero vector at eps = 0 (0/0)
+        "cosine-distance-parallel",
+        "cosine_distance",
+        {"eps": 0.0},
+        dict(
+            input1=np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1e150, -1e150, 0.0]]),
+            input2=np.array([[2.0, 4.0, 6.0 + 1e-12], [1.0, 2.0, 3.0], [1.0, -1.0, 1e-300]]),
+        ),
+    ),
     (
         "ranking-at-hinge",
         "margin_ranking_loss",

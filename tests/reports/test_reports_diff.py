@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from reports.diff import diff_results, format_markdown, format_text
+from reports.diff import diff_results, format_markdown, format_text, mapping_section
 from reports.schema import ResultsError, ResultsWriter, load
 from reports.ulp import ulp, ulps_apart
 
@@ -451,3 +451,38 @@ def test_a_known_failure_of_a_configuration_that_used_to_match_stays_a_regressio
     new = write(tmp_path / "new.json", make_run, [failing(make_record, "crash", True)])
     diff = diff_results(old, new)
     assert diff.regressions == 1 and len(rows(diff, "New failures")) == 1
+
+
+def test_an_alternative_api_of_a_configuration_is_its_own_mapping_row(tmp_path, make_run):
+    """A configuration's main call and its alternative (optax softmax_cross_entropy and
+    safe_softmax_cross_entropy) are two rows: unchanged between runs, neither replaces the other."""
+    rows_ = [
+        {
+            "loss": "cross_entropy",
+            "config_id": "cross_entropy[prob-target,mean]",
+            "native": "optax.losses.softmax_cross_entropy(logits, labels)",
+            "composition": None,
+            "not_offered": None,
+        },
+        {
+            "loss": "cross_entropy",
+            "config_id": "cross_entropy[prob-target,mean]",
+            "native": "optax.losses.safe_softmax_cross_entropy(logits, labels)",
+            "composition": None,
+            "not_offered": None,
+            "api": "optax.losses.safe_softmax_cross_entropy",
+        },
+    ]
+    results = []
+    for name, order in (("old.json", rows_), ("new.json", rows_[::-1])):
+        with ResultsWriter(tmp_path / name, make_run()) as writer:
+            writer.mapping(order)
+        results.append(load(tmp_path / name))
+    assert mapping_section(*results).rows == []
+    changed = [
+        dict(rows_[1], native="optax.losses.safe_softmax_cross_entropy(logits, labels, axis=-1)")
+    ]
+    with ResultsWriter(tmp_path / "changed.json", make_run()) as writer:
+        writer.mapping([rows_[0], *changed])
+    (row,) = mapping_section(results[0], load(tmp_path / "changed.json")).rows
+    assert row[0] == "cross_entropy[prob-target,mean] (optax.losses.safe_softmax_cross_entropy)"

@@ -85,3 +85,8 @@ def infinite_logit_absent_term(case: Case) -> bool:
     """A logit +inf with label 1 or −inf with label 0: the term optax still multiplies by the zero
     label weight is log σ(∓inf) = −inf."""
     return absent_term_at_infinite_logit(case)
+
+
+# The alternative native form of cross_entropy's probability-target configurations (issue 12):
+# entries about one of the two forms say which (``apis``), the other's main call is MAIN_API.
+SAFE_SOFTMAX_XENT = "optax.losses.safe_softmax_cross_entropy"

@@ -8,14 +8,25 @@ import numpy as np
 
 import reference as R
 from reference import Case
-from reference.contract import K_VALUE, Divergence, Example, Prediction, predict_nonfinite
+from reference.contract import (
+    K_VALUE,
+    MAIN_API,
+    Divergence,
+    Example,
+    Prediction,
+    predict,
+    predict_nonfinite,
+)
+from reference.terms import TermScale
 
 from ._common import (
     INF,
     JAX_DOCS,
+    JAX_ISSUE,
     OPTAX,
     OPTAX_ISSUE,
     OPTAX_PULL,
+    SAFE_SOFTMAX_XENT,
     class_axis,
     full_params,
     infinite_logit_absent_term,
@@ -60,6 +71,13 @@ def ce_neginf_logit_zero_label(case: Case) -> bool:
     """A −inf logit at a class whose (probability) target is 0: optax computes 0·(−inf)."""
     a = case.rounded()
     return bool(np.any((a["input"] == -np.inf) & zero_for_jax(a["target"], case)))
+
+
+def ce_neginf_logit_flushed_label(case: Case) -> bool:
+    """A −inf logit at a class whose target is subnormal and flushed to 0 by JAX on the CPU."""
+    a = case.rounded()
+    t = a["target"]
+    return bool(np.any((a["input"] == -np.inf) & zero_for_jax(t, case) & (t != 0)))
 
 
 def ce_posinf_logit_in_softmax_path(case: Case) -> bool:
@@ -118,6 +136,33 @@ def ce_neginf_zero_label_model(case: Case) -> Prediction:
     return predict_nonfinite(case, value=np.any(_class_last(at), axis=-1))
 
 
+def _flushed_target(case: Case):
+    """The reference's arrays → the same with each target JAX flushes to 0 set to 0."""
+
+    def flushed(a):
+        t = a["target"]
+        return {**a, "target": np.where(zero_for_jax(t, case), 0.0, t)}
+
+    return flushed
+
+
+def ce_flushed_label_model(case: Case) -> Prediction:
+    """The reference's definition on the target as the CPU sees it (subnormals read as 0), so a
+    −inf logit there is an absent term: a finite loss where the reference's is +inf."""
+    spec = R.get("cross_entropy")
+    flushed = _flushed_target(case)
+    scale = spec.term_scale
+    return predict(
+        case,
+        elementwise=lambda a, p: spec.elementwise(flushed(a), p),
+        term_scale=TermScale(
+            lambda a, p, loss: scale.value(flushed(a), p, loss),
+            lambda a, p, c: scale.grads(flushed(a), p, c),
+            scale.grad_floor,
+        ),
+    )
+
+
 def _posinf_items(case: Case) -> np.ndarray:
     x = _class_last(case.rounded()["input"])
     return np.any(x == np.inf, axis=-1) & np.any(x != np.inf, axis=-1)
@@ -169,8 +214,9 @@ DIVERGENCES: list[Divergence] = [
         description=(
             "optax.losses.softmax_cross_entropy computes −Σ labels·log_softmax(logits): a −inf "
             "logit whose label is 0 gives 0·(−inf) = NaN. optax documents this and offers "
-            "safe_softmax_cross_entropy (no axis argument) for the 0·log 0 = 0 convention. "
-            "Gradients are unaffected."
+            "safe_softmax_cross_entropy (no axis argument) for the 0·log 0 = 0 convention; the "
+            "adapter runs that form as its own API, which agrees with the reference here (the "
+            "model's NaN does not explain its finite value). Gradients are unaffected."
         ),
         citation=OPTAX_ISSUE.format(896),
         where={"target_kind": "probability", "label_smoothing": 0.0},
@@ -179,9 +225,38 @@ DIVERGENCES: list[Divergence] = [
         affects=("value",),
         model=ce_neginf_zero_label_model,
         model_text="the reference's value with NaN at each item holding a −inf logit of target 0",
+        apis=(MAIN_API,),
         example=Example(
             {"target_kind": "probability", "reduction": "mean"},
             {"input": [[-INF, 0.5, 1.0]], "target": [[0.0, 0.5, 0.5]]},
+        ),
+    ),
+    Divergence(
+        id="cross_entropy/safe-flushed-label-absent-term",
+        kind="convention",
+        loss="cross_entropy",
+        description=(
+            "optax.losses.safe_softmax_cross_entropy (the alternative form) drops a term with "
+            "jnp.where(labels != 0, labels · log_softmax(logits), 0). JAX on the CPU treats "
+            "subnormal operands as 0 (denormals-are-zero, float64, float32 and bfloat16), so a "
+            "subnormal label tests equal to 0 and a −inf logit there is an absent term: a finite "
+            "loss (e.g. 0.724 for logits (−inf, 0.5, 1), labels (1e−310, ½, ½ − 1e−310)) where "
+            "the reference's is +inf (a positive label at probability 0). softmax_cross_entropy "
+            "gives NaN there (the entry above). Gradients are unaffected."
+        ),
+        citation=f"{OPTAX.format('_classification.py#L176-L181')}; {JAX_ISSUE.format(16200)}",
+        where={"target_kind": "probability", "label_smoothing": 0.0},
+        devices=("cpu",),
+        inputs=ce_neginf_logit_flushed_label,
+        inputs_text="a −inf logit at a class whose target is subnormal (0 for JAX on the CPU)",
+        affects=("value",),
+        model=ce_flushed_label_model,
+        model_text="the reference's value with each target JAX flushes to 0 set to 0",
+        apis=(SAFE_SOFTMAX_XENT,),
+        example=Example(
+            {"target_kind": "probability", "reduction": "mean"},
+            {"input": [[-INF, 0.5, 1.0]], "target": [[1e-310, 0.5, 0.5 - 1e-310]]},
+            api=SAFE_SOFTMAX_XENT,
         ),
     ),
     Divergence(

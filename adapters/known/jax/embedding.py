@@ -1,5 +1,6 @@
-"""JAX/Optax divergences in the embedding family: optax.losses.triplet_margin_loss (the other
-embedding losses are not offered by optax)."""
+"""JAX/Optax divergences in the embedding family: optax.losses.triplet_margin_loss, and
+optax.losses.cosine_similarity / cosine_distance (the other embedding losses are not offered by
+optax)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from reference.terms import NEAR_HINGE, TermScale
 
 from ._common import (
     GRAD_ULPS,
+    OPTAX,
     TRIPLET_SOURCE,
     VALUE_ULPS,
     full_params,
@@ -353,3 +355,96 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
 ]
+
+
+# --- cosine_similarity, cosine_distance ------------------------------------------------------
+#
+# optax 0.2.8 (_regression.py#L177-L183): a_norm2 = Σ a² (keepdims), a_norm = √clip(a_norm2, ε),
+# a_unit = a / a_norm, the same for b, and Σ a_unit·b_unit; cosine_distance is 1 − that. The
+# mapping passes ε = eps², the same clamp as the reference's max(‖x‖, eps) in real arithmetic.
+
+COSINE_SOURCE = OPTAX.format("_regression.py#L177-L183")
+COSINE_LOSSES = ("cosine_similarity", "cosine_distance")
+
+
+def _norms_below_eps(case: Case) -> bool:
+    """eps > 0 and some vector whose norm (as the dtype holds the vector) is below it: the clamp
+    decides."""
+    eps = full_params(case)["eps"]
+    a = case.rounded()
+    return bool(eps) and any(
+        bool(np.any(np.sqrt(np.sum(a[n] ** 2, axis=-1)) < eps)) for n in ("input1", "input2")
+    )
+
+
+def _epsilon_in_dtype(case: Case) -> Prediction:
+    """The reference's cosine with the clamp optax applies: √ε with ε = eps² as the dtype holds
+    it (0 in float16, so no clamp: 0/0 = NaN at a zero vector)."""
+    eps = full_params(case)["eps"]
+    held = float(R.round_to(np.float64(eps) ** 2, case.dtype))
+    return predict(case, params={"eps": float(np.sqrt(held))})
+
+
+def cosine_squares_out_of_range(case: Case) -> bool:
+    """Some vector's Σx² leaves the dtype's normal range: above its largest value (the norm is
+    inf, the unit vector 0 or NaN) or nonzero below its smallest normal number (a subnormal with
+    few bits, or flushed to 0 on CPU)."""
+    a = case.rounded()
+    fmt = R.FORMATS[case.dtype]
+    for name in ("input1", "input2"):
+        with np.errstate(all="ignore"):
+            total = np.sum(a[name] ** 2, axis=-1)
+        if np.any((total > fmt.max_value) | ((total > 0) & (total < fmt.tiny))):
+            return True
+    return False
+
+
+for _loss in COSINE_LOSSES:
+    DIVERGENCES += [
+        Divergence(
+            id=f"{_loss}/epsilon-squared-underflows",
+            kind="convention",
+            loss=_loss,
+            description=(
+                "optax clips the squared norm at epsilon (√max(Σx², ε); its docstring calls "
+                "epsilon a minimum norm), so eps maps to epsilon = eps², which optax applies in "
+                "the input dtype: in float16 eps² = 1e-16 rounds to 0 and the clamp is gone, so "
+                "a zero vector gives 0/0 = NaN where the reference, clamping the norm at 1e-8, "
+                "gives cos = 0 (a finite gradient x2/(eps‖x2‖))."
+            ),
+            citation=COSINE_SOURCE,
+            where={"eps": 1e-8},
+            dtypes=("float16",),
+            inputs=_norms_below_eps,
+            inputs_text="some vector's norm is below eps",
+            model=_epsilon_in_dtype,
+            model_text="the reference with eps = √(eps² rounded to the dtype): 0 in float16",
+            example=Example(
+                {"reduction": "sum"},
+                {"input1": [[0.0, 0.0, 0.0], [1.0, 2.0, 0.5]], "input2": [[1.0, 0.5, -1.0]] * 2},
+                dtype="float16",
+            ),
+        ),
+        Divergence(
+            id=f"{_loss}/squares-out-of-range",
+            kind="known-bug",
+            loss=_loss,
+            description=(
+                "optax squares the components in the input dtype before the root, without "
+                "scaling: Σx² overflows to inf once ‖x‖ ≳ √max (256 in float16), so the unit "
+                "vector x/inf is 0 (or NaN at an infinite component) and the cosine 0 where the "
+                "reference's is, e.g., 1 for parallel vectors; Σx² below the smallest normal "
+                "loses bits (or is flushed to 0 on CPU, a zero vector). The reference scales the "
+                "norm by the largest component."
+            ),
+            citation=COSINE_SOURCE,
+            inputs=cosine_squares_out_of_range,
+            inputs_text="some vector's Σx² is above the dtype's maximum or below its smallest "
+            "normal",
+            example=Example(
+                {"reduction": "sum"},
+                {"input1": [[300.0, 0.0]], "input2": [[1.0, 0.0]]},
+                dtype="float16",
+            ),
+        ),
+    ]

@@ -25,6 +25,7 @@ from ._common import (
     JAX_DOCS,
     OPTAX,
     REGRESSION_SOURCE,
+    SAFE_SOFTMAX_XENT,
     SHARP_BITS,
     class_axis,
     full_params,
@@ -154,6 +155,38 @@ def log_softmax_path_computes(case: Case) -> bool:
     """On the log_softmax path (optax.losses.softmax_cross_entropy: probability targets or label
     smoothing), optax's calls compute for these shapes."""
     return uses_log_softmax(full_params(case)) and optax_computes_ce(case)
+
+
+def _safe_item_shape(x: Shape, t: Shape, p: dict[str, Any]) -> Shape:
+    """The shape of safe_softmax_cross_entropy's per-item losses in the adapter's alternative
+    form: jnp.moveaxis(input, class_axis, -1) and the labels class-last (probability targets
+    moved the same way, one-hot rows of index targets appended last), then
+    −Σ_{-1} jnp.where(labels != 0, labels · log_softmax(logits), 0); _Raises if it raises."""
+    if not x:
+        raise _Raises  # moveaxis(…, 0, -1) of a 0-d array
+    axis = 1 if len(x) > 1 else 0
+    logits = (*x[:axis], *x[axis + 1 :], x[axis])
+    if p["target_kind"] == "index":
+        labels = (*t, x[axis])
+    elif axis >= len(t):
+        raise _Raises  # moveaxis(target, class_axis, -1) needs the class axis
+    else:
+        labels = (*t[:axis], *t[axis + 1 :], t[axis])
+    return _joint(labels, logits)[:-1]
+
+
+def safe_computes_ce(case: Case) -> bool:
+    """The alternative form's forward call (optax.losses.safe_softmax_cross_entropy), replayed
+    on the shapes, returns a value."""
+    x, t = np.shape(case.arrays["input"]), np.shape(case.arrays["target"])
+    p = full_params(case)
+    if not uses_log_softmax(p):
+        return False
+    try:
+        _safe_item_shape(x, t, p)
+    except _Raises:
+        return False
+    return True
 
 
 # --- the margin losses on scores: hinge, perceptron, Crammer-Singer -----------------------------
@@ -345,6 +378,33 @@ ACCEPTS: list[Accepts] = [
             {"input": TWO_ROWS[:1], "target": [[0.2, 0.3, 0.5], [0.6, 0.3, 0.1]]},
         ),
     ),
+    Accepts(
+        id="cross_entropy/safe-broadcasts-mismatched-shapes",
+        loss="cross_entropy",
+        argument="shapes",
+        description=(
+            "optax.losses.safe_softmax_cross_entropy (the alternative form beside "
+            "softmax_cross_entropy; no axis argument, so the mapping moves the classes last) "
+            "returns −Σ jnp.where(labels != 0, labels · log_softmax(logits), 0) over the last "
+            "axis: labels and logits broadcast both ways. An index target with a trailing 1, "
+            "(N, 1), becomes (N, 1, C) one-hot rows against (N, C) logits: an (N, N) outer "
+            "product of items, computed, not rejected. (softmax_cross_entropy's own shapes are "
+            "the row above; each row holds for the form it names, and on the other form the "
+            "shapes it alone takes are rejected, as the reference rejects them.)"
+        ),
+        citation=OPTAX.format("_classification.py#L203-L224")
+        + " (weighted_logsoftmax: #L176-L181)",
+        where={"ignore_index": None},
+        accepts=safe_computes_ce,
+        accepts_text="probability targets or label smoothing, and safe_softmax_cross_entropy's "
+        "labels · log_softmax(logits), classes last, broadcasts the shapes",
+        apis=(SAFE_SOFTMAX_XENT,),
+        example=Example(  # two one-hot rows per item: a (2, 2) outer product of items
+            {"label_smoothing": 0.1, "reduction": "sum"},
+            {"input": TWO_ROWS, "target": [[1], [2]]},
+            api=SAFE_SOFTMAX_XENT,
+        ),
+    ),
     unchecked_labels(
         id="multilabel_soft_margin_loss/target-outside-unit-interval",
         loss="multilabel_soft_margin_loss",
@@ -378,6 +438,17 @@ ACCEPTS: list[Accepts] = [
             {"reduction": "mean"},
             {"anchor": TWO_ROWS, "positive": [-0.25, 0.0, 0.75], "negative": TWO_ROWS[::-1]},
         ),
+    ),
+    *(
+        broadcasts(
+            id=f"{loss}/broadcasts-mismatched-shapes",
+            loss=loss,
+            citation=OPTAX.format("_regression.py#L177-L183"),
+            example=Example(
+                {"reduction": "mean"}, {"input1": TWO_ROWS, "input2": [-0.25, 0.0, 0.75]}
+            ),
+        )
+        for loss in ("cosine_similarity", "cosine_distance")
     ),
     # sequence family: optax.losses.ctc_loss takes paddings, not lengths, and checks no label
     Accepts(
