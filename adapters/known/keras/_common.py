@@ -193,8 +193,10 @@ class PerSampleModel:
     (:meth:`for_backend`), so the one entry predicts the combined behaviour on every backend.
     """
 
-    reduction: str
+    reduction: str  # "none", "sum", or "case": the case's own (mean: the overall mean)
     float32: bool = False
+    # a documented change of each elementwise loss that Keras makes on top (log_cosh's shift)
+    change: Callable[[np.ndarray], np.ndarray] | None = None
 
     def for_backend(self, backend: str) -> PerSampleModel:
         return dataclasses.replace(self, float32=backend in ("jax", "torch"))
@@ -204,15 +206,27 @@ class PerSampleModel:
         ts = spec.term_scale
         in32 = self.float32 and case.dtype == "float64"
         size = np.shape(case.arrays["input"])[-1]
+        reduction = self.reduction
+        if reduction == "case":
+            reduction = {**spec.defaults(), **case.params}["reduction"]
 
         def losses(a, p):
             loss = spec.elementwise(a, p).loss
+            loss = loss if self.change is None else self.change(loss)
             return R.round_to(loss, "float32") if in32 else loss
 
         def bound(scale: TermScale) -> TermScale:
             return float32_term_scale(scale) if in32 else scale
 
-        if self.reduction == "sum":
+        if reduction not in ("none", "sum"):  # the mean of the per-sample means: the mean
+            return predict(
+                case,
+                elementwise=lambda a, p: R.Elementwise(
+                    losses(a, p), spec.elementwise(a, p).denominators
+                ),
+                term_scale=bound(ts),
+            )
+        if reduction == "sum":
             scaled = TermScale(
                 lambda a, p, loss: ts.value(a, p, spec.elementwise(a, p).loss) / size,
                 lambda a, p, c: ts.grads(a, p, c / size),

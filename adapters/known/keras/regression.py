@@ -14,6 +14,7 @@ from ...base import Accepts, Divergence, Example
 from ._common import (
     KERAS_LOSSES,
     WHERE_NAN_GRADIENT,
+    PerSampleModel,
     array,
     broadcasts_input_and_target,
     keras_float64_mean_in_float32,
@@ -22,6 +23,10 @@ from ._common import (
     keras_rank_0_rejected,
     tf_flushes_subnormal_inputs,
 )
+
+# keras.losses.log_cosh subtracts ops.log(2.0) of a float32 2.0: float32's log 2, not float64's
+LOG2 = float(np.log(2.0))
+LOG2_FLOAT32 = float(np.log(np.float32(2.0)))
 
 INF = np.inf
 
@@ -133,6 +138,10 @@ DIVERGENCES: list[Divergence] = [
         inputs_text="any input (a 0-d input raises first on the TensorFlow and JAX backends)",
         affects=("value",),
         dtypes=("float64",),
+        model=PerSampleModel("case", change=lambda loss: loss + (LOG2 - LOG2_FLOAT32)),
+        model_text="the reference's elementwise losses shifted by log 2 − float32(log 2), then "
+        "Keras' per-sample mean (none: per sample; sum: Σ/D; on the jax and torch backends in "
+        "float32)",
         example=Example({}, {"input": [5.0, -3.0], "target": [0.0, 0.0]}),
     ),
     Divergence(
