@@ -398,12 +398,38 @@ def poisson_nll_loss(config):
     return keras_recipe("Poisson", config)
 
 
+# How each labels setting of the margin losses reaches Keras: Hinge and SquaredHinge convert y_true
+# to 2y − 1 when every value is 0 or 1 and leave it as it is otherwise
+# (convert_binary_labels_to_hinge, keras/src/losses/losses.py:1616-1633 at 3.15.1).
+HINGE_LABELS = {
+    "sign": (
+        "labels='sign': the ±1 target passed as it is (Keras leaves a tensor holding −1 "
+        "unconverted, and converts a tensor of 1s to itself, 2·1 − 1)"
+    ),
+    "binary": (
+        "labels='binary': the {0, 1} target passed as it is, and Keras converts it to 2y − 1 "
+        "because every value is 0 or 1"
+    ),
+}
+
+
+def keras_margin(cls: str) -> Builder:
+    """Keras' Hinge / SquaredHinge: max(0, 1 − s·x) (squared), s = y or 2y − 1 as ``labels``."""
+
+    def build(config):
+        return keras_recipe(cls, config, conversions=(HINGE_LABELS[config["labels"]],))
+
+    return build
+
+
 MAPPINGS: dict[str, Builder] = {
     "mse_loss": keras_regression("MeanSquaredError"),
     "l1_loss": keras_regression("MeanAbsoluteError"),
     "huber_loss": keras_regression("Huber", delta="delta"),
     "smooth_l1_loss": smooth_l1,
     "log_cosh": keras_regression("LogCosh"),
+    "hinge_loss": keras_margin("Hinge"),
+    "squared_hinge": keras_margin("SquaredHinge"),
     "binary_cross_entropy": binary_cross_entropy,
     "binary_cross_entropy_with_logits": not_offered(
         "not mapped in the keras columns yet: keras.losses.BinaryCrossentropy(from_logits=True) "

@@ -176,6 +176,8 @@ KERAS_PER_SAMPLE = {
     "binary_cross_entropy": KerasPerSample("binary_crossentropy", "L2374-L2419", {"weight": False}),
     "sigmoid_focal_loss": KerasPerSample("binary_focal_crossentropy", "L2420-L2524"),
     "poisson_nll_loss": KerasPerSample("poisson", "L2109-L2147", {"log_input": False}),
+    "hinge_loss": KerasPerSample("hinge", "L1636-L1670"),
+    "squared_hinge": KerasPerSample("squared_hinge", "L1673-L1708"),
 }
 
 
