@@ -428,6 +428,8 @@ MAPPINGS: dict[str, Builder] = {
     "huber_loss": keras_regression("Huber", delta="delta"),
     "smooth_l1_loss": smooth_l1,
     "log_cosh": keras_regression("LogCosh"),
+    "mean_squared_logarithmic_error": keras_regression("MeanSquaredLogarithmicError"),
+    "mean_absolute_percentage_error": keras_regression("MeanAbsolutePercentageError"),
     "hinge_loss": keras_margin("Hinge"),
     "squared_hinge": keras_margin("SquaredHinge"),
     "binary_cross_entropy": binary_cross_entropy,

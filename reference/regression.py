@@ -265,9 +265,9 @@ def mean_squared_logarithmic_error_vjp(a, p, g):
 
 
 def _log1p_error(x) -> np.ndarray:
-    """The absolute error, in units of u, of log(1 + x) as a framework evaluates it: log of the
-    rounded x + 1 (Keras) is off by u·|x|/(1 + x), then its own rounding u·|log(1 + x)|."""
-    return np.abs(np.log1p(x)) + np.abs(x) / (1.0 + x)
+    """The absolute error, in units of u, of log(1 + x) as a framework evaluates it: the log of
+    a rounded x + 1 (Keras' log(x + 1)) is off by up to u, the log's own rounding u·|log(1 + x)|."""
+    return 1.0 + np.abs(np.log1p(x))
 
 
 def _msle_value(a, p, loss):
@@ -277,14 +277,10 @@ def _msle_value(a, p, loss):
 
 
 def _msle_grads(a, p, c):
-    # 2D/(1 + x): D carries u·S, and 1 + x is rounded (relative u·|x|/(1 + x))
+    # 2D/(1 + x): D carries u·S; the product, the rounded 1 + x and the quotient u·|D| each
     s = _log1p_error(a["input"]) + _log1p_error(a["target"])
     d = np.abs(_log_ratio(a))
-    out = {}
-    for name in ("input", "target"):
-        x = a[name]
-        out[name] = 2.0 * c * (s + d * (2.0 + np.abs(x) / (1.0 + x))) / (1.0 + x)
-    return out
+    return {name: 2.0 * c * (s + 3.0 * d) / (1.0 + a[name]) for name in ("input", "target")}
 
 
 # --- mean_absolute_percentage_error -------------------------------------------------------------
@@ -296,7 +292,7 @@ def mean_absolute_percentage_error(a, p) -> Elementwise:
     The factor 100 makes it a percentage, as the name says and Keras computes (scikit-learn's
     mean_absolute_percentage_error returns the fraction, ℓ/100). Domain: x real, y ≠ 0
     (enforced: the division is undefined at 0; Keras' divisor max(|y|, ε) is its convention);
-    an infinite y gives inf/inf = NaN. ∂ℓ/∂x = 100·sign(x − y)/|y|,
+    an infinite y gives inf/inf = NaN, value and gradients. ∂ℓ/∂x = 100·sign(x − y)/|y|,
     ∂ℓ/∂y = −100·sign(x − y)/|y| − 100·|x − y|·sign(y)/y², which is −100·sign(x − y)·x/(y·|y|)
     (evaluated so: the two terms cancel where x is near 0). Subgradient at x = y (the kink of
     |x − y|): the minimum-norm one, 0 for both (the second term of ∂ℓ/∂y is 0 there).
@@ -308,7 +304,11 @@ def mean_absolute_percentage_error_vjp(a, p, g):
     x, y = a["input"], a["target"]
     sign = np.sign(_diff(a))
     dx = 100.0 * g * sign / np.abs(y)
-    return {"input": dx, "target": -100.0 * g * sign * (x / y) / np.abs(y)}
+    dy = -100.0 * g * sign * (x / y) / np.abs(y)
+    # where y is infinite the loss is inf/inf = NaN, and so is its gradient (the closed forms
+    # would give 0 there)
+    undefined = np.isinf(y)
+    return {"input": np.where(undefined, np.nan, dx), "target": np.where(undefined, np.nan, dy)}
 
 
 def _mape_grads(a, p, c):

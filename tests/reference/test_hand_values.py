@@ -280,6 +280,18 @@ def test_mean_absolute_percentage_error_subgradient_at_zero_error_is_zero():
     assert_exact(g["target"], [0.0, 0.0])
 
 
+def test_mean_absolute_percentage_error_at_an_infinite_target_is_nan_with_its_gradients():
+    # 100·|1 − inf|/inf = inf/inf: undefined, and so are both derivatives there
+    arrays = {"input": [1.0, 3.0], "target": [math.inf, 2.0]}
+    assert math.isnan(loss("mean_absolute_percentage_error", arrays)[0])
+    g = grads(
+        "mean_absolute_percentage_error", arrays, cotangent=np.array([1.0, 1.0]), reduction="none"
+    )
+    assert math.isnan(g["input"][0]) and math.isnan(g["target"][0])
+    # the finite element keeps its gradients: 100/2 and −100·3/(2·2) = −75
+    assert_close([g["input"][1], g["target"][1]], [50.0, -75.0])
+
+
 def test_mean_absolute_percentage_error_rejects_a_zero_target():
     with pytest.raises(R.InvalidInput):
         loss("mean_absolute_percentage_error", {"input": [1.0], "target": [0.0]})
