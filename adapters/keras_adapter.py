@@ -153,8 +153,10 @@ FUNCTIONS = {
     "CategoricalCrossentropy": "categorical_crossentropy",
     "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
     "KLDivergence": "kl_divergence",
-    "Poisson": "poisson",
 }
+# keras.losses.poisson is left out: its one configuration, poisson_nll_loss[log_input=False,
+# full=False, none], is a triple of options the ci profile's pairwise selection does not reach,
+# so CI would never run it (tests/adapters/test_coverage.py); it waits in the coverage table.
 
 # Functions also offered at reduction "sum", as keras.ops.sum of their per-sample values: the
 # mapping issue 12 introduced for the sparse cross-entropy, whose per-sample values are the
