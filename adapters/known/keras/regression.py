@@ -130,15 +130,21 @@ def infinite_target(case: Case) -> bool:
     return bool(np.any(np.isinf(array(case, "target"))))
 
 
-def mape_zero_gradient_at_infinite_target(case: Case) -> Prediction:
-    """The reference's gradients with 0 where the target is infinite (where they are NaN)."""
-    spec = R.get(case.loss)
+def mape_zero_gradient_at_infinite_target(*names: str):
+    """The reference's gradients of ``names`` with 0 where the target is infinite (where they
+    are NaN)."""
 
-    def vjp(a, p, g):
-        undefined = np.isinf(a["target"])
-        return {k: np.where(undefined, 0.0, v) for k, v in spec.elementwise_vjp(a, p, g).items()}
+    def model(case: Case) -> Prediction:
+        spec = R.get(case.loss)
 
-    return predict(case, elementwise_vjp=vjp)
+        def vjp(a, p, g):
+            undefined = np.isinf(a["target"])
+            grads = spec.elementwise_vjp(a, p, g)
+            return {k: np.where(undefined, 0.0, v) if k in names else v for k, v in grads.items()}
+
+        return predict(case, elementwise_vjp=vjp)
+
+    return model
 
 
 def mape_divisor_clipped(case: Case, in_float32: bool = False) -> Prediction:
@@ -474,6 +480,52 @@ DIVERGENCES: list[Divergence] = [
         ),
     ),
     Divergence(
+        id="mean_absolute_percentage_error/keras-jax-float16-divisor-square-overflows",
+        kind="known-bug",
+        loss="mean_absolute_percentage_error",
+        description=(
+            "On the JAX backend the gradient of Keras' (y − x)/max(|y|, ε) with respect to the "
+            "divisor m is −g·n·m^−2, with m^−2 = integer_pow(m, −2) formed as 1/(m·m): in "
+            "float16 m·m overflows to inf for |y| ≥ 256, that term becomes 0 and the target "
+            "gradient is −100·sign(x − y)/|y| alone (input 2^−8 against target 256, mean of 8: "
+            "0.0488 instead of 7.45e-7), eagerly and under jax.jit"
+        ),
+        citation=(
+            f"{MAPE_SOURCE}; https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/"
+            "lax.py#L5096-L5098"
+        ),
+        dtypes=("float16",),
+        inputs=float16_divisor_square_overflows,
+        inputs_text="a target of magnitude ≥ 256 (y·y beyond float16) with x ≠ y",
+        affects=("grad",),
+        model=mape_target_gradient_without_second_term,
+        model_text="the reference's target gradient without its term divided by y² where y·y "
+        "overflows float16",
+        example=Example({}, {"input": [0.00390625, 1.0], "target": [256.0, 2.0]}, dtype="float16"),
+    ),
+    Divergence(
+        id="mean_absolute_percentage_error/keras-jax-input-gradient-at-infinite-target",
+        kind="convention",
+        loss="mean_absolute_percentage_error",
+        description=(
+            "At an infinite target Keras' quotient q = (y − x)/max(|y|, ε) is inf/inf = NaN; "
+            "JAX's rule for abs gives it the finite cotangent −g there (select(q ≥ 0, g, −g)), "
+            "which the division by the infinite divisor turns into an input gradient of 0, "
+            "where the reference's (and TensorFlow's) is NaN; the target gradient and the value "
+            "stay NaN"
+        ),
+        citation=(
+            f"{MAPE_SOURCE}; "
+            "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/lax/lax.py#L4710-L4716"
+        ),
+        inputs=infinite_target,
+        inputs_text="an infinite target",
+        affects=("grad",),
+        model=mape_zero_gradient_at_infinite_target("input"),
+        model_text="the reference's input gradient with 0 where the target is infinite",
+        example=Example({}, {"input": [[1.0, 0.5]], "target": [[INF, 1.0]]}),
+    ),
+    Divergence(
         id="mean_squared_logarithmic_error/keras-function-epsilon-float32",
         kind="known-bug",
         loss="mean_squared_logarithmic_error",
@@ -575,7 +627,7 @@ DIVERGENCES: list[Divergence] = [
         inputs=infinite_target,
         inputs_text="an infinite target",
         affects=("grad",),
-        model=mape_zero_gradient_at_infinite_target,
+        model=mape_zero_gradient_at_infinite_target("input", "target"),
         model_text="the reference's gradients with 0 where the target is infinite",
         example=Example({}, {"input": [[1.0, 0.5]], "target": [[INF, 1.0]]}),
     ),
@@ -681,4 +733,6 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "mean_absolute_percentage_error/keras-float64-divisor-epsilon-in-float32": ("jax", "torch"),
     "mean_squared_logarithmic_error/keras-torch-float64-function-returns-float32": ("torch",),
     "mean_absolute_percentage_error/keras-torch-abs-gradient-of-nan-is-zero": ("torch",),
+    "mean_absolute_percentage_error/keras-jax-float16-divisor-square-overflows": ("jax",),
+    "mean_absolute_percentage_error/keras-jax-input-gradient-at-infinite-target": ("jax",),
 }
