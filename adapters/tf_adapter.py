@@ -276,6 +276,12 @@ MAPPINGS: dict[str, Builder] = {
     "l2_loss": l2_loss,
     "hinge_loss": keras_only("hinge_loss", "keras.losses.Hinge"),
     "squared_hinge": keras_only("squared_hinge", "keras.losses.SquaredHinge"),
+    "mean_squared_logarithmic_error": keras_only(
+        "mean_squared_logarithmic_error", "keras.losses.MeanSquaredLogarithmicError"
+    ),
+    "mean_absolute_percentage_error": keras_only(
+        "mean_absolute_percentage_error", "keras.losses.MeanAbsolutePercentageError"
+    ),
     "perceptron_loss": not_offered(
         "TensorFlow has no perceptron loss max(0, −y·x) (neither tf.nn nor keras.losses)"
     ),

@@ -45,6 +45,13 @@ NOT_OFFERED = {
         )
         for loss in ("cosine_similarity", "cosine_distance")
     },
+    "mean_squared_logarithmic_error": (
+        "torch has no squared logarithmic error (neither torch.nn.functional nor torch.nn): "
+        "mse_loss(log1p(input), log1p(target)) would be a composition no torch API names"
+    ),
+    "mean_absolute_percentage_error": (
+        "torch has no percentage error (neither torch.nn.functional nor torch.nn)"
+    ),
     "l2_loss": (
         "torch.nn.functional has no half squared error: mse_loss is (x − y)², twice this loss, "
         "and halving it by hand would be a composition no torch API names"

@@ -60,6 +60,14 @@ def _nonnegative(x, ctx):
     return x >= 0.0
 
 
+def _above_minus_one(x, ctx):
+    return x > -1.0
+
+
+def _nonzero(x, ctx):
+    return x != 0.0
+
+
 def _sign_label(y, ctx):
     return (y == 1.0) | (y == -1.0)
 
@@ -130,6 +138,14 @@ def _sample_count(rng, shape, ctx, scale):
 
 def _sample_positive(rng, shape, ctx, scale):
     return rng.uniform(0.05, 3.0, shape)
+
+
+def _sample_nonzero(rng, shape, ctx, scale):
+    return rng.choice(np.array([-1.0, 1.0]), size=shape) * rng.uniform(0.25, 3.0, shape)
+
+
+def _sample_nonnegative(rng, shape, ctx, scale):
+    return rng.uniform(0.0, 3.0, shape)
 
 
 def _sample_sign(rng, shape, ctx, scale):
@@ -257,6 +273,34 @@ def _variance_bands(fmt, kinks, params) -> tuple[Band, ...]:
     if params.get("eps"):  # the variance clamp max(var, eps) is a kink
         parts.insert(2, near("near eps", (params["eps"],), fmt.name))
     return mixed(tuple(parts))
+
+
+def _log1p_argument_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    return mixed(
+        (
+            Band("ordinary", "uniform", 0.0, 4.0),
+            Band("small", "log", small_low(fmt), 2.0**-6, sign=1),
+            Band("zero", "values", points=(0.0,)),
+            Band("between −1 and 0", "uniform", -0.75, 0.0),
+            # at least 2^-8 above −1, bfloat16's spacing there: a value drawn for one dtype is
+            # also a case of the narrower ones (invalid cases reuse a float64 draw), and no
+            # rounding reaches −1
+            Band("near −1", "log", 2.0**-8, 2.0**-4, sign=1, base=-1.0),
+            Band("large", "log", 256.0, large_high(fmt), sign=1),
+        )
+    )
+
+
+def _nonzero_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    # log bands of either sign, down to float16's smallest normal number: no draw, nor its
+    # rounding to a narrower dtype (invalid cases reuse a float64 draw), is 0
+    return mixed(
+        (
+            Band("ordinary", "log", 2.0**-4, 4.0),
+            Band("small", "log", 2.0**-14, 2.0**-6),
+            Band("large", "log", 256.0, large_high(fmt)),
+        )
+    )
 
 
 def _sign_bands(fmt, kinks, params) -> tuple[Band, ...]:
@@ -429,6 +473,30 @@ VARIANCE = Domain(
     violations=(("variance -1 (negative)", lambda sizes: -1.0),),
     bands=_variance_bands,
     boundary=_at_zero,
+)
+# The argument of log(1 + x) (mean_squared_logarithmic_error): the formula is undefined at and
+# below −1. The loss is meant for values ≥ 0 (counts, prices); (−1, 0) is still its domain.
+LOG1P_ARGUMENT = Domain(
+    "log1p argument",
+    "be a real number above -1 (+inf allowed)",
+    _above_minus_one,
+    enforced=True,
+    sample=_sample_nonnegative,
+    violations=(
+        ("-1 (log 0)", lambda sizes: -1.0),
+        ("-2 (below -1)", lambda sizes: -2.0),
+    ),
+    bands=_log1p_argument_bands,
+)
+# A divisor (mean_absolute_percentage_error's target): any real but 0.
+NONZERO = Domain(
+    "nonzero real",
+    "be a nonzero real number (±inf allowed)",
+    _nonzero,
+    enforced=True,
+    sample=_sample_nonzero,
+    violations=(("0 (division by zero)", lambda sizes: 0.0),),
+    bands=_nonzero_bands,
 )
 SIGN_LABEL = Domain(
     "±1 label",

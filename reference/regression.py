@@ -1,4 +1,6 @@
-"""Regression losses: functions of the difference d = input − target, applied elementwise.
+"""Regression losses: functions of the difference d = input − target, applied elementwise (of
+log(1 + input) − log(1 + target) for the squared logarithmic error, and of d relative to the
+target for the percentage error).
 
 Every loss here has reduction ``mean`` dividing by the number of elements.
 """
@@ -11,7 +13,7 @@ import numpy as np
 
 from . import params as P
 from ._math import softplus
-from .domains import REAL
+from .domains import LOG1P_ARGUMENT, NONZERO, REAL
 from .edges import BIG, INF, ROW, Edge, has, vec
 from .layouts import same_shape
 from .regimes import RegimeRules
@@ -237,6 +239,91 @@ def _log_cosh_grads(a, p, c):
     return _same_for_target(3.0 * c * (1.0 + 2.0 * _abs_diff(a)))
 
 
+# --- mean_squared_logarithmic_error -----------------------------------------------------------
+
+
+def _log_ratio(a) -> np.ndarray:
+    """D = log(1 + x) − log(1 + y), each log by log1p (accurate for x, y near 0)."""
+    return np.log1p(a["input"]) - np.log1p(a["target"])
+
+
+def mean_squared_logarithmic_error(a, p) -> Elementwise:
+    """ℓ = (log(1 + x) − log(1 + y))², x the prediction, y the target.
+
+    Domain: x, y > −1 (enforced: log(1 + ·) is undefined at and below −1), +inf allowed; the loss
+    is meant for values ≥ 0, and is defined on all of (−1, ∞) without a clamp (Keras' clip of x
+    and y to ε = 1e-7 is its convention). Smooth on its domain: ∂ℓ/∂x = 2D/(1 + x),
+    ∂ℓ/∂y = −2D/(1 + y), D = log(1 + x) − log(1 + y); no subgradient to choose. x = y = +inf
+    gives inf − inf = NaN.
+    """
+    return Elementwise(_log_ratio(a) ** 2)
+
+
+def mean_squared_logarithmic_error_vjp(a, p, g):
+    twice = 2.0 * g * _log_ratio(a)
+    return {"input": twice / (1.0 + a["input"]), "target": -twice / (1.0 + a["target"])}
+
+
+def _log1p_error(x) -> np.ndarray:
+    """The absolute error, in units of u, of log(1 + x) as a framework evaluates it: the log of
+    a rounded x + 1 (Keras' log(x + 1)) is off by up to u, the log's own rounding u·|log(1 + x)|."""
+    return 1.0 + np.abs(np.log1p(x))
+
+
+def _msle_value(a, p, loss):
+    # D² of a D whose error is u·S: 2|D|·S, and D² itself
+    s = _log1p_error(a["input"]) + _log1p_error(a["target"])
+    return np.abs(loss) + 2.0 * np.abs(_log_ratio(a)) * s
+
+
+def _msle_grads(a, p, c):
+    # 2D/(1 + x): D carries u·S; the product, the rounded 1 + x and the quotient u·|D| each
+    s = _log1p_error(a["input"]) + _log1p_error(a["target"])
+    d = np.abs(_log_ratio(a))
+    return {name: 2.0 * c * (s + 3.0 * d) / (1.0 + a[name]) for name in ("input", "target")}
+
+
+# --- mean_absolute_percentage_error -------------------------------------------------------------
+
+
+def mean_absolute_percentage_error(a, p) -> Elementwise:
+    """ℓ = 100·|x − y| / |y|, the absolute error as a percentage of the target y (x the prediction).
+
+    The factor 100 makes it a percentage, as the name says and Keras computes (scikit-learn's
+    mean_absolute_percentage_error returns the fraction, ℓ/100). Domain: x real, y ≠ 0
+    (enforced: the division is undefined at 0; Keras' divisor max(|y|, ε) is its convention);
+    an infinite y gives inf/inf = NaN, value and gradients. ∂ℓ/∂x = 100·sign(x − y)/|y|,
+    ∂ℓ/∂y = −100·sign(x − y)/|y| − 100·|x − y|·sign(y)/y², which is −100·sign(x − y)·x/(y·|y|)
+    (evaluated so: the two terms cancel where x is near 0). Subgradient at x = y (the kink of
+    |x − y|): the minimum-norm one, 0 for both (the second term of ∂ℓ/∂y is 0 there).
+    """
+    return Elementwise(100.0 * np.abs(_diff(a)) / np.abs(a["target"]))
+
+
+def mean_absolute_percentage_error_vjp(a, p, g):
+    x, y = a["input"], a["target"]
+    sign = np.sign(_diff(a))
+    dx = 100.0 * g * sign / np.abs(y)
+    dy = -100.0 * g * sign * (x / y) / np.abs(y)
+    # where y is infinite the loss is inf/inf = NaN, and so is its gradient (the closed forms
+    # would give 0 there)
+    undefined = np.isinf(y)
+    return {"input": np.where(undefined, np.nan, dx), "target": np.where(undefined, np.nan, dy)}
+
+
+def _mape_grads(a, p, c):
+    # Keras' autodiff of |(y − x)/|y||: the quotient rule's two terms, 1/|y| and |d|/y², which
+    # cancel where x is near 0
+    y = np.abs(a["target"])
+    dx = 100.0 * c / y
+    return {"input": dx, "target": dx + 100.0 * c * _abs_diff(a) / (y * y)}
+
+
+def _mape_intermediates(a, p, c):
+    """y², the denominator of the target gradient's second term."""
+    return [a["target"] * a["target"]]
+
+
 # Regimes: each non-smooth point is a value of d = x − y, computed from terms of size |x| + |y|.
 
 
@@ -368,6 +455,87 @@ LOSSES = (
         term_scale=TermScale(_smooth_l1_value, _smooth_l1_grads),
         regimes=RegimeRules(kinks=_kink_at_param("beta")),
         edges=_edges(_at_param("beta")),
+        **_COMMON,
+    ),
+    LossSpec(
+        "mean_squared_logarithmic_error",
+        "regression",
+        "squared error of log(1 + x) against log(1 + y) (Keras MeanSquaredLogarithmicError)",
+        (
+            ArraySpec("input", LOG1P_ARGUMENT, differentiable=True, description="prediction"),
+            ArraySpec("target", LOG1P_ARGUMENT, differentiable=True, description="ground truth"),
+        ),
+        (P.reduction(),),
+        _LAYOUTS,
+        mean_squared_logarithmic_error,
+        mean_squared_logarithmic_error_vjp,
+        term_scale=TermScale(_msle_value, _msle_grads),
+        edges=(
+            Edge(
+                "input = target",
+                lambda c: {"input": vec(0.0, 0.5, 3.0, 8.0), "target": vec(0.0, 0.5, 3.0, 8.0)},
+            ),
+            Edge(
+                "zeros against positive values (the domain's intended lower end)",
+                lambda c: {"input": vec(0.0, 1.0, 0.0, 3.0), "target": vec(1.0, 0.0, 0.0, 0.0)},
+            ),
+            Edge(
+                "values between −1 and 0",
+                lambda c: {
+                    "input": vec(-0.5, -0.75, 0.25, -0.25),
+                    "target": vec(0.5, -0.5, -0.75, 0.0),
+                },
+            ),
+            Edge(
+                f"values {BIG:g} (large logs) and +inf",
+                lambda c: {"input": vec(BIG, 0.0, INF, INF), "target": vec(0.0, BIG, 1.0, INF)},
+            ),
+        ),
+        **_COMMON,
+    ),
+    LossSpec(
+        "mean_absolute_percentage_error",
+        "regression",
+        "100·|x − y| / |y|, the error in percent of the target (Keras MeanAbsolutePercentageError)",
+        (
+            ArraySpec("input", REAL, differentiable=True, description="prediction"),
+            ArraySpec("target", NONZERO, differentiable=True, description="ground truth (≠ 0)"),
+        ),
+        (P.reduction(),),
+        _LAYOUTS,
+        mean_absolute_percentage_error,
+        mean_absolute_percentage_error_vjp,
+        smooth_at=lambda a, p, h: _away_from(_diff(a), (0.0,), h),
+        term_scale=TermScale(abs_loss, _mape_grads),
+        regimes=RegimeRules(kinks=_kink_at_zero, intermediates=_mape_intermediates),
+        edges=(
+            Edge(
+                "error 0 (input = target, the kink)",
+                lambda c: {"input": ROW + 1.0, "target": ROW + 1.0},
+            ),
+            Edge(
+                "input 0 (100 % of every target)",
+                lambda c: {"input": vec(0.0, 0.0, 0.0, 0.0), "target": vec(0.5, -2.0, BIG, -0.25)},
+            ),
+            Edge(
+                "targets ±2^-24 (divisors below float16's normal range)",
+                lambda c: {
+                    "input": vec(1.0, -1.0, 0.0, 2.0**-24),
+                    "target": vec(2.0**-24, -(2.0**-24), 2.0**-24, -(2.0**-24)),
+                },
+            ),
+            Edge(
+                "targets ±2^-10 (small divisors)",
+                lambda c: {
+                    "input": vec(1.0, -1.0, 0.0, 2.0**-10),
+                    "target": vec(2.0**-10, -(2.0**-10), 2.0**-10, -(2.0**-10)),
+                },
+            ),
+            Edge(
+                "inputs ±inf, targets ±inf",
+                lambda c: {"input": vec(INF, -INF, 1.0, INF), "target": vec(1.0, 2.0, INF, -INF)},
+            ),
+        ),
         **_COMMON,
     ),
     LossSpec(

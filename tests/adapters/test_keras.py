@@ -232,3 +232,60 @@ def test_known_registry_imports_no_framework():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+# --- the loss functions beside the classes (alternative APIs) ----------------------------------
+
+SUMMED = "keras.losses.sparse_categorical_crossentropy"
+
+
+def test_functions_are_offered_at_reduction_none_only(keras_adapter):
+    """A Keras loss function has no reduction: it is an alternative API of its class's
+    reduction-none configurations (the sparse cross-entropy's keras.ops.sum at sum, from issue 12,
+    aside), with the class's own composition and conversions."""
+    seen = set()
+    for spec in R.REGISTRY.values():
+        for config in R.all_configs(spec):
+            for api, native in keras_adapter.alternatives(spec.name, config).items():
+                seen.add(api)
+                reduction = config["reduction"]
+                assert reduction == "none" or (reduction == "sum" and api == SUMMED), (api, config)
+                cls = keras_adapter.mapping(spec.name, config)
+                assert native.conversions == cls.conversions
+                if reduction == "none":
+                    assert native.composition == cls.composition
+    assert {
+        "keras.losses.mean_squared_error",
+        "keras.losses.huber",
+        "keras.losses.hinge",
+        "keras.losses.squared_hinge",
+        "keras.losses.mean_squared_logarithmic_error",
+        "keras.losses.mean_absolute_percentage_error",
+        "keras.losses.categorical_crossentropy",
+        SUMMED,
+    } <= seen
+
+
+@pytest.mark.parametrize(
+    "loss, params",
+    [
+        ("mse_loss", {}),
+        ("huber_loss", {"delta": 0.5}),
+        ("hinge_loss", {"labels": "binary"}),
+        ("squared_hinge", {}),
+        ("mean_absolute_percentage_error", {}),
+        ("sigmoid_focal_loss", {}),
+        ("cross_entropy", {"target_kind": "probability"}),
+    ],
+)
+def test_function_computes_what_its_class_computes_on_ordinary_input(keras_adapter, loss, params):
+    """In float32 on an ordinary input the function and the class (reduction None) return the
+    same per-sample losses, and the same gradients where the reference's cotangent applies (the
+    cross-entropy's per-item losses): what sets them apart (dtypes, ranks) is registered."""
+    case = make_case(loss, {**params, "reduction": "none"}, dtype="float32", seed=3)
+    (api,) = keras_adapter.alternatives(loss, R.config_of(case))
+    cls, fn = keras_adapter.run(case), keras_adapter.run(case, api=api)
+    assert cls.error is None and fn.error is None
+    assert _same(fn.value, cls.value, "float32")
+    assert fn.grads.keys() == cls.grads.keys()
+    assert all(_same(fn.grads[k], cls.grads[k], "float32") for k in cls.grads)

@@ -10,7 +10,9 @@ Written from the published definitions, not from ``reference/``:
   HingeEmbeddingLoss, SoftMarginLoss;
 - the RetinaNet paper (Lin et al. 2017, eq. 5) and torchvision.ops.sigmoid_focal_loss for the focal
   loss α_t (1 − p_t)^γ CE with p_t = p y + (1 − p)(1 − y);
-- Keras ``LogCosh`` / optax ``log_cosh`` for log(cosh(x − y)).
+- Keras ``LogCosh`` / optax ``log_cosh`` for log(cosh(x − y));
+- Keras ``MeanSquaredLogarithmicError`` (square(log(y_true + 1) − log(y_pred + 1)), its docstring,
+  without its clip) and ``MeanAbsolutePercentageError`` (100·|y_true − y_pred| / |y_true|).
 
 Conventions the catalogue states (the reference follows the math, frameworks' clamps are theirs):
 a term whose coefficient (a label, a target probability, a class or element weight) is 0 is
@@ -172,6 +174,29 @@ def l2_loss(a, p) -> Elementwise:
 def _log_cosh(d, p):
     # log cosh d = log1p(cosh d − 1), and cosh d − 1 = 2 sinh²(d/2) without cancellation.
     return mpmath.log1p(2 * mpmath.sinh(d / 2) ** 2)
+
+
+def mean_squared_logarithmic_error(a, p) -> Elementwise:
+    """(log(1 + x) − log(1 + y))²; the scale adds 2|D| times the terms log(1 + x) and log(1 + y)
+    that a float64 evaluation subtracts (each with an absolute error of u·|log(1 + ·)|)."""
+    x, y = a["input"], a["target"]
+    values, scales = obj(x.shape), obj(x.shape)
+    for i in items(x.shape):
+        first, second = mpmath.log1p(mpf(x[i])), mpmath.log1p(mpf(y[i]))
+        d = first - second
+        values[i] = d * d
+        scales[i] = (
+            values[i] + 2 * abs(d) * (abs(first) + abs(second)) if mpmath.isfinite(d) else values[i]
+        )
+    return Elementwise(values, scales)
+
+
+def mean_absolute_percentage_error(a, p) -> Elementwise:
+    """100·|x − y| / |y|: one chain of products and a quotient, so the scale is the value."""
+    x, y = a["input"], a["target"]
+    return Elementwise(
+        *_from_terms(x.shape, lambda i: [100 * div(abs(mpf(x[i]) - mpf(y[i])), abs(mpf(y[i])))])
+    )
 
 
 # --- binary ------------------------------------------------------------------------------------
@@ -752,6 +777,8 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "huber_loss": _regression(_huber),
     "smooth_l1_loss": _regression(_smooth_l1),
     "log_cosh": _regression(_log_cosh),
+    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
+    "mean_absolute_percentage_error": mean_absolute_percentage_error,
     "binary_cross_entropy": binary_cross_entropy,
     "binary_cross_entropy_with_logits": binary_cross_entropy_with_logits,
     "sigmoid_focal_loss": sigmoid_focal_loss,

@@ -208,6 +208,95 @@ def test_log_cosh_does_not_overflow_for_large_difference():
     assert_close(loss("log_cosh", {"input": [800.0], "target": [0.0]}), [800.0 - LOG2])
 
 
+# === mean_squared_logarithmic_error ===============================================================
+
+MSLE = {"input": [0.0, 1.0, 3.0, -0.5], "target": [1.0, 0.0, 3.0, 0.0]}
+
+
+def test_mean_squared_logarithmic_error_none_sum_mean():
+    # D = log(1 + x) − log(1 + y) = [0 − ln 2, ln 2 − 0, 0, ln ½ − 0] = [−ln 2, ln 2, 0, −ln 2]
+    ln2sq = LOG2 * LOG2  # (ln 2)² = 0.4804530139182014
+    assert_close(loss("mean_squared_logarithmic_error", MSLE), [ln2sq, ln2sq, 0.0, ln2sq])
+    assert_close(loss("mean_squared_logarithmic_error", MSLE, reduction="sum"), 3 * ln2sq)
+    # 3 (ln 2)² / 4 = 0.36033976043865106
+    assert_close(loss("mean_squared_logarithmic_error", MSLE, reduction="mean"), 3 * ln2sq / 4)
+
+
+def test_mean_squared_logarithmic_error_gradients():
+    # ∂/∂x = 2D/(1 + x), 1 + x = [1, 2, 4, ½]; ∂/∂y = −2D/(1 + y), 1 + y = [2, 1, 4, 1]
+    g = grads("mean_squared_logarithmic_error", MSLE)
+    assert_close(g["input"], [-2 * LOG2, LOG2, 0.0, -4 * LOG2])
+    assert_close(g["target"], [LOG2, -2 * LOG2, 0.0, 2 * LOG2])
+
+
+def test_mean_squared_logarithmic_error_is_accurate_near_zero():
+    # log(1 + 1e-10) = 1e-10 − 5e-21 + …: (1e-10 − 5e-21)² = 9.999999999e-21; the log of a
+    # rounded 1 + 1e-10 would be 1.00000008274e-10, off in the 8th digit
+    got = loss("mean_squared_logarithmic_error", {"input": [1e-10], "target": [0.0]})
+    assert_close(got, [(1e-10 - 5e-21) ** 2])
+
+
+def test_mean_squared_logarithmic_error_at_infinity():
+    # log(1 + inf) = inf: (inf − 0)² = inf; (inf − inf)² = NaN
+    got = loss(
+        "mean_squared_logarithmic_error", {"input": [math.inf, math.inf], "target": [0.0, math.inf]}
+    )
+    assert got[0] == math.inf and math.isnan(got[1])
+
+
+def test_mean_squared_logarithmic_error_rejects_minus_one():
+    with pytest.raises(R.InvalidInput):
+        loss("mean_squared_logarithmic_error", {"input": [-1.0], "target": [0.0]})
+
+
+# === mean_absolute_percentage_error ================================================================
+
+# Keras' docstring example (targets 100, 200, 300) and a negative target
+MAPE = {"input": [90.0, 210.0, 310.0, 2.0], "target": [100.0, 200.0, 300.0, -4.0]}
+
+
+def test_mean_absolute_percentage_error_none_sum_mean():
+    # 100·|x − y|/|y| = [100·10/100, 100·10/200, 100·10/300, 100·6/4] = [10, 5, 10/3, 150]
+    assert_close(loss("mean_absolute_percentage_error", MAPE), [10.0, 5.0, 10.0 / 3.0, 150.0])
+    assert_close(
+        loss("mean_absolute_percentage_error", MAPE, reduction="sum"), 15.0 + 10.0 / 3.0 + 150.0
+    )  # 168.33333333333334
+    three = {k: v[:3] for k, v in MAPE.items()}  # Keras' example: 55/9 = 6.111111111111111
+    assert_close(loss("mean_absolute_percentage_error", three, reduction="mean"), 55.0 / 9.0)
+
+
+def test_mean_absolute_percentage_error_gradients():
+    # ∂/∂x = 100·sign(x − y)/|y| = [−1, 0.5, 1/3, 25]
+    # ∂/∂y: for y > 0 > x − y, ℓ = 100 − 100x/y, so 100x/y² = [0.9, −0.525, −0.3444…];
+    # for y = −4, x = 2: ℓ = 100(2 − y)/(−y) = 100 − 200/y, so 200/y² = 12.5
+    g = grads("mean_absolute_percentage_error", MAPE)
+    assert_close(g["input"], [-1.0, 0.5, 1.0 / 3.0, 25.0])
+    assert_close(g["target"], [9000.0 / 100.0**2, -21000.0 / 200.0**2, -31000.0 / 300.0**2, 12.5])
+
+
+def test_mean_absolute_percentage_error_subgradient_at_zero_error_is_zero():
+    g = grads("mean_absolute_percentage_error", {"input": [2.0, -0.5], "target": [2.0, -0.5]})
+    assert_exact(g["input"], [0.0, 0.0])
+    assert_exact(g["target"], [0.0, 0.0])
+
+
+def test_mean_absolute_percentage_error_at_an_infinite_target_is_nan_with_its_gradients():
+    # 100·|1 − inf|/inf = inf/inf: undefined, and so are both derivatives there
+    arrays = {"input": [1.0, 3.0], "target": [math.inf, 2.0]}
+    assert math.isnan(loss("mean_absolute_percentage_error", arrays)[0])
+    g = grads(
+        "mean_absolute_percentage_error", arrays, cotangent=np.array([1.0, 1.0]), reduction="none"
+    )
+    assert math.isnan(g["input"][0]) and math.isnan(g["target"][0])
+    # the finite element keeps its gradients: 100/2 and −100·3/(2·2) = −75
+    assert_close([g["input"][1], g["target"][1]], [50.0, -75.0])
+
+
+def test_mean_absolute_percentage_error_rejects_a_zero_target():
+    with pytest.raises(R.InvalidInput):
+        loss("mean_absolute_percentage_error", {"input": [1.0], "target": [0.0]})
+
+
 # === binary_cross_entropy =========================================================================
 
 BCE = {"input": [0.5, 0.25, 0.8], "target": [1.0, 0.0, 1.0]}

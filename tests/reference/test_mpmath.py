@@ -73,6 +73,14 @@ ELEMENTS = {
     "variance": _mix(
         st.floats(1e-3, 5.0, allow_subnormal=False), (0.0, 1e-300, 1e-7, 1e-6, 1e-5, 1.0)
     ),
+    "log1p argument": _mix(
+        st.floats(-0.999, 20.0, allow_subnormal=False),
+        (0.0, 1e-300, 1e-10, -0.5, -1.0 + 2.0**-40, 1.0, 700.0, 1e300, math.inf),
+    ),
+    "nonzero real": _mix(
+        ORDINARY.filter(lambda v: v != 0.0),
+        (1.0, -1.0, 0.5, 1e-300, -1e-300, 30.0, -700.0, 1e-8, 1e300, -math.inf),
+    ),
     "±1 label": st.sampled_from((-1.0, 1.0)),
     "{0, 1} label": st.sampled_from((0.0, 1.0)),
     # Rescaling weights are O(1) or exactly 0: a weight of 1e-250 makes w·ℓ underflow before the
@@ -305,6 +313,23 @@ STRESS = [
         "log_cosh",
         {},
         dict(input=f(30.0, 700.0, -800.0, 1e300), target=f(0.0, -700.0, 0.0, 0.0)),
+    ),
+    (
+        # log(1 + x) at tiny x (log1p, not the log of a rounded 1 + x), near −1, and far out
+        "msle-near-zero-and-minus-one",
+        "mean_squared_logarithmic_error",
+        {},
+        dict(
+            input=f(1e-300, 1e-10, -1.0 + 2.0**-40, 1e300, 0.5),
+            target=f(0.0, 2e-10, 0.0, 1e-5, 0.5 + 1e-15),
+        ),
+    ),
+    (
+        # tiny and huge targets, and errors far below the target (cancellation in x − y)
+        "mape-tiny-and-huge-targets",
+        "mean_absolute_percentage_error",
+        {},
+        dict(input=f(1.0, 0.0, 1.0 + 1e-15, -1e300, 3.0), target=f(1e-300, 1e300, 1.0, 1e-8, -3.0)),
     ),
     (
         "bce-edges",
@@ -792,6 +817,18 @@ GRAD_STRESS = [
         "log_cosh",
         {},
         dict(input=f(1e-8, 1e-5, 0.1, 30.0), target=f(0.0, 0.0, 0.0, 0.0)),
+    ),
+    (
+        "msle",
+        "mean_squared_logarithmic_error",
+        {},
+        dict(input=f(1e-8, -0.5, 3.0, 0.25), target=f(0.0, 0.25, 1e-5, -0.75)),
+    ),
+    (
+        "mape",
+        "mean_absolute_percentage_error",
+        {},
+        dict(input=f(1e-8, -0.5, 3.0, 0.25), target=f(1e-3, 0.25, -2.0, -0.75)),
     ),
     (
         "bce-edges",

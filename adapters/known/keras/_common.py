@@ -174,9 +174,17 @@ KERAS_PER_SAMPLE = {
     "huber_loss": KerasPerSample("huber", "L1961-L2010"),
     "smooth_l1_loss": KerasPerSample("huber / mean_absolute_error", "L1961-L2010"),
     "log_cosh": KerasPerSample("log_cosh", "L2011-L2057"),
+    "mean_squared_logarithmic_error": KerasPerSample(
+        "mean_squared_logarithmic_error", "L1874-L1918"
+    ),
+    "mean_absolute_percentage_error": KerasPerSample(
+        "mean_absolute_percentage_error", "L1828-L1871"
+    ),
     "binary_cross_entropy": KerasPerSample("binary_crossentropy", "L2374-L2419", {"weight": False}),
     "sigmoid_focal_loss": KerasPerSample("binary_focal_crossentropy", "L2420-L2524"),
     "poisson_nll_loss": KerasPerSample("poisson", "L2109-L2147", {"log_input": False}),
+    "hinge_loss": KerasPerSample("hinge", "L1636-L1670"),
+    "squared_hinge": KerasPerSample("squared_hinge", "L1673-L1708"),
 }
 
 

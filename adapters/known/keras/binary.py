@@ -1,8 +1,9 @@
 """TensorFlow/Keras against the reference: binary losses (binary_cross_entropy,
-binary_cross_entropy_with_logits, sigmoid_focal_loss).
+binary_cross_entropy_with_logits, sigmoid_focal_loss, hinge_loss, squared_hinge).
 
 Keras clips probabilities by ε = 1e-7, tf.nn's logistic losses evaluate their formulas literally
-(NaN at infinite logits), and neither checks that labels are probabilities.
+(NaN at infinite logits), and neither checks that labels are probabilities. Keras' Hinge and
+SquaredHinge (and their functions hinge, squared_hinge) are per-sample losses that check no label.
 """
 
 from __future__ import annotations
@@ -11,20 +12,24 @@ import numpy as np
 
 import reference as R
 from reference import Case
+from reference.contract import Prediction, predict
 
 from ...base import Accepts, Divergence, Example
 from ._common import (
+    KERAS_BIT64_TO_BIT32,
     KERAS_EPSILON,
     KERAS_LOSSES,
     KERAS_SRC,
     KERAS_TF_NN,
     any_infinite,
     array,
+    broadcasts_input_and_target,
     in_dtype,
     in_dtype_arithmetic,
     keras_float64_mean_in_float32,
     keras_per_sample_none,
     keras_per_sample_sum,
+    keras_rank_0_rejected,
     keras_rank_fix,
     keras_rank_fix_squeezes_trailing_one,
     outside_clip,
@@ -46,6 +51,11 @@ COTANGENT = [[1.0, -0.5], [2.0, 0.25]]
 FLOAT64_PROBABILITIES = {"input": [[0.3, 0.6], [0.7, 0.1]], "target": [[1.0, 0.0], [0.5, 0.9]]}
 FLOAT64_LOGITS = {"input": [[0.3, -1.1], [2.2, 0.7]], "target": [[1.0, 0.0], [0.5, 0.9]]}
 LABEL_OUTSIDE = Example({}, {"input": [[0.5, -1.0]], "target": [[1.5, 0.0]]})
+# Scores against ±1 labels off the hinge (s·x = 0.5, 1.5, −2, 0.25: two sides of it), and scores
+# float32 cannot hold
+SCORES = {"input": [[0.5, -1.5], [2.0, 0.25]], "target": [[1.0, -1.0], [-1.0, 1.0]]}
+FLOAT64_SCORES = {"input": [[0.3, -1.7], [2.2, 0.1]], "target": [[1.0, -1.0], [-1.0, 1.0]]}
+KERAS_HINGE_LABELS = f"{KERAS_LOSSES}#L1616-L1633"
 
 
 def probability_one_with_label_one(case: Case) -> bool:
@@ -114,6 +124,42 @@ def float16_exp_of_minus_logit_overflows(case: Case) -> bool:
     is 0 there, where sigmoid(x) is a float16 subnormal down to x ≈ −17."""
     x = array(case, "input")
     return bool(np.any(x < -np.log(R.FORMATS["float16"].max_value)))
+
+
+def _hinge_signs(case: Case) -> np.ndarray:
+    """The labels as signs s, as Keras converts a tensor of 0s and 1s (2y − 1)."""
+    y = array(case, "target")
+    return 2.0 * y - 1.0 if case.params.get("labels", "sign") == "binary" else y
+
+
+def on_the_hinge(case: Case) -> bool:
+    """1 − s·x is exactly 0 in the case dtype somewhere (s·x is exact; 1 − v is 0 iff v = 1)."""
+    return bool(np.any(_hinge_signs(case) * array(case, "input") == 1.0))
+
+
+def hinge_gradient_at_the_hinge(share: float):
+    """The reference's gradient with −share·s (times the cotangent) where 1 − s·x = 0: the
+    maximum's gradient at its tie max(z, 0), z = 0, passed to z in full (share 1) or halved."""
+
+    def model(case: Case) -> Prediction:
+        spec = R.get(case.loss)
+
+        def vjp(a, p, g):
+            s = 2.0 * a["target"] - 1.0 if p.get("labels", "sign") == "binary" else a["target"]
+            z = 1.0 - s * a["input"]
+            grads = spec.elementwise_vjp(a, p, g)
+            return {"input": np.where(z == 0, -share * s * g, grads["input"])}
+
+        return predict(case, elementwise_vjp=vjp)
+
+    return model
+
+
+KERAS_TORCH_MAXIMUM = f"{KERAS_SRC}/backend/torch/numpy.py#L1252-L1263"
+TORCH_MAXIMUM_GRAD = (
+    "https://github.com/pytorch/pytorch/blob/v2.13.0/tools/autograd/derivatives.yaml "
+    "(maximum(Tensor self, Tensor other): grad / 2 where self == other)"
+)
 
 
 DIVERGENCES: list[Divergence] = [
@@ -322,6 +368,93 @@ DIVERGENCES: list[Divergence] = [
         "sigmoid_focal_loss",
         Example({}, FLOAT64_LOGITS),
     ),
+    # --- hinge_loss, squared_hinge (Keras Hinge, SquaredHinge)
+    *(
+        entry
+        for loss in ("hinge_loss", "squared_hinge")
+        for entry in (
+            keras_per_sample_none(
+                f"{loss}/keras-per-sample-none",
+                loss,
+                Example({"reduction": "none"}, SCORES, cotangent=COTANGENT),
+            ),
+            keras_per_sample_sum(
+                f"{loss}/keras-per-sample-sum", loss, Example({"reduction": "sum"}, SCORES)
+            ),
+            keras_rank_0_rejected(
+                f"{loss}/keras-rank-0-rejected", loss, Example({}, {"input": 0.5, "target": 1.0})
+            ),
+            keras_float64_mean_in_float32(
+                f"{loss}/keras-float64-mean-in-float32", loss, Example({}, FLOAT64_SCORES)
+            ),
+            Divergence(
+                id=f"{loss}/keras-torch-float64-function-returns-float32",
+                kind="known-bug",
+                loss=loss,
+                description=(
+                    f"On the torch backend keras.losses.{loss.replace('_loss', '')} returns "
+                    "float32 for float64 inputs: ops.maximum(1 − y·x, 0.0) casts both operands "
+                    "to result_type(float64, float), which Keras forces from float64 to float32 "
+                    "on every backend but TensorFlow. The class converts the per-sample losses "
+                    "back to its dtype; the function hands them out as float32"
+                ),
+                citation=f"{KERAS_LOSSES}#L1669-L1670 and #L1706-L1708; "
+                f"{KERAS_TORCH_MAXIMUM}; {KERAS_BIT64_TO_BIT32}",
+                where={"reduction": "none"},
+                dtypes=("float64",),
+                affects=("dtype",),
+                example=Example(
+                    {"reduction": "none"},
+                    SCORES,
+                    cotangent=COTANGENT,
+                    api=f"keras.losses.{loss.replace('_loss', '')}",
+                ),
+            ),
+        )
+    ),
+    Divergence(
+        id="hinge_loss/keras-tf-maximum-gradient-at-the-hinge",
+        kind="convention",
+        loss="hinge_loss",
+        description=(
+            "Keras' hinge is ops.maximum(1 − y·x, 0); at the hinge 1 − y·x = 0 TensorFlow's "
+            "gradient of Maximum passes the whole cotangent to its first operand (x ≥ y), so "
+            "the input gradient is −s where the reference takes the minimum-norm subgradient 0 "
+            "(input [1, −1] against labels [1, −1], mean: [−0.5, 0.5] instead of [0, 0])"
+        ),
+        citation=(
+            f"{KERAS_LOSSES}#L1669-L1670; https://github.com/tensorflow/tensorflow/blob/v2.21.0/"
+            "tensorflow/python/ops/math_grad.py#L1557-L1586"
+        ),
+        inputs=on_the_hinge,
+        inputs_text="s·x exactly 1 somewhere (the hinge)",
+        affects=("grad",),
+        model=hinge_gradient_at_the_hinge(1.0),
+        model_text="the reference's gradient with −s·(cotangent) on the hinge",
+        example=Example({}, {"input": [1.0, -1.0], "target": [1.0, -1.0]}),
+    ),
+    Divergence(
+        id="hinge_loss/keras-maximum-tie-splits-gradient",
+        kind="convention",
+        loss="hinge_loss",
+        description=(
+            "Keras' hinge is ops.maximum(1 − y·x, 0); at the hinge 1 − y·x = 0 the JAX and "
+            "torch backends split the cotangent of a maximum between its two equal operands, "
+            "so the input gradient is −s/2 where the reference takes the minimum-norm "
+            "subgradient 0 (input [1, −1] against labels [1, −1], mean: [−0.25, 0.25] instead "
+            "of [0, 0])"
+        ),
+        citation=(
+            f"{KERAS_LOSSES}#L1669-L1670; https://github.com/jax-ml/jax/blob/jax-v0.10.2/"
+            "jax/_src/lax/lax.py#L5112-L5114 and #L9598-L9600; " + TORCH_MAXIMUM_GRAD
+        ),
+        inputs=on_the_hinge,
+        inputs_text="s·x exactly 1 somewhere (the hinge)",
+        affects=("grad",),
+        model=hinge_gradient_at_the_hinge(0.5),
+        model_text="the reference's gradient with −s/2·(cotangent) on the hinge",
+        example=Example({}, {"input": [1.0, -1.0], "target": [1.0, -1.0]}),
+    ),
 ]
 
 ACCEPTS: list[Accepts] = [
@@ -389,6 +522,32 @@ ACCEPTS: list[Accepts] = [
         shapes="the input or the target",
         example=Example({"reduction": "sum"}, {"input": [[0.0], [2.0]], "target": [1.0, 0.0]}),
     ),
+    # --- hinge_loss, squared_hinge
+    *(
+        row
+        for loss, function in (("hinge_loss", "Hinge"), ("squared_hinge", "SquaredHinge"))
+        for row in (
+            Accepts(
+                id=f"{loss}/keras-no-label-check",
+                loss=loss,
+                argument="target",
+                description=(
+                    f"keras.losses.{function} checks no label: a target that is not all 0s and "
+                    "1s is used as it is, whatever its values (a label 0.5, or a 0 among ±1 "
+                    "labels), and one that is all 0s and 1s is converted to 2y − 1 whichever "
+                    "labels the configuration says, so a number comes back where the reference "
+                    "rejects the target"
+                ),
+                citation=KERAS_HINGE_LABELS,
+                example=Example({}, {"input": [[0.5, -1.0]], "target": [[0.5, -1.0]]}),
+            ),
+            broadcasts_input_and_target(
+                f"{loss}/broadcasts-mismatched-shapes",
+                loss,
+                Example({}, {"input": SCORES["input"], "target": [SCORES["target"]]}),
+            ),
+        )
+    ),
 ]
 
 
@@ -404,4 +563,12 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     "sigmoid_focal_loss/keras-upper-clip-rounds-to-one": ("jax", "torch"),
     "sigmoid_focal_loss/keras-probability-form-loses-precision": ("jax", "torch"),
     "sigmoid_focal_loss/keras-jax-float16-sigmoid-underflows": ("jax",),
+    "hinge_loss/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "squared_hinge/keras-rank-0-rejected": ("tensorflow", "jax"),
+    "hinge_loss/keras-float64-mean-in-float32": ("jax", "torch"),
+    "squared_hinge/keras-float64-mean-in-float32": ("jax", "torch"),
+    "hinge_loss/keras-torch-float64-function-returns-float32": ("torch",),
+    "squared_hinge/keras-torch-float64-function-returns-float32": ("torch",),
+    "hinge_loss/keras-tf-maximum-gradient-at-the-hinge": ("tensorflow",),
+    "hinge_loss/keras-maximum-tie-splits-gradient": ("jax", "torch"),
 }
