@@ -402,6 +402,12 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "kl_div": _kl_div,
     "poisson_nll_loss": _not_offered(f"{OPTAX} has no Poisson negative log-likelihood loss"),
     "gaussian_nll_loss": _not_offered(f"{OPTAX} has no Gaussian negative log-likelihood loss"),
+    "mean_squared_logarithmic_error": _not_offered(
+        f"{OPTAX} has no squared logarithmic error (Keras' MeanSquaredLogarithmicError is its home)"
+    ),
+    "mean_absolute_percentage_error": _not_offered(
+        f"{OPTAX} has no percentage error (Keras' MeanAbsolutePercentageError is its home)"
+    ),
     "triplet_margin_loss": _triplet_margin_loss,
     "triplet_margin_with_distance_loss": _not_offered(
         "optax has no triplet loss that takes a distance function; optax.losses."

@@ -70,8 +70,8 @@ def run_loss(adapter, loss: str, excused_by: str | None = None) -> list:
     excused = []
     judge = run.judge.judge
 
-    def counting(case, comparison, *args):
-        judgement = judge(case, comparison, *args)
+    def counting(case, comparison, *args, **kwargs):
+        judgement = judge(case, comparison, *args, **kwargs)
         if judgement.divergence and judgement.divergence["id"] == excused_by:
             excused.append(case.label)
         return judgement
