@@ -162,6 +162,11 @@ class KerasPerSample:
     function: str
     lines: str
     where: Mapping[str, Any] = field(default_factory=dict)
+    # whether the per-sample entries predict (PerSampleModel). False where another of the loss's
+    # modelled conventions (an ε clamp, the hinge's gradient split, a float32 ε) meets them on
+    # the same examples: the judge takes one entry per part and the two models do not compose
+    # yet, so there the per-sample entries keep excusing the shape and the /D as they did
+    predicts: bool = True
 
     @property
     def citation(self) -> str:
@@ -175,16 +180,16 @@ KERAS_PER_SAMPLE = {
     "smooth_l1_loss": KerasPerSample("huber / mean_absolute_error", "L1961-L2010"),
     "log_cosh": KerasPerSample("log_cosh", "L2011-L2057"),
     "mean_squared_logarithmic_error": KerasPerSample(
-        "mean_squared_logarithmic_error", "L1874-L1918"
+        "mean_squared_logarithmic_error", "L1874-L1918", predicts=False
     ),
     "mean_absolute_percentage_error": KerasPerSample(
-        "mean_absolute_percentage_error", "L1828-L1871"
+        "mean_absolute_percentage_error", "L1828-L1871", predicts=False
     ),
     "binary_cross_entropy": KerasPerSample("binary_crossentropy", "L2374-L2419", {"weight": False}),
     "sigmoid_focal_loss": KerasPerSample("binary_focal_crossentropy", "L2420-L2524"),
     "poisson_nll_loss": KerasPerSample("poisson", "L2109-L2147", {"log_input": False}),
-    "hinge_loss": KerasPerSample("hinge", "L1636-L1670"),
-    "squared_hinge": KerasPerSample("squared_hinge", "L1673-L1708"),
+    "hinge_loss": KerasPerSample("hinge", "L1636-L1670", predicts=False),
+    "squared_hinge": KerasPerSample("squared_hinge", "L1673-L1708", predicts=False),
 }
 
 
@@ -273,6 +278,12 @@ PER_SAMPLE_MODEL_TEXT = {
 }
 
 
+def _per_sample_model(loss: str, reduction: str) -> dict[str, Any]:
+    if not KERAS_PER_SAMPLE[loss].predicts:
+        return {}
+    return {"model": PerSampleModel(reduction), "model_text": PER_SAMPLE_MODEL_TEXT[reduction]}
+
+
 def _keras_per_sample(
     id: str, loss: str, example: Example, description: str, where: Mapping[str, Any], **fields
 ) -> Divergence:
@@ -303,8 +314,7 @@ def keras_per_sample_none(id: str, loss: str, example: Example) -> Divergence:
         inputs=rank_at_least("input", 1),
         inputs_text="input of rank ≥ 1",
         affects=("value",),
-        model=PerSampleModel("none"),
-        model_text=PER_SAMPLE_MODEL_TEXT["none"],
+        **_per_sample_model(loss, "none"),
     )
 
 
@@ -319,8 +329,7 @@ def keras_per_sample_sum(id: str, loss: str, example: Example) -> Divergence:
         {"reduction": "sum"},
         inputs=last_axis_longer_than_one("input"),
         inputs_text="last axis longer than 1",
-        model=PerSampleModel("sum"),
-        model_text=PER_SAMPLE_MODEL_TEXT["sum"],
+        **_per_sample_model(loss, "sum"),
     )
 
 
