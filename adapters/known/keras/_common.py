@@ -218,7 +218,9 @@ class PerSampleModel:
         spec = R.get(case.loss)
         ts = spec.term_scale
         in32 = self.float32 and case.dtype == "float64"
-        size = np.shape(case.arrays["input"])[-1]
+        # a 0-d input (torch's backend reduces its "last axis", which leaves the scalar as it is)
+        shape = np.shape(case.arrays["input"])
+        size, axis = (shape[-1], -1) if shape else (1, None)
         reduction = self.reduction
         if reduction == "case":
             reduction = {**spec.defaults(), **case.params}["reduction"]
@@ -256,12 +258,12 @@ class PerSampleModel:
         # none: the result has another shape than the reference's, so no cotangent applies and
         # nothing is pulled back; the prediction carries the value alone
         per_sample = TermScale(
-            lambda a, p, loss: np.mean(ts.value(a, p, spec.elementwise(a, p).loss), axis=-1),
+            lambda a, p, loss: np.mean(ts.value(a, p, spec.elementwise(a, p).loss), axis=axis),
             lambda a, p, c: {},
         )
         changed = dataclasses.replace(
             spec,
-            elementwise=lambda a, p: R.Elementwise(np.mean(losses(a, p), axis=-1)),
+            elementwise=lambda a, p: R.Elementwise(np.mean(losses(a, p), axis=axis)),
             term_scale=bound(per_sample),
         )
         arrays, full, _ = R.validate(case.loss, case.rounded(), case.params)
