@@ -224,6 +224,17 @@ def mape_target_gradient_without_second_term(case: Case) -> Prediction:
     return predict(case, elementwise_vjp=vjp)
 
 
+# What the two backends that drop MAPE's y⁻² gradient term in float16 (TensorFlow under XLA, JAX)
+# share: where it happens and what they return there
+DIVISOR_SQUARE_OVERFLOWS = dict(
+    inputs=float16_divisor_square_overflows,
+    inputs_text="a target of magnitude ≥ 256 (y·y beyond float16) with x ≠ y",
+    affects=("grad",),
+    model=mape_target_gradient_without_second_term,
+    model_text="the reference's target gradient without its term divided by y² where y·y "
+    "overflows float16",
+)
+
 DIVERGENCES: list[Divergence] = [
     # --- mse_loss
     keras_per_sample_none("mse_loss/keras-per-sample-none", "mse_loss", NONE),
@@ -475,12 +486,7 @@ DIVERGENCES: list[Divergence] = [
         ),
         dtypes=("float16",),
         modes=("jit",),
-        inputs=float16_divisor_square_overflows,
-        inputs_text="a target of magnitude ≥ 256 (y·y beyond float16) with x ≠ y",
-        affects=("grad",),
-        model=mape_target_gradient_without_second_term,
-        model_text="the reference's target gradient without its term divided by y² where y·y "
-        "overflows float16",
+        **DIVISOR_SQUARE_OVERFLOWS,
         example=Example(
             {},
             {"input": [11.578125, 1.0], "target": [830.5, 2.0]},
@@ -504,12 +510,7 @@ DIVERGENCES: list[Divergence] = [
             "lax.py#L5096-L5098"
         ),
         dtypes=("float16",),
-        inputs=float16_divisor_square_overflows,
-        inputs_text="a target of magnitude ≥ 256 (y·y beyond float16) with x ≠ y",
-        affects=("grad",),
-        model=mape_target_gradient_without_second_term,
-        model_text="the reference's target gradient without its term divided by y² where y·y "
-        "overflows float16",
+        **DIVISOR_SQUARE_OVERFLOWS,
         example=Example({}, {"input": [0.00390625, 1.0], "target": [256.0, 2.0]}, dtype="float16"),
     ),
     Divergence(
