@@ -1,8 +1,9 @@
 """The JAX/Optax adapter: optax's losses, differentiated by JAX's own autodiff, eager or ``jax.jit``.
 
 Importing this module imports jax and optax and turns on ``jax_enable_x64`` (float64 cases need
-it). With x64 on, a Python float or an array built without a dtype would become float64, so every
-array is created with the case's dtype explicitly and every result's dtype is checked.
+it) and JAX's persistent compilation cache (:mod:`adapters.jax_setup`). With x64 on, a Python
+float or an array built without a dtype would become float64, so every array is created with
+the case's dtype explicitly and every result's dtype is checked.
 
 Each mapped configuration is one Python expression, exactly as a JAX user writes it
 (``jnp.mean(optax.losses.huber_loss(input, target, delta=0.5))``). The expression is compiled into
@@ -38,7 +39,9 @@ from typing import Any, NamedTuple
 
 import jax
 
-jax.config.update("jax_enable_x64", True)
+from .jax_setup import configure
+
+configure(jax)  # x64 and the persistent compilation cache, before any array exists
 
 import jax.numpy as jnp  # noqa: E402  (after enabling x64, before any array exists)
 import jaxlib  # noqa: E402

@@ -91,6 +91,11 @@ def _ignoring(c: Config) -> bool:
     return c.get("ignore_index") is not None
 
 
+def _single_class_fits(c: Config) -> bool:
+    """Index targets without class weights (a weight vector has the canonical C = 3)."""
+    return c.get("target_kind", "index") == "index" and not c.get("weight")
+
+
 def _neginf_at_zero_weight_target(c: Config) -> dict[str, np.ndarray]:
     """-inf at row 1's target class (class 0), whose class weight is 0: a zero weight removes the
     term (as the reference defines it for every weighted loss), so the loss stays finite."""
@@ -235,6 +240,22 @@ _CROSS_ENTROPY_EDGES = (
             "target": np.full((1, 2, 2), c["ignore_index"], dtype=np.int64),
         },
         when=_ignoring,
+    ),
+    # C = 1 has a loss of 0 everywhere (log softmax of one class is 0): an edge of shape, not of
+    # value, that rank heuristics trip over; drawn shapes reach it only in eager modes that draw
+    # freely, so it is written here for the compiled and shape-specialised modes too.
+    Edge(
+        "a single class (C = 1), input (N, 1, d1)",
+        lambda c: {
+            "input": np.array([[[0.5, -2.0, 3.0]], [[0.0, 1.0, -1.0]]]),
+            "target": np.zeros((2, 3), dtype=np.int64),
+        },
+        when=_single_class_fits,
+    ),
+    Edge(
+        "a single class (C = 1), unbatched input (1,)",
+        lambda c: {"input": np.array([0.5]), "target": np.array(0, dtype=np.int64)},
+        when=_single_class_fits,
     ),
     Edge(
         "every class weight 0",
