@@ -110,7 +110,10 @@ def test_no_pickles_anywhere(frozen):
 def test_committed_corpus_loads_and_the_reference_agrees_with_its_labels():
     loaded = corpus.load(corpus.DEFAULT_DIR)
     size = sum(p.stat().st_size for p in corpus.DEFAULT_DIR.iterdir())
-    assert size < 4e6, f"the committed corpus grew to {size / 1e6:.1f} MB"
+    # The corpus grows with the catalogue, not per loss: 3.6 MB for 33 losses when this bound was
+    # set per loss (109 kB each, index included), so a loss whose grid or draws bloat it shows.
+    per_loss = size / len(R.names())
+    assert per_loss < 160e3, f"the committed corpus grew to {per_loss / 1e3:.0f} kB a loss"
     assert {loss for loss, _ in loaded.by_config} == set(R.names())
     for cases in loaded.by_config.values():
         for case in cases:
