@@ -217,6 +217,43 @@ def l2_loss(config):
     return Recipe(call="tf.nn.l2_loss(input)", body="return tf.nn.l2_loss(input)")
 
 
+CTC_REDUCTIONS = {
+    "mean": (
+        "tf.nn.ctc_loss returns the per-item losses and has no reduction; the canonical mean "
+        "divides each by its target length (torch's), and writing that division would "
+        "re-implement the reduction (keras.losses.CTC has its own, in the keras columns)"
+    ),
+}
+
+
+def ctc_loss(config):
+    if config["zero_infinity"]:
+        return NotOffered(
+            "tf.nn.ctc_loss has no zero_infinity: an item without an alignment costs a large "
+            "finite number there (log 1e-307 ≈ −706.9 stands for log 0), never +inf, so there is "
+            "no infinity to zero"
+        )
+    refused = CTC_REDUCTIONS.get(config["reduction"])
+    if refused:
+        return NotOffered(refused)
+    # logits: tf.nn.ctc_loss applies log_softmax itself, and log_softmax of a vector of
+    # log-probabilities is that vector, so passing them is a composition, not loss math
+    return tf_nn_recipe(
+        "tf.nn.ctc_loss(labels=targets, logits=input, label_length=target_lengths, "
+        f"logit_length=input_lengths, logits_time_major=True, blank_index={config['blank']!r})",
+        config,
+        composition=(
+            "logits = the log-probabilities: tf.nn.ctc_loss takes log_softmax of its logits, "
+            "the identity on normalised log-probabilities"
+        ),
+        conversions=(
+            "labels = targets (dense, padded), label_length = target_lengths, "
+            "logit_length = input_lengths, blank_index = blank; time-major (T, N, K) as TF's "
+            "default logits_time_major=True",
+        ),
+    )
+
+
 def not_offered(reason: str) -> Builder:
     return lambda config: NotOffered(reason)
 
@@ -293,6 +330,7 @@ MAPPINGS: dict[str, Builder] = {
     "multiclass_perceptron_loss": not_offered(
         "TensorFlow has no multiclass perceptron loss (neither tf.nn nor keras.losses)"
     ),
+    "ctc_loss": ctc_loss,
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

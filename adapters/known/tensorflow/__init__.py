@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from ...base import Divergence, Example
 from ..generic import range_overflow
-from . import binary, classification, distribution, embedding
+from . import binary, classification, distribution, embedding, sequence
 
-FAMILIES = (binary, classification, distribution, embedding)
+FAMILIES = (binary, classification, distribution, embedding, sequence)
 
 # Within a loss the judge takes the first entry that explains a part, so each family keeps its
 # value entries ahead of its error-only rows.
