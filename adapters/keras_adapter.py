@@ -153,6 +153,7 @@ FUNCTIONS = {
     "CategoricalCrossentropy": "categorical_crossentropy",
     "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
     "KLDivergence": "kl_divergence",
+    "CosineSimilarity": "cosine_similarity",
 }
 # keras.losses.poisson is left out: its one configuration, poisson_nll_loss[log_input=False,
 # full=False, none], is a triple of options the ci profile's pairwise selection does not reach,
@@ -481,6 +482,35 @@ MAPPINGS: dict[str, Builder] = {
         "tf.nn.sigmoid_cross_entropy_with_logits"
     ),
 }
+
+# Keras' ε (keras.config.epsilon()): the lower bound of the norm in its L2 normalisation,
+# normalize(x) = x · min(rsqrt(Σx²), 1/ε) = x / max(‖x‖, ε) (keras/src/ops/nn.py:2722-2730 at
+# 3.15.1), which CosineSimilarity applies to both arguments (keras/src/losses/losses.py:1956-1958).
+KERAS_EPSILON = keras.config.epsilon()
+
+
+def negative_cosine_similarity(config):
+    if config["eps"] != KERAS_EPSILON:
+        return NotOffered(
+            f"Keras CosineSimilarity clamps each norm at keras.config.epsilon() = {KERAS_EPSILON} "
+            f"and takes no eps: eps = {config['eps']} would need keras.config.set_epsilon, a "
+            "global setting every other Keras loss reads too"
+        )
+    return keras_recipe(
+        "CosineSimilarity",
+        config,
+        y_true="input1",
+        y_pred="input2",
+        conversions=(
+            f"eps = keras.config.epsilon() = {KERAS_EPSILON}: normalize(x) = x·min(rsqrt(Σx²), "
+            "1/ε) = x / max(‖x‖, ε)",
+            "(y_true, y_pred) = (input1, input2): the cosine is symmetric",
+        ),
+        axis=-1,
+    )
+
+
+MAPPINGS["negative_cosine_similarity"] = negative_cosine_similarity
 
 # --- the source executed by run and printed by snippet, per backend -------------------------------
 

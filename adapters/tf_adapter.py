@@ -293,6 +293,9 @@ MAPPINGS: dict[str, Builder] = {
     "multiclass_perceptron_loss": not_offered(
         "TensorFlow has no multiclass perceptron loss (neither tf.nn nor keras.losses)"
     ),
+    "negative_cosine_similarity": keras_only(
+        "negative_cosine_similarity", "keras.losses.CosineSimilarity"
+    ),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

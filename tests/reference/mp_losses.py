@@ -805,6 +805,7 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "perceptron_loss": perceptron_loss,
     "multiclass_hinge_loss": _best_wrong_class(1.0),
     "multiclass_perceptron_loss": _best_wrong_class(0.0),
+    "negative_cosine_similarity": _cosine_of_pair(-1, 0),
 }
 
 

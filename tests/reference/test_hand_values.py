@@ -1545,6 +1545,34 @@ def test_ctc_loss_empty_target_and_other_blank():
     )
 
 
+# === negative_cosine_similarity (Keras CosineSimilarity) ==========================================
+
+
+def test_negative_cosine_similarity_negates_the_cosine():
+    # −[1/√2, 0, −1] on COSINE_PAIRS (norms far above eps = 1e-7)
+    values = loss("negative_cosine_similarity", COSINE_PAIRS)
+    assert_close(values, [-1 / SQRT2, 0.0, 1.0])
+    assert_close(loss("negative_cosine_similarity", COSINE_PAIRS, reduction="sum"), 1 - 1 / SQRT2)
+    mean = loss("negative_cosine_similarity", COSINE_PAIRS, reduction="mean")
+    assert_close(mean, (1 - 1 / SQRT2) / 3)
+    # x1 = (1, 0), x2 = (1, 1): ∂(−cos)/∂x1 = −(0, 1/√2), ∂(−cos)/∂x2 = −(1, −1)/(2√2)
+    g = grads("negative_cosine_similarity", {"input1": [[1.0, 0.0]], "input2": [[1.0, 1.0]]})
+    assert_close(g["input1"], [[0.0, -1 / SQRT2]])
+    assert_close(g["input2"], [[-1 / (2 * SQRT2), 1 / (2 * SQRT2)]])
+
+
+def test_negative_cosine_similarity_clamps_at_keras_epsilon():
+    # ‖(3e-8, 4e-8)‖ = 5e-8 < eps = 1e-7 (the default), so it counts as 1e-7:
+    # −cos = −8e-8 / (1e-7 · 2) = −0.4; the clamped norm is constant: ∂/∂x1 = −x2/(1e-7·2)
+    arrays = {"input1": [[3e-8, 4e-8]], "input2": [[0.0, 2.0]]}
+    assert_close(loss("negative_cosine_similarity", arrays), [-0.4])
+    assert_close(grads("negative_cosine_similarity", arrays)["input1"], [[0.0, -1e7]])
+    # a zero vector: 0 / (1e-7 · 2) = 0 (Keras' documented "0 regardless"); at eps = 0, 0/0
+    zero = {"input1": [[0.0, 0.0]], "input2": [[0.0, 2.0]]}
+    assert_close(loss("negative_cosine_similarity", zero), [0.0])
+    assert np.isnan(loss("negative_cosine_similarity", zero, eps=0.0)).all()
+
+
 # === coverage of the catalogue ====================================================================
 
 

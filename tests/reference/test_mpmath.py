@@ -679,6 +679,15 @@ STRESS = [
         {},
         dict(input=f(30.0, -30.0, 700.0, -700.0, 1e-300), target=f(1.0, 1.0, -1.0, -1.0, 1.0)),
     ),
+    (  # Keras' ε = 1e-7: a norm of 5e-8 below it, huge components, a nearly parallel pair
+        "negative-cosine-keras-eps",
+        "negative_cosine_similarity",
+        {"eps": 1e-7},
+        dict(
+            input1=np.array([[3e-8, 4e-8, 0.0], [1e200, 2e200, 3e200], [1.0, 2.0, 3.0]]),
+            input2=np.array([[0.0, 2.0, 0.0], [2.0, 4.0, 6.0 + 1e-12], [2.0, 4.0, 6.0 + 1e-12]]),
+        ),
+    ),
 ]
 
 
