@@ -154,6 +154,7 @@ FUNCTIONS = {
     "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
     "KLDivergence": "kl_divergence",
     "CosineSimilarity": "cosine_similarity",
+    "CategoricalHinge": "categorical_hinge",
 }
 # keras.losses.poisson is left out: its one configuration, poisson_nll_loss[log_input=False,
 # full=False, none], is a triple of options the ci profile's pairwise selection does not reach,
@@ -449,9 +450,9 @@ MAPPINGS: dict[str, Builder] = {
         "only for normalised log-probabilities above log ε"
     ),
     "multi_margin_loss": not_offered(
-        "Keras CategoricalHinge is the Crammer-Singer hinge max(0, 1 + max_wrong − x_y) with "
-        "one-hot targets, not torch's sum of hinges over the wrong classes divided by C; it has "
-        "no margin or p"
+        "Keras CategoricalHinge is max(0, 1 + max_j (1 − t_j)·x_j − Σ t_j x_j) on one-hot "
+        "targets (mapped under categorical_hinge), not torch's sum of hinges over the wrong "
+        "classes divided by C; it has no margin or p"
     ),
     "multilabel_soft_margin_loss": multilabel_soft_margin_loss,
     "multilabel_margin_loss": not_offered(
@@ -511,6 +512,13 @@ def negative_cosine_similarity(config):
 
 
 MAPPINGS["negative_cosine_similarity"] = negative_cosine_similarity
+MAPPINGS["categorical_hinge"] = lambda config: keras_recipe("CategoricalHinge", config)
+MAPPINGS["multiclass_hinge_loss"] = not_offered(
+    "keras.losses.CategoricalHinge (mapped under categorical_hinge) takes one-hot targets and "
+    "keeps the target's own entry in its max as (1 − 1)·x_y = 0: max(0, 1 + max(0, max_{j≠y} "
+    "x_j) − x_y), which differs from this Crammer-Singer hinge where every wrong score is "
+    "negative; one_hot(target) into it would be a different loss, not a conversion"
+)
 
 # --- the source executed by run and printed by snippet, per backend -------------------------------
 

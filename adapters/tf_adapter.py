@@ -296,6 +296,7 @@ MAPPINGS: dict[str, Builder] = {
     "negative_cosine_similarity": keras_only(
         "negative_cosine_similarity", "keras.losses.CosineSimilarity"
     ),
+    "categorical_hinge": keras_only("categorical_hinge", "keras.losses.CategoricalHinge"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

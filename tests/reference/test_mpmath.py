@@ -688,6 +688,17 @@ STRESS = [
             input2=np.array([[0.0, 2.0, 0.0], [2.0, 4.0, 6.0 + 1e-12], [2.0, 4.0, 6.0 + 1e-12]]),
         ),
     ),
+    (  # one ulp off the hinge, huge scores, soft labels whose terms cancel, tiny scores
+        "categorical-hinge-near-hinge",
+        "categorical_hinge",
+        {},
+        dict(
+            input=np.array(
+                [[0.5, -1.0, 1.5 - 2**-52], [700.0, 1e-300, 699.0], [0.3, 0.7, -0.1], [1e-300] * 3]
+            ),
+            target=np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]),
+        ),
+    ),
 ]
 
 
