@@ -450,6 +450,17 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     ),
     "cosine_similarity": _cosine("cosine_similarity"),
     "cosine_distance": _cosine("cosine_distance"),
+    "negative_cosine_similarity": _not_offered(
+        "optax.losses.cosine_similarity is +cos (mapped under cosine_similarity) and "
+        "cosine_distance is 1 − cos (its own loss); optax has no −cos, and negating either "
+        "would be a composition no optax API names (keras.losses.CosineSimilarity is its home)"
+    ),
+    "categorical_hinge": _not_offered(
+        "optax.losses.multiclass_hinge_loss (mapped under multiclass_hinge_loss) takes integer "
+        "labels and is the Crammer-Singer hinge: it excludes the target from its max, where "
+        "this loss keeps its masked entry 0, and it takes no soft labels (keras.losses."
+        "CategoricalHinge is its home)"
+    ),
 }
 
 

@@ -154,10 +154,12 @@ FUNCTIONS = {
     "CategoricalCrossentropy": "categorical_crossentropy",
     "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
     "KLDivergence": "kl_divergence",
+    "CosineSimilarity": "cosine_similarity",
+    "CategoricalHinge": "categorical_hinge",
+    # one configuration, poisson_nll_loss[log_input=False, full=False, none]: a triple of options
+    # pairwise covering need not reach, which cases.selection.REQUIRED adds to the ci subset
+    "Poisson": "poisson",
 }
-# keras.losses.poisson is left out: its one configuration, poisson_nll_loss[log_input=False,
-# full=False, none], is a triple of options the ci profile's pairwise selection does not reach,
-# so CI would never run it (tests/adapters/test_coverage.py); it waits in the coverage table.
 
 # Functions also offered at reduction "sum", as keras.ops.sum of their per-sample values: the
 # mapping issue 12 introduced for the sparse cross-entropy, whose per-sample values are the
@@ -449,9 +451,9 @@ MAPPINGS: dict[str, Builder] = {
         "only for normalised log-probabilities above log ε"
     ),
     "multi_margin_loss": not_offered(
-        "Keras CategoricalHinge is the Crammer-Singer hinge max(0, 1 + max_wrong − x_y) with "
-        "one-hot targets, not torch's sum of hinges over the wrong classes divided by C; it has "
-        "no margin or p"
+        "Keras CategoricalHinge is max(0, 1 + max_j (1 − t_j)·x_j − Σ t_j x_j) on one-hot "
+        "targets (mapped under categorical_hinge), not torch's sum of hinges over the wrong "
+        "classes divided by C; it has no margin or p"
     ),
     "multilabel_soft_margin_loss": multilabel_soft_margin_loss,
     "multilabel_margin_loss": not_offered(
@@ -482,6 +484,42 @@ MAPPINGS: dict[str, Builder] = {
         "tf.nn.sigmoid_cross_entropy_with_logits"
     ),
 }
+
+# Keras' ε (keras.config.epsilon()): the lower bound of the norm in its L2 normalisation,
+# normalize(x) = x · min(rsqrt(Σx²), 1/ε) = x / max(‖x‖, ε) (keras/src/ops/nn.py:2722-2730 at
+# 3.15.1), which CosineSimilarity applies to both arguments (keras/src/losses/losses.py:1956-1958).
+KERAS_EPSILON = keras.config.epsilon()
+
+
+def negative_cosine_similarity(config):
+    if config["eps"] != KERAS_EPSILON:
+        return NotOffered(
+            f"Keras CosineSimilarity clamps each norm at keras.config.epsilon() = {KERAS_EPSILON} "
+            f"and takes no eps: eps = {config['eps']} would need keras.config.set_epsilon, a "
+            "global setting every other Keras loss reads too"
+        )
+    return keras_recipe(
+        "CosineSimilarity",
+        config,
+        y_true="input1",
+        y_pred="input2",
+        conversions=(
+            f"eps = keras.config.epsilon() = {KERAS_EPSILON}: normalize(x) = x·min(rsqrt(Σx²), "
+            "1/ε) = x / max(‖x‖, ε)",
+            "(y_true, y_pred) = (input1, input2): the cosine is symmetric",
+        ),
+        axis=-1,
+    )
+
+
+MAPPINGS["negative_cosine_similarity"] = negative_cosine_similarity
+MAPPINGS["categorical_hinge"] = lambda config: keras_recipe("CategoricalHinge", config)
+MAPPINGS["multiclass_hinge_loss"] = not_offered(
+    "keras.losses.CategoricalHinge (mapped under categorical_hinge) takes one-hot targets and "
+    "keeps the target's own entry in its max as (1 − 1)·x_y = 0: max(0, 1 + max(0, max_{j≠y} "
+    "x_j) − x_y), which differs from this Crammer-Singer hinge where every wrong score is "
+    "negative; one_hot(target) into it would be a different loss, not a conversion"
+)
 
 # --- the source executed by run and printed by snippet, per backend -------------------------------
 

@@ -331,6 +331,10 @@ MAPPINGS: dict[str, Builder] = {
         "TensorFlow has no multiclass perceptron loss (neither tf.nn nor keras.losses)"
     ),
     "ctc_loss": ctc_loss,
+    "negative_cosine_similarity": keras_only(
+        "negative_cosine_similarity", "keras.losses.CosineSimilarity"
+    ),
+    "categorical_hinge": keras_only("categorical_hinge", "keras.losses.CategoricalHinge"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -76,6 +76,16 @@ NOT_OFFERED = {
         "torch has no multiclass perceptron loss max_j x_j − x_y (multi_margin_loss(margin=0) "
         "sums the hinges of every wrong class and divides by C)"
     ),
+    "negative_cosine_similarity": (
+        "torch.nn.functional.cosine_similarity is +cos (mapped under cosine_similarity, where it "
+        "is not offered either: no reduction argument); torch has no negated cosine, and −1 · it "
+        "would be a composition no torch API names"
+    ),
+    "categorical_hinge": (
+        "torch has no categorical hinge max(0, 1 + max_j (1 − t_j)·x_j − Σ t_j x_j) on target "
+        "vectors: multi_margin_loss takes class indices and sums a hinge per wrong class divided "
+        "by C (keras.losses.CategoricalHinge is its home)"
+    ),
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

@@ -813,6 +813,131 @@ _MULTILABEL_EDGES = (
 )
 
 
+# --- categorical_hinge --------------------------------------------------------------------------
+#
+# Keras' CategoricalHinge on a target vector t over the last axis: pos = Σ t_j x_j, neg =
+# max_j (1 − t_j)·x_j, ℓ = max(0, 1 + neg − pos). With a one-hot t it is not the Crammer-Singer
+# hinge: the target's own entry enters the max as (1 − 1)·x_y = 0, so neg = max(0, max_{j≠y} x_j)
+# and a sample whose wrong scores are all negative still pays 1 − x_y.
+
+
+def _categorical_hinge_parts(a):
+    """w_j = (1 − t_j)·x_j, neg = max_j w_j, pos = Σ t_j x_j and z = 1 + neg − pos (last axis)."""
+    x, t = a["input"], a["target"]
+    w = (1.0 - t) * x
+    neg = np.max(w, axis=-1)
+    pos = np.sum(t * x, axis=-1)
+    return w, neg, pos, 1.0 + neg - pos
+
+
+def categorical_hinge(a, p) -> Elementwise:
+    """ℓ = max(0, 1 + max_j (1 − t_j)·x_j − Σ_j t_j x_j) over the last (class) axis.
+
+    keras.losses.CategoricalHinge / categorical_hinge (losses.py:1717-1760 at Keras 3.15.1),
+    with t a target vector of labels in [0, 1] (one-hot, or soft: Keras takes any y_true). Not
+    the Crammer-Singer multiclass_hinge_loss even for one-hot t: the target's entry (1 − 1)·x_y =
+    0 is in the max, so neg = max(0, max_{j≠y} x_j). Domain: x real (C) or (N, C), t in [0, 1]
+    of the same shape (enforced), not differentiated (labels). ∂ℓ/∂x_k = (1 − t_k)·s_k − t_k
+    while the hinge is active, s the subgradient of the max: where several w_j tie at the top,
+    s shares 1 evenly among them (what reduce-max's autodiff returns in jax, TensorFlow and
+    torch). At the hinge (z = 0) the subgradient 0 is taken.
+    """
+    return Elementwise(np.maximum(_categorical_hinge_parts(a)[3], 0.0))
+
+
+def categorical_hinge_vjp(a, p, g):
+    w, neg, _, z = _categorical_hinge_parts(a)
+    t = a["target"]
+    tied = w == neg[..., None]
+    share = tied / np.maximum(np.sum(tied, axis=-1, keepdims=True), 1)
+    active = (z > 0)[..., None]
+    return {"input": np.where(active, np.asarray(g)[..., None] * ((1.0 - t) * share - t), 0.0)}
+
+
+def _categorical_hinge_sizes(a):
+    """The size of z's terms, 1 + |neg| + Σ|t_j x_j|, and whether correct arithmetic may find
+    the hinge active or at its kink."""
+    _, neg, _, z = _categorical_hinge_parts(a)
+    size = 1.0 + np.abs(neg) + np.sum(np.abs(a["target"] * a["input"]), axis=-1)
+    return size, z >= -NEAR_HINGE * size
+
+
+def _categorical_hinge_value(a, p, loss):
+    size, near = _categorical_hinge_sizes(a)
+    return np.where(near, size, 0.0)
+
+
+def _categorical_hinge_grads(a, p, c):
+    _, near = _categorical_hinge_sizes(a)
+    t = a["target"]
+    scale = np.abs(1.0 - t) + np.abs(t)
+    return {"input": np.where(near[..., None], np.abs(np.asarray(c))[..., None] * scale, 0.0)}
+
+
+def _categorical_hinge_kinks(a, p):
+    """The hinge z = 0, and, where it is active or at its kink, a tie between the two largest
+    w_j (the max's gradient moves from one class to their mean)."""
+    w, _, _, z = _categorical_hinge_parts(a)
+    size, near = _categorical_hinge_sizes(a)
+    out = [(z, size)]
+    if w.shape[-1] > 1:
+        ordered = np.sort(w, axis=-1)
+        gap = ordered[..., -1] - ordered[..., -2]
+        pair = np.abs(ordered[..., -1]) + np.abs(ordered[..., -2])
+        out.append((np.where(near, gap, np.inf), pair))
+    return out
+
+
+def _categorical_hinge_smooth(a, p, h) -> bool:
+    """Away from the hinge, and from a tie at the top of w where the hinge is active, by 4h."""
+    return all(bool(np.all(np.abs(z) > 4 * h)) for z, _ in _categorical_hinge_kinks(a, p))
+
+
+_ONE_HOT = np.eye(3)[_INDEX]
+
+_CATEGORICAL_HINGE_EDGES = (
+    Edge(
+        "one-hot target, every wrong score negative (the masked 0 is the max)",
+        lambda c: {
+            "input": np.array(
+                [[-1.0, -2.0, 0.5], [0.25, -0.5, -3.0], [-4.0, 2.0, -0.5], [-1.0, 3.0, -0.25]]
+            ),
+            "target": _ONE_HOT.copy(),
+        },
+    ),
+    Edge(
+        "target score exactly 1 above the best wrong score (hinge kink)",
+        lambda c: {
+            "input": np.array(
+                [[0.5, -1.0, 1.5], [2.0, 1.0, -1.0], [-0.5, 1.75, 0.75], [0.0, 1.0, -2.0]]
+            ),
+            "target": _ONE_HOT.copy(),
+        },
+    ),
+    Edge(
+        "two wrong scores tied at the top",
+        lambda c: {
+            "input": np.array(
+                [[1.0, 1.0, -2.0], [-1.0, 2.0, 2.0], [3.0, -4.0, 3.0], [0.5, -1.0, 0.5]]
+            ),
+            "target": np.eye(3)[[2, 0, 1, 1]],
+        },
+    ),
+    Edge(
+        "soft labels (Keras takes any y_true)",
+        lambda c: {
+            "input": np.array(
+                [[0.5, -1.0, 2.0], [1.5, 0.25, -0.5], [-1.0, 1.0, 0.0], [2.0, -2.0, 1.0]]
+            ),
+            "target": np.array(
+                [[0.25, 0.25, 0.5], [0.5, 0.5, 0.0], [0.0, 1.0, 0.0], [0.75, 0.0, 0.25]]
+            ),
+        },
+    ),
+    Edge(f"scores ±{BIG:g}", lambda c: {"input": _BIG_LOGITS.copy(), "target": _ONE_HOT.copy()}),
+)
+
+
 # --- declarations -----------------------------------------------------------------------------
 
 _CLASS_WEIGHT = ArraySpec(
@@ -1022,5 +1147,27 @@ LOSSES = (
                 0.0,
             ),
         )
+    ),
+    LossSpec(
+        "categorical_hinge",
+        "classification",
+        "max(0, 1 + max_j (1 − t_j)·x_j − Σ t_j x_j) (Keras' CategoricalHinge)",
+        (
+            ArraySpec("input", REAL, differentiable=True, description="class scores"),
+            ArraySpec("target", PROBABILITY, differentiable=False, description="labels in [0, 1]"),
+        ),
+        (P.reduction(),),
+        (
+            Layout("(N, C)", {"input": ("N", "C"), "target": ("N", "C")}),
+            Layout("(C)", {"input": ("C",), "target": ("C",)}),
+        ),
+        categorical_hinge,
+        categorical_hinge_vjp,
+        smooth_at=_categorical_hinge_smooth,
+        term_scale=TermScale(_categorical_hinge_value, _categorical_hinge_grads),
+        regimes=RegimeRules(kinks=_categorical_hinge_kinks, labels=("target",)),
+        edges=_CATEGORICAL_HINGE_EDGES,
+        element_kind="per_vector",
+        unbatched=("(C)", "(N, C)"),
     ),
 )

@@ -444,6 +444,20 @@ NaN). Domain: real vectors (N, D) or (D), eps ≥ 0. Smooth away from ‖x‖ = 
 m = max(‖x‖, eps), the cos·v1 term dropped where ‖x1‖ < eps (the norm's branch at ‖x1‖ = eps).
 """
 
+negative_cosine_similarity, negative_cosine_similarity_vjp = _cosine_pair(-1.0, 0.0)
+negative_cosine_similarity.__doc__ = """ℓ = −cos(x1, x2) = −x1·x2 / (max(‖x1‖, eps) · max(‖x2‖, eps)).
+
+The negated cosine, a loss that falls as the vectors align (keras.losses.CosineSimilarity and
+keras.losses.cosine_similarity: −Σ normalize(y_true)·normalize(y_pred) along the feature axis,
+normalize(x) = x · min(1/√Σx², 1/ε) = x / max(‖x‖, ε), ε = keras.config.epsilon() = 1e-7, the
+default here). Its own loss rather than a sign on cosine_similarity: the sign is the loss's
+definition, not a parameter any API takes, and cosine_similarity's configurations (and their
+recorded verdicts) stay as they are. cos is cosine_similarity's, norms clamped below at ``eps``
+(eps = 0: exact, a zero vector gives NaN). Domain: real vectors (N, D) or (D), eps ≥ 0. Smooth
+away from ‖x‖ = eps: ∂ℓ/∂x1 = −(v2 − cos·v1)/m1 with v = x/m, m = max(‖x‖, eps), the cos·v1
+term dropped where ‖x1‖ < eps (the norm's branch at ‖x1‖ = eps).
+"""
+
 
 def _clamped_parts(a, p):
     cos, v1, v2, _, _, m1, m2 = _clamped_cosine(a, p)
@@ -683,6 +697,42 @@ def _hinge_off(z_of):
     return lambda a, p, h: bool(np.all(np.abs(z_of(a, p)) > 4 * h))
 
 
+def _cosine_pair_spec(name, summary, formula, vjp, offset, eps=1e-8) -> LossSpec:
+    """The spec of offset + sign·cos, norms clamped below at ``eps`` (its default)."""
+    return LossSpec(
+        name,
+        "embedding",
+        summary,
+        _vectors("input1", "input2"),
+        (
+            P.nonnegative(
+                "eps",
+                eps,
+                (eps, 0.0),
+                "lower bound of each vector's norm (0: the exact cosine)",
+            ),
+            P.reduction(),
+        ),
+        (
+            Layout("(N, D)", {"input1": ("N", "D"), "input2": ("N", "D")}),
+            Layout("(D)", {"input1": ("D",), "input2": ("D",)}),
+        ),
+        formula,
+        vjp,
+        smooth_at=lambda a, p, h: bool(
+            not p["eps"]
+            or all(
+                np.all(np.abs(pnorm(a[n], 2.0) - p["eps"]) > 4 * h) for n in ("input1", "input2")
+            )
+        ),
+        term_scale=TermScale(_cosine_pair_value(offset), _cosine_pair_grads),
+        regimes=_COSINE_PAIR_REGIMES,
+        edges=_COSINE_PAIR_EDGES,
+        element_kind="per_vector",
+        unbatched=("(D)", "(N, D)"),
+    )
+
+
 LOSSES = (
     LossSpec(
         "triplet_margin_loss",
@@ -783,40 +833,8 @@ LOSSES = (
         unbatched=("(D)", "(N, D)"),
     ),
     *(
-        LossSpec(
-            name,
-            "embedding",
-            summary,
-            _vectors("input1", "input2"),
-            (
-                P.nonnegative(
-                    "eps",
-                    1e-8,
-                    (1e-8, 0.0),
-                    "lower bound of each vector's norm (0: the exact cosine)",
-                ),
-                P.reduction(),
-            ),
-            (
-                Layout("(N, D)", {"input1": ("N", "D"), "input2": ("N", "D")}),
-                Layout("(D)", {"input1": ("D",), "input2": ("D",)}),
-            ),
-            formula,
-            vjp,
-            smooth_at=lambda a, p, h: bool(
-                not p["eps"]
-                or all(
-                    np.all(np.abs(pnorm(a[n], 2.0) - p["eps"]) > 4 * h)
-                    for n in ("input1", "input2")
-                )
-            ),
-            term_scale=TermScale(_cosine_pair_value(offset), _cosine_pair_grads),
-            regimes=_COSINE_PAIR_REGIMES,
-            edges=_COSINE_PAIR_EDGES,
-            element_kind="per_vector",
-            unbatched=("(D)", "(N, D)"),
-        )
-        for name, summary, formula, vjp, offset in (
+        _cosine_pair_spec(*row)
+        for row in (
             (
                 "cosine_similarity",
                 "cos(x1, x2) = x1·x2 / (max(‖x1‖, eps)·max(‖x2‖, eps))",
@@ -888,5 +906,13 @@ LOSSES = (
         edges=_SOFT_MARGIN_EDGES,
         element_kind="elementwise",
         unbatched=("scalar", "(N)"),
+    ),
+    _cosine_pair_spec(
+        "negative_cosine_similarity",
+        "−cos(x1, x2), norms clamped below at eps (Keras' CosineSimilarity)",
+        negative_cosine_similarity,
+        negative_cosine_similarity_vjp,
+        0.0,
+        eps=1e-7,
     ),
 )

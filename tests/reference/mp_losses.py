@@ -489,6 +489,23 @@ def _best_wrong_class(margin):
     return loss
 
 
+def categorical_hinge(a, p) -> Elementwise:
+    """max(0, 1 + max_j (1 − t_j) x_j − Σ_j t_j x_j) over the last axis, Keras' documented
+    CategoricalHinge (neg = max((1 − y_true)·y_pred), pos = sum(y_true·y_pred)). Scale: 1, |neg|
+    and the terms |t_j x_j| of pos, where the hinge is not far below 0."""
+    x, t = a["input"], a["target"]
+    x2, t2 = x.reshape(-1, x.shape[-1]), t.reshape(-1, t.shape[-1])
+    values, scales = obj(len(x2)), obj(len(x2))
+    for n, (row, labels) in enumerate(zip(x2, t2, strict=True)):
+        xs, ts = [mpf(v) for v in row], [mpf(v) for v in labels]
+        neg = max((ONE - tj) * xj for tj, xj in zip(ts, xs, strict=True))
+        terms = [tj * xj for tj, xj in zip(ts, xs, strict=True)]
+        z = ONE + neg - mpmath.fsum(terms)
+        values[n] = max(z, ZERO)
+        scales[n] = ONE + abs(neg) + mpmath.fsum(abs(v) for v in terms)
+    return Elementwise(values.reshape(x.shape[:-1]), scales.reshape(x.shape[:-1]))
+
+
 # --- distribution ------------------------------------------------------------------------------
 
 
@@ -805,6 +822,8 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "perceptron_loss": perceptron_loss,
     "multiclass_hinge_loss": _best_wrong_class(1.0),
     "multiclass_perceptron_loss": _best_wrong_class(0.0),
+    "negative_cosine_similarity": _cosine_of_pair(-1, 0),
+    "categorical_hinge": categorical_hinge,
 }
 
 

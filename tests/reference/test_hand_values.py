@@ -1545,6 +1545,75 @@ def test_ctc_loss_empty_target_and_other_blank():
     )
 
 
+# === negative_cosine_similarity (Keras CosineSimilarity) ==========================================
+
+
+def test_negative_cosine_similarity_negates_the_cosine():
+    # −[1/√2, 0, −1] on COSINE_PAIRS (norms far above eps = 1e-7)
+    values = loss("negative_cosine_similarity", COSINE_PAIRS)
+    assert_close(values, [-1 / SQRT2, 0.0, 1.0])
+    assert_close(loss("negative_cosine_similarity", COSINE_PAIRS, reduction="sum"), 1 - 1 / SQRT2)
+    mean = loss("negative_cosine_similarity", COSINE_PAIRS, reduction="mean")
+    assert_close(mean, (1 - 1 / SQRT2) / 3)
+    # x1 = (1, 0), x2 = (1, 1): ∂(−cos)/∂x1 = −(0, 1/√2), ∂(−cos)/∂x2 = −(1, −1)/(2√2)
+    g = grads("negative_cosine_similarity", {"input1": [[1.0, 0.0]], "input2": [[1.0, 1.0]]})
+    assert_close(g["input1"], [[0.0, -1 / SQRT2]])
+    assert_close(g["input2"], [[-1 / (2 * SQRT2), 1 / (2 * SQRT2)]])
+
+
+def test_negative_cosine_similarity_clamps_at_keras_epsilon():
+    # ‖(3e-8, 4e-8)‖ = 5e-8 < eps = 1e-7 (the default), so it counts as 1e-7:
+    # −cos = −8e-8 / (1e-7 · 2) = −0.4; the clamped norm is constant: ∂/∂x1 = −x2/(1e-7·2)
+    arrays = {"input1": [[3e-8, 4e-8]], "input2": [[0.0, 2.0]]}
+    assert_close(loss("negative_cosine_similarity", arrays), [-0.4])
+    assert_close(grads("negative_cosine_similarity", arrays)["input1"], [[0.0, -1e7]])
+    # a zero vector: 0 / (1e-7 · 2) = 0 (Keras' documented "0 regardless"); at eps = 0, 0/0
+    zero = {"input1": [[0.0, 0.0]], "input2": [[0.0, 2.0]]}
+    assert_close(loss("negative_cosine_similarity", zero), [0.0])
+    assert np.isnan(loss("negative_cosine_similarity", zero, eps=0.0)).all()
+
+
+# === categorical_hinge (Keras CategoricalHinge) ==================================================
+
+
+def test_categorical_hinge_one_hot_differs_from_crammer_singer():
+    # x = (−1, −2, 0.5), class 2: pos = 0.5, neg = max(−1, −2, 0·0.5) = 0 (the target's own
+    # masked entry), ℓ = 1 + 0 − 0.5 = 0.5; the Crammer-Singer hinge is max(0, 1 − 1 − 0.5) = 0
+    arrays = {"input": [[-1.0, -2.0, 0.5]], "target": [[0.0, 0.0, 1.0]]}
+    assert_close(loss("categorical_hinge", arrays), [0.5])
+    assert_close(loss("multiclass_hinge_loss", {"input": [[-1.0, -2.0, 0.5]], "target": [2]}), [0])
+    # active, the max at the masked entry (weight 1 − t = 0): ∂ℓ/∂x = −t = (0, 0, −1)
+    assert_close(grads("categorical_hinge", arrays)["input"], [[0.0, 0.0, -1.0]])
+
+
+def test_categorical_hinge_values_reductions_and_gradient():
+    # rows: x = (2, 0.5, 1), class 0: neg = 1, pos = 2, ℓ = 0 (exactly on the hinge);
+    # x = (1, 3, −1), class 0: neg = 3, pos = 1, ℓ = 3; x = (−1, 1, 0), class 1: neg = 0, ℓ = 0
+    arrays = {
+        "input": [[2.0, 0.5, 1.0], [1.0, 3.0, -1.0], [-1.0, 1.0, 0.0]],
+        "target": [[1.0, 0.0, 0.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+    }
+    assert_close(loss("categorical_hinge", arrays), [0.0, 3.0, 0.0])
+    assert_close(loss("categorical_hinge", arrays, reduction="sum"), 3.0)
+    assert_close(loss("categorical_hinge", arrays, reduction="mean"), 1.0)
+    # only row 1 is active: e_1 − e_0; row 0 sits on the hinge (subgradient 0)
+    g = grads("categorical_hinge", arrays)["input"]
+    assert_close(g, [[0.0, 0.0, 0.0], [-1.0, 1.0, 0.0], [0.0, 0.0, 0.0]])
+
+
+def test_categorical_hinge_soft_labels_and_ties():
+    # t = (0.5, 0.5, 0), x = (0.3, 0.7, −0.1): w = (0.15, 0.35, −0.1), neg = 0.35, pos = 0.5,
+    # ℓ = 1 + 0.35 − 0.5 = 0.85; ∂ℓ/∂x = (1 − t)·e_1 − t = (−0.5, 0, 0)
+    soft = {"input": [0.3, 0.7, -0.1], "target": [0.5, 0.5, 0.0]}
+    assert_close(loss("categorical_hinge", soft), 0.85)
+    assert_close(grads("categorical_hinge", soft)["input"], [-0.5, 0.0, 0.0])
+    # two wrong scores tied at 1 (class 2, x_y = −2): ℓ = 1 + 1 + 2 = 4, the max's gradient
+    # shared: (½, ½, −1)
+    tied = {"input": [[1.0, 1.0, -2.0]], "target": [[0.0, 0.0, 1.0]]}
+    assert_close(loss("categorical_hinge", tied), [4.0])
+    assert_close(grads("categorical_hinge", tied)["input"], [[0.5, 0.5, -1.0]])
+
+
 # === coverage of the catalogue ====================================================================
 
 

@@ -679,6 +679,26 @@ STRESS = [
         {},
         dict(input=f(30.0, -30.0, 700.0, -700.0, 1e-300), target=f(1.0, 1.0, -1.0, -1.0, 1.0)),
     ),
+    (  # Keras' ε = 1e-7: a norm of 5e-8 below it, huge components, a nearly parallel pair
+        "negative-cosine-keras-eps",
+        "negative_cosine_similarity",
+        {"eps": 1e-7},
+        dict(
+            input1=np.array([[3e-8, 4e-8, 0.0], [1e200, 2e200, 3e200], [1.0, 2.0, 3.0]]),
+            input2=np.array([[0.0, 2.0, 0.0], [2.0, 4.0, 6.0 + 1e-12], [2.0, 4.0, 6.0 + 1e-12]]),
+        ),
+    ),
+    (  # one ulp off the hinge, huge scores, soft labels whose terms cancel, tiny scores
+        "categorical-hinge-near-hinge",
+        "categorical_hinge",
+        {},
+        dict(
+            input=np.array(
+                [[0.5, -1.0, 1.5 - 2**-52], [700.0, 1e-300, 699.0], [0.3, 0.7, -0.1], [1e-300] * 3]
+            ),
+            target=np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]),
+        ),
+    ),
 ]
 
 

@@ -478,7 +478,8 @@ def torch_mean_divides(case: Case) -> bool:
     that is not (0, C)."""
     if case.params.get("reduction", "mean") not in ("mean", "batchmean"):
         return False
-    x = array(case, "input")
+    # a pair loss (input1, input2) reduces its vectors as the others reduce input
+    x = array(case, "input") if "input" in case.arrays else array(case, "input1")
     return x is not None and x.ndim >= 2 and not (x.ndim == 2 and x.shape[0] == 0)
 
 
