@@ -480,6 +480,8 @@ MAPPINGS: dict[str, Builder] = {
         "on (target + 1) / 2 is the native form; the tf.nn column maps "
         "tf.nn.sigmoid_cross_entropy_with_logits"
     ),
+    "poly_loss_cross_entropy": not_offered("Keras ships no poly loss (CE + ε·Σ t (1 − p))"),
+    "generalized_kl_divergence": not_offered("KLDivergence is Σ t log(t/p), without Σ(p − t)"),
 }
 
 # --- the source executed by run and printed by snippet, per backend -------------------------------

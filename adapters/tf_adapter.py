@@ -293,6 +293,8 @@ MAPPINGS: dict[str, Builder] = {
     "multiclass_perceptron_loss": not_offered(
         "TensorFlow has no multiclass perceptron loss (neither tf.nn nor keras.losses)"
     ),
+    "poly_loss_cross_entropy": not_offered("TensorFlow has no poly loss (tf.nn nor keras.losses)"),
+    "generalized_kl_divergence": not_offered("TensorFlow has no generalized KL divergence"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -76,6 +76,8 @@ NOT_OFFERED = {
         "torch has no multiclass perceptron loss max_j x_j − x_y (multi_margin_loss(margin=0) "
         "sums the hinges of every wrong class and divides by C)"
     ),
+    "poly_loss_cross_entropy": "torch has no poly loss (F.cross_entropy has no ε·Σ t (1 − p) term)",
+    "generalized_kl_divergence": "F.kl_div is Σ t (log t − x) without the e^x − t of this loss",
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

@@ -1545,6 +1545,96 @@ def test_ctc_loss_empty_target_and_other_blank():
     )
 
 
+# === poly_loss_cross_entropy ======================================================================
+
+# Logits [0, 1, 2]: p = [1, e, e²]/S, −log p = [L, L − 1, L − 2] (Poly-1, Leng et al. 2022, eq. 3:
+# CE + ε Σ_c t_c (1 − p_c)).
+POLY = {"input": [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]], "target": [[0.0, 0.0, 1.0], [0.5, 0.0, 0.5]]}
+
+
+def test_poly_loss_cross_entropy_none_sum_mean_default_epsilon():
+    # item 0, one-hot class 2: (L − 2) + 2 (1 − e²/S) = L − 2 + 2 (1 + e)/S
+    # item 1: ½L + ½(L − 2) + 2·[½(1 − 1/S) + ½(1 − e²/S)] = L − 1 + 2 − (1 + e²)/S
+    first = L - 2.0 + 2.0 * (1.0 + E) / S
+    second = L + 1.0 - (1.0 + E * E) / S
+    assert_close(loss("poly_loss_cross_entropy", POLY), [first, second])
+    assert_close(loss("poly_loss_cross_entropy", POLY, reduction="sum"), first + second)
+    assert_close(loss("poly_loss_cross_entropy", POLY, reduction="mean"), (first + second) / 2)
+
+
+def test_poly_loss_cross_entropy_negative_epsilon_lowers_the_first_term():
+    # ε = −1 (the paper's detection setting): L − 2 − (1 + e)/S
+    one = {"input": [0.0, 1.0, 2.0], "target": [0.0, 0.0, 1.0]}
+    assert_close(loss("poly_loss_cross_entropy", one, epsilon=-1.0), L - 2.0 - (1.0 + E) / S)
+
+
+def test_poly_loss_cross_entropy_gradients():
+    # one-hot class 2, ε = 2: ∂/∂x_c = p_c − t_c + 2 p_c (p_2 − t_c);
+    # ∂/∂t_c = −log p_c + 2 (1 − p_c)
+    one = {"input": [[0.0, 1.0, 2.0]], "target": [[0.0, 0.0, 1.0]]}
+    p = np.array([1.0, E, E * E]) / S
+    dx = p - [0.0, 0.0, 1.0] + 2.0 * p * (p[2] - np.array([0.0, 0.0, 1.0]))
+    dt = np.array([L, L - 1.0, L - 2.0]) + 2.0 * (1.0 - p)
+    g = grads("poly_loss_cross_entropy", one, reduction="sum")
+    assert_close(g["input"], [dx])
+    assert_close(g["target"], [dt])
+
+
+def test_poly_loss_cross_entropy_epsilon_zero_is_cross_entropy():
+    ce = loss("cross_entropy", POLY, target_kind="probability", reduction="none")
+    assert_close(ce, [L - 2.0, L - 1.0])
+    assert_close(loss("poly_loss_cross_entropy", POLY, epsilon=0.0), ce)
+
+
+def test_poly_loss_cross_entropy_zero_target_at_minus_inf_logit_is_absent():
+    # class 0 has target 0 and logit −inf: p = [0, 1, e]/(1 + e); CE = log(1 + e) − 1 for class 2,
+    # poly term 2·(1 − e/(1 + e)) = 2/(1 + e)
+    row = {"input": [-math.inf, 0.0, 1.0], "target": [0.0, 0.0, 1.0]}
+    expected = math.log1p(E) - 1.0 + 2.0 / (1.0 + E)
+    assert_close(loss("poly_loss_cross_entropy", row), expected)
+
+
+# === generalized_kl_divergence ====================================================================
+
+# x = [0, ln 2] (predictions e^x = [1, 2]), t = [½, 1]: Σ_j t_j (log t_j − x_j) + e^{x_j} − t_j =
+# ½(−ln 2) + 1 − ½ + (0 − ln 2) + 2 − 1 = 3/2 − (3/2) ln 2 = 0.4602810819...
+GKL = {"input": [[0.0, LOG2], [-math.inf, 0.0]], "target": [[0.5, 1.0], [0.0, 1.0]]}
+
+
+def test_generalized_kl_divergence_none_sum_mean():
+    # item 1: the zero target at x = −inf is absent (e^−∞ = 0) and t = e^x = 1 gives 0
+    first = 1.5 - 1.5 * LOG2
+    assert_close(loss("generalized_kl_divergence", GKL), [first, 0.0])
+    assert_close(loss("generalized_kl_divergence", GKL, reduction="sum"), first)
+    assert_close(loss("generalized_kl_divergence", GKL, reduction="mean"), first / 2)
+
+
+def test_generalized_kl_divergence_gradients():
+    # ∂/∂x = e^x − t = [½, 1]; ∂/∂t = log t − x = [−ln 2, −ln 2]
+    one = {"input": [0.0, LOG2], "target": [0.5, 1.0]}
+    g = grads("generalized_kl_divergence", one, reduction="sum")
+    assert_close(g["input"], [0.5, 1.0])
+    assert_close(g["target"], [-LOG2, -LOG2])
+
+
+def test_generalized_kl_divergence_of_distributions_is_kl_div():
+    # both rows normalised: Σ (e^x − t) = 0, leaving kl_div's Σ t (log t − x)
+    rows = {"input": np.log([[0.5, 0.5], [0.25, 0.75]]), "target": [[0.25, 0.75], [0.5, 0.5]]}
+    kl = loss("kl_div", rows, reduction="sum")
+    # ¼ ln ½ + ¾ ln(3/2) for row 0; ½ ln 2 + ½ ln(2/3) for row 1
+    assert_close(kl, 0.25 * math.log(0.5) + 0.75 * math.log(1.5) + 0.5 * math.log(4.0 / 3.0))
+    assert_close(loss("generalized_kl_divergence", rows, reduction="sum"), kl)
+
+
+def test_generalized_kl_divergence_is_not_kl_div_for_unnormalised_predictions():
+    # e^x = [1, 1] against t = [½, ½]: KL terms ½ ln ½ · 2 = −ln 2, plus Σ(e^x − t) = 1
+    row = {"input": [0.0, 0.0], "target": [0.5, 0.5]}
+    assert_close(loss("generalized_kl_divergence", row), 1.0 - LOG2)
+    assert_close(
+        loss("kl_div", {"input": [[0.0, 0.0]], "target": [[0.5, 0.5]]}, reduction="sum"), -LOG2
+    )
+
+
 # === coverage of the catalogue ====================================================================
 
 
