@@ -454,6 +454,7 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "generalized_kl_divergence": lambda c: _reduced(
         c, "optax.losses.generalized_kl_divergence(input, target)"
     ),
+    "sparsemax_loss": lambda c: _reduced(c, "optax.losses.sparsemax_loss(input, target)"),
 }
 
 

@@ -482,6 +482,7 @@ MAPPINGS: dict[str, Builder] = {
     ),
     "poly_loss_cross_entropy": not_offered("Keras ships no poly loss (CE + ε·Σ t (1 − p))"),
     "generalized_kl_divergence": not_offered("KLDivergence is Σ t log(t/p), without Σ(p − t)"),
+    "sparsemax_loss": not_offered("keras.losses has none (keras.ops.sparse_plus is an activation)"),
 }
 
 # --- the source executed by run and printed by snippet, per backend -------------------------------

@@ -295,6 +295,7 @@ MAPPINGS: dict[str, Builder] = {
     ),
     "poly_loss_cross_entropy": not_offered("TensorFlow has no poly loss (tf.nn nor keras.losses)"),
     "generalized_kl_divergence": not_offered("TensorFlow has no generalized KL divergence"),
+    "sparsemax_loss": not_offered("tf.nn has no sparsemax loss (TF Addons' is a separate package)"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -525,6 +525,24 @@ def _best_wrong_class(margin):
     return loss
 
 
+def sparsemax_loss(a, p) -> Elementwise:
+    """sparse_plus(s), s = x for label 0 and −x for label 1 (Blondel, Martins & Niculae 2020,
+    sec. 4.4; jax.nn.sparse_plus: 0 for s ≤ −1, (s + 1)²/4 for −1 < s < 1, s for s ≥ 1). Scale:
+    the value, plus (s + 1)'s rounding (terms 1 and |s|) times the slope (s + 1)/2."""
+    x, y = a["input"], a["target"]
+    values, scales = obj(x.shape), obj(x.shape)
+    for i in items(x.shape):
+        sv = -mpf(x[i]) if y[i] == 1 else mpf(x[i])
+        if sv <= -1:
+            values[i], scales[i] = ZERO, ZERO
+        elif sv >= 1:
+            values[i], scales[i] = sv, abs(sv)
+        else:
+            values[i] = (sv + 1) ** 2 / 4
+            scales[i] = values[i] + (abs(sv) + 1) * (sv + 1) / 2
+    return Elementwise(values, scales)
+
+
 # --- distribution ------------------------------------------------------------------------------
 
 
@@ -860,6 +878,7 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "multiclass_perceptron_loss": _best_wrong_class(0.0),
     "poly_loss_cross_entropy": poly_loss_cross_entropy,
     "generalized_kl_divergence": generalized_kl_divergence,
+    "sparsemax_loss": sparsemax_loss,
 }
 
 

@@ -1635,6 +1635,47 @@ def test_generalized_kl_divergence_is_not_kl_div_for_unnormalised_predictions():
     )
 
 
+# === sparsemax_loss ===============================================================================
+
+# sparse_plus(s), s = x (label 0) or −x (label 1): 0 for s ≤ −1, (s + 1)²/4 inside, s for s ≥ 1.
+# Inputs [−2, 0, 0.5, 3] with labels [0, 0, 1, 1]: s = [−2, 0, −0.5, −3] → [0, ¼, 1/16, 0];
+# labels [1, 1, 0, 0]: s = [2, 0, 0.5, 3] → [2, ¼, 9/16, 3].
+SPARSE = {"input": [-2.0, 0.0, 0.5, 3.0], "target": [0.0, 0.0, 1.0, 1.0]}
+
+
+def test_sparsemax_loss_none_sum_mean():
+    assert_exact(loss("sparsemax_loss", SPARSE), [0.0, 0.25, 0.0625, 0.0])
+    flipped = {"input": SPARSE["input"], "target": [1.0, 1.0, 0.0, 0.0]}
+    assert_exact(loss("sparsemax_loss", flipped), [2.0, 0.25, 0.5625, 3.0])
+    assert loss("sparsemax_loss", flipped, reduction="sum") == 5.8125
+    assert loss("sparsemax_loss", flipped, reduction="mean") == 5.8125 / 4
+
+
+def test_sparsemax_loss_gradient_is_the_clipped_sparse_sigmoid():
+    # ∂/∂x = ±clip((s + 1)/2, 0, 1): label 0 → +[0, ½, ¾·… ]: s = [−2, 0, 0.5, 3] → [0, ½, ¾, 1];
+    # label 1 → −clip((−x + 1)/2): s = [2, 0, −0.5, −3] → −[1, ½, ¼, 0]
+    zero = {"input": SPARSE["input"], "target": [0.0] * 4}
+    one = {"input": SPARSE["input"], "target": [1.0] * 4}
+    assert_exact(grads("sparsemax_loss", zero, reduction="sum")["input"], [0.0, 0.5, 0.75, 1.0])
+    assert_exact(grads("sparsemax_loss", one, reduction="sum")["input"], [-1.0, -0.5, -0.25, -0.0])
+
+
+def test_sparsemax_loss_is_continuously_differentiable_at_the_branch_points():
+    # s = ±1: the neighbouring pieces meet with equal values (0 and 0, 1 and 1) and slopes (0, 1)
+    at = {"input": [-1.0, 1.0], "target": [0.0, 0.0]}
+    assert_exact(loss("sparsemax_loss", at), [0.0, 1.0])
+    assert_exact(grads("sparsemax_loss", at, reduction="sum")["input"], [0.0, 1.0])
+
+
+def test_sparsemax_loss_is_the_two_class_sparsemax_fenchel_young_loss():
+    # Worked by hand from Martins & Astudillo 2016: scores z = (0, x), sparsemax p = (1 − q, q) with
+    # q = clip((x + 1)/2, 0, 1); the loss of class k is ⟨p, z⟩ + ½(1 − ‖p‖²) − z_k. For x = ½:
+    # q = ¾, ⟨p, z⟩ = 3/8, ‖p‖² = 1/16 + 9/16 = 5/8, so class 0 gives 3/8 + 3/16 = 9/16 and class 1
+    # gives 9/16 − ½ = 1/16: sparse_plus(½) and sparse_plus(−½).
+    row = {"input": [0.5, 0.5], "target": [0.0, 1.0]}
+    assert_exact(loss("sparsemax_loss", row), [0.5625, 0.0625])
+
+
 # === coverage of the catalogue ====================================================================
 
 

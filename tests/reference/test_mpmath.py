@@ -709,6 +709,16 @@ STRESS = [
             target=np.array([[0.5, 0.25, 1e-300], [1.0, 0.0, 1.0 - U]]),
         ),
     ),
+    (
+        # on both branch points, one ulp inside the quadratic, far out on both sides, tiny scores
+        "sparsemax-branches",
+        "sparsemax_loss",
+        {},
+        dict(
+            input=f(-1.0, 1.0, -1.0 + 2 * U, 1.0 - U, 700.0, -700.0, 1e-300, 1e300),
+            target=f(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0),
+        ),
+    ),
 ]
 
 

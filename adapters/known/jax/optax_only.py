@@ -1,7 +1,7 @@
 """JAX/Optax divergences of optax's own losses that issue 13 maps: poly_loss_cross_entropy
-(classification) and generalized_kl_divergence (distribution, with its deprecated alias
-convex_kl_divergence). Value and gradient entries first, then the error-only rows (the judge reads
-them in this order)."""
+(classification), generalized_kl_divergence (distribution, with its deprecated alias
+convex_kl_divergence) and sparsemax_loss (binary). Value and gradient entries first, then the
+error-only rows (the judge reads them in this order)."""
 
 from __future__ import annotations
 
@@ -260,6 +260,49 @@ DIVERGENCES: list[Divergence] = [
     ),
 ]
 
+# --- sparsemax_loss ---------------------------------------------------------------------------
+#
+# optax.losses.sparsemax_loss is jax.nn.sparse_plus(jnp.where(labels, -logits, logits))
+# (optax/losses/_classification.py:148 at 0.2.8), and sparse_plus is
+# jnp.where(x <= -1, 0, jnp.where(x >= 1, x, (x + 1)**2/4)) (jax/_src/nn/functions.py:164 at
+# jax 0.10.2): every branch is evaluated and differentiated, the untaken ones with a zero
+# cotangent.
+
+SPARSEMAX_SOURCE = OPTAX.format("_classification.py#L148")
+SPARSE_PLUS_SOURCE = "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/nn/functions.py#L164"
+WHERE_FAQ = "https://jax.readthedocs.io/en/latest/faq.html#gradients-contain-nan-where-using-where"
+
+
+def sparsemax_infinite_score(case: Case) -> bool:
+    return bool(np.any(np.isinf(case.rounded()["input"])))
+
+
+def sparsemax_infinite_score_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, grads={"input": np.isinf(case.rounded()["input"])})
+
+
+DIVERGENCES += [
+    Divergence(
+        id="sparsemax_loss/infinite-score-nan-grad",
+        kind="known-bug",
+        loss="sparsemax_loss",
+        description=(
+            "jax.nn.sparse_plus selects its branch with jnp.where, and the untaken quadratic "
+            "branch (x + 1)²/4 is still differentiated: at x = ±inf its backward multiplies the "
+            "zero cotangent by (x + 1)/2 = ±inf, 0·inf = NaN (the JAX FAQ's where-gradient "
+            "pitfall). The gradient of sparsemax_loss at an infinite score is NaN where the "
+            "reference's is ±1 (linear branch) or 0 (zero branch); values agree."
+        ),
+        citation=f"{SPARSE_PLUS_SOURCE}; {WHERE_FAQ}",
+        inputs=sparsemax_infinite_score,
+        inputs_text="a score of ±inf",
+        affects=("grad",),
+        model=sparsemax_infinite_score_model,
+        model_text="the reference's gradient with NaN at each infinite score",
+        example=Example({"reduction": "sum"}, {"input": [INF, 0.5], "target": [0.0, 1.0]}),
+    ),
+]
+
 # --- error-only rows --------------------------------------------------------------------------
 
 ACCEPTS: list[Accepts] = [
@@ -309,6 +352,30 @@ ACCEPTS: list[Accepts] = [
         example=Example(
             {"reduction": "mean"},
             {"input": [[-0.25, -1.25, -1.0], [0.0, -0.75, -0.5]], "target": [0.25, 0.0, 0.5]},
+        ),
+    ),
+]
+
+ACCEPTS += [
+    Accepts(
+        id="sparsemax_loss/labels-unchecked",
+        loss="sparsemax_loss",
+        argument="target",
+        description=(
+            "optax's sparsemax_loss documents 'ground-truth integer label (0 or 1)' and reads it "
+            "as a condition, jnp.where(labels, -logits, logits): any nonzero label (−1, ½) "
+            "counts as 1, and nothing is checked (JAX cannot raise on a value inside compiled "
+            "code)."
+        ),
+        citation=f"{SPARSEMAX_SOURCE}; {SHARP_BITS}",
+        example=Example({"reduction": "mean"}, {"input": [0.5, -2.0], "target": [0.5, -1.0]}),
+    ),
+    broadcasts(
+        id="sparsemax_loss/broadcasts-mismatched-shapes",
+        loss="sparsemax_loss",
+        citation=SPARSEMAX_SOURCE,
+        example=Example(
+            {"reduction": "mean"}, {"input": [[0.5, -2.0], [1.5, 0.25]], "target": [0.0, 1.0]}
         ),
     ),
 ]
