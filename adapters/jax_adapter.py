@@ -461,6 +461,14 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
         "this loss keeps its masked entry 0, and it takes no soft labels (keras.losses."
         "CategoricalHinge is its home)"
     ),
+    # issue 13: optax's own losses, classes (or the distribution) on optax's default last axis
+    "poly_loss_cross_entropy": lambda c: _reduced(
+        c, f"optax.losses.poly_loss_cross_entropy(input, target, epsilon={c['epsilon']!r})"
+    ),
+    "generalized_kl_divergence": lambda c: _reduced(
+        c, "optax.losses.generalized_kl_divergence(input, target)"
+    ),
+    "sparsemax_loss": lambda c: _reduced(c, "optax.losses.sparsemax_loss(input, target)"),
 }
 
 
@@ -474,6 +482,13 @@ ALTERNATIVES: dict[str, dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffe
     "ctc_loss": {
         "optax.losses.ctc_loss_with_forward_probs": lambda c: _ctc_loss(
             c, "ctc_loss_with_forward_probs"
+        )
+    },
+    # convex_kl_divergence is generalized_kl_divergence under its pre-0.2.5 name, kept as a
+    # deprecated alias that calls it (optax/losses/_classification.py:641-653 at 0.2.8)
+    "generalized_kl_divergence": {
+        "optax.losses.convex_kl_divergence": lambda c: _reduced(
+            c, "optax.losses.convex_kl_divergence(input, target)"
         )
     },
 }

@@ -483,6 +483,9 @@ MAPPINGS: dict[str, Builder] = {
         "on (target + 1) / 2 is the native form; the tf.nn column maps "
         "tf.nn.sigmoid_cross_entropy_with_logits"
     ),
+    "poly_loss_cross_entropy": not_offered("Keras ships no poly loss (CE + ε·Σ t (1 − p))"),
+    "generalized_kl_divergence": not_offered("KLDivergence is Σ t log(t/p), without Σ(p − t)"),
+    "sparsemax_loss": not_offered("keras.losses has none (keras.ops.sparse_plus is an activation)"),
 }
 
 # Keras' ε (keras.config.epsilon()): the lower bound of the norm in its L2 normalisation,

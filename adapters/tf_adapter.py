@@ -335,6 +335,9 @@ MAPPINGS: dict[str, Builder] = {
         "negative_cosine_similarity", "keras.losses.CosineSimilarity"
     ),
     "categorical_hinge": keras_only("categorical_hinge", "keras.losses.CategoricalHinge"),
+    "poly_loss_cross_entropy": not_offered("TensorFlow has no poly loss (tf.nn nor keras.losses)"),
+    "generalized_kl_divergence": not_offered("TensorFlow has no generalized KL divergence"),
+    "sparsemax_loss": not_offered("tf.nn has no sparsemax loss (TF Addons' is a separate package)"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -86,6 +86,9 @@ NOT_OFFERED = {
         "vectors: multi_margin_loss takes class indices and sums a hinge per wrong class divided "
         "by C (keras.losses.CategoricalHinge is its home)"
     ),
+    "poly_loss_cross_entropy": "torch has no poly loss (F.cross_entropy has no ε·Σ t (1 − p) term)",
+    "generalized_kl_divergence": "F.kl_div is Σ t (log t − x) without the e^x − t of this loss",
+    "sparsemax_loss": "torch has no sparsemax loss (nor sparsemax / sparse_plus)",
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

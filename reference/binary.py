@@ -412,6 +412,86 @@ _HINGE_EDGES = _score_edges("s·x exactly 1 (hinge kink)", 1.0)
 _PERCEPTRON_EDGES = _score_edges("input 0 (hinge kink)", 0.0)
 
 
+# --- sparsemax_loss ---------------------------------------------------------------------------
+#
+# optax.losses.sparsemax_loss (Blondel, Martins & Niculae 2020, "Learning with Fenchel-Young
+# losses", sec. 4.4): the binary Fenchel-Young loss of sparsemax, sparse_plus(±x). Piecewise
+# quadratic and C¹: its gradient, a clipped line, is continuous, so no subgradient is chosen; the
+# second derivative jumps at s = ±1 (declared as kinks: a framework's branch there is its own).
+
+
+def _sparse_arg(a) -> np.ndarray:
+    """s = x for label 0, −x for label 1 (the score of the wrong side)."""
+    return np.where(a["target"] == 1.0, -a["input"], a["input"])
+
+
+def sparsemax_loss(a, p) -> Elementwise:
+    """ℓ = sparse_plus(s), s = x (y = 0) or −x (y = 1): 0 for s ≤ −1, (s + 1)²/4 for −1 < s < 1,
+    s for s ≥ 1.
+
+    The binary sparsemax (Fenchel-Young) loss: 0 exactly where sparse_sigmoid(x) =
+    clip((x + 1)/2, 0, 1) equals the label, and the two-class multiclass sparsemax loss of the
+    scores (0, x). Domain: x real scores (±inf allowed), y ∈ {0, 1} (enforced). Continuously
+    differentiable: ∂ℓ/∂x = ±clip((s + 1)/2, 0, 1) (sign of s in x), with no kink of the first
+    derivative to choose a subgradient at; the second derivative jumps at s = ±1.
+    """
+    s = _sparse_arg(a)
+    quadratic = (np.clip(s, -1.0, 1.0) + 1.0) ** 2 / 4.0
+    return Elementwise(np.where(s >= 1.0, s, np.where(s <= -1.0, 0.0, quadratic)))
+
+
+def sparsemax_loss_vjp(a, p, g):
+    s = _sparse_arg(a)
+    sign = np.where(a["target"] == 1.0, -1.0, 1.0)
+    return {"input": g * sign * np.clip((s + 1.0) / 2.0, 0.0, 1.0)}
+
+
+def _sparse_near(a):
+    """The size 1 + |x| of the terms of s + 1, and where correct arithmetic may leave the zero
+    branch (s within NEAR_HINGE of that size of −1, or above)."""
+    size = 1.0 + np.abs(a["input"])
+    return size, _sparse_arg(a) + 1.0 >= -NEAR_HINGE * size
+
+
+def _sparsemax_value(a, p, loss):
+    size, near = _sparse_near(a)
+    # (s + 1)² / 4 of an s + 1 with absolute error u·size: (s + 1)·size/2, and the value itself
+    return np.where(near, np.abs(loss) + size * (np.abs(_sparse_arg(a)) + 1.0), 0.0)
+
+
+def _sparsemax_grads(a, p, c):
+    size, near = _sparse_near(a)
+    return {"input": np.where(near, c * size, 0.0)}
+
+
+def _sparsemax_kinks(a, p):
+    """The branch points s = −1 and s = 1, from the terms 1 and x."""
+    s, size = _sparse_arg(a), 1.0 + np.abs(a["input"])
+    return [(s + 1.0, size), (s - 1.0, size)]
+
+
+_SPARSE_LABELS = vec(0, 1, 0, 1)
+_SPARSEMAX_EDGES = (
+    Edge(
+        "s = −1 (the zero branch meets the quadratic)",
+        lambda c: {"input": vec(-1, 1, -1, 1), "target": _SPARSE_LABELS.copy()},
+    ),
+    Edge(
+        "s = 1 (the quadratic meets the linear branch)",
+        lambda c: {"input": vec(1, -1, 1, -1), "target": _SPARSE_LABELS.copy()},
+    ),
+    Edge("input 0 (ℓ = ¼)", lambda c: {"input": np.zeros(4), "target": _SPARSE_LABELS.copy()}),
+    Edge(
+        f"inputs ±{BIG:g}, on both sides",
+        lambda c: {"input": vec(BIG, -BIG, -BIG, BIG), "target": _SPARSE_LABELS.copy()},
+    ),
+    Edge(
+        "inputs ±inf, on both sides",
+        lambda c: {"input": vec(INF, -INF, -INF, INF), "target": _SPARSE_LABELS.copy()},
+    ),
+)
+
+
 # --- declarations -----------------------------------------------------------------------------
 
 _PROB_TARGET = ArraySpec("target", PROBABILITY, differentiable=True, description="label in [0, 1]")
@@ -604,6 +684,25 @@ LOSSES = (
         term_scale=TermScale(abs_loss, abs_vjp(perceptron_loss_vjp)),
         regimes=RegimeRules(kinks=_perceptron_kinks),
         edges=_PERCEPTRON_EDGES,
+        element_kind="elementwise",
+        unbatched=("scalar", "(N)"),
+    ),
+    LossSpec(
+        "sparsemax_loss",
+        "binary",
+        "binary sparsemax loss sparse_plus(±x) with labels 0/1 (Fenchel-Young, C¹)",
+        (
+            _SCORE,
+            ArraySpec("target", BINARY_LABEL, differentiable=False, description="label 0 or 1"),
+        ),
+        (P.reduction(),),
+        same_shape("input", "target"),
+        sparsemax_loss,
+        sparsemax_loss_vjp,
+        smooth_at=lambda a, p, h: bool(np.all(np.abs(np.abs(_sparse_arg(a)) - 1.0) > 4 * h)),
+        term_scale=TermScale(_sparsemax_value, _sparsemax_grads),
+        regimes=RegimeRules(kinks=_sparsemax_kinks),
+        edges=_SPARSEMAX_EDGES,
         element_kind="elementwise",
         unbatched=("scalar", "(N)"),
     ),

@@ -938,6 +938,103 @@ _CATEGORICAL_HINGE_EDGES = (
 )
 
 
+# --- poly_loss_cross_entropy ------------------------------------------------------------------
+#
+# optax.losses.poly_loss_cross_entropy (Leng et al. 2022, Poly-1): softmax cross-entropy plus ε
+# times Σ_c t_c (1 − p_c), the first term of the cross-entropy's Taylor series in (1 − p_t) with
+# its coefficient moved from 1 to 1 + ε. The classes are the last axis (optax's axis=-1).
+
+
+def poly_loss_cross_entropy(a, p) -> Elementwise:
+    """ℓ_n = −Σ_c t_c log p_c + ε Σ_c t_c (1 − p_c), p = softmax(x_n) over the last axis.
+
+    Poly-1 (Leng et al. 2022, "PolyLoss", eq. 3; optax.losses.poly_loss_cross_entropy, ε =
+    ``epsilon``, default 2.0): with ε = 0 it is the softmax cross-entropy of probability targets.
+    A class with t_c = 0 contributes 0 to both sums even if its logit is −inf (0·log 0 = 0).
+    Domain: x real logits (±inf allowed), t probabilities in [0, 1] (enforced; rows need not sum
+    to 1, the formula is linear in t), classes on the last axis of (C) or (N, C). A +inf logit
+    gives NaN (softmax is e^∞/e^∞ there), as cross_entropy does. Smooth:
+    ∂ℓ/∂x_c = p_c Σ_k t_k − t_c + ε p_c (Σ_k t_k p_k − t_c); ∂ℓ/∂t_c = −log p_c + ε (1 − p_c).
+    """
+    x, t = a["input"], a["target"]
+    ce = -np.sum(times_or_zero(t, log_softmax(x)), axis=-1)
+    poly = np.sum(times_or_zero(t, softmax_complement(x)), axis=-1)
+    return Elementwise(ce + p["epsilon"] * poly)
+
+
+def poly_loss_cross_entropy_vjp(a, p, g):
+    x, t = a["input"], a["target"]
+    logp = log_softmax(x)
+    prob, comp = np.exp(logp), softmax_complement(x)
+    # p_c Σ_{k≠c} t_k − t_c (1 − p_c), and Σ_k t_k p_k − t_c = Σ_{k≠c} t_k p_k − t_c (1 − p_c):
+    # the target class of a confident prediction never forms p − 1 with p ≈ 1
+    others = np.sum(t, axis=-1, keepdims=True) - t
+    tp = times_or_zero(t, prob)
+    others_p = np.sum(tp, axis=-1, keepdims=True) - tp
+    dx = prob * others - t * comp + p["epsilon"] * prob * (others_p - t * comp)
+    dt = -logp + p["epsilon"] * comp
+    g = np.asarray(g)[..., None]
+    return {"input": g * dx, "target": g * dt}
+
+
+def _poly_parts(a):
+    """Logits shifted by their maximum |z|, L = log Σ e^z, the softmax and its rounding size."""
+    x = a["input"]
+    m = np.max(x, axis=-1, keepdims=True)
+    z = x - np.where(np.isfinite(m), m, 0.0)
+    lse = np.log(np.sum(np.exp(z), axis=-1, keepdims=True))
+    prob = np.exp(z - lse)
+    return np.abs(z), lse, prob, prob * (1.0 + np.abs(z) + lse)
+
+
+def _poly_value(a, p, loss):
+    z, lse, _, prob_size = _poly_parts(a)
+    t = np.abs(a["target"])
+    eps = abs(p["epsilon"])
+    # log p = z − L as in cross_entropy; 1 − p: an absolute rounding of 1 plus p's own error
+    terms = times_or_zero(t, z + lse + 1.0) + eps * times_or_zero(t, 1.0 + prob_size)
+    return np.sum(terms, axis=-1)
+
+
+def _poly_grads(a, p, c):
+    z, lse, prob, prob_size = _poly_parts(a)
+    t = np.abs(a["target"])
+    eps = abs(p["epsilon"])
+    total = np.sum(t, axis=-1, keepdims=True)
+    cc = np.asarray(c)[..., None]
+    dx = prob_size * total + t + eps * (prob_size * (total + t) + t * prob)
+    dt = z + lse + 1.0 + eps * (1.0 + prob_size)
+    return {"input": cc * dx, "target": cc * dt}
+
+
+def _poly_intermediates(a, p, c):
+    """The target gradient's −log p_c before the cotangent (+inf at a −inf logit)."""
+    return [np.abs(log_softmax(a["input"])) * np.asarray(c)[..., None]]
+
+
+_POLY_EDGES = (
+    Edge(
+        "-inf logit at a class of target 0",
+        lambda c: {"input": np.where(_SOFT == 0, -INF, _LOGITS), "target": _SOFT.copy()},
+    ),
+    Edge(
+        "-inf logit at a class of positive target (infinite loss)",
+        lambda c: {"input": _with_column(-INF, True), "target": _index_one_hot(_INDEX)},
+    ),
+    Edge(
+        "+inf logit at a class of target 0 (infinite loss)",
+        lambda c: {"input": _with_column(INF, False), "target": _index_one_hot(_INDEX)},
+    ),
+    Edge("all logits equal", lambda c: {"input": np.zeros((4, 3)), "target": _SOFT.copy()}),
+    Edge(f"logits ±{BIG:g}", lambda c: {"input": _BIG_LOGITS.copy(), "target": _SOFT.copy()}),
+    Edge("target rows all 0", lambda c: {"input": _LOGITS.copy(), "target": np.zeros((4, 3))}),
+    Edge(
+        "one-hot targets (the paper's use)",
+        lambda c: {"input": _LOGITS.copy(), "target": _index_one_hot(_INDEX)},
+    ),
+)
+
+
 # --- declarations -----------------------------------------------------------------------------
 
 _CLASS_WEIGHT = ArraySpec(
@@ -1167,6 +1264,40 @@ LOSSES = (
         term_scale=TermScale(_categorical_hinge_value, _categorical_hinge_grads),
         regimes=RegimeRules(kinks=_categorical_hinge_kinks, labels=("target",)),
         edges=_CATEGORICAL_HINGE_EDGES,
+        element_kind="per_vector",
+        unbatched=("(C)", "(N, C)"),
+    ),
+    LossSpec(
+        "poly_loss_cross_entropy",
+        "classification",
+        "Poly-1 loss: softmax cross-entropy + ε Σ_c t_c (1 − softmax_c), classes last",
+        (
+            ArraySpec("input", LOGIT, differentiable=True, description="unnormalised logits"),
+            ArraySpec(
+                "target",
+                PROBABILITY,
+                differentiable=True,
+                description="class probabilities with the input's shape",
+            ),
+        ),
+        (
+            P.real(
+                "epsilon",
+                2.0,
+                (2.0, -1.0),
+                "coefficient added to the first polynomial term (1 − p_t); 0 is cross-entropy",
+            ),
+            P.reduction(),
+        ),
+        (
+            Layout("(C)", {"input": ("C",), "target": ("C",)}),
+            Layout("(N, C)", {"input": ("N", "C"), "target": ("N", "C")}),
+        ),
+        poly_loss_cross_entropy,
+        poly_loss_cross_entropy_vjp,
+        term_scale=TermScale(_poly_value, _poly_grads),
+        regimes=RegimeRules(intermediates=_poly_intermediates, labels=("target",)),
+        edges=_POLY_EDGES,
         element_kind="per_vector",
         unbatched=("(C)", "(N, C)"),
     ),

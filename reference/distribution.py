@@ -280,6 +280,75 @@ def _gaussian_intermediates(a, p, c):
     return [d2, d2 / v, g / v, g * d2 / v / v]
 
 
+# --- generalized_kl_divergence ----------------------------------------------------------------
+#
+# optax.losses.generalized_kl_divergence (and its deprecated alias convex_kl_divergence): the
+# Bregman divergence of f(u) = u log u − u between the target and the prediction e^x, summed over
+# the last axis. Not torch's kl_div under any configuration: kl_div has no e^x − t term, so the two
+# agree only where both Σ_j t_j = 1 and Σ_j e^{x_j} = 1 (then Σ_j (e^{x_j} − t_j) = 0).
+
+
+def generalized_kl_divergence(a, p) -> Elementwise:
+    """ℓ_n = Σ_j [t_j (log t_j − x_j) + e^{x_j} − t_j], over the last axis.
+
+    Domain: x = ``input`` holds log-predictions (any real; the prediction e^x need not be
+    normalised), t = ``target`` probabilities in [0, 1] (enforced; rows need not sum to 1: the
+    divergence is defined for unnormalised measures). A zero target's t (log t − x) is absent
+    (0·log 0 = 0, also at x = −inf). ℓ ≥ 0, with 0 exactly where e^x = t. Smooth:
+    ∂ℓ/∂x_j = e^{x_j} − t_j, ∂ℓ/∂t_j = log t_j − x_j (−inf at t_j = 0, NaN at t_j = 0 and
+    x_j = −inf, where the limit depends on the path).
+    """
+    x, t = a["input"], a["target"]
+    return Elementwise(np.sum(times_or_zero(t, np.log(t) - x) + np.exp(x) - t, axis=-1))
+
+
+def generalized_kl_divergence_vjp(a, p, g):
+    x, t = a["input"], a["target"]
+    g = np.asarray(g)[..., None]
+    return {"input": g * (np.exp(x) - t), "target": g * (np.log(t) - x)}
+
+
+def _gkl_value(a, p, loss):
+    x, t = a["input"], a["target"]
+    terms = times_or_zero(t, np.abs(np.log(t)) + np.abs(x)) + np.exp(x) + t
+    return np.sum(terms, axis=-1)
+
+
+def _gkl_grads(a, p, c):
+    x, t = a["input"], a["target"]
+    cc = np.asarray(c)[..., None]
+    # ∂/∂t of the documented t log t − t x + e^x − t is formed as (log t − x + 1) − 1 (the
+    # product rule on t log t, then the −t): the two 1s cancel where log t ≈ x
+    dt = np.abs(np.log(t)) + np.abs(x) + 2.0
+    return {"input": cc * (np.exp(x) + t), "target": cc * dt}
+
+
+_GKL_ROWS = np.array([[-1.0, -2.0, -0.5], [0.0, -1.0, 0.5], [-0.25, -0.25, -3.0], [1.0, 0.0, -1.0]])
+_GKL_TARGET = np.array([[0.0, 1.0, 0.5], [0.25, 0.0, 1.0], [1.0, 1.0, 0.0], [0.5, 0.25, 0.25]])
+
+_GKL_EDGES = (
+    Edge(
+        "target probabilities exactly 0 and 1",
+        lambda c: {"input": _GKL_ROWS.copy(), "target": _GKL_TARGET.copy()},
+    ),
+    Edge(
+        "input -inf where the target is 0 (absent term, e^x = 0)",
+        lambda c: {"input": np.where(_GKL_TARGET == 0, -INF, _GKL_ROWS), "target": _GKL_TARGET},
+    ),
+    Edge(
+        "input -inf where the target is positive (infinite loss)",
+        lambda c: {"input": np.where(_GKL_TARGET == 1, -INF, _GKL_ROWS), "target": _GKL_TARGET},
+    ),
+    Edge(
+        "prediction equal to the target, e^0 = 1 (ℓ = 0 by cancellation of e^x − t)",
+        lambda c: {"input": np.zeros((4, 3)), "target": np.ones((4, 3))},
+    ),
+    Edge(
+        "log-predictions 16 (e^x overflows float16 and bfloat16 only at 89)",
+        lambda c: {"input": np.full((4, 3), 16.0), "target": _GKL_TARGET.copy()},
+    ),
+)
+
 LOSSES = (
     LossSpec(
         "kl_div",
@@ -381,5 +450,36 @@ LOSSES = (
         regimes=RegimeRules(kinks=_gaussian_kinks, intermediates=_gaussian_intermediates),
         edges=_GAUSSIAN_EDGES,
         element_kind="elementwise",
+    ),
+    LossSpec(
+        "generalized_kl_divergence",
+        "distribution",
+        "generalized KL divergence Σ_j t_j (log t_j − x_j) + e^{x_j} − t_j over the last axis",
+        (
+            ArraySpec(
+                "input",
+                LOG_PROBABILITY,
+                differentiable=True,
+                description="log-predictions (need not be normalised)",
+            ),
+            ArraySpec(
+                "target",
+                PROBABILITY,
+                differentiable=True,
+                description="target probabilities (rows need not sum to 1)",
+            ),
+        ),
+        (P.reduction(),),
+        (
+            Layout("(D)", {"input": ("D",), "target": ("D",)}),
+            Layout("(N, D)", {"input": ("N", "D"), "target": ("N", "D")}),
+        ),
+        generalized_kl_divergence,
+        generalized_kl_divergence_vjp,
+        smooth_at=lambda a, p, h: bool(np.all(a["target"] > 4 * h)),
+        term_scale=TermScale(_gkl_value, _gkl_grads),
+        edges=_GKL_EDGES,
+        element_kind="per_vector",
+        unbatched=("(D)", "(N, D)"),
     ),
 )

@@ -358,6 +358,42 @@ def cross_entropy(a, p) -> Elementwise:
     return Elementwise(values, scales, {"mean": denominator} if index else {})
 
 
+def _softmax_complement(row: list, c: int):
+    """1 − softmax(row)_c = Σ_{k≠c} e^{x_k − x_c} / (1 + Σ_{k≠c} e^{x_k − x_c}), never 1 minus a
+    number near 1; 1 at x_c = −inf (NaN when every logit is −inf)."""
+    if row[c] == -mpmath.inf:
+        return mpmath.nan if all(v == -mpmath.inf for v in row) else ONE
+    rest = mpmath.fsum(mpmath.exp(row[k] - row[c]) for k in range(len(row)) if k != c)
+    if mpmath.isnan(rest):
+        return mpmath.nan
+    return ONE if rest == mpmath.inf else rest / (1 + rest)
+
+
+def poly_loss_cross_entropy(a, p) -> Elementwise:
+    """Poly-1 (Leng et al. 2022, eq. 3; optax poly_loss_cross_entropy): ℓ_n = −Σ_c t_c log p_c
+    + ε Σ_c t_c (1 − p_c), p = softmax over the last axis; zero-target classes are absent."""
+    x, t = a["input"], a["target"]
+    eps = mpf(p["epsilon"])
+
+    def terms_of(i):
+        row = [mpf(v) for v in x[i]]
+        terms, extra = [], []
+        for c in range(len(row)):
+            tc = mpf(t[i][c])
+            terms.append(coef_times(tc, lambda c=c: _neg_log_softmax(row, c)))
+            terms.append(coef_times(eps * tc, lambda c=c: _softmax_complement(row, c)))
+            size = coef_times(tc, lambda c=c: _difference_sensitivity(row, c))
+            extra += [size, abs(eps) * size]
+        return terms, extra
+
+    shape = x.shape[:-1]
+    values, scales = obj(shape), obj(shape)
+    for i in items(shape):
+        terms, extra = terms_of(i)
+        values[i], scales[i] = total(terms), magnitude(terms) + magnitude(extra)
+    return Elementwise(values, scales)
+
+
 def nll_loss(a, p) -> Elementwise:
     """ℓ_n = −w_{y_n} x_{n, y_n} (torch NLLLoss); ``mean`` divides by Σ_n w_{y_n} over kept n."""
     x = _class_last(a["input"])
@@ -506,6 +542,24 @@ def categorical_hinge(a, p) -> Elementwise:
     return Elementwise(values.reshape(x.shape[:-1]), scales.reshape(x.shape[:-1]))
 
 
+def sparsemax_loss(a, p) -> Elementwise:
+    """sparse_plus(s), s = x for label 0 and −x for label 1 (Blondel, Martins & Niculae 2020,
+    sec. 4.4; jax.nn.sparse_plus: 0 for s ≤ −1, (s + 1)²/4 for −1 < s < 1, s for s ≥ 1). Scale:
+    the value, plus (s + 1)'s rounding (terms 1 and |s|) times the slope (s + 1)/2."""
+    x, y = a["input"], a["target"]
+    values, scales = obj(x.shape), obj(x.shape)
+    for i in items(x.shape):
+        sv = -mpf(x[i]) if y[i] == 1 else mpf(x[i])
+        if sv <= -1:
+            values[i], scales[i] = ZERO, ZERO
+        elif sv >= 1:
+            values[i], scales[i] = sv, abs(sv)
+        else:
+            values[i] = (sv + 1) ** 2 / 4
+            scales[i] = values[i] + (abs(sv) + 1) * (sv + 1) / 2
+    return Elementwise(values, scales)
+
+
 # --- distribution ------------------------------------------------------------------------------
 
 
@@ -522,6 +576,23 @@ def kl_div(a, p) -> Elementwise:
         return [coef_times(ti, lambda: mpmath.log(ti)), coef_times(ti, lambda: -xi)]
 
     return Elementwise(*_from_terms(x.shape, terms), {"batchmean": mpf(x.shape[0])})
+
+
+def generalized_kl_divergence(a, p) -> Elementwise:
+    """ℓ_n = Σ_j [t_j (log t_j − x_j) + e^{x_j} − t_j] over the last axis: the Bregman divergence
+    of u log u − u (Boyd & Vandenberghe, Convex Optimization, p. 90; optax
+    generalized_kl_divergence); a zero target's t (log t − x) is absent."""
+    x, t = a["input"], a["target"]
+
+    def terms(i):
+        out = []
+        for xj, tj in zip(x[i], t[i], strict=True):
+            xj, tj = mpf(xj), mpf(tj)
+            out += [coef_times(tj, lambda tj=tj: mpmath.log(tj)), coef_times(tj, lambda xj=xj: -xj)]
+            out += [mpmath.exp(xj), -tj]
+        return out
+
+    return Elementwise(*_from_terms(x.shape[:-1], terms))
 
 
 def _argument_is_rounded(x, y) -> bool:
@@ -824,6 +895,9 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "multiclass_perceptron_loss": _best_wrong_class(0.0),
     "negative_cosine_similarity": _cosine_of_pair(-1, 0),
     "categorical_hinge": categorical_hinge,
+    "poly_loss_cross_entropy": poly_loss_cross_entropy,
+    "generalized_kl_divergence": generalized_kl_divergence,
+    "sparsemax_loss": sparsemax_loss,
 }
 
 

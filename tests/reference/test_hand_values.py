@@ -1614,6 +1614,137 @@ def test_categorical_hinge_soft_labels_and_ties():
     assert_close(grads("categorical_hinge", tied)["input"], [[0.5, 0.5, -1.0]])
 
 
+# === poly_loss_cross_entropy ======================================================================
+
+# Logits [0, 1, 2]: p = [1, e, e²]/S, −log p = [L, L − 1, L − 2] (Poly-1, Leng et al. 2022, eq. 3:
+# CE + ε Σ_c t_c (1 − p_c)).
+POLY = {"input": [[0.0, 1.0, 2.0], [0.0, 1.0, 2.0]], "target": [[0.0, 0.0, 1.0], [0.5, 0.0, 0.5]]}
+
+
+def test_poly_loss_cross_entropy_none_sum_mean_default_epsilon():
+    # item 0, one-hot class 2: (L − 2) + 2 (1 − e²/S) = L − 2 + 2 (1 + e)/S
+    # item 1: ½L + ½(L − 2) + 2·[½(1 − 1/S) + ½(1 − e²/S)] = L − 1 + 2 − (1 + e²)/S
+    first = L - 2.0 + 2.0 * (1.0 + E) / S
+    second = L + 1.0 - (1.0 + E * E) / S
+    assert_close(loss("poly_loss_cross_entropy", POLY), [first, second])
+    assert_close(loss("poly_loss_cross_entropy", POLY, reduction="sum"), first + second)
+    assert_close(loss("poly_loss_cross_entropy", POLY, reduction="mean"), (first + second) / 2)
+
+
+def test_poly_loss_cross_entropy_negative_epsilon_lowers_the_first_term():
+    # ε = −1 (the paper's detection setting): L − 2 − (1 + e)/S
+    one = {"input": [0.0, 1.0, 2.0], "target": [0.0, 0.0, 1.0]}
+    assert_close(loss("poly_loss_cross_entropy", one, epsilon=-1.0), L - 2.0 - (1.0 + E) / S)
+
+
+def test_poly_loss_cross_entropy_gradients():
+    # one-hot class 2, ε = 2: ∂/∂x_c = p_c − t_c + 2 p_c (p_2 − t_c);
+    # ∂/∂t_c = −log p_c + 2 (1 − p_c)
+    one = {"input": [[0.0, 1.0, 2.0]], "target": [[0.0, 0.0, 1.0]]}
+    p = np.array([1.0, E, E * E]) / S
+    dx = p - [0.0, 0.0, 1.0] + 2.0 * p * (p[2] - np.array([0.0, 0.0, 1.0]))
+    dt = np.array([L, L - 1.0, L - 2.0]) + 2.0 * (1.0 - p)
+    g = grads("poly_loss_cross_entropy", one, reduction="sum")
+    assert_close(g["input"], [dx])
+    assert_close(g["target"], [dt])
+
+
+def test_poly_loss_cross_entropy_epsilon_zero_is_cross_entropy():
+    ce = loss("cross_entropy", POLY, target_kind="probability", reduction="none")
+    assert_close(ce, [L - 2.0, L - 1.0])
+    assert_close(loss("poly_loss_cross_entropy", POLY, epsilon=0.0), ce)
+
+
+def test_poly_loss_cross_entropy_zero_target_at_minus_inf_logit_is_absent():
+    # class 0 has target 0 and logit −inf: p = [0, 1, e]/(1 + e); CE = log(1 + e) − 1 for class 2,
+    # poly term 2·(1 − e/(1 + e)) = 2/(1 + e)
+    row = {"input": [-math.inf, 0.0, 1.0], "target": [0.0, 0.0, 1.0]}
+    expected = math.log1p(E) - 1.0 + 2.0 / (1.0 + E)
+    assert_close(loss("poly_loss_cross_entropy", row), expected)
+
+
+# === generalized_kl_divergence ====================================================================
+
+# x = [0, ln 2] (predictions e^x = [1, 2]), t = [½, 1]: Σ_j t_j (log t_j − x_j) + e^{x_j} − t_j =
+# ½(−ln 2) + 1 − ½ + (0 − ln 2) + 2 − 1 = 3/2 − (3/2) ln 2 = 0.4602810819...
+GKL = {"input": [[0.0, LOG2], [-math.inf, 0.0]], "target": [[0.5, 1.0], [0.0, 1.0]]}
+
+
+def test_generalized_kl_divergence_none_sum_mean():
+    # item 1: the zero target at x = −inf is absent (e^−∞ = 0) and t = e^x = 1 gives 0
+    first = 1.5 - 1.5 * LOG2
+    assert_close(loss("generalized_kl_divergence", GKL), [first, 0.0])
+    assert_close(loss("generalized_kl_divergence", GKL, reduction="sum"), first)
+    assert_close(loss("generalized_kl_divergence", GKL, reduction="mean"), first / 2)
+
+
+def test_generalized_kl_divergence_gradients():
+    # ∂/∂x = e^x − t = [½, 1]; ∂/∂t = log t − x = [−ln 2, −ln 2]
+    one = {"input": [0.0, LOG2], "target": [0.5, 1.0]}
+    g = grads("generalized_kl_divergence", one, reduction="sum")
+    assert_close(g["input"], [0.5, 1.0])
+    assert_close(g["target"], [-LOG2, -LOG2])
+
+
+def test_generalized_kl_divergence_of_distributions_is_kl_div():
+    # both rows normalised: Σ (e^x − t) = 0, leaving kl_div's Σ t (log t − x)
+    rows = {"input": np.log([[0.5, 0.5], [0.25, 0.75]]), "target": [[0.25, 0.75], [0.5, 0.5]]}
+    kl = loss("kl_div", rows, reduction="sum")
+    # ¼ ln ½ + ¾ ln(3/2) for row 0; ½ ln 2 + ½ ln(2/3) for row 1
+    assert_close(kl, 0.25 * math.log(0.5) + 0.75 * math.log(1.5) + 0.5 * math.log(4.0 / 3.0))
+    assert_close(loss("generalized_kl_divergence", rows, reduction="sum"), kl)
+
+
+def test_generalized_kl_divergence_is_not_kl_div_for_unnormalised_predictions():
+    # e^x = [1, 1] against t = [½, ½]: KL terms ½ ln ½ · 2 = −ln 2, plus Σ(e^x − t) = 1
+    row = {"input": [0.0, 0.0], "target": [0.5, 0.5]}
+    assert_close(loss("generalized_kl_divergence", row), 1.0 - LOG2)
+    assert_close(
+        loss("kl_div", {"input": [[0.0, 0.0]], "target": [[0.5, 0.5]]}, reduction="sum"), -LOG2
+    )
+
+
+# === sparsemax_loss ===============================================================================
+
+# sparse_plus(s), s = x (label 0) or −x (label 1): 0 for s ≤ −1, (s + 1)²/4 inside, s for s ≥ 1.
+# Inputs [−2, 0, 0.5, 3] with labels [0, 0, 1, 1]: s = [−2, 0, −0.5, −3] → [0, ¼, 1/16, 0];
+# labels [1, 1, 0, 0]: s = [2, 0, 0.5, 3] → [2, ¼, 9/16, 3].
+SPARSE = {"input": [-2.0, 0.0, 0.5, 3.0], "target": [0.0, 0.0, 1.0, 1.0]}
+
+
+def test_sparsemax_loss_none_sum_mean():
+    assert_exact(loss("sparsemax_loss", SPARSE), [0.0, 0.25, 0.0625, 0.0])
+    flipped = {"input": SPARSE["input"], "target": [1.0, 1.0, 0.0, 0.0]}
+    assert_exact(loss("sparsemax_loss", flipped), [2.0, 0.25, 0.5625, 3.0])
+    assert loss("sparsemax_loss", flipped, reduction="sum") == 5.8125
+    assert loss("sparsemax_loss", flipped, reduction="mean") == 5.8125 / 4
+
+
+def test_sparsemax_loss_gradient_is_the_clipped_sparse_sigmoid():
+    # ∂/∂x = ±clip((s + 1)/2, 0, 1): label 0 → +[0, ½, ¾·… ]: s = [−2, 0, 0.5, 3] → [0, ½, ¾, 1];
+    # label 1 → −clip((−x + 1)/2): s = [2, 0, −0.5, −3] → −[1, ½, ¼, 0]
+    zero = {"input": SPARSE["input"], "target": [0.0] * 4}
+    one = {"input": SPARSE["input"], "target": [1.0] * 4}
+    assert_exact(grads("sparsemax_loss", zero, reduction="sum")["input"], [0.0, 0.5, 0.75, 1.0])
+    assert_exact(grads("sparsemax_loss", one, reduction="sum")["input"], [-1.0, -0.5, -0.25, -0.0])
+
+
+def test_sparsemax_loss_is_continuously_differentiable_at_the_branch_points():
+    # s = ±1: the neighbouring pieces meet with equal values (0 and 0, 1 and 1) and slopes (0, 1)
+    at = {"input": [-1.0, 1.0], "target": [0.0, 0.0]}
+    assert_exact(loss("sparsemax_loss", at), [0.0, 1.0])
+    assert_exact(grads("sparsemax_loss", at, reduction="sum")["input"], [0.0, 1.0])
+
+
+def test_sparsemax_loss_is_the_two_class_sparsemax_fenchel_young_loss():
+    # Worked by hand from Martins & Astudillo 2016: scores z = (0, x), sparsemax p = (1 − q, q) with
+    # q = clip((x + 1)/2, 0, 1); the loss of class k is ⟨p, z⟩ + ½(1 − ‖p‖²) − z_k. For x = ½:
+    # q = ¾, ⟨p, z⟩ = 3/8, ‖p‖² = 1/16 + 9/16 = 5/8, so class 0 gives 3/8 + 3/16 = 9/16 and class 1
+    # gives 9/16 − ½ = 1/16: sparse_plus(½) and sparse_plus(−½).
+    row = {"input": [0.5, 0.5], "target": [0.0, 1.0]}
+    assert_exact(loss("sparsemax_loss", row), [0.5625, 0.0625])
+
+
 # === coverage of the catalogue ====================================================================
 
 

@@ -107,6 +107,7 @@ NOT_DRAWN = {
     # softmax at a +inf logit is e^∞ / e^∞: its limit (1 at the one +inf class) is a convention
     # (the reference gives NaN there, as torch does: a recorded torch convention, issue #6864)
     ("cross_entropy", "input"): (math.inf,),
+    ("poly_loss_cross_entropy", "input"): (math.inf,),  # the same softmax, the same limit
 }
 
 
@@ -697,6 +698,45 @@ STRESS = [
                 [[0.5, -1.0, 1.5 - 2**-52], [700.0, 1e-300, 699.0], [0.3, 0.7, -0.1], [1e-300] * 3]
             ),
             target=np.array([[0.0, 0.0, 1.0], [0.0, 0.0, 1.0], [0.5, 0.5, 0.0], [1.0, 0.0, 0.0]]),
+        ),
+    ),
+    (
+        # a confident correct class (1 − p tiny: no 1 − p), logits ±700 and −inf at a zero target
+        "poly-confident-and-far",
+        "poly_loss_cross_entropy",
+        {"epsilon": 2.0},
+        dict(
+            input=np.array([[40.0, 0.0, -1.0], [700.0, -700.0, 0.0], [-INF, 1e-300, 30.0]]),
+            target=np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.0], [0.0, U, 1.0 - U]]),
+        ),
+    ),
+    (
+        "poly-negative-epsilon",
+        "poly_loss_cross_entropy",
+        {"epsilon": -1.0},
+        dict(
+            input=np.array([[30.0, -30.0, 0.0], [1e-300, 0.0, -1e-300]]),
+            target=np.array([[1.0, 0.0, 0.0], [0.25, 0.25, 0.5]]),
+        ),
+    ),
+    (
+        # prediction equal to the target (ℓ = 0 by cancellation), tiny targets, e^x large
+        "generalized-kl-cancelling",
+        "generalized_kl_divergence",
+        {},
+        dict(
+            input=np.array([[math.log(0.5), math.log(0.25), -700.0], [30.0, -INF, 1e-300]]),
+            target=np.array([[0.5, 0.25, 1e-300], [1.0, 0.0, 1.0 - U]]),
+        ),
+    ),
+    (
+        # on both branch points, one ulp inside the quadratic, far out on both sides, tiny scores
+        "sparsemax-branches",
+        "sparsemax_loss",
+        {},
+        dict(
+            input=f(-1.0, 1.0, -1.0 + 2 * U, 1.0 - U, 700.0, -700.0, 1e-300, 1e300),
+            target=f(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0),
         ),
     ),
 ]

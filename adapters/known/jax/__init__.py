@@ -33,7 +33,16 @@ from __future__ import annotations
 from reference.contract import Divergence
 
 from ..generic import range_overflow
-from . import binary, classification, distribution, embedding, errors, regression, sequence
+from . import (
+    binary,
+    classification,
+    distribution,
+    embedding,
+    errors,
+    optax_only,
+    regression,
+    sequence,
+)
 
 # The judge credits a failed part to the first applicable entry in this order: per loss, the
 # value and gradient entries come before the error-only rows.
@@ -44,6 +53,8 @@ DIVERGENCES: list[Divergence] = [
     *distribution.DIVERGENCES,
     *embedding.DIVERGENCES,
     *sequence.DIVERGENCES,
+    # issue 13's optax-only losses: their value entries, then their error-only rows
+    *optax_only.DIVERGENCES,
     *errors.DIVERGENCES,
     # generic: a non-finite result where an intermediate overflows the input dtype (jax.numpy
     # computes in the dtype its inputs promote to)

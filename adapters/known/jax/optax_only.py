@@ -1,0 +1,383 @@
+"""JAX/Optax divergences of optax's own losses that issue 13 maps: poly_loss_cross_entropy
+(classification), generalized_kl_divergence (distribution, with its deprecated alias
+convex_kl_divergence) and sparsemax_loss (binary). Value and gradient entries first, then the
+error-only rows (the judge reads them in this order)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import reference as R
+from reference import Case
+from reference.contract import Accepts, Divergence, Example, Prediction, predict_nonfinite
+
+from ._common import (
+    FLUSHING,
+    INF,
+    JAX_DOCS,
+    JAX_ISSUE,
+    OPTAX,
+    OPTAX_ISSUE,
+    OPTAX_PULL,
+    SHARP_BITS,
+    full_params,
+    zero_for_jax,
+)
+from .classification import ce_neginf_logit_zero_label, ce_neginf_zero_label_model
+from .distribution import kl_zero_target_grad_model, zero_target_at_neginf_input
+from .errors import broadcasts, broadcasts_together
+
+# optax/losses/_classification.py at v0.2.8: poly_loss_cross_entropy is jax.nn.softmax, then
+# Σ labels·(1 − p), plus softmax_cross_entropy (−Σ labels·log_softmax) of the same logits.
+POLY_SOURCE = OPTAX.format("_classification.py#L518-L525")
+# generalized_kl_divergence is kl_divergence (t·(jnp.where(t == 0, 0, log t) − x), summed) plus
+# Σ(e^x − t); convex_kl_divergence calls it.
+GKL_SOURCE = (
+    OPTAX.format("_classification.py#L560-L563")
+    + ", "
+    + OPTAX.format("_classification.py#L636-L638")
+)
+
+# --- poly_loss_cross_entropy ------------------------------------------------------------------
+
+
+def _posinf_items(case: Case) -> np.ndarray:
+    """Items (classes last) holding a +inf logit and a finite one: jax.nn.log_softmax and
+    jax.nn.softmax are NaN at every class there."""
+    x = case.rounded()["input"]
+    return np.any(x == np.inf, axis=-1) & np.any(x != np.inf, axis=-1)
+
+
+def poly_posinf_logit_absent_class(case: Case) -> bool:
+    """An item whose +inf logits all sit at classes of target 0 while some class has a positive
+    target: the reference's loss is +inf there (that class's log-probability is −inf)."""
+    a = case.rounded()
+    x, zero = a["input"], zero_for_jax(a["target"], case)
+    posinf = x == np.inf
+    absent = np.all(~posinf | zero, axis=-1) & np.any(posinf, axis=-1)
+    return bool(np.any(absent & np.any(~zero & (a["target"] > 0), axis=-1)))
+
+
+def poly_posinf_value_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, value=_posinf_items(case))
+
+
+def poly_posinf_logit(case: Case) -> bool:
+    """An item with a +inf logit and a finite one."""
+    return bool(np.any(_posinf_items(case)))
+
+
+def poly_posinf_grad_model(case: Case) -> Prediction:
+    """NaN gradients over every class of an item with a +inf logit (and a finite one)."""
+    x = case.rounded()["input"]
+    rows = np.broadcast_to(_posinf_items(case)[..., None], x.shape)
+    return predict_nonfinite(case, grads={"input": rows, "target": rows})
+
+
+# --- generalized_kl_divergence ----------------------------------------------------------------
+
+
+def gkl_zero_target_finite_slope(case: Case) -> bool:
+    """A zero target (or a subnormal one, 0 to JAX on CPU) where the reference's target gradient
+    log t − x is not NaN (x ≠ −inf), reached by a nonzero cotangent (per item, for none)."""
+    a = case.rounded()
+    t, x = a["target"], a["input"]
+    reached = np.ones(t.shape, bool)
+    if case.cotangent is not None:
+        reached = np.broadcast_to((case.rounded_cotangent() != 0)[..., None], t.shape)
+    return bool(np.any(zero_for_jax(t, case) & (x != -np.inf) & reached))
+
+
+def _gkl_incoming_gradient(case: Case) -> np.ndarray:
+    """|∂result/∂ℓ_n| handed to each term of item n, rounded to the dtype, in the input's shape:
+    the item's cotangent (none), 1/N items (mean), 1 (sum)."""
+    x = case.rounded()["input"]
+    reduction = full_params(case)["reduction"]
+    if reduction == "none":
+        g = np.abs(case.rounded_cotangent())[..., None]
+    else:
+        items = x.size // x.shape[-1] if x.ndim and x.shape[-1] else 1
+        g = np.asarray(1.0 / max(items, 1) if reduction == "mean" else 1.0)
+    return R.round_to(np.broadcast_to(g, x.shape), case.dtype)
+
+
+def gkl_target_grad_product_flushed(case: Case) -> bool:
+    """kl_div's mechanism (adapters/known/jax/distribution.py, kl_target_grad_product_flushed)
+    for the per-item sum: a positive target t and incoming gradient g whose product g·t, formed
+    in the dtype, loses g's digits (flushed to 0 below the smallest normal number on CPU for
+    float64, float32 and bfloat16; rounded on float16's subnormal grid)."""
+    t = case.rounded()["target"]
+    g = _gkl_incoming_gradient(case)
+    gt = g * t
+    fmt = R.FORMATS[case.dtype]
+    if case.device == "cpu" and case.dtype in FLUSHING:
+        operands = (t >= fmt.tiny) & np.isfinite(t) & (g >= fmt.tiny)
+        lost = (gt != 0) & (np.abs(gt) < fmt.tiny)
+    else:
+        operands = (t > 0) & np.isfinite(t) & (g > 0)
+        lost = np.abs(R.round_to(gt, case.dtype) - gt) > 0.5 * fmt.eps * np.abs(gt)
+    return bool(np.any(operands & lost))
+
+
+def gkl_neginf_input_model(case: Case) -> Prediction:
+    """NaN for each item holding a zero target at a −inf log-prediction."""
+    a = case.rounded()
+    both = zero_for_jax(a["target"], case) & (a["input"] == -np.inf)
+    return predict_nonfinite(case, value=np.any(both, axis=-1))
+
+
+DIVERGENCES: list[Divergence] = [
+    Divergence(
+        id="poly_loss_cross_entropy/neginf-logit-zero-label-nan",
+        kind="convention",
+        loss="poly_loss_cross_entropy",
+        description=(
+            "optax.losses.poly_loss_cross_entropy adds softmax_cross_entropy, −Σ labels·"
+            "log_softmax(logits): a −inf logit whose label is 0 gives 0·(−inf) = NaN for the "
+            "item (optax documents the NaN and offers safe_softmax_cross_entropy for 0·log 0 = 0, "
+            "which the poly loss does not use). The reference treats the term as absent "
+            "(0·log 0 = 0). The poly term Σ labels·(1 − p) is 0·1 there, and gradients are "
+            "unaffected."
+        ),
+        citation=f"{POLY_SOURCE}; {OPTAX_ISSUE.format(896)}",
+        inputs=ce_neginf_logit_zero_label,
+        inputs_text="a −inf logit at a class whose target probability is 0",
+        affects=("value",),
+        model=ce_neginf_zero_label_model,
+        model_text="the reference's value with NaN at each item holding a −inf logit of target 0",
+        example=Example(
+            {"reduction": "mean"}, {"input": [[-INF, 0.5, 1.0]], "target": [[0.0, 0.5, 0.5]]}
+        ),
+    ),
+    Divergence(
+        id="poly_loss_cross_entropy/posinf-logit-nan-value",
+        kind="convention",
+        loss="poly_loss_cross_entropy",
+        description=(
+            "jax.nn.log_softmax and jax.nn.softmax document that an item with a +inf logit gives "
+            "NaN at every class, so the poly loss of that item is NaN. Where every +inf logit's "
+            "target is 0 and another class has a positive target, the reference's loss is +inf "
+            "(that class's log-probability is −inf, the +inf classes' terms are absent)."
+        ),
+        citation=JAX_DOCS.format("jax.nn.log_softmax"),
+        inputs=poly_posinf_logit_absent_class,
+        inputs_text="an item whose +inf logits all have target 0, with a positive target elsewhere",
+        affects=("value",),
+        model=poly_posinf_value_model,
+        model_text="the reference's value with NaN at each item holding +inf and a finite logit",
+        example=Example(
+            {"reduction": "none"},
+            {"input": [[0.5, INF, 1.0]], "target": [[1.0, 0.0, 0.0]]},
+            cotangent=[1.0],
+        ),
+    ),
+    Divergence(
+        id="poly_loss_cross_entropy/posinf-logit-nan-grad",
+        kind="convention",
+        loss="poly_loss_cross_entropy",
+        description=(
+            "jax.nn.log_softmax and jax.nn.softmax document NaN at every class of an item with a "
+            "+inf logit, so the item's input and target gradients are NaN throughout; the "
+            "reference keeps its limits at the finite classes (−t_c for the input "
+            "where the +inf class takes all the probability, +inf for the target) and is NaN "
+            "only at the +inf class."
+        ),
+        citation=JAX_DOCS.format("jax.nn.log_softmax"),
+        inputs=poly_posinf_logit,
+        inputs_text="an item with a +inf logit and a finite one",
+        affects=("grad",),
+        model=poly_posinf_grad_model,
+        model_text="the reference's gradients with NaN over every class of each item holding +inf and a finite logit",
+        example=Example(
+            {"reduction": "mean"}, {"input": [[INF, 0.0, 1.0]], "target": [[0.2, 0.3, 0.5]]}
+        ),
+    ),
+    Divergence(
+        id="generalized_kl_divergence/zero-target-nan-grad",
+        kind="known-bug",
+        loss="generalized_kl_divergence",
+        description=(
+            "generalized_kl_divergence sums optax.losses.kl_divergence, which guards log(target) "
+            "with jnp.where(target == 0, 0, log(target)); the untaken branch is still "
+            "differentiated, so the gradient with respect to a zero target is NaN (the JAX FAQ's "
+            "where-gradient pitfall, as for kl_div); the reference's is log 0 − x = −inf."
+        ),
+        citation=f"{GKL_SOURCE}; {OPTAX_PULL.format(1786)}",
+        inputs=gkl_zero_target_finite_slope,
+        inputs_text="a target probability 0 or subnormal (input not −inf, nonzero cotangent)",
+        affects=("grad",),
+        model=kl_zero_target_grad_model,
+        model_text="the reference's target gradient with NaN at each zero (or, on CPU, subnormal) target",
+        example=Example(
+            {"reduction": "sum"}, {"input": [[-0.5, -1.5, -1.5]], "target": [[0.0, 0.5, 0.5]]}
+        ),
+    ),
+    Divergence(
+        id="generalized_kl_divergence/target-grad-product-flushed",
+        kind="known-bug",
+        loss="generalized_kl_divergence",
+        description=(
+            "kl_div's target-grad-product-flushed, inside generalized_kl_divergence: JAX's "
+            "product rule on t·log t hands log's backward g·t and divides it by t to form the +1 "
+            "of log t + 1 − x (which the −t term's −1 then cancels). Where g·t falls below the "
+            "smallest normal number, XLA on CPU flushes it to 0 (float16: rounds it on the "
+            "subnormal grid), so the target gradient is off by about g (float32, mean over 4 "
+            "items, t = 2^-126: g·(log t − x − 1) where the reference has g·(log t − x))."
+        ),
+        citation=f"{GKL_SOURCE}; {JAX_ISSUE.format(26658)}",
+        inputs=gkl_target_grad_product_flushed,
+        inputs_text="a target and an incoming gradient whose product is below the dtype's "
+        "smallest normal number (flushed to 0 on CPU; float16: rounded off, subnormal targets "
+        "included)",
+        affects=("grad",),
+        example=Example(
+            {"reduction": "mean"},
+            {
+                "input": [[-1.0, -2.0], [-1.0, -2.0], [0.0, 0.0], [0.0, 0.0]],
+                "target": [[0.5, 2.0**-126]] * 4,
+            },
+            dtype="float32",
+        ),
+    ),
+    Divergence(
+        id="generalized_kl_divergence/zero-target-neginf-input-nan",
+        kind="known-bug",
+        loss="generalized_kl_divergence",
+        description=(
+            "kl_divergence's target·(0 − log_predictions): a zero target at a −inf "
+            "log-prediction gives 0·inf = NaN for the item where the term is absent (0, and "
+            "e^−inf − 0 = 0)."
+        ),
+        citation=f"{GKL_SOURCE}; {OPTAX_PULL.format(1786)}",
+        inputs=zero_target_at_neginf_input,
+        inputs_text="a target probability 0 where the input log-prediction is −inf",
+        affects=("value",),
+        model=gkl_neginf_input_model,
+        model_text="the reference's value with NaN at each item holding a zero target at a −inf input",
+        example=Example(
+            {"reduction": "sum"}, {"input": [[-INF, -0.5, -0.9]], "target": [[0.0, 0.5, 0.5]]}
+        ),
+    ),
+]
+
+# --- sparsemax_loss ---------------------------------------------------------------------------
+#
+# optax.losses.sparsemax_loss is jax.nn.sparse_plus(jnp.where(labels, -logits, logits))
+# (optax/losses/_classification.py:148 at 0.2.8), and sparse_plus is
+# jnp.where(x <= -1, 0, jnp.where(x >= 1, x, (x + 1)**2/4)) (jax/_src/nn/functions.py:164 at
+# jax 0.10.2): every branch is evaluated and differentiated, the untaken ones with a zero
+# cotangent.
+
+SPARSEMAX_SOURCE = OPTAX.format("_classification.py#L148")
+SPARSE_PLUS_SOURCE = "https://github.com/jax-ml/jax/blob/jax-v0.10.2/jax/_src/nn/functions.py#L164"
+WHERE_FAQ = "https://jax.readthedocs.io/en/latest/faq.html#gradients-contain-nan-where-using-where"
+
+
+def sparsemax_infinite_score(case: Case) -> bool:
+    return bool(np.any(np.isinf(case.rounded()["input"])))
+
+
+def sparsemax_infinite_score_model(case: Case) -> Prediction:
+    return predict_nonfinite(case, grads={"input": np.isinf(case.rounded()["input"])})
+
+
+DIVERGENCES += [
+    Divergence(
+        id="sparsemax_loss/infinite-score-nan-grad",
+        kind="known-bug",
+        loss="sparsemax_loss",
+        description=(
+            "jax.nn.sparse_plus selects its branch with jnp.where, and the untaken quadratic "
+            "branch (x + 1)²/4 is still differentiated: at x = ±inf its backward multiplies the "
+            "zero cotangent by (x + 1)/2 = ±inf, 0·inf = NaN (the JAX FAQ's where-gradient "
+            "pitfall). The gradient of sparsemax_loss at an infinite score is NaN where the "
+            "reference's is ±1 (linear branch) or 0 (zero branch); values agree."
+        ),
+        citation=f"{SPARSE_PLUS_SOURCE}; {WHERE_FAQ}",
+        inputs=sparsemax_infinite_score,
+        inputs_text="a score of ±inf",
+        affects=("grad",),
+        model=sparsemax_infinite_score_model,
+        model_text="the reference's gradient with NaN at each infinite score",
+        example=Example({"reduction": "sum"}, {"input": [INF, 0.5], "target": [0.0, 1.0]}),
+    ),
+]
+
+# --- error-only rows --------------------------------------------------------------------------
+
+ACCEPTS: list[Accepts] = [
+    Accepts(
+        id="poly_loss_cross_entropy/target-outside-unit-interval",
+        loss="poly_loss_cross_entropy",
+        argument="target",
+        description=(
+            "optax documents labels as 'valid probability distributions' but checks no value, "
+            "and JAX raises no error on a value-dependent condition: a target outside [0, 1] is "
+            "put through the formula and returns a number."
+        ),
+        citation=f"{POLY_SOURCE}; {SHARP_BITS}",
+        example=Example({"reduction": "mean"}, {"input": [[0.3, -0.2]], "target": [[1.5, -0.5]]}),
+    ),
+    broadcasts(
+        id="poly_loss_cross_entropy/broadcasts-mismatched-shapes",
+        loss="poly_loss_cross_entropy",
+        description=(
+            "optax documents labels as 'broadcastable to [..., num_classes]': labels·(1 − p) "
+            "and labels·log_softmax broadcast, so shapes that fit no layout but broadcast "
+            "together are computed, not rejected."
+        ),
+        citation=POLY_SOURCE,
+        accepts=broadcasts_together,
+        example=Example(
+            {"reduction": "mean"},
+            {"input": [[0.5, -1.0, 2.0], [0.0, 0.25, -0.5]], "target": [0.25, 0.25, 0.5]},
+        ),
+    ),
+    Accepts(
+        id="generalized_kl_divergence/target-outside-unit-interval",
+        loss="generalized_kl_divergence",
+        argument="target",
+        description=(
+            "optax checks no target value and JAX raises no error on a value-dependent "
+            "condition: a target outside [0, 1] is put through the formula and returns a number "
+            "(or NaN at the log of a negative target)."
+        ),
+        citation=f"{GKL_SOURCE}; {SHARP_BITS}",
+        example=Example({"reduction": "sum"}, {"input": [[-0.3, -0.2]], "target": [[1.5, 0.5]]}),
+    ),
+    broadcasts(
+        id="generalized_kl_divergence/broadcasts-mismatched-shapes",
+        loss="generalized_kl_divergence",
+        citation=GKL_SOURCE,
+        example=Example(
+            {"reduction": "mean"},
+            {"input": [[-0.25, -1.25, -1.0], [0.0, -0.75, -0.5]], "target": [0.25, 0.0, 0.5]},
+        ),
+    ),
+]
+
+ACCEPTS += [
+    Accepts(
+        id="sparsemax_loss/labels-unchecked",
+        loss="sparsemax_loss",
+        argument="target",
+        description=(
+            "optax's sparsemax_loss documents 'ground-truth integer label (0 or 1)' and reads it "
+            "as a condition, jnp.where(labels, -logits, logits): any nonzero label (−1, ½) "
+            "counts as 1, and nothing is checked (JAX cannot raise on a value inside compiled "
+            "code)."
+        ),
+        citation=f"{SPARSEMAX_SOURCE}; {SHARP_BITS}",
+        example=Example({"reduction": "mean"}, {"input": [0.5, -2.0], "target": [0.5, -1.0]}),
+    ),
+    broadcasts(
+        id="sparsemax_loss/broadcasts-mismatched-shapes",
+        loss="sparsemax_loss",
+        citation=SPARSEMAX_SOURCE,
+        example=Example(
+            {"reduction": "mean"}, {"input": [[0.5, -2.0], [1.5, 0.25]], "target": [0.0, 1.0]}
+        ),
+    ),
+]
+
+DIVERGENCES += [row.as_divergence() for row in ACCEPTS]
