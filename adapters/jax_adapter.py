@@ -447,6 +447,12 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     ),
     "cosine_similarity": _cosine("cosine_similarity"),
     "cosine_distance": _cosine("cosine_distance"),
+    "sampled_softmax_loss": _not_offered(
+        "optax has no sampled softmax loss (no candidate sampling)"
+    ),
+    "nce_loss": _not_offered(
+        "optax has no noise-contrastive estimation loss (no candidate sampling)"
+    ),
 }
 
 

@@ -480,6 +480,8 @@ MAPPINGS: dict[str, Builder] = {
         "on (target + 1) / 2 is the native form; the tf.nn column maps "
         "tf.nn.sigmoid_cross_entropy_with_logits"
     ),
+    "sampled_softmax_loss": not_offered("keras.losses has no sampled softmax (the tf.nn column)"),
+    "nce_loss": not_offered("keras.losses has no noise-contrastive estimation (the tf.nn column)"),
 }
 
 # --- the source executed by run and printed by snippet, per backend -------------------------------

@@ -76,6 +76,8 @@ NOT_OFFERED = {
         "torch has no multiclass perceptron loss max_j x_j − x_y (multi_margin_loss(margin=0) "
         "sums the hinges of every wrong class and divides by C)"
     ),
+    "sampled_softmax_loss": "torch has no sampled softmax loss (no candidate-sampling API)",
+    "nce_loss": "torch has no noise-contrastive estimation loss (no candidate-sampling API)",
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).
