@@ -254,6 +254,31 @@ def ctc_loss(config):
     )
 
 
+def sampled(function: str) -> Builder:
+    """tf.nn's candidate-sampling losses with the case's sample passed as ``sampled_values``, so
+    that no sampler runs: num_sampled, num_classes and num_true are the arrays' sizes."""
+
+    def build(config):
+        if not config["subtract_log_q"]:
+            return NotOffered(
+                f"tf.nn.{function} always subtracts log Q from the logits (subtract_log_q=True "
+                "in its call of the private _compute_sampled_logits); it has no argument to keep it"
+            )
+        return tf_nn_recipe(
+            f"tf.nn.{function}(weights=weights, biases=biases, labels=labels, inputs=inputs, "
+            "num_sampled=sampled.shape[0], num_classes=weights.shape[0], "
+            "num_true=labels.shape[1], sampled_values=(sampled, true_expected_count, "
+            f"sampled_expected_count), remove_accidental_hits={config['remove_accidental_hits']})",
+            config,
+            conversions=(
+                "sampled_values = (sampled, true_expected_count, sampled_expected_count): the "
+                "case's sample in place of a sampler's draw",
+            ),
+        )
+
+    return build
+
+
 def not_offered(reason: str) -> Builder:
     return lambda config: NotOffered(reason)
 
@@ -338,6 +363,8 @@ MAPPINGS: dict[str, Builder] = {
     "poly_loss_cross_entropy": not_offered("TensorFlow has no poly loss (tf.nn nor keras.losses)"),
     "generalized_kl_divergence": not_offered("TensorFlow has no generalized KL divergence"),
     "sparsemax_loss": not_offered("tf.nn has no sparsemax loss (TF Addons' is a separate package)"),
+    "sampled_softmax_loss": sampled("sampled_softmax_loss"),
+    "nce_loss": sampled("nce_loss"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------
@@ -352,7 +379,9 @@ def forward_backward(args, cotangent):
     if cotangent is not None and value.shape != cotangent.shape:
         return value, None  # the loss's shape differs from the reference's: nothing to pull back
     sources = [args[name] for name in WATCH]
-    return value, tape.gradient(value, sources, output_gradients=cotangent)
+    grads = tape.gradient(value, sources, output_gradients=cotangent)
+    # a gather's gradient comes back as IndexedSlices (rows and their indices): made dense
+    return value, [tf.convert_to_tensor(g) if isinstance(g, tf.IndexedSlices) else g for g in grads]
 
 
 def forward(args):

@@ -60,6 +60,10 @@ def _nonnegative(x, ctx):
     return x >= 0.0
 
 
+def _positive(x, ctx):
+    return x > 0.0
+
+
 def _above_minus_one(x, ctx):
     return x > -1.0
 
@@ -203,6 +207,19 @@ def _draw_target_length(drawer, name, shape, sizes, params) -> np.ndarray:
 
 # --- bands (format, kink points of the configuration, parameters) ---------------------------------
 # A band function reads only the kink points and ``eps`` (cases.strategies caches on those).
+
+
+def _expected_count_bands(fmt, kinks, params) -> tuple[Band, ...]:
+    # small counts only down to float16's smallest normal number: the invalid cases reuse a
+    # float64 draw, and a count below that rounds to 0 in the narrower dtypes, so the case broken
+    # in one count was rejected for the other, which had become 0 (as in _nonzero_bands)
+    return mixed(
+        (
+            Band("ordinary", "uniform", 2.0**-4, 4.0),
+            Band("small", "log", 2.0**-14, 2.0**-6, sign=1),
+            Band("large", "log", 256.0, large_high(fmt), sign=1),
+        )
+    )
 
 
 def _real_bands(fmt, kinks, params) -> tuple[Band, ...]:
@@ -537,6 +554,20 @@ WEIGHT = Domain(
     ),
     bands=_weight_bands,
     boundary=_at_zero,
+)
+# The expected count of a class under a candidate sampler (tf.nn's sampled losses): its log is
+# subtracted from the logit, so it must be positive; +inf (log Q = inf) is a limit, allowed.
+EXPECTED_COUNT = Domain(
+    "expected count",
+    "be an expected count > 0",
+    _positive,
+    enforced=True,
+    sample=_sample_positive,
+    violations=(
+        ("expected count 0 (log 0)", lambda sizes: 0.0),
+        ("expected count -1 (negative)", lambda sizes: -1.0),
+    ),
+    bands=_expected_count_bands,
 )
 
 # Every domain declared above, in order, for the tests that check each declares what the cases need.

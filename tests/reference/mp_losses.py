@@ -859,6 +859,69 @@ def ctc_loss(a, p) -> Elementwise:
 
 # The mpmath twin of each loss, found by the loss's registry name (formula() says what to add when
 # one is missing).
+
+# --- sampled ------------------------------------------------------------------------------------
+
+
+def _sampled_logits(a, p, n):
+    """Item n's logits, each with the size of its terms: x_n·W[c] + b[c] − log Q, written out
+    term by term from the definition (tf.nn's candidate-sampling losses); a sampled class that is
+    one of the item's true classes is left out (None) when remove_accidental_hits is set."""
+    x, w, b = a["inputs"][n], a["weights"], a["biases"]
+    true = [int(c) for c in a["labels"][n]]
+
+    def logit(c, count):
+        terms = [mpf(x[d]) * mpf(w[c][d]) for d in range(len(x))] + [mpf(b[c])]
+        if p["subtract_log_q"]:
+            terms.append(-mpmath.log(mpf(count)))
+        return total(terms), magnitude(terms)
+
+    out = [logit(c, a["true_expected_count"][n][e]) for e, c in enumerate(true)]
+    for j, c in enumerate(a["sampled"]):
+        hit = p["remove_accidental_hits"] and int(c) in true
+        out.append(None if hit else logit(int(c), a["sampled_expected_count"][j]))
+    return out
+
+
+def _sampled_loss(per_item):
+    def loss(a, p) -> Elementwise:
+        n_items = a["inputs"].shape[0]
+        values, scales = obj(n_items), obj(n_items)
+        for n in range(n_items):
+            logits = _sampled_logits(a, p, n)
+            values[n], scales[n] = per_item(logits, a["labels"].shape[1])
+        return Elementwise(values, scales)
+
+    return loss
+
+
+def _sampled_softmax(logits, n_true):
+    """−(1/E) Σ_e log( e^{t_e} / Σ_m e^{z_m} ) over the logits that are present."""
+    present = [z for z in logits if z is not None]
+    row = [z for z, _ in present]  # the true logits first, never removed
+    if any(mpmath.isnan(z) for z in row):  # 0·inf in a dot product: no logit, no loss
+        return mpmath.nan, mpmath.nan
+    # a +inf true logit: softmax is e^∞ / e^∞, no number (as cross_entropy's reference: NaN)
+    terms = [
+        mpmath.nan if row[e] == mpmath.inf else _neg_log_softmax(row, e) / n_true
+        for e in range(n_true)
+    ]
+    scale = mpmath.fsum(s for _, s in logits[:n_true]) / n_true + max(s for _, s in present)
+    return total(terms), scale + 1
+
+
+def _nce(logits, n_true):
+    """Σ_e [log(1 + e^{t_e}) − t_e/E] + Σ_j log(1 + e^{s_j}) over the logits that are present."""
+    terms = []
+    for m, z in enumerate(logits):
+        if z is None:
+            continue
+        terms.append(softplus(z[0]))
+        if m < n_true:
+            terms.append(-z[0] / n_true)
+    return total(terms), magnitude(terms) + mpmath.fsum(z[1] for z in logits if z is not None)
+
+
 LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elementwise]] = {
     "mse_loss": _regression(_mse),
     "l1_loss": _regression(_l1),
@@ -898,6 +961,8 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "poly_loss_cross_entropy": poly_loss_cross_entropy,
     "generalized_kl_divergence": generalized_kl_divergence,
     "sparsemax_loss": sparsemax_loss,
+    "sampled_softmax_loss": _sampled_loss(_sampled_softmax),
+    "nce_loss": _sampled_loss(_nce),
 }
 
 

@@ -1745,6 +1745,77 @@ def test_sparsemax_loss_is_the_two_class_sparsemax_fenchel_young_loss():
     assert_exact(loss("sparsemax_loss", row), [0.5625, 0.0625])
 
 
+# === sampled_softmax_loss, nce_loss ===============================================================
+#
+# One feature x = 1 and weights (0, log 2, log 3) for classes (0, 1, 2), biases 0, expected counts
+# 1 (log Q = 0): the logits are x·W[c] = 0, log 2, log 3, so e^logit = 1, 2, 3.
+
+
+def sampled_case(labels, sampled, true_q=None, sampled_q=None):
+    labels = np.array(labels, dtype=np.int64)
+    sampled = np.array(sampled, dtype=np.int64)
+    return {
+        "inputs": np.ones((len(labels), 1)),
+        "weights": np.array([[0.0], [math.log(2)], [math.log(3)]]),
+        "biases": np.zeros(3),
+        "labels": labels,
+        "sampled": sampled,
+        "true_expected_count": np.ones(labels.shape) if true_q is None else np.array(true_q),
+        "sampled_expected_count": np.ones(len(sampled))
+        if sampled_q is None
+        else np.array(sampled_q),
+    }
+
+
+def test_sampled_softmax_loss_is_cross_entropy_over_the_true_and_sampled_logits():
+    # −log(1 / (1 + 2 + 3)) = log 6
+    assert_close(loss("sampled_softmax_loss", sampled_case([[0]], [1, 2])), [math.log(6)])
+    # two true classes, target ½ each: −½ (log 1/6 + log 2/6) = ½ log 18
+    assert_close(loss("sampled_softmax_loss", sampled_case([[0, 1]], [2])), [0.5 * math.log(18)])
+    # log Q subtracted: the true logit 0 − log 2, sampled 2 and 3: log 2 + log(½ + 2 + 3) = log 11
+    halved = sampled_case([[0]], [1, 2], true_q=[[2.0]])
+    assert_close(loss("sampled_softmax_loss", halved), [math.log(11)])
+    assert_close(loss("sampled_softmax_loss", halved, subtract_log_q=False), [math.log(6)])
+
+
+def test_sampled_softmax_loss_removes_accidental_hits_and_counts_repeats():
+    # class 0 sampled too: removed, log(1 + 2) = log 3; kept, log(1 + 1 + 2) = log 4
+    hit = sampled_case([[0]], [0, 1])
+    assert_close(loss("sampled_softmax_loss", hit, remove_accidental_hits=True), [math.log(3)])
+    assert_close(loss("sampled_softmax_loss", hit), [math.log(4)])
+    # class 1 sampled twice: log(1 + 2 + 2) = log 5, and its bias gathers both shares 2·⅖
+    twice = sampled_case([[0]], [1, 1])
+    assert_close(loss("sampled_softmax_loss", twice), [math.log(5)])
+    assert_close(grads("sampled_softmax_loss", twice)["biases"], [-0.8, 0.8, 0.0])
+
+
+def test_sampled_softmax_loss_gradient_is_softmax_minus_target():
+    # softmax (1/6, 2/6, 3/6) minus target (1, 0, 0), chained to b (1 each), W (x = 1) and x (W)
+    g = grads("sampled_softmax_loss", sampled_case([[0]], [1, 2]))
+    assert_close(g["biases"], [-5 / 6, 1 / 3, 0.5])
+    assert_close(g["weights"], [[-5 / 6], [1 / 3], [0.5]])
+    assert_close(g["inputs"], [[math.log(2) / 3 + math.log(3) / 2]])
+
+
+def test_nce_loss_is_one_logistic_loss_per_logit():
+    # softplus(0) − 0 + softplus(log 2) + softplus(log 3) = log 2 + log 3 + log 4 = log 24
+    assert_close(loss("nce_loss", sampled_case([[0]], [1, 2])), [math.log(24)])
+    # the accidental hit's softplus(0) = log 2 is removed: log 2 + log 3 = log 6
+    hit = sampled_case([[0]], [0, 1])
+    assert_close(loss("nce_loss", hit, remove_accidental_hits=True), [math.log(6)])
+    assert_close(loss("nce_loss", hit), [math.log(12)])
+    # two true classes, target ½: softplus(0) + softplus(log 2) − ½ log 2 + softplus(log 3)
+    expected = math.log(2) + math.log(3) - 0.5 * math.log(2) + math.log(4)
+    assert_close(loss("nce_loss", sampled_case([[0, 1]], [2])), [expected])
+
+
+def test_nce_loss_gradient_is_sigmoid_minus_target():
+    # σ(0) − 1 = −½, σ(log 2) = ⅔, σ(log 3) = ¾
+    g = grads("nce_loss", sampled_case([[0]], [1, 2]))
+    assert_close(g["biases"], [-0.5, 2 / 3, 0.75])
+    assert_close(g["inputs"], [[2 / 3 * math.log(2) + 0.75 * math.log(3)]])
+
+
 # === coverage of the catalogue ====================================================================
 
 

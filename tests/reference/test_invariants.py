@@ -766,7 +766,10 @@ def single_element(p: Problem, index: tuple[int, ...], out_shape: tuple[int, ...
         elif kind == "per_vector":
             axis = p.batch_axis(name)
             if axis is None:
+                # shared by every item (the sampled losses' class weights): the other items'
+                # cotangent is 0, so the whole gradient is the one item's
                 sub[name] = arr
+                place[name] = lambda g: g
                 continue
             n = index[0]
             sub[name] = np.take(arr, [n], axis=axis)

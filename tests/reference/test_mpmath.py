@@ -86,6 +86,8 @@ ELEMENTS = {
     # Rescaling weights are O(1) or exactly 0: a weight of 1e-250 makes w·ℓ underflow before the
     # weighted mean divides by Σw, an artefact of any float64 evaluation, not of a formula.
     "weight": _mix(st.floats(1e-3, 2.0), (0.0, 1.0)),
+    # a sampler's expected counts: positive, from the rare class (1e-300: log Q = −690.8) to many
+    "expected count": _mix(st.floats(1e-3, 10.0), (1e-300, 0.5, 1.0, 1e10)),
 }
 
 # The smallest value of each integer domain (the largest is C − 1): −1 ends a multilabel row.
@@ -737,6 +739,37 @@ STRESS = [
         dict(
             input=f(-1.0, 1.0, -1.0 + 2 * U, 1.0 - U, 700.0, -700.0, 1e-300, 1e300),
             target=f(0.0, 0.0, 0.0, 1.0, 1.0, 1.0, 0.0, 0.0),
+        ),
+    ),
+    (
+        # logits 700 apart (a log-sum-exp of far-apart terms), log Q of 1e-300 (+690.8), a true
+        # class also sampled twice, and two true classes of the second item
+        "sampled-far-apart-logits",
+        "sampled_softmax_loss",
+        {"remove_accidental_hits": True},
+        dict(
+            inputs=f(1.0, -1.0, 30.0, 0.5).reshape(2, 2),
+            weights=f(700.0, 0.0, -700.0, 1e-300, 0.5, 0.5).reshape(3, 2),
+            biases=f(0.0, 1e-8, -30.0),
+            labels=idx(0, 2, 1, 2).reshape(2, 2),
+            sampled=idx(1, 0, 1),
+            true_expected_count=f(1e-300, 1.0, 0.5, 1e10).reshape(2, 2),
+            sampled_expected_count=f(1.0, 1e-300, 0.5),
+        ),
+    ),
+    (
+        # softplus of logits ±700 and of a logit near 0 beside a product of 1e-300
+        "nce-far-apart-logits",
+        "nce_loss",
+        {},
+        dict(
+            inputs=f(1.0, -1.0, 30.0, 0.5).reshape(2, 2),
+            weights=f(700.0, 0.0, -700.0, 1e-300, 0.5, 0.5).reshape(3, 2),
+            biases=f(0.0, 1e-8, -30.0),
+            labels=idx(0, 2).reshape(2, 1),
+            sampled=idx(1, 0),
+            true_expected_count=f(1e-300, 1.0).reshape(2, 1),
+            sampled_expected_count=f(1.0, 0.5),
         ),
     ),
 ]

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from ...base import Divergence, Example
 from ..generic import range_overflow
-from . import binary, classification, distribution, embedding, sequence
+from . import binary, classification, distribution, embedding, sampled, sequence
 
-FAMILIES = (binary, classification, distribution, embedding, sequence)
+FAMILIES = (binary, classification, distribution, embedding, sequence, sampled)
 
 # Within a loss the judge takes the first entry that explains a part, so each family keeps its
 # value entries ahead of its error-only rows.
