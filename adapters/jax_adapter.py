@@ -447,6 +447,14 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     ),
     "cosine_similarity": _cosine("cosine_similarity"),
     "cosine_distance": _cosine("cosine_distance"),
+    "categorical_focal_crossentropy": _not_offered(
+        f"{OPTAX} has no softmax focal loss (sigmoid_focal_loss is the binary one, mapped under "
+        "its own name); Keras' CategoricalFocalCrossentropy is its home"
+    ),
+    "categorical_generalized_cross_entropy": _not_offered(
+        f"{OPTAX} has no generalized cross-entropy; Keras' CategoricalGeneralizedCrossEntropy is "
+        "its home"
+    ),
 }
 
 

@@ -293,6 +293,13 @@ MAPPINGS: dict[str, Builder] = {
     "multiclass_perceptron_loss": not_offered(
         "TensorFlow has no multiclass perceptron loss (neither tf.nn nor keras.losses)"
     ),
+    "categorical_focal_crossentropy": keras_only(
+        "categorical_focal_crossentropy", "keras.losses.CategoricalFocalCrossentropy"
+    ),
+    "categorical_generalized_cross_entropy": keras_only(
+        "categorical_generalized_cross_entropy",
+        "keras.losses.CategoricalGeneralizedCrossEntropy",
+    ),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -76,6 +76,15 @@ NOT_OFFERED = {
         "torch has no multiclass perceptron loss max_j x_j − x_y (multi_margin_loss(margin=0) "
         "sums the hinges of every wrong class and divides by C)"
     ),
+    "categorical_focal_crossentropy": (
+        "torch has no softmax focal loss (neither torch.nn.functional nor torch.nn; "
+        "torchvision's focal loss is the sigmoid one): Keras' CategoricalFocalCrossentropy is its "
+        "home"
+    ),
+    "categorical_generalized_cross_entropy": (
+        "torch has no generalized cross-entropy (neither torch.nn.functional nor torch.nn): "
+        "Keras' CategoricalGeneralizedCrossEntropy is its home"
+    ),
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).
