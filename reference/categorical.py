@@ -159,8 +159,8 @@ def categorical_generalized_cross_entropy(a, p) -> Elementwise:
     softmax, no renormalisation). q = 1 is 1 − p_y (MAE on the true-class probability, up to the
     paper's factor 2 over a one-hot target); q → 0 is −log p_y (cross-entropy). Domain: x
     probabilities in [0, 1] (enforced), class axis last; y a class index in [0, C) (enforced);
-    q in (0, 1]. ∂ℓ/∂x_{n, y} = −p_y^(q−1), 0 at the other classes: −inf at p_y = 0 for q < 1
-    (the value stays 1/q), and −1 there for q = 1.
+    q in (0, 1]. Smooth in p_y > 0: ∂ℓ/∂x_{n, y} = −p_y^(q−1), 0 at the other classes; at the
+    boundary p_y = 0 it is −inf for q < 1 (the value stays 1/q), and −1 there for q = 1.
     """
     py = _true_class(a)
     q = p["q"]
