@@ -153,6 +153,7 @@ FUNCTIONS = {
     "CategoricalCrossentropy": "categorical_crossentropy",
     "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
     "KLDivergence": "kl_divergence",
+    "CategoricalGeneralizedCrossEntropy": "categorical_generalized_cross_entropy",
 }
 # keras.losses.poisson is left out: its one configuration, poisson_nll_loss[log_input=False,
 # full=False, none], is a triple of options the ci profile's pairwise selection does not reach,
@@ -481,6 +482,22 @@ MAPPINGS: dict[str, Builder] = {
         "tf.nn.sigmoid_cross_entropy_with_logits"
     ),
 }
+
+
+def categorical_generalized_cross_entropy(config):
+    if config["q"] >= 1:
+        return NotOffered(
+            "keras.losses.CategoricalGeneralizedCrossEntropy raises ValueError for q outside "
+            "(0, 1) (keras/src/losses/losses.py:1595 at 3.15.1): q = 1, the MAE end, is refused"
+        )
+    return keras_recipe("CategoricalGeneralizedCrossEntropy", config, q=config["q"])
+
+
+MAPPINGS.update(
+    {
+        "categorical_generalized_cross_entropy": categorical_generalized_cross_entropy,
+    }
+)
 
 # --- the source executed by run and printed by snippet, per backend -------------------------------
 
