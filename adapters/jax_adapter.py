@@ -475,6 +475,14 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "nce_loss": _not_offered(
         "optax has no noise-contrastive estimation loss (no candidate sampling)"
     ),
+    "categorical_focal_crossentropy": _not_offered(
+        f"{OPTAX} has no softmax focal loss (sigmoid_focal_loss is the binary one, mapped under "
+        "its own name); Keras' CategoricalFocalCrossentropy is its home"
+    ),
+    "categorical_generalized_cross_entropy": _not_offered(
+        f"{OPTAX} has no generalized cross-entropy; Keras' CategoricalGeneralizedCrossEntropy is "
+        "its home"
+    ),
 }
 
 

@@ -159,6 +159,7 @@ FUNCTIONS = {
     # one configuration, poisson_nll_loss[log_input=False, full=False, none]: a triple of options
     # pairwise covering need not reach, which cases.selection.REQUIRED adds to the ci subset
     "Poisson": "poisson",
+    "CategoricalGeneralizedCrossEntropy": "categorical_generalized_cross_entropy",
 }
 
 # Functions also offered at reduction "sum", as keras.ops.sum of their per-sample values: the
@@ -524,6 +525,22 @@ MAPPINGS["multiclass_hinge_loss"] = not_offered(
     "keeps the target's own entry in its max as (1 − 1)·x_y = 0: max(0, 1 + max(0, max_{j≠y} "
     "x_j) − x_y), which differs from this Crammer-Singer hinge where every wrong score is "
     "negative; one_hot(target) into it would be a different loss, not a conversion"
+)
+
+
+def categorical_generalized_cross_entropy(config):
+    if config["q"] >= 1:
+        return NotOffered(
+            "keras.losses.CategoricalGeneralizedCrossEntropy raises ValueError for q outside "
+            "(0, 1) (keras/src/losses/losses.py:1595 at 3.15.1): q = 1, the MAE end, is refused"
+        )
+    return keras_recipe("CategoricalGeneralizedCrossEntropy", config, q=config["q"])
+
+
+MAPPINGS.update(
+    {
+        "categorical_generalized_cross_entropy": categorical_generalized_cross_entropy,
+    }
 )
 
 # --- the source executed by run and printed by snippet, per backend -------------------------------

@@ -365,6 +365,13 @@ MAPPINGS: dict[str, Builder] = {
     "sparsemax_loss": not_offered("tf.nn has no sparsemax loss (TF Addons' is a separate package)"),
     "sampled_softmax_loss": sampled("sampled_softmax_loss"),
     "nce_loss": sampled("nce_loss"),
+    "categorical_focal_crossentropy": keras_only(
+        "categorical_focal_crossentropy", "keras.losses.CategoricalFocalCrossentropy"
+    ),
+    "categorical_generalized_cross_entropy": keras_only(
+        "categorical_generalized_cross_entropy",
+        "keras.losses.CategoricalGeneralizedCrossEntropy",
+    ),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

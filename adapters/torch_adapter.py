@@ -91,6 +91,15 @@ NOT_OFFERED = {
     "sparsemax_loss": "torch has no sparsemax loss (nor sparsemax / sparse_plus)",
     "sampled_softmax_loss": "torch has no sampled softmax loss (no candidate-sampling API)",
     "nce_loss": "torch has no noise-contrastive estimation loss (no candidate-sampling API)",
+    "categorical_focal_crossentropy": (
+        "torch has no softmax focal loss (neither torch.nn.functional nor torch.nn; "
+        "torchvision's focal loss is the sigmoid one): Keras' CategoricalFocalCrossentropy is its "
+        "home"
+    ),
+    "categorical_generalized_cross_entropy": (
+        "torch has no generalized cross-entropy (neither torch.nn.functional nor torch.nn): "
+        "Keras' CategoricalGeneralizedCrossEntropy is its home"
+    ),
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import categorical as _categorical
 from . import params as P
 from ._math import log_softmax, sigmoid, softmax_complement, softplus, times_or_zero
 from .domains import (
@@ -1301,4 +1302,6 @@ LOSSES = (
         element_kind="per_vector",
         unbatched=("(C)", "(N, C)"),
     ),
+    # the softmax focal loss and the generalized cross-entropy (Keras), in their own module
+    *_categorical.LOSSES,
 )

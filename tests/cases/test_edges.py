@@ -92,16 +92,25 @@ def _diff(case):
     return x["input"] - x["target"]
 
 
-def _picked(case, value):
+def _targets(case):
+    """The target classes as a mask of the input's shape: an index target's entry per row, or,
+    for a target of the input's shape (one-hot or soft labels), the classes of positive mass."""
     x, t = case.rounded()["input"], case.arrays["target"]
-    return x[np.arange(len(t)), t] == value
+    if np.shape(t) == np.shape(x):
+        return x, t > 0
+    mask = np.zeros(x.shape, bool)
+    mask[np.arange(len(t)), t] = True
+    return x, mask
+
+
+def _picked(case, value):
+    x, mask = _targets(case)
+    return x[mask] == value
 
 
 def _off_target(case, value):
-    x, t = case.rounded()["input"], case.arrays["target"]
-    others = np.ones(x.shape, bool)
-    others[np.arange(len(t)), t] = False
-    return np.any(x[others] == value)
+    x, mask = _targets(case)
+    return np.any(x[~mask] == value)
 
 
 # Label text -> what must be true of the case's arrays (as the framework sees them). This is

@@ -857,6 +857,49 @@ def ctc_loss(a, p) -> Elementwise:
     return Elementwise(values, scales, factors={"mean": np.array(lengths, dtype=object)})
 
 
+def categorical_focal_crossentropy(a, p) -> Elementwise:
+    """−α Σ_c t_c (1 − p_c)^γ log p_c with p = softmax(x) over the last axis (Keras
+    CategoricalFocalCrossentropy, from_logits=True, its docstring's FL = α (1 − p)^γ CE without
+    its clip). With o_c = Σ_{k≠c} e^{x_k − x_c}: −log p_c = log1p(o_c) and 1 − p_c = o_c/(1 + o_c),
+    both accurate however close p_c is to 1. Scale: the value (the terms are all ≥ 0)."""
+    x, t = a["input"], a["target"]
+    alpha, gamma = mpf(p["alpha"]), mpf(p["gamma"])
+    x2, t2 = x.reshape(-1, x.shape[-1]), t.reshape(-1, t.shape[-1])
+    values = obj(len(x2))
+    for n, (row, trow) in enumerate(zip(x2, t2, strict=True)):
+        xs = [mpf(v) for v in row]
+        terms = []
+        for c, xc in enumerate(xs):
+            rest = xs[:c] + xs[c + 1 :]
+            if xc == mpmath.inf or all(v == -mpmath.inf for v in xs):
+                # e^x_c / Σ e^x_k is inf/inf (the catalogue's log-softmax: NaN), or 0/0
+                m, nl = mpmath.nan, mpmath.nan
+            elif xc == -mpmath.inf:
+                m, nl = ONE, mpmath.inf
+            else:
+                o = mpmath.fsum(mpmath.exp(v - xc) for v in rest)
+                m, nl = (ONE, mpmath.inf) if mpmath.isinf(o) else (o / (1 + o), mpmath.log1p(o))
+            terms.append(coef_times(mpf(trow[c]), lambda m=m, nl=nl: m**gamma * nl))
+        values[n] = coef_times(alpha, lambda terms=terms: mpmath.fsum(terms))
+    values = values.reshape(x.shape[:-1])
+    return Elementwise(values, np.vectorize(abs, otypes=[object])(values))
+
+
+def categorical_generalized_cross_entropy(a, p) -> Elementwise:
+    """(1 − p_y^q)/q with p_y the input at the target class (Zhang & Sabuncu 2018, eq. 6; Keras
+    CategoricalGeneralizedCrossEntropy). p_y^q − 1 = expm1(q log p_y), accurate near p_y = 1.
+    Scale: the value (a single term)."""
+    x, y = a["input"], np.asarray(a["target"])
+    q = mpf(p["q"])
+    x2, labels = x.reshape(-1, x.shape[-1]), y.reshape(-1)
+    values = obj(len(labels))
+    for n, (row, label) in enumerate(zip(x2, labels, strict=True)):
+        py = mpf(row[int(label)])
+        values[n] = 1 / q if py == 0 else -mpmath.expm1(q * mpmath.log(py)) / q
+    values = values.reshape(y.shape)
+    return Elementwise(values, np.vectorize(abs, otypes=[object])(values))
+
+
 # The mpmath twin of each loss, found by the loss's registry name (formula() says what to add when
 # one is missing).
 
@@ -963,6 +1006,8 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "sparsemax_loss": sparsemax_loss,
     "sampled_softmax_loss": _sampled_loss(_sampled_softmax),
     "nce_loss": _sampled_loss(_nce),
+    "categorical_focal_crossentropy": categorical_focal_crossentropy,
+    "categorical_generalized_cross_entropy": categorical_generalized_cross_entropy,
 }
 
 

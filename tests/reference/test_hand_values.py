@@ -1816,6 +1816,83 @@ def test_nce_loss_gradient_is_sigmoid_minus_target():
     assert_close(g["inputs"], [[2 / 3 * math.log(2) + 0.75 * math.log(3)]])
 
 
+# === categorical_focal_crossentropy ===============================================================
+
+# logits [0, ln 3]: softmax [1/4, 3/4]. One-hot target 1: −α (1/4)² log(3/4) = α·log(4/3)/16;
+# target 0: −α (3/4)² log(1/4) = α·(9/16)·2 ln 2.
+FOCAL2 = {"input": [[0.0, LN3], [0.0, LN3]], "target": [[0.0, 1.0], [1.0, 0.0]]}
+
+
+def test_categorical_focal_crossentropy_one_hot_values():
+    expected = [math.log(4.0 / 3.0) / 64.0, 0.25 * (9.0 / 16.0) * 2.0 * LOG2]  # 0.004495, 0.194
+    assert_close(loss("categorical_focal_crossentropy", FOCAL2), expected)
+    assert_close(
+        loss("categorical_focal_crossentropy", FOCAL2, alpha=1.0, reduction="mean"),
+        (math.log(4.0 / 3.0) / 16.0 + (9.0 / 16.0) * 2.0 * LOG2) / 2.0,
+    )
+
+
+def test_categorical_focal_crossentropy_soft_target_weighs_each_class_by_its_own_factor():
+    # t = [½, ½]: α [½ (3/4)² ln 4 + ½ (1/4)² ln(4/3)], each class with its own (1 − p_c)²
+    soft = {"input": [[0.0, LN3]], "target": [[0.5, 0.5]]}
+    expected = 0.25 * (0.5 * (9.0 / 16.0) * 2.0 * LOG2 + 0.5 * math.log(4.0 / 3.0) / 16.0)
+    assert_close(loss("categorical_focal_crossentropy", soft), [expected])
+
+
+def test_categorical_focal_crossentropy_gradient_two_classes():
+    # ℓ = α m² (−log p), p = σ(d), m = 1 − p, d = x1 − x0: dℓ/dd = α (2 p m² log p − m³);
+    # at p = 3/4: α (3/32 · log(3/4) − 1/64), and dℓ/dx0 = −dℓ/dd
+    one = {"input": [[0.0, LN3]], "target": [[0.0, 1.0]]}
+    dd = 0.25 * (3.0 / 32.0 * math.log(0.75) - 1.0 / 64.0)
+    g = grads("categorical_focal_crossentropy", one)
+    assert_close(g["input"], [[-dd, dd]])
+    # ∂ℓ/∂t_c = −α (1 − p_c)² log p_c: [α (9/16) ln 4, α (1/16) ln(4/3)]
+    assert_close(g["target"], [[0.25 * 9.0 / 8.0 * LOG2, 0.25 * math.log(4.0 / 3.0) / 16.0]])
+
+
+def test_categorical_focal_crossentropy_gamma_0_alpha_1_is_cross_entropy():
+    # logits [0, 1, 2], target 2: −log softmax = L − 2; gradient softmax − onehot
+    one = {"input": [[0.0, 1.0, 2.0]], "target": [[0.0, 0.0, 1.0]]}
+    assert_close(loss("categorical_focal_crossentropy", one, alpha=1.0, gamma=0.0), [L - 2.0])
+    g = grads("categorical_focal_crossentropy", one, alpha=1.0, gamma=0.0)["input"]
+    assert_close(g, [[1.0 / S, E / S, E * E / S - 1.0]])
+
+
+def test_categorical_focal_crossentropy_certain_class_gives_zero():
+    # p_y = 1 in float64 (logit 800 against 0: 1 − p = e^-800 underflows): (1 − p)^γ · log 1 = 0,
+    # and a target row of zeros gives 0
+    certain = {"input": [[800.0, 0.0], [1.0, 2.0]], "target": [[1.0, 0.0], [0.0, 0.0]]}
+    assert_exact(loss("categorical_focal_crossentropy", certain), [0.0, 0.0])
+    assert_exact(loss("categorical_focal_crossentropy", certain, gamma=0.0), [0.0, 0.0])
+
+
+# === categorical_generalized_cross_entropy ========================================================
+
+# p_y = 1/4 and 9/16, q = ½: (1 − ½)/½ = 1 and (1 − ¾)/½ = ½; ∂/∂p_y = −p_y^(−½) = −2, −4/3
+GCE = {"input": [[0.5, 0.25, 0.25], [9.0 / 16.0, 0.25, 0.1875]], "target": np.array([1, 0])}
+
+
+def test_categorical_generalized_cross_entropy_values_and_gradient():
+    assert_close(loss("categorical_generalized_cross_entropy", GCE), [1.0, 0.5])
+    assert_close(loss("categorical_generalized_cross_entropy", GCE, reduction="mean"), 0.75)
+    g = grads("categorical_generalized_cross_entropy", GCE)["input"]
+    assert_close(g, [[0.0, -2.0, 0.0], [-4.0 / 3.0, 0.0, 0.0]])
+
+
+def test_categorical_generalized_cross_entropy_q_1_is_one_minus_p():
+    assert_exact(loss("categorical_generalized_cross_entropy", GCE, q=1.0), [0.75, 7.0 / 16.0])
+    g = grads("categorical_generalized_cross_entropy", GCE, q=1.0)["input"]
+    assert_exact(g, [[0.0, -1.0, 0.0], [-1.0, 0.0, 0.0]])
+
+
+def test_categorical_generalized_cross_entropy_at_zero_probability():
+    # p_y = 0: the value is 1/q = 2, the gradient −0^(−½) = −inf (q = 1: −1)
+    zero = {"input": [0.0, 1.0], "target": np.array(0)}
+    assert loss("categorical_generalized_cross_entropy", zero) == 2.0
+    assert_exact(grads("categorical_generalized_cross_entropy", zero)["input"], [-math.inf, 0.0])
+    assert_exact(grads("categorical_generalized_cross_entropy", zero, q=1.0)["input"], [-1.0, 0.0])
+
+
 # === coverage of the catalogue ====================================================================
 
 

@@ -894,3 +894,48 @@ def test_batch_of_one_equals_the_unbatched_input(p: Problem):
     g, g_one = p.grads("sum"), q.grads("sum")
     for name in g:
         assert_exact(g_one[name], g[name][None] if g_one[name].ndim > g[name].ndim else g[name])
+
+
+# === the softmax focal loss and the generalized cross-entropy =====================================
+
+
+@SETTINGS
+@given(problems(names=["categorical_focal_crossentropy"]))
+def test_softmax_focal_loss_with_gamma_0_is_alpha_times_cross_entropy(p: Problem):
+    # (1 − p)^0 = 1: −α Σ t_c log p_c, the probability-target cross-entropy scaled by α (class axis
+    # last here, dim 1 there: the same for (C) and (N, C)), gradients included
+    ce = {"target_kind": "probability", "label_smoothing": 0.0, "ignore_index": None}
+    focal = p.value("none", gamma=0.0)
+    plain = R.evaluate("cross_entropy", p.arrays, {**ce, "reduction": "none"})
+    assert_tight(focal, p.params["alpha"] * plain, scale=1.0 + np.abs(plain))
+    cot = np.ones_like(focal)
+    g = p.grads("none", cot, gamma=0.0)
+    g_ce = R.value_and_vjp("cross_entropy", p.arrays, {**ce, "reduction": "none"}, cot)[1]
+    for name in ("input", "target"):
+        assert_tight(g[name], p.params["alpha"] * g_ce[name], scale=1.0 + np.abs(g_ce[name]))
+
+
+@SETTINGS
+@given(problems(names=["categorical_focal_crossentropy"]))
+def test_softmax_focal_loss_is_at_most_alpha_times_cross_entropy(p: Problem):
+    # 0 ≤ (1 − p_c)^γ ≤ 1 on each nonnegative term
+    ce = {"target_kind": "probability", "label_smoothing": 0.0, "ignore_index": None}
+    plain = R.evaluate("cross_entropy", p.arrays, {**ce, "reduction": "none"})
+    focal = p.value("none")
+    assert np.all(focal >= 0)
+    assert np.all(focal <= p.params["alpha"] * plain * (1 + 1e-13) + 1e-300)
+
+
+@SETTINGS
+@given(problems(names=["categorical_generalized_cross_entropy"]))
+def test_generalized_cross_entropy_spans_mae_and_cross_entropy(p: Problem):
+    x, y = p.arrays["input"], p.arrays["target"]
+    py = np.take_along_axis(x, y[..., None], axis=-1)[..., 0]
+    # q = 1: 1 − p_y exactly (MAE on the true-class probability)
+    assert_tight(p.value("none", q=1.0), 1.0 - py, scale=1.0)
+    # q → 0: (1 − p^q)/q = −log p − q log²p/2 + …; at q = 1e-9 within 1e-9·log²p of −log p
+    assume(np.all(py > 1e-3))
+    small = p.value("none", q=1e-9)
+    assert np.all(np.abs(small + np.log(py)) <= 1e-9 * np.log(py) ** 2 + 1e-12)
+    # decreasing in q for p in (0, 1): the MAE end is the smallest
+    assert np.all(p.value("none", q=1.0) <= p.value("none", q=0.5) + 1e-15)

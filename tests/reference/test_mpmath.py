@@ -772,6 +772,42 @@ STRESS = [
             sampled_expected_count=f(1.0, 0.5),
         ),
     ),
+    (
+        # a confident class (1 − p of 1e-300 and 2⁻⁵³), logits of ±700, a −inf logit with a 0
+        # target, and soft labels
+        "focal-confident-and-far",
+        "categorical_focal_crossentropy",
+        {},
+        dict(
+            input=np.array([[690.0, 0.0, -700.0], [30.0, 30.0 - 36.7, -1e-300], [0.0, -INF, 1.0]]),
+            target=np.array([[1.0, 0.0, 0.0], [0.25, 0.75, 0.0], [0.5, 0.0, 0.5]]),
+        ),
+    ),
+    (
+        "focal-as-cross-entropy",
+        "categorical_focal_crossentropy",
+        {"alpha": 1.0, "gamma": 0.0},
+        dict(
+            input=np.array([[700.0, -700.0, 0.0], [1e-300, 0.0, -1e-300]]),
+            target=np.array([[0.0, 1.0, 0.0], [U, 1.0 - U, 0.0]]),
+        ),
+    ),
+    (
+        # p_y one ulp below 1 (1 − p^q = q·2⁻⁵³ by cancellation), 1e-300, 0 and 1
+        "gce-near-one-and-zero",
+        "categorical_generalized_cross_entropy",
+        {},
+        dict(
+            input=np.array([[1.0 - U, U], [1e-300, 1.0], [0.0, 0.5], [0.5, 1.0]]),
+            target=idx(0, 0, 0, 1),
+        ),
+    ),
+    (
+        "gce-mae",
+        "categorical_generalized_cross_entropy",
+        {"q": 1.0},
+        dict(input=np.array([[1.0 - U, U], [1e-300, 1.0], [0.0, 0.5]]), target=idx(0, 0, 0)),
+    ),
 ]
 
 

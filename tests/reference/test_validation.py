@@ -254,6 +254,7 @@ BAD_VALUES = {
     "be True or False": (1, 0, "True", None),
     "be 'index' or 'probability'": ("indices", None),
     "be 'sign' or 'binary'": ("±1", None, True),
+    "be a real number in (0, 1]": (0, 0.0, 1.5, -0.5, True, None),
     "be None or an integer class value whose targets are skipped": (1.5, "-100", True),
     "be 'stirling' or 'lgamma'": ("exact", None),
     "be an integer ≥ 0 (the blank's class index)": (-1, 1.5, True, "0", None),

@@ -26,11 +26,21 @@ from . import (
     classification,
     distribution,
     embedding,
+    generalized_ce,
     precision,
     regression,
 )
 
-FAMILIES = (regression, binary, classification, distribution, precision, embedding, categorical)
+FAMILIES = (
+    regression,
+    binary,
+    classification,
+    distribution,
+    precision,
+    embedding,
+    categorical,
+    generalized_ce,
+)
 BACKEND_NAMES = ("tensorflow", "jax", "torch")
 
 
