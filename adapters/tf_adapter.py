@@ -293,6 +293,8 @@ MAPPINGS: dict[str, Builder] = {
     "multiclass_perceptron_loss": not_offered(
         "TensorFlow has no multiclass perceptron loss (neither tf.nn nor keras.losses)"
     ),
+    "dice_loss": keras_only("dice_loss", "keras.losses.Dice"),
+    "tversky_loss": keras_only("tversky_loss", "keras.losses.Tversky"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

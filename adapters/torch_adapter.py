@@ -76,6 +76,13 @@ NOT_OFFERED = {
         "torch has no multiclass perceptron loss max_j x_j − x_y (multi_margin_loss(margin=0) "
         "sums the hinges of every wrong class and divides by C)"
     ),
+    **{
+        loss: (
+            "torch has no overlap (Dice, Tversky) loss: neither torch.nn.functional nor torch.nn "
+            "(it lives in third-party packages such as MONAI)"
+        )
+        for loss in ("dice_loss", "tversky_loss")
+    },
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

@@ -11,7 +11,15 @@ import importlib
 
 from .spec import ByParam, LossSpec
 
-FAMILIES = ("regression", "binary", "classification", "distribution", "embedding", "sequence")
+FAMILIES = (
+    "regression",
+    "binary",
+    "classification",
+    "distribution",
+    "embedding",
+    "sequence",
+    "overlap",
+)
 
 
 def _collect() -> dict[str, LossSpec]:
