@@ -20,9 +20,9 @@ import dataclasses
 
 from ...base import Divergence
 from ..generic import range_overflow
-from . import binary, classification, distribution, precision, regression
+from . import binary, classification, distribution, overlap, precision, regression
 
-FAMILIES = (regression, binary, classification, distribution, precision)
+FAMILIES = (regression, binary, classification, distribution, precision, overlap)
 BACKEND_NAMES = ("tensorflow", "jax", "torch")
 
 
