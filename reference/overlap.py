@@ -157,10 +157,21 @@ def _value_scale(ratio):
     return value
 
 
+def _chain_terms(prob, dprob, p):
+    """The size of the terms of the logit's chain factor as autodiff evaluates it: σ·(1 − σ) from
+    the forward's rounded σ (JAX's default rule for lax.logistic, jax/_src/lax/lax.py:4523-4529
+    at 0.10.2; torch's sigmoid_backward and TensorFlow's SigmoidGrad alike), whose subtraction
+    adds terms of size 1 and σ: σ·(1 + σ). Where σ rounds to 1 the factor is 0 while σ(x)σ(−x)
+    is not; its absolute error u·σ is what the reference's σ(−x) avoids and a standard evaluation
+    makes (as 1 − p_t in the focal loss's term scale)."""
+    return prob * (1.0 + prob) if p["logits"] else dprob
+
+
 def _grad_scale(ratio):
     def grads(a, p, c):
         r = ratio(p)
         prob, dprob, t, q, d, size = _terms(a, p, r)
+        dprob = _chain_terms(prob, dprob, p)
         with np.errstate(invalid="ignore", divide="ignore"):
             rel = (1.0 + size / np.abs(d))[..., None]
             cq = (np.asarray(c, dtype=np.float64) / np.abs(d))[..., None]
