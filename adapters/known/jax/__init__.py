@@ -33,7 +33,16 @@ from __future__ import annotations
 from reference.contract import Divergence
 
 from ..generic import range_overflow
-from . import binary, classification, distribution, embedding, errors, regression, sequence
+from . import (
+    binary,
+    classification,
+    distribution,
+    embedding,
+    errors,
+    overlap,
+    regression,
+    sequence,
+)
 
 # The judge credits a failed part to the first applicable entry in this order: per loss, the
 # value and gradient entries come before the error-only rows.
@@ -45,6 +54,7 @@ DIVERGENCES: list[Divergence] = [
     *embedding.DIVERGENCES,
     *sequence.DIVERGENCES,
     *errors.DIVERGENCES,
+    *overlap.DIVERGENCES,
     # generic: a non-finite result where an intermediate overflows the input dtype (jax.numpy
     # computes in the dtype its inputs promote to)
     range_overflow("JAX", "https://docs.jax.dev/en/latest/type_promotion.html"),
