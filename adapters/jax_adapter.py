@@ -483,6 +483,8 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
         f"{OPTAX} has no generalized cross-entropy; Keras' CategoricalGeneralizedCrossEntropy is "
         "its home"
     ),
+    "dice_loss": lambda c: _dice_loss(c),
+    "tversky_loss": lambda c: _tversky_loss(c),
 }
 
 
@@ -506,6 +508,46 @@ ALTERNATIVES: dict[str, dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffe
         )
     },
 }
+
+
+# optax's dice losses (optax/losses/_segmentation.py at 0.2.8) are the Tversky form
+# 1 − (I + s)/(I + α(P − I) + β(T − I) + s) per class, on logits through a sigmoid (one class) or
+# a softmax; with apply_softmax/apply_sigmoid=False they insist that the predictions sum to 1
+# along the class axis (lines 153-162), which a single-class probability never does but at 1.
+OPTAX_PROBABILITIES = (
+    "optax's dice losses with apply_sigmoid/apply_softmax=False check that the predictions sum "
+    "to 1 along the class axis (optax/losses/_segmentation.py:153-162 at 0.2.8): a binary mask's "
+    "single class of probabilities fails that check unless every probability is 1 (and under "
+    "jax.jit the check cannot run at all)"
+)
+SEGMENTATION_AXIS = (
+    "input[..., None], target[..., None]: one class on a trailing axis, so optax sums over the "
+    "D axis (its default axis, all but the first and the last) and applies the sigmoid"
+)
+
+
+def _dice_loss(c):
+    if not c["logits"]:
+        return NotOffered(OPTAX_PROBABILITIES)
+    return _reduced(
+        c,
+        f"optax.losses.binary_dice_loss(input, target, smooth={c['smooth'] / 2!r})",
+        (
+            "smooth = canonical smooth / 2: optax's ratio (I + s)/(I + ½(P − I) + ½(T − I) + s) "
+            "= (2I + 2s)/(P + T + 2s)",
+        ),
+    )
+
+
+def _tversky_loss(c):
+    if not c["logits"]:
+        return NotOffered(OPTAX_PROBABILITIES)
+    return _reduced(
+        c,
+        "optax.losses.dice_loss(input[..., None], target[..., None], "
+        f"alpha={c['alpha']!r}, beta={c['beta']!r}, smooth={c['smooth']!r})",
+        (SEGMENTATION_AXIS,),
+    )
 
 
 # --- what the installed release offers ----------------------------------------------------------

@@ -160,6 +160,7 @@ FUNCTIONS = {
     # pairwise covering need not reach, which cases.selection.REQUIRED adds to the ci subset
     "Poisson": "poisson",
     "CategoricalGeneralizedCrossEntropy": "categorical_generalized_cross_entropy",
+    "Dice": "dice",
 }
 
 # Functions also offered at reduction "sum", as keras.ops.sum of their per-sample values: the
@@ -168,6 +169,11 @@ FUNCTIONS = {
 # canonical sum. Every other function averages or sums the last axis of elementwise losses, where
 # a sum of its values is not the canonical sum.
 SUMMED_FUNCTIONS = frozenset({"sparse_categorical_crossentropy"})
+# keras.losses.dice at axis=-1 returns one ratio per item, the canonical elements too; the ci
+# profile reaches its mapped configurations only at sum (dice_loss[smooth=0.0,sum]).
+# keras.losses.tversky is left out as poisson is: its smooth = 0 probability configurations at
+# none or sum are triples the pairwise selection does not reach, so CI would never run it.
+SUMMED_FUNCTIONS |= {"dice"}
 
 
 def keras_recipe(
@@ -428,6 +434,33 @@ def keras_margin(cls: str) -> Builder:
     return build
 
 
+# Keras' Dice and Tversky (keras/src/losses/losses.py:2564-2654 at 3.15.1) take probabilities and
+# add no smoothing to the numerator; their denominator adds keras.config.epsilon(), registered as
+# a convention (adapters/known/keras/overlap.py). axis=-1 gives the canonical per-item ratio of an
+# (N, D) batch; Keras' default axis=None would pool the whole batch into one ratio.
+OVERLAP_NOT_OFFERED = {
+    "logits": (
+        "keras.losses.Dice and Tversky take probabilities and have no from_logits; the sigmoid "
+        "would be the adapter's"
+    ),
+    "smooth": (
+        "Keras' Dice and Tversky have no smoothing argument: the numerator gets none and the "
+        "denominator keras.config.epsilon() (keras/src/losses/losses.py:2604-2610, 2649-2652 at "
+        "3.15.1), which is smooth = 0 up to that ε"
+    ),
+}
+
+
+def keras_overlap(cls: str, config, **kwargs: Any) -> Recipe | NotOffered:
+    return not_offered_if(config, OVERLAP_NOT_OFFERED) or keras_recipe(
+        cls,
+        config,
+        conversions=("axis=-1: one ratio per item of (N, D), as the canonical loss",),
+        axis=-1,
+        **kwargs,
+    )
+
+
 MAPPINGS: dict[str, Builder] = {
     "mse_loss": keras_regression("MeanSquaredError"),
     "l1_loss": keras_regression("MeanAbsoluteError"),
@@ -489,6 +522,10 @@ MAPPINGS: dict[str, Builder] = {
     "sparsemax_loss": not_offered("keras.losses has none (keras.ops.sparse_plus is an activation)"),
     "sampled_softmax_loss": not_offered("keras.losses has no sampled softmax (the tf.nn column)"),
     "nce_loss": not_offered("keras.losses has no noise-contrastive estimation (the tf.nn column)"),
+    "dice_loss": lambda config: keras_overlap("Dice", config),
+    "tversky_loss": lambda config: keras_overlap(
+        "Tversky", config, alpha=config["alpha"], beta=config["beta"]
+    ),
 }
 
 # Keras' ε (keras.config.epsilon()): the lower bound of the norm in its L2 normalisation,

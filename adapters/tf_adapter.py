@@ -372,6 +372,8 @@ MAPPINGS: dict[str, Builder] = {
         "categorical_generalized_cross_entropy",
         "keras.losses.CategoricalGeneralizedCrossEntropy",
     ),
+    "dice_loss": keras_only("dice_loss", "keras.losses.Dice"),
+    "tversky_loss": keras_only("tversky_loss", "keras.losses.Tversky"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -100,6 +100,13 @@ NOT_OFFERED = {
         "torch has no generalized cross-entropy (neither torch.nn.functional nor torch.nn): "
         "Keras' CategoricalGeneralizedCrossEntropy is its home"
     ),
+    **{
+        loss: (
+            "torch has no overlap (Dice, Tversky) loss: neither torch.nn.functional nor torch.nn "
+            "(it lives in third-party packages such as MONAI)"
+        )
+        for loss in ("dice_loss", "tversky_loss")
+    },
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

@@ -19,6 +19,7 @@ FAMILIES = (
     "embedding",
     "sequence",
     "sampled",
+    "overlap",
 )
 
 

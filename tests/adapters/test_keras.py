@@ -237,19 +237,22 @@ def test_known_registry_imports_no_framework():
 # --- the loss functions beside the classes (alternative APIs) ----------------------------------
 
 SUMMED = "keras.losses.sparse_categorical_crossentropy"
+# per-item results, so keras.ops.sum of them is the canonical sum (keras_adapter.SUMMED_FUNCTIONS)
+SUMMED_APIS = {SUMMED, "keras.losses.dice"}
 
 
 def test_functions_are_offered_at_reduction_none_only(keras_adapter):
     """A Keras loss function has no reduction: it is an alternative API of its class's
-    reduction-none configurations (the sparse cross-entropy's keras.ops.sum at sum, from issue 12,
-    aside), with the class's own composition and conversions."""
+    reduction-none configurations (keras.ops.sum at sum of the per-item sparse cross-entropy, from
+    issue 12, and Dice aside), with the class's own composition and conversions."""
     seen = set()
     for spec in R.REGISTRY.values():
         for config in R.all_configs(spec):
             for api, native in keras_adapter.alternatives(spec.name, config).items():
                 seen.add(api)
                 reduction = config["reduction"]
-                assert reduction == "none" or (reduction == "sum" and api == SUMMED), (api, config)
+                summed = reduction == "sum" and api in SUMMED_APIS
+                assert reduction == "none" or summed, (api, config)
                 cls = keras_adapter.mapping(spec.name, config)
                 assert native.conversions == cls.conversions
                 if reduction == "none":
@@ -262,6 +265,7 @@ def test_functions_are_offered_at_reduction_none_only(keras_adapter):
         "keras.losses.mean_squared_logarithmic_error",
         "keras.losses.mean_absolute_percentage_error",
         "keras.losses.categorical_crossentropy",
+        "keras.losses.dice",
         SUMMED,
     } <= seen
 
@@ -276,6 +280,7 @@ def test_functions_are_offered_at_reduction_none_only(keras_adapter):
         ("mean_absolute_percentage_error", {}),
         ("sigmoid_focal_loss", {}),
         ("cross_entropy", {"target_kind": "probability"}),
+        ("dice_loss", {"smooth": 0.0}),
     ],
 )
 def test_function_computes_what_its_class_computes_on_ordinary_input(keras_adapter, loss, params):
@@ -289,3 +294,35 @@ def test_function_computes_what_its_class_computes_on_ordinary_input(keras_adapt
     assert _same(fn.value, cls.value, "float32")
     assert fn.grads.keys() == cls.grads.keys()
     assert all(_same(fn.grads[k], cls.grads[k], "float32") for k in cls.grads)
+
+
+# --- the overlap losses -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("loss", ["dice_loss", "tversky_loss"])
+def test_overlap_losses_are_offered_on_probabilities_without_smoothing_only(keras_adapter, loss):
+    """Dice and Tversky have no from_logits and no smoothing argument: only smooth = 0 on
+    probabilities is theirs, per item (axis=-1, not Keras' default of one ratio per batch)."""
+    for config in R.all_configs(R.get(loss)):
+        native = keras_adapter.mapping(loss, config)
+        offered = config["smooth"] == 0.0 and not config["logits"]
+        assert hasattr(native, "call") == offered, config
+        if offered:
+            assert "axis=-1" in native.call
+
+
+def test_tversky_weighs_false_negatives_with_alpha(keras_adapter):
+    """Worked by hand: p = (½, ¼, 1) against t = (1, 0, 1) has I = 3/2, FN = Σ(1 − p)·t = ½ and
+    FP = Σ p·(1 − t) = ¼. Keras' Tversky(α = 0.3, β = 0.7) returns 1 − I/(I + α·FN + β·FP + ε)
+    = 1 − 1.5/(1.825 + 1e-7), not the documented 1 − 1.5/(I + α·FP + β·FN) = 1 − 1.5/1.925 (the
+    registry's tversky_loss/keras-alpha-on-false-negatives)."""
+    case = Case(
+        "tversky_loss",
+        {"alpha": 0.3, "beta": 0.7, "smooth": 0.0, "reduction": "none"},
+        {"input": np.array([[0.5, 0.25, 1.0]]), "target": np.array([[1.0, 0.0, 1.0]])},
+        cotangent=np.ones(1),
+    )
+    out = keras_adapter.run(case)
+    assert out.error is None
+    assert _same(out.value, [1.0 - 1.5 / (1.825 + 1e-7)])
+    assert not _same(out.value, [1.0 - 1.5 / 1.925])

@@ -900,6 +900,48 @@ def categorical_generalized_cross_entropy(a, p) -> Elementwise:
     return Elementwise(values, np.vectorize(abs, otypes=[object])(values))
 
 
+def _overlap_rows(a, p):
+    """(p, t) per item as mpf lists: p = input, or σ(input) for logits."""
+    x, t = a["input"], a["target"]
+    rows = []
+    for xr, tr in zip(x, t, strict=True):
+        pr = [sigmoid(mpf(v)) if p["logits"] else mpf(v) for v in xr]
+        rows.append((pr, [mpf(v) for v in tr]))
+    return rows
+
+
+def dice_loss(a, p) -> Elementwise:
+    """ℓ = 1 − (2 Σ p t + s) / (Σ p + Σ t + s) per row (Milletari et al. 2016, V-Net, eq. 1 with
+    the additive smoothing s both sides; 0/0 = NaN). Scale: 1 plus the ratio's size."""
+    s = mpf(p["smooth"])
+    rows = _overlap_rows(a, p)
+    values, scales = obj(len(rows)), obj(len(rows))
+    for n, (pr, tr) in enumerate(rows):
+        num = 2 * mpmath.fsum(u * v for u, v in zip(pr, tr, strict=True)) + s
+        den = mpmath.fsum(pr) + mpmath.fsum(tr) + s
+        q = div(num, den)
+        values[n] = 1 - q
+        scales[n] = 1 + (abs(q) if not mpmath.isnan(q) else ZERO)
+    return Elementwise(values, scales)
+
+
+def tversky_loss(a, p) -> Elementwise:
+    """ℓ = 1 − (TP + s) / (TP + α FP + β FN + s) per row (Salehi et al. 2017, eq. 3:
+    TP = Σ p₀g₀, FP = Σ p₀g₁ with g₁ = 1 − g₀, FN = Σ p₁g₀ with p₁ = 1 − p₀), FP and FN summed
+    from their own non-negative terms. Scale: 1 plus the ratio's size."""
+    alpha, beta, s = mpf(p["alpha"]), mpf(p["beta"]), mpf(p["smooth"])
+    rows = _overlap_rows(a, p)
+    values, scales = obj(len(rows)), obj(len(rows))
+    for n, (pr, tr) in enumerate(rows):
+        tp = mpmath.fsum(u * v for u, v in zip(pr, tr, strict=True))
+        fp = mpmath.fsum(u * (1 - v) for u, v in zip(pr, tr, strict=True))
+        fn = mpmath.fsum((1 - u) * v for u, v in zip(pr, tr, strict=True))
+        q = div(tp + s, tp + alpha * fp + beta * fn + s)
+        values[n] = 1 - q
+        scales[n] = 1 + (abs(q) if not mpmath.isnan(q) else ZERO)
+    return Elementwise(values, scales)
+
+
 # The mpmath twin of each loss, found by the loss's registry name (formula() says what to add when
 # one is missing).
 
@@ -1008,6 +1050,8 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "nce_loss": _sampled_loss(_nce),
     "categorical_focal_crossentropy": categorical_focal_crossentropy,
     "categorical_generalized_cross_entropy": categorical_generalized_cross_entropy,
+    "dice_loss": dice_loss,
+    "tversky_loss": tversky_loss,
 }
 
 

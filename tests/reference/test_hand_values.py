@@ -1893,6 +1893,79 @@ def test_categorical_generalized_cross_entropy_at_zero_probability():
     assert_exact(grads("categorical_generalized_cross_entropy", zero, q=1.0)["input"], [-1.0, 0.0])
 
 
+# === dice_loss, tversky_loss ======================================================================
+
+# Row 0: p = (½, ¼, 1), t = (1, 0, 1): I = 3/2, P = 7/4, T = 2, FP = Σp(1 − t) = ¼, FN = ½.
+# Row 1: an all-zero prediction and mask. Row 2: disjoint, I = 0, P + T = 2.
+OVERLAP = {
+    "input": [[0.5, 0.25, 1.0], [0.0, 0.0, 0.0], [1.0, 0.0, 0.0]],
+    "target": [[1.0, 0.0, 1.0], [0.0, 0.0, 0.0], [0.0, 1.0, 0.0]],
+}
+
+
+def test_dice_loss_smooth_one_none_sum_mean():
+    # row 0: 1 − (3 + 1)/(15/4 + 1) = 1 − 16/19 = 3/19; row 1: 1 − 1/1 = 0; row 2: 1 − 1/3
+    assert_close(loss("dice_loss", OVERLAP), [3 / 19, 0.0, 2 / 3])
+    assert_close(loss("dice_loss", OVERLAP, reduction="sum"), 47 / 57)
+    assert_close(loss("dice_loss", OVERLAP, reduction="mean"), 47 / 171)
+
+
+def test_dice_loss_without_smoothing_is_nan_on_an_empty_item():
+    # row 0: 1 − 3/(15/4) = 1/5; row 1: 0/0; row 2: 1 − 0/2 = 1
+    got = loss("dice_loss", OVERLAP, smooth=0.0)
+    assert_close(got[[0, 2]], [0.2, 1.0])
+    assert np.isnan(got[1])
+    assert np.isnan(loss("dice_loss", OVERLAP, smooth=0.0, reduction="mean"))
+
+
+def test_dice_loss_gradients():
+    # row 0 at smooth 1: D = 19/4, q = 16/19; ∂ℓ/∂p_j = −(2t_j − q)/D, ∂ℓ/∂t_j = −(2p_j − q)/D
+    one = {k: v[:1] for k, v in OVERLAP.items()}
+    g = grads("dice_loss", one)
+    assert_close(g["input"], [[-88 / 361, 64 / 361, -88 / 361]])
+    assert_close(g["target"], [[-12 / 361, 26 / 361, -88 / 361]])
+
+
+def test_dice_loss_on_logits():
+    # σ(0) = ½ twice against t = (1, 0) at smooth 0: I = ½, P + T = 2, ℓ = 1 − 1/2 = ½;
+    # ∂ℓ/∂x_j = −(2t_j − ½)/2 · σ'(0) with σ'(0) = ¼: (−3/16, 1/16)
+    arrays = {"input": [[0.0, 0.0]], "target": [[1.0, 0.0]]}
+    assert_close(loss("dice_loss", arrays, smooth=0.0, logits=True), [0.5])
+    g = grads("dice_loss", arrays, smooth=0.0, logits=True)
+    assert_close(g["input"], [[-3 / 16, 1 / 16]])
+    # σ(ln 3) = ¾ against t = 1: 1 − (3/2 + 1)/(7/4 + 1) = 1 − 10/11
+    assert_close(loss("dice_loss", {"input": [[LN3]], "target": [[1.0]]}, logits=True), [1 / 11])
+
+
+def test_tversky_loss_weighs_false_positives_with_alpha():
+    row = {k: v[:1] for k, v in OVERLAP.items()}
+    # α = 0.3, β = 0.7, smooth 0: 1 − (3/2)/(3/2 + 0.3·¼ + 0.7·½) = 1 − 1.5/1.925 = 17/77
+    assert_close(loss("tversky_loss", row, alpha=0.3, beta=0.7, smooth=0.0), [17 / 77])
+    # α and β exchanged: 1 − 1.5/(1.5 + 0.7·¼ + 0.3·½) = 1 − 1.5/1.825 = 13/73
+    assert_close(loss("tversky_loss", row, alpha=0.7, beta=0.3, smooth=0.0), [13 / 73])
+    # smooth 1: 1 − 2.5/2.925 = 17/117
+    assert_close(loss("tversky_loss", row, alpha=0.3, beta=0.7), [17 / 117])
+
+
+def test_tversky_loss_gradient():
+    # α = 0.3, β = 0.7, smooth 0: D = 1.925 = 77/40, q = 60/77; with D' = ∂D/∂p_j =
+    # t_j + α(1 − t_j) − β t_j: ∂ℓ/∂p_j = −(t_j D − I D')/D²; t_j = 1: D' = 0.3, so
+    # −(1.925 − 0.45)/1.925² = −2360/5929; t_j = 0: D' = 0.3, so 0.45/1.925² = 720/5929
+    row = {k: v[:1] for k, v in OVERLAP.items()}
+    g = grads("tversky_loss", row, alpha=0.3, beta=0.7, smooth=0.0)
+    assert_close(g["input"], [[-2360 / 5929, 720 / 5929, -2360 / 5929]])
+
+
+def test_tversky_at_one_half_is_dice_with_twice_the_smoothing():
+    for smooth in (0.5, 1.0):
+        tversky = loss("tversky_loss", OVERLAP, smooth=smooth)
+        assert_close(tversky, loss("dice_loss", OVERLAP, smooth=2 * smooth))
+    # at smooth 0 both are 0/0 on the empty item and equal elsewhere
+    t0, d0 = loss("tversky_loss", OVERLAP, smooth=0.0), loss("dice_loss", OVERLAP, smooth=0.0)
+    assert_close(t0[[0, 2]], d0[[0, 2]])
+    assert np.isnan(t0[1]) and np.isnan(d0[1])
+
+
 # === coverage of the catalogue ====================================================================
 
 

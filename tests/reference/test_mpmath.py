@@ -808,6 +808,33 @@ STRESS = [
         {"q": 1.0},
         dict(input=np.array([[1.0 - U, U], [1e-300, 1.0], [0.0, 0.5]]), target=idx(0, 0, 0)),
     ),
+    (  # a near-perfect overlap (ℓ ≈ 1e-16: 1 − q cancels), tiny sums, an all-zero item (0/0)
+        "dice-overlap",
+        "dice_loss",
+        {"smooth": 0.0},
+        dict(
+            input=np.array([[1.0, 1.0 - 2**-52, 0.0], [1e-300, 0.0, 1e-300], [0.0, 0.0, 0.0]]),
+            target=np.array([[1.0, 1.0, 0.0], [1e-300, 0.0, 0.0], [0.0, 0.0, 0.0]]),
+        ),
+    ),
+    (  # saturated logits (σ(±40) within 4e-18 of 0 and 1) against hard and soft masks
+        "dice-logits",
+        "dice_loss",
+        {"logits": True},
+        dict(
+            input=np.array([[40.0, -40.0, 40.0], [700.0, -700.0, 0.0], [-40.0, -40.0, -40.0]]),
+            target=np.array([[1.0, 0.0, 1.0], [0.25, 0.0, 0.5], [0.0, 0.0, 0.0]]),
+        ),
+    ),
+    (  # α + β > 1 (the intersection's coefficient 1 − α − β < 0), near-perfect overlap, 0/0
+        "tversky-weights",
+        "tversky_loss",
+        {"alpha": 0.3, "beta": 0.9, "smooth": 0.0},
+        dict(
+            input=np.array([[1.0, 1.0 - 2**-52, 0.0], [0.25, 0.75, 0.5], [0.0, 0.0, 0.0]]),
+            target=np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 0.5], [0.0, 0.0, 0.0]]),
+        ),
+    ),
 ]
 
 
@@ -982,6 +1009,24 @@ GRAD_STRESS = [
             targets=idx(0, 2).reshape(1, 2),
             input_lengths=idx(3),
             target_lengths=idx(2),
+        ),
+    ),
+    (
+        "dice-logits",
+        "dice_loss",
+        {"logits": True, "smooth": 0.5},
+        dict(
+            input=np.array([[30.0, -2.0, 0.5], [-30.0, 1.0, 3.0]]),
+            target=np.array([[1.0, 0.25, 0.0], [0.0, 1.0, 1.0]]),
+        ),
+    ),
+    (
+        "tversky",
+        "tversky_loss",
+        {"alpha": 0.3, "beta": 0.7, "smooth": 0.0},
+        dict(
+            input=np.array([[0.9, 0.125, 0.5], [0.25, 1.0, 0.75]]),
+            target=np.array([[1.0, 0.25, 0.0], [0.0, 1.0, 1.0]]),
         ),
     ),
 ]

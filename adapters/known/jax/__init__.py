@@ -40,6 +40,7 @@ from . import (
     embedding,
     errors,
     optax_only,
+    overlap,
     regression,
     sequence,
 )
@@ -56,6 +57,7 @@ DIVERGENCES: list[Divergence] = [
     # issue 13's optax-only losses: their value entries, then their error-only rows
     *optax_only.DIVERGENCES,
     *errors.DIVERGENCES,
+    *overlap.DIVERGENCES,
     # generic: a non-finite result where an intermediate overflows the input dtype (jax.numpy
     # computes in the dtype its inputs promote to)
     range_overflow("JAX", "https://docs.jax.dev/en/latest/type_promotion.html"),

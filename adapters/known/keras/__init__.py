@@ -27,6 +27,7 @@ from . import (
     distribution,
     embedding,
     generalized_ce,
+    overlap,
     precision,
     regression,
 )
@@ -40,6 +41,7 @@ FAMILIES = (
     embedding,
     categorical,
     generalized_ce,
+    overlap,
 )
 BACKEND_NAMES = ("tensorflow", "jax", "torch")
 
