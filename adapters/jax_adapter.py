@@ -469,6 +469,9 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
         c, "optax.losses.generalized_kl_divergence(input, target)"
     ),
     "sparsemax_loss": lambda c: _reduced(c, "optax.losses.sparsemax_loss(input, target)"),
+    "multiclass_sparsemax_loss": lambda c: _reduced(
+        c, "optax.losses.multiclass_sparsemax_loss(input, target)"
+    ),
     "sampled_softmax_loss": _not_offered(
         "optax has no sampled softmax loss (no candidate sampling)"
     ),

@@ -520,6 +520,9 @@ MAPPINGS: dict[str, Builder] = {
     "poly_loss_cross_entropy": not_offered("Keras ships no poly loss (CE + ε·Σ t (1 − p))"),
     "generalized_kl_divergence": not_offered("KLDivergence is Σ t log(t/p), without Σ(p − t)"),
     "sparsemax_loss": not_offered("keras.losses has none (keras.ops.sparse_plus is an activation)"),
+    "multiclass_sparsemax_loss": not_offered(
+        "keras.losses has no sparsemax loss (keras.ops.sparsemax is an activation)"
+    ),
     "sampled_softmax_loss": not_offered("keras.losses has no sampled softmax (the tf.nn column)"),
     "nce_loss": not_offered("keras.losses has no noise-contrastive estimation (the tf.nn column)"),
     "dice_loss": lambda config: keras_overlap("Dice", config),

@@ -363,6 +363,9 @@ MAPPINGS: dict[str, Builder] = {
     "poly_loss_cross_entropy": not_offered("TensorFlow has no poly loss (tf.nn nor keras.losses)"),
     "generalized_kl_divergence": not_offered("TensorFlow has no generalized KL divergence"),
     "sparsemax_loss": not_offered("tf.nn has no sparsemax loss (TF Addons' is a separate package)"),
+    "multiclass_sparsemax_loss": not_offered(
+        "tf.nn has no sparsemax loss (TF Addons' is a separate package)"
+    ),
     "sampled_softmax_loss": sampled("sampled_softmax_loss"),
     "nce_loss": sampled("nce_loss"),
     "categorical_focal_crossentropy": keras_only(

@@ -89,6 +89,7 @@ NOT_OFFERED = {
     "poly_loss_cross_entropy": "torch has no poly loss (F.cross_entropy has no ε·Σ t (1 − p) term)",
     "generalized_kl_divergence": "F.kl_div is Σ t (log t − x) without the e^x − t of this loss",
     "sparsemax_loss": "torch has no sparsemax loss (nor sparsemax / sparse_plus)",
+    "multiclass_sparsemax_loss": "torch has no sparsemax loss (nor a sparsemax projection)",
     "sampled_softmax_loss": "torch has no sampled softmax loss (no candidate-sampling API)",
     "nce_loss": "torch has no noise-contrastive estimation loss (no candidate-sampling API)",
     "categorical_focal_crossentropy": (

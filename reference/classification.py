@@ -1036,6 +1036,148 @@ _POLY_EDGES = (
 )
 
 
+# --- multiclass_sparsemax_loss ----------------------------------------------------------------
+#
+# optax.losses.multiclass_sparsemax_loss (Martins & Astudillo 2016; Blondel, Martins & Niculae
+# 2020, "Learning with Fenchel-Young losses"): the Fenchel-Young loss of sparsemax, one item per
+# row of an (N, C) input (optax vmaps over axis 0). C¹: the gradient p − e_y is continuous, and
+# the second derivative jumps where a class enters or leaves the support (declared as kinks).
+
+
+def _sparsemax(z: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """p = sparsemax(z) over the last axis (the Euclidean projection onto the simplex), its
+    threshold τ (p = max(z − τ, 0)) and the rows where it has no value (a +inf score, or every
+    score −inf). A −inf score is never in the support."""
+    u = -np.sort(-z, axis=-1)
+    with np.errstate(invalid="ignore"):
+        cssv = np.cumsum(u, axis=-1)
+        k = np.arange(1, z.shape[-1] + 1)
+        count = np.sum(1.0 + k * u > cssv, axis=-1, keepdims=True)
+    undefined = np.any(z == np.inf, axis=-1) | (count[..., 0] == 0)
+    count = np.maximum(count, 1)
+    tau = (np.take_along_axis(cssv, count - 1, axis=-1) - 1.0) / count
+    tau = np.where(undefined[..., None], 0.0, tau)
+    # p_j = z_j − τ = (1 + Σ_{i∈S} (z_j − z_i))/k on the support S (the k largest scores; ties
+    # enter together): differences of supported scores, within 1 of each other, are exact where
+    # z_j − τ is not (one class: p = 1 exactly, not z − (z − 1))
+    kth = np.take_along_axis(u, count - 1, axis=-1)
+    support = (z >= kth) & np.isfinite(z) & ~undefined[..., None]
+    zs = np.where(support, z, 0.0)
+    gaps = np.where(support[..., None, :], zs[..., :, None] - zs[..., None, :], 0.0)
+    prob = np.where(support, (1.0 + np.sum(gaps, axis=-1)) / count, 0.0)
+    return np.where(undefined[..., None], np.nan, prob), tau, undefined
+
+
+def multiclass_sparsemax_loss(a, p) -> Elementwise:
+    """ℓ_n = ⟨p, z⟩ + ½(1 − ‖p‖²) − z_y = Σ_j p_j (z_j − z_y) + ½(1 − ‖p‖²), p = sparsemax(z).
+
+    The sparsemax (Fenchel-Young) loss of the row z = x_n (Martins & Astudillo 2016, eq. 20;
+    optax.losses.multiclass_sparsemax_loss): sparsemax(z) = argmin_{p ∈ Δ} ‖p − z‖² = max(z − τ,
+    0), Σ p = 1. ℓ ≥ 0, 0 exactly where p = e_y. Domain: x real scores (N, C), the class axis
+    last; y a class index in [0, C) (enforced). A −inf score has p_j = 0 and its term is absent
+    (ℓ = +inf if it is the target's); a +inf score, or a row of −inf only, has no projection:
+    NaN. Continuously differentiable, ∂ℓ/∂x = p − e_y, so no subgradient is chosen; the second
+    derivative jumps where some z_j = τ.
+    """
+    z, y = a["input"], a["target"]
+    prob, _, undefined = _sparsemax(z)
+    z_y = np.take_along_axis(z, y[..., None], axis=-1)
+    with np.errstate(invalid="ignore"):
+        linear = np.sum(times_or_zero(prob, z - z_y), axis=-1)
+    value = linear + 0.5 * (1.0 - np.sum(prob * prob, axis=-1))
+    return Elementwise(np.where(undefined, np.nan, value))
+
+
+def multiclass_sparsemax_loss_vjp(a, p, g):
+    z, y = a["input"], a["target"]
+    prob, _, _ = _sparsemax(z)
+    onehot = _one_hot(y, np.ones(y.shape, bool), z.shape[-1])
+    return {"input": np.asarray(g)[..., None] * (prob - onehot)}
+
+
+def _sparsemax_near(a):
+    """p, τ, the classes correct arithmetic may put in the support (z_j − τ within NEAR_HINGE of
+    its terms' size of 0, or above), and per row the size 1 + Σ_near |z_j| of the terms τ is
+    formed from (the cumulative sum): the absolute error of each p_j, in units of u."""
+    z = a["input"]
+    prob, tau, _ = _sparsemax(z)
+    finite_z = np.where(np.isfinite(z), z, 0.0)
+    with np.errstate(invalid="ignore"):
+        near = (z - tau >= -NEAR_HINGE * (1.0 + np.abs(finite_z) + np.abs(tau))) & np.isfinite(z)
+    size = 1.0 + np.sum(np.where(near, np.abs(finite_z), 0.0), axis=-1, keepdims=True)
+    return prob, tau, near, size
+
+
+def _multiclass_sparsemax_value(a, p, loss):
+    prob, _, near, size = _sparsemax_near(a)
+    z = a["input"]
+    z_y = np.take_along_axis(z, a["target"][..., None], axis=-1)
+    # each p_j (z_j − z_y): z_j − z_y rounded (|z_j| + |z_y|) times p_j, and p_j's own error
+    # (size) times |z_j − z_y|: the shifted form does not use Σ p = 1, so an error of the
+    # projection reaches the value multiplied by the score gaps; ½ and ‖p‖² (each p_j ≤ 1)
+    with np.errstate(invalid="ignore"):
+        gap = np.abs(z) + np.abs(z_y)
+        terms = np.where(near, np.nan_to_num(prob) * gap + size * (gap + 1.0), 0.0)
+    return np.abs(loss) + 0.5 + np.sum(terms, axis=-1)
+
+
+def _multiclass_sparsemax_grads(a, p, c):
+    _, _, near, size = _sparsemax_near(a)
+    z = a["input"]
+    y = a["target"]
+    z_y = np.abs(np.take_along_axis(np.where(np.isfinite(z), z, 0.0), y[..., None], axis=-1))
+    onehot = _one_hot(y, np.ones(y.shape, bool), z.shape[-1])
+    # p_j − [j = y] from p_j (error size), and through the projection's Jacobian the gaps
+    # z_j − z_y − p_j, equal over the support up to their rounding (|z_j| + |z_y|)
+    on = near | (onehot & np.any(near, axis=-1, keepdims=True))
+    return {"input": np.where(on, np.asarray(c)[..., None] * (size + z_y), 0.0)}
+
+
+def _multiclass_sparsemax_kinks(a, p):
+    """The class nearest the support's edge (z_j = τ), from the terms z_j and τ."""
+    z = a["input"]
+    _, tau, _ = _sparsemax(z)
+    with np.errstate(invalid="ignore"):
+        d = np.where(np.isfinite(z), z - tau, np.inf)
+    nearest = np.argmin(np.abs(d), axis=-1)[..., None]
+    d_near = np.take_along_axis(d, nearest, axis=-1)[..., 0]
+    z_near = np.take_along_axis(np.where(np.isfinite(z), z, 0.0), nearest, axis=-1)[..., 0]
+    return [(d_near, 1.0 + np.abs(z_near) + np.abs(tau[..., 0]))]
+
+
+def _multiclass_sparsemax_smooth(a, p, h) -> bool:
+    """No class within 4h of the support's edge (where the Hessian jumps)."""
+    _, tau, _ = _sparsemax(a["input"])
+    return bool(np.all(np.abs(a["input"] - tau) > 4 * h))
+
+
+_SPARSEMAX_EDGE_ROWS = np.array(
+    # a class exactly at τ: [1, 0, −1] (τ = 0, p = e_0), [0.25, 1, 0.5] (τ = 0.25, p = (0, ¾, ¼)),
+    # [0, −1, 1] (τ = 0), [1, 0.5, 0.25] (τ = 0.25, p = (¾, ¼, 0))
+    [[1.0, 0.0, -1.0], [0.25, 1.0, 0.5], [0.0, -1.0, 1.0], [1.0, 0.5, 0.25]]
+)
+_MULTICLASS_SPARSEMAX_EDGES = (
+    Edge(
+        "a class exactly at the support's edge (z_j = τ)",
+        lambda c: {"input": _SPARSEMAX_EDGE_ROWS.copy(), "target": _INDEX.copy()},
+    ),
+    Edge(
+        "all scores equal (p uniform, ℓ = ⅓)",
+        lambda c: {"input": np.zeros((4, 3)), "target": _INDEX.copy()},
+    ),
+    Edge(
+        "one-hot projections, the target's and others' (ℓ = 0 and ℓ = gap)",
+        lambda c: {
+            "input": np.array(
+                [[0.0, 0.0, 3.0], [5.0, 1.0, -1.0], [2.0, -2.0, 0.0], [0.5, 2.5, 0.0]]
+            ),
+            "target": _INDEX.copy(),
+        },
+    ),
+    Edge(f"scores ±{BIG:g}", lambda c: {"input": _BIG_LOGITS.copy(), "target": _INDEX.copy()}),
+)
+
+
 # --- declarations -----------------------------------------------------------------------------
 
 _CLASS_WEIGHT = ArraySpec(
@@ -1301,6 +1443,24 @@ LOSSES = (
         edges=_POLY_EDGES,
         element_kind="per_vector",
         unbatched=("(C)", "(N, C)"),
+    ),
+    LossSpec(
+        "multiclass_sparsemax_loss",
+        "classification",
+        "sparsemax (Fenchel-Young) loss ⟨p, z⟩ + ½(1 − ‖p‖²) − z_y, p = sparsemax(z), (N, C)",
+        (
+            ArraySpec("input", REAL, differentiable=True, description="class scores"),
+            _INDEX_TARGET,
+        ),
+        (P.reduction(),),
+        (Layout("(N, C)", {"input": ("N", "C"), "target": ("N",)}),),
+        multiclass_sparsemax_loss,
+        multiclass_sparsemax_loss_vjp,
+        smooth_at=_multiclass_sparsemax_smooth,
+        term_scale=TermScale(_multiclass_sparsemax_value, _multiclass_sparsemax_grads),
+        regimes=RegimeRules(kinks=_multiclass_sparsemax_kinks),
+        edges=_MULTICLASS_SPARSEMAX_EDGES,
+        element_kind="per_vector",
     ),
     # the softmax focal loss and the generalized cross-entropy (Keras), in their own module
     *_categorical.LOSSES,

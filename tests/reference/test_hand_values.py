@@ -1966,6 +1966,54 @@ def test_tversky_at_one_half_is_dice_with_twice_the_smoothing():
     assert np.isnan(t0[1]) and np.isnan(d0[1])
 
 
+# === multiclass_sparsemax_loss ====================================================================
+
+# Worked by hand from Martins & Astudillo 2016 (Alg. 1, eq. 20): z = (1, ½, −1) sorted is
+# (1, ½, −1) with cumulative sums (1, 3/2, ½); 1 + k·u_k > Σ_{i≤k} u_i holds for k = 1 (2 > 1)
+# and k = 2 (2 > 3/2), not k = 3 (−2 > ½): τ = (3/2 − 1)/2 = ¼, p = (¾, ¼, 0). ⟨p, z⟩ = 7/8,
+# ‖p‖² = 5/8, so ⟨p, z⟩ + ½(1 − ‖p‖²) = 7/8 + 3/16 = 17/16, minus z_y: y = 0 → 1/16,
+# y = 1 → 9/16, y = 2 → 33/16.
+SPARSEMAX_ROWS = {"input": [[1.0, 0.5, -1.0]] * 3, "target": np.array([0, 1, 2])}
+
+
+def test_multiclass_sparsemax_loss_none_sum_mean():
+    assert_exact(loss("multiclass_sparsemax_loss", SPARSEMAX_ROWS), [0.0625, 0.5625, 2.0625])
+    assert loss("multiclass_sparsemax_loss", SPARSEMAX_ROWS, reduction="sum") == 2.6875
+    assert_close(loss("multiclass_sparsemax_loss", SPARSEMAX_ROWS, reduction="mean"), 2.6875 / 3)
+
+
+def test_multiclass_sparsemax_loss_gradient_is_p_minus_the_one_hot_label():
+    g = grads("multiclass_sparsemax_loss", SPARSEMAX_ROWS)["input"]
+    assert_exact(g, [[-0.25, 0.25, 0.0], [0.75, -0.75, 0.0], [0.75, 0.25, -1.0]])
+
+
+def test_multiclass_sparsemax_loss_uniform_and_one_hot_projections():
+    # equal scores: p = ⅓ each, ℓ = ½(1 − ⅓) = ⅓; (0, 0, 3): p = e_2 (τ = 2), ℓ = 0 for y = 2 and
+    # 3 − 0 = 3 for y = 0
+    equal = {"input": [[0.0, 0.0, 0.0]], "target": np.array([1])}
+    assert_close(loss("multiclass_sparsemax_loss", equal), [1.0 / 3.0])
+    peaked = {"input": [[0.0, 0.0, 3.0]] * 2, "target": np.array([2, 0])}
+    assert_exact(loss("multiclass_sparsemax_loss", peaked), [0.0, 3.0])
+
+
+def test_multiclass_sparsemax_loss_of_two_classes_is_the_binary_sparsemax_loss():
+    # The relation the colleague's plan names: on scores (0, x) the two-class loss of label y is
+    # sparse_plus(x) for y = 0 and sparse_plus(−x) for y = 1 (worked in the sparsemax_loss test
+    # above for x = ½: 9/16 and 1/16); checked against the binary reference on both branches
+    xs = np.array([-3.0, -1.0, -0.25, 0.0, 0.5, 1.0, 2.5])
+    for label in (0, 1):
+        multi = {"input": np.stack([np.zeros_like(xs), xs], axis=-1), "target": np.full(7, label)}
+        binary = {"input": xs, "target": np.full(7, float(label))}
+        assert_exact(loss("multiclass_sparsemax_loss", multi), loss("sparsemax_loss", binary))
+
+
+def test_multiclass_sparsemax_loss_ignores_a_minus_inf_score():
+    # a −inf class never enters the support: (−inf, 1, ½) is (1, ½) with a third class absent;
+    # p = (¾, ¼) there, ℓ = 7/8 + 3/16 − z_y; a −inf target score is an infinite loss
+    row = {"input": [[-np.inf, 1.0, 0.5]] * 2, "target": np.array([1, 0])}
+    assert_exact(loss("multiclass_sparsemax_loss", row), [0.0625, np.inf])
+
+
 # === coverage of the catalogue ====================================================================
 
 

@@ -835,6 +835,24 @@ STRESS = [
             target=np.array([[1.0, 1.0, 0.0], [1.0, 0.0, 0.5], [0.0, 0.0, 0.0]]),
         ),
     ),
+    (
+        # a class at the support's edge, one an ulp inside it, a tie, far-apart and tiny scores
+        "multiclass-sparsemax-support",
+        "multiclass_sparsemax_loss",
+        {},
+        dict(
+            input=np.array(
+                [
+                    [1.0, 0.0, -1.0],
+                    [1.0, 0.5, 0.25 + U],
+                    [700.0, -700.0, 700.0],
+                    [1e-300, -1e-300, 0.0],
+                    [1e8, 1e8 + 0.5, 0.0],
+                ]
+            ),
+            target=np.array([2, 2, 1, 0, 2]),
+        ),
+    ),
 ]
 
 

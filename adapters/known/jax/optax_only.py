@@ -381,3 +381,76 @@ ACCEPTS += [
 ]
 
 DIVERGENCES += [row.as_divergence() for row in ACCEPTS]
+
+# --- multiclass_sparsemax_loss ----------------------------------------------------------------
+#
+# optax.losses.multiclass_sparsemax_loss is jax.vmap(_multiclass_sparsemax_loss) over axis 0
+# (optax/losses/_classification.py:929-960 at 0.2.8): p = projections.projection_simplex(scores),
+# scores − scores[label] with the label's entry set to 0, dot(p, where(p, ·, 0)) + ½(1 − ‖p‖²).
+# The projection (optax/projections/_projections.py:94-116) forms s / idx + (values −
+# cumsum_u[idx − 1] / idx) with idx = jnp.count_nonzero(cond), an int64 under x64, and s = 1 a
+# Python int: 1 / idx is the default float, float64.
+
+MULTICLASS_SPARSEMAX_SOURCE = OPTAX.format("_classification.py#L929-L960")
+SIMPLEX_SOURCE = "https://github.com/google-deepmind/optax/blob/v0.2.8/optax/projections/_projections.py#L94-L116"
+
+DIVERGENCES += [
+    Divergence(
+        id="multiclass_sparsemax_loss/x64-projection-promotes-to-float64",
+        kind="known-bug",
+        loss="multiclass_sparsemax_loss",
+        description=(
+            "with jax_enable_x64 on (which float64 needs) the loss of float32, float16 or "
+            "bfloat16 scores comes back in float64: _projection_unit_simplex computes s / idx "
+            "with s = 1 and idx = jnp.count_nonzero(…), an int64, so 1 / idx is float64 and the "
+            "projection, then the loss, are promoted to it. Its custom JVP then returns a tangent "
+            "in the scores' dtype for a float64 primal, and JAX raises ('Custom JVP rule must "
+            "produce primal and tangent outputs with corresponding shapes and dtypes'): no "
+            "gradient at all in these dtypes."
+        ),
+        citation=f"{SIMPLEX_SOURCE}; {MULTICLASS_SPARSEMAX_SOURCE}",
+        dtypes=("float32", "float16", "bfloat16"),
+        affects=("dtype",),
+        example=Example(
+            {"reduction": "sum"}, {"input": [[0.5, 1.25, -1.0]], "target": [1]}, dtype="float32"
+        ),
+    ),
+]
+
+ACCEPTS_SPARSEMAX: list[Accepts] = [
+    Accepts(
+        id="multiclass_sparsemax_loss/labels-unchecked",
+        loss="multiclass_sparsemax_loss",
+        argument="target",
+        description=(
+            "optax reads the label as an index, scores[label] and .at[label].set(0.0), and "
+            "checks nothing (JAX cannot raise on a value inside compiled code): −1 wraps to the "
+            "last class, and C is clamped to C − 1 by the gather while the scatter drops it, so "
+            "it too is read as the last class."
+        ),
+        citation=f"{MULTICLASS_SPARSEMAX_SOURCE}; {SHARP_BITS}",
+        example=Example(
+            {"reduction": "mean"},
+            {"input": [[0.5, -1.0, 2.0], [0.0, 1.0, 0.5]], "target": [3, -1]},
+        ),
+    ),
+    Accepts(
+        id="multiclass_sparsemax_loss/target-trailing-dimension",
+        loss="multiclass_sparsemax_loss",
+        argument="shapes",
+        accepts=lambda case: np.shape(case.arrays["target"]) == (len(case.arrays["input"]), 1),
+        accepts_text="the target is (N, 1)",
+        description=(
+            "jax.vmap maps axis 0 of both arguments and checks only that they agree: an (N, 1) "
+            "target reaches each row as a (1,) label, which scores[label] and .at[label].set "
+            "take as a one-element index array, and the loss is computed instead of rejected."
+        ),
+        citation=MULTICLASS_SPARSEMAX_SOURCE,
+        example=Example(
+            {"reduction": "mean"},
+            {"input": [[0.5, -1.0, 2.0], [0.0, 1.0, 0.5]], "target": [[2], [0]]},
+        ),
+    ),
+]
+
+DIVERGENCES += [row.as_divergence() for row in ACCEPTS_SPARSEMAX]
