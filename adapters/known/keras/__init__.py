@@ -28,9 +28,19 @@ from . import (
     embedding,
     precision,
     regression,
+    sequence,
 )
 
-FAMILIES = (regression, binary, classification, distribution, precision, embedding, categorical)
+FAMILIES = (
+    regression,
+    binary,
+    classification,
+    distribution,
+    precision,
+    embedding,
+    categorical,
+    sequence,
+)
 BACKEND_NAMES = ("tensorflow", "jax", "torch")
 
 
