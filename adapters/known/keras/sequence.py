@@ -130,6 +130,16 @@ def item_without_alignment_over_t(case: Case) -> bool:
     return bool(np.any(np.asarray(loss) == math.inf))
 
 
+def tf_loss_near_log_zero(case: Case) -> bool:
+    """An item whose loss over all T steps exceeds 600 (its probability within e^−100 of the
+    TensorFlow kernel's log 0, log 1e-307 ≈ −706.9), or that no alignment fits."""
+    spec = R.get(LOSS)
+    params = {**spec.defaults(), **case.params}
+    with np.errstate(all="ignore"):
+        loss = spec.elementwise(as_keras_reads(_arrays(case)), params).loss
+    return bool(np.any(np.asarray(loss) > 600.0))
+
+
 MODEL_TEXT = (
     "the reference on log_softmax(input) with every input length T, the gradient through that "
     "log_softmax, in float32"
@@ -266,6 +276,29 @@ DIVERGENCES += [
         ),
     ),
     Divergence(
+        id=f"{LOSS}/keras-tf-log-zero-is-log-1e-307",
+        kind="known-bug",
+        loss=LOSS,
+        description=(
+            "tf.nn.ctc_loss (dense labels: ctc_loss_dense) writes log 0 as "
+            "log(1e-307) ≈ −706.9 in the initial and final state log-probabilities: states an "
+            "alignment may not start or end in are merely e^−707 likely, so an item whose "
+            "probability is near or below 1e-307 (loss ≳ 700) is scored as if those alignments "
+            "existed, and an item no alignment fits gets a finite loss (T = 2, target (1), "
+            "p = (1, e^−800, e^−800): reference ≈ 799.3, TensorFlow ≈ 707)"
+        ),
+        citation=(
+            "https://github.com/tensorflow/tensorflow/blob/v2.21.0/tensorflow/python/ops/"
+            f"ctc_ops.py#L577-L592; {TF_CTC}"
+        ),
+        inputs=tf_loss_near_log_zero,
+        inputs_text="an item whose loss over all T steps exceeds 600, or is +inf",
+        example=Example(
+            {"reduction": "sum"},
+            {**CTC_EXAMPLE, "input": [[[0.0, -800.0, -800.0]]] * 2},
+        ),
+    ),
+    Divergence(
         id=f"{LOSS}/keras-function-returns-float32",
         kind="known-bug",
         loss=LOSS,
@@ -367,5 +400,6 @@ BACKENDS: dict[str, tuple[str, ...]] = {
     f"{LOSS}/keras-minus-inf-gives-nan": ("jax", "tensorflow"),
     f"{LOSS}/keras-torch-nan-grad-at-minus-inf": ("torch",),
     f"{LOSS}/keras-jax-log-epsilon-for-log-zero": ("jax",),
+    f"{LOSS}/keras-tf-log-zero-is-log-1e-307": ("tensorflow",),
     f"{LOSS}/keras-function-float64-returns-float32": ("jax", "torch"),
 }
