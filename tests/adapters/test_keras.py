@@ -237,19 +237,22 @@ def test_known_registry_imports_no_framework():
 # --- the loss functions beside the classes (alternative APIs) ----------------------------------
 
 SUMMED = "keras.losses.sparse_categorical_crossentropy"
+# one value per item as well, the canonical ℓ_n of ctc_loss (issue 13)
+CTC = "keras.losses.ctc"
 
 
 def test_functions_are_offered_at_reduction_none_only(keras_adapter):
     """A Keras loss function has no reduction: it is an alternative API of its class's
-    reduction-none configurations (the sparse cross-entropy's keras.ops.sum at sum, from issue 12,
-    aside), with the class's own composition and conversions."""
+    reduction-none configurations (the sparse cross-entropy's and ctc's keras.ops.sum at sum,
+    from issues 12 and 13, aside), with the class's own composition and conversions."""
     seen = set()
     for spec in R.REGISTRY.values():
         for config in R.all_configs(spec):
             for api, native in keras_adapter.alternatives(spec.name, config).items():
                 seen.add(api)
                 reduction = config["reduction"]
-                assert reduction == "none" or (reduction == "sum" and api == SUMMED), (api, config)
+                summed = reduction == "sum" and api in (SUMMED, CTC)
+                assert reduction == "none" or summed, (api, config)
                 cls = keras_adapter.mapping(spec.name, config)
                 assert native.conversions == cls.conversions
                 if reduction == "none":
@@ -263,6 +266,7 @@ def test_functions_are_offered_at_reduction_none_only(keras_adapter):
         "keras.losses.mean_absolute_percentage_error",
         "keras.losses.categorical_crossentropy",
         SUMMED,
+        CTC,
     } <= seen
 
 
