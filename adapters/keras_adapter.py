@@ -583,6 +583,61 @@ MAPPINGS.update(
     }
 )
 
+
+# keras.losses.CTC / keras.losses.ctc (keras/src/losses/losses.py:1275-1299 and 2526-2560 at
+# 3.15.1): ops.ctc_loss(y_true, y_pred, label_length, input_length, mask_index=0), where
+# mask_index is fixed at 0, input_length is y_pred's full time axis for every item, and
+# label_length counts the entries of y_true that are not 0.
+FUNCTIONS["CTC"] = "ctc"
+# one value per item, the canonical ℓ_n: their keras.ops.sum is the canonical sum
+SUMMED_FUNCTIONS = SUMMED_FUNCTIONS | {"ctc"}
+CTC_TARGETS = '''
+def keras_targets(targets, target_lengths):
+    """torch's padded targets as Keras reads them: 0 (the mask index) after each item's length."""
+    position = keras.ops.arange(targets.shape[1], dtype="int32")[None, :]
+    lengths = keras.ops.cast(target_lengths, "int32")[:, None]
+    return keras.ops.where(position < lengths, targets, 0)
+'''
+
+
+def ctc_loss(config):
+    if config["blank"] != 0:
+        return NotOffered(
+            "keras.losses.ctc fixes the blank (mask_index) at 0 and takes no blank argument "
+            "(keras/src/losses/losses.py:2550 at 3.15.1)"
+        )
+    if config["zero_infinity"]:
+        return NotOffered(
+            "Keras CTC has no zero_infinity: an item without an alignment keeps what the "
+            "backend's kernel returns for it (+inf, or the JAX backend's finite log_epsilon cost)"
+        )
+    if config["reduction"] == "mean":
+        return NotOffered(
+            "Keras' sum_over_batch_size divides the summed item losses by N; torch's mean "
+            "divides each item's loss by its target length first, a weighting Keras does not "
+            "offer"
+        )
+    return keras_recipe(
+        "CTC",
+        config,
+        y_true="keras_targets(targets, target_lengths)",
+        y_pred="keras.ops.moveaxis(input, 0, 1)",
+        setup=CTC_TARGETS,
+        composition=(
+            "keras.ops.moveaxis(input, 0, 1): torch's time-major (T, N, K) as Keras' (N, T, K); "
+            "the log-probabilities passed as Keras' logits (its log_softmax maps normalised "
+            "log-probabilities to themselves)"
+        ),
+        conversions=(
+            "target_lengths → y_true padded with 0 (Keras' mask index) after each item's length: "
+            "Keras counts an item's labels as its entries ≠ 0",
+            "blank = 0: Keras' fixed mask index",
+        ),
+    )
+
+
+MAPPINGS["ctc_loss"] = ctc_loss
+
 # --- the source executed by run and printed by snippet, per backend -------------------------------
 
 RUNNERS = {

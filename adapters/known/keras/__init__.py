@@ -30,6 +30,7 @@ from . import (
     overlap,
     precision,
     regression,
+    sequence,
 )
 
 FAMILIES = (
@@ -42,6 +43,7 @@ FAMILIES = (
     categorical,
     generalized_ce,
     overlap,
+    sequence,
 )
 BACKEND_NAMES = ("tensorflow", "jax", "torch")
 
