@@ -154,6 +154,7 @@ FUNCTIONS = {
     "SparseCategoricalCrossentropy": "sparse_categorical_crossentropy",
     "KLDivergence": "kl_divergence",
     "CategoricalGeneralizedCrossEntropy": "categorical_generalized_cross_entropy",
+    "CategoricalFocalCrossentropy": "categorical_focal_crossentropy",
 }
 # keras.losses.poisson is left out: its one configuration, poisson_nll_loss[log_input=False,
 # full=False, none], is a triple of options the ci profile's pairwise selection does not reach,
@@ -484,6 +485,16 @@ MAPPINGS: dict[str, Builder] = {
 }
 
 
+def categorical_focal_crossentropy(config):
+    return keras_recipe(
+        "CategoricalFocalCrossentropy",
+        config,
+        alpha=config["alpha"],
+        gamma=config["gamma"],
+        from_logits=True,
+    )
+
+
 def categorical_generalized_cross_entropy(config):
     if config["q"] >= 1:
         return NotOffered(
@@ -496,6 +507,7 @@ def categorical_generalized_cross_entropy(config):
 MAPPINGS.update(
     {
         "categorical_generalized_cross_entropy": categorical_generalized_cross_entropy,
+        "categorical_focal_crossentropy": categorical_focal_crossentropy,
     }
 )
 
