@@ -161,6 +161,7 @@ FUNCTIONS = {
     "Poisson": "poisson",
     "CategoricalGeneralizedCrossEntropy": "categorical_generalized_cross_entropy",
     "Dice": "dice",
+    "CategoricalFocalCrossentropy": "categorical_focal_crossentropy",
 }
 
 # Functions also offered at reduction "sum", as keras.ops.sum of their per-sample values: the
@@ -568,6 +569,16 @@ MAPPINGS["multiclass_hinge_loss"] = not_offered(
 )
 
 
+def categorical_focal_crossentropy(config):
+    return keras_recipe(
+        "CategoricalFocalCrossentropy",
+        config,
+        alpha=config["alpha"],
+        gamma=config["gamma"],
+        from_logits=True,
+    )
+
+
 def categorical_generalized_cross_entropy(config):
     if config["q"] >= 1:
         return NotOffered(
@@ -580,6 +591,7 @@ def categorical_generalized_cross_entropy(config):
 MAPPINGS.update(
     {
         "categorical_generalized_cross_entropy": categorical_generalized_cross_entropy,
+        "categorical_focal_crossentropy": categorical_focal_crossentropy,
     }
 )
 

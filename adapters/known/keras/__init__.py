@@ -93,6 +93,9 @@ def divergences_for(backend: str) -> list[Divergence]:
         bind = getattr(entry.model, "for_backend", None)
         if bind is not None:  # a model whose prediction depends on the backend's arithmetic
             entry = dataclasses.replace(entry, model=bind(backend))
+        bind = getattr(entry.inputs, "for_backend", None)
+        if bind is not None:  # a predicate whose answer does (a clip's bounds, say)
+            entry = dataclasses.replace(entry, inputs=bind(backend))
         if names != BACKEND_NAMES:
             where = " and ".join(names)
             text = f"{entry.inputs_text} — on the {where} backend{'s' if len(names) > 1 else ''}"
