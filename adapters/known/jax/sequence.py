@@ -11,40 +11,17 @@ import reference as R
 from reference import Case
 from reference.contract import Divergence, Example
 
+from ..ctc import CTC_EXAMPLE, item_without_alignment, items, minus_inf_in_an_item
 from ._common import OPTAX
 
 CTC_SOURCE = OPTAX.format("_classification.py#L{}")
-LOG_P = [math.log(0.5), math.log(0.25), math.log(0.25)]  # blank ½, labels ¼ and ¼
-CTC_EXAMPLE = {
-    "input": [[LOG_P], [LOG_P]],
-    "targets": [[1]],
-    "input_lengths": [2],
-    "target_lengths": [1],
-}
-
-
-def _items(case: Case):
-    """Per item: its whole input column (T, K), its first T_n steps, and its reference loss."""
-    a = case.rounded()
-    x = a["input"]
-    loss = np.atleast_1d(case.pointwise())
-    for n in range(x.shape[1]):
-        yield x[:, n, :], x[: int(a["input_lengths"][n]), n, :], loss[n]
-
-
-def minus_inf_in_an_item(case: Case) -> bool:
-    return any(np.any(column == -math.inf) for column, _, _ in _items(case))
-
-
-def item_without_alignment(case: Case) -> bool:
-    return any(loss == math.inf for _, _, loss in _items(case))
 
 
 def unnormalised_step(case: Case) -> bool:
     """A step t < T_n of an item with a finite loss whose probabilities do not sum to 1 by more
     than rounding to the dtype explains (log_softmax then moves each log-probability)."""
     eps = R.FORMATS[case.dtype].eps
-    for _, steps, loss in _items(case):
+    for _, steps, loss in items(case):
         if np.isfinite(loss) and steps.size:
             lse = np.logaddexp.reduce(steps, axis=-1)
             if np.any(np.abs(lse) > 16 * eps):
@@ -55,8 +32,7 @@ def unnormalised_step(case: Case) -> bool:
 def softmax_term_visible(case: Case) -> bool:
     # exp(lp) of a log-probability below −40 is < 4e-18 of the gradient's terms of size 1
     return any(
-        np.isfinite(loss) and steps.size and np.max(steps) > -40.0
-        for _, steps, loss in _items(case)
+        np.isfinite(loss) and steps.size and np.max(steps) > -40.0 for _, steps, loss in items(case)
     )
 
 

@@ -25,6 +25,7 @@ from reference.contract import Prediction, predict
 from reference.terms import TermScale
 
 from ...base import Accepts, Divergence, Example
+from ..ctc import CTC_EXAMPLE
 from ._common import KERAS_BIT64_TO_BIT32, KERAS_LOSSES, KERAS_SRC, float32_term_scale
 
 LOSS = "ctc_loss"
@@ -32,13 +33,6 @@ CTC_SOURCE = f"{KERAS_LOSSES}#L2526-L2560"
 JAX_CTC = f"{KERAS_SRC}/backend/jax/nn.py#L1093-L1198"
 TORCH_CTC = f"{KERAS_SRC}/backend/torch/nn.py#L1034-L1054"
 TF_CTC = f"{KERAS_SRC}/backend/tensorflow/nn.py#L1574-L1594"
-LOG_P = [math.log(0.5), math.log(0.25), math.log(0.25)]  # blank ½, labels ¼ and ¼
-CTC_EXAMPLE = {
-    "input": [[LOG_P], [LOG_P]],
-    "targets": [[1]],
-    "input_lengths": [2],
-    "target_lengths": [1],
-}
 
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:

@@ -11,32 +11,9 @@ import reference as R
 from reference import Case
 
 from ...base import Accepts, Divergence, Example
+from ..ctc import CTC_EXAMPLE, item_without_alignment, items, minus_inf_in_an_item
 
 CTC_OPS = "https://github.com/tensorflow/tensorflow/blob/v2.21.0/tensorflow/python/ops/ctc_ops.py"
-LOG_P = [math.log(0.5), math.log(0.25), math.log(0.25)]  # blank ½, labels ¼ and ¼
-CTC_EXAMPLE = {
-    "input": [[LOG_P], [LOG_P]],
-    "targets": [[1]],
-    "input_lengths": [2],
-    "target_lengths": [1],
-}
-
-
-def _items(case: Case):
-    """Per item: its whole input column (T, K), its first T_n steps, and its reference loss."""
-    a = case.rounded()
-    x = a["input"]
-    loss = np.atleast_1d(case.pointwise())
-    for n in range(x.shape[1]):
-        yield x[:, n, :], x[: int(a["input_lengths"][n]), n, :], loss[n]
-
-
-def minus_inf_in_an_item(case: Case) -> bool:
-    return any(np.any(column == -math.inf) for column, _, _ in _items(case))
-
-
-def item_without_alignment(case: Case) -> bool:
-    return any(loss == math.inf for _, _, loss in _items(case))
 
 
 def finite_item_moved_by_log_softmax(case: Case) -> bool:
@@ -45,7 +22,7 @@ def finite_item_moved_by_log_softmax(case: Case) -> bool:
     log-probability is above −40 (the gradient gains exp(x), no smaller than 4e-18 of its terms
     of size 1)."""
     eps = R.FORMATS[case.dtype].eps
-    for _, steps, loss in _items(case):
+    for _, steps, loss in items(case):
         if not (np.isfinite(loss) and steps.size):
             continue
         if np.max(steps) > -40.0:

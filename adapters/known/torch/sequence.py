@@ -9,6 +9,8 @@ import numpy as np
 from adapters.base import Accepts, Divergence, Example
 from reference import Case
 
+from ..ctc import LOG_P
+
 # aten/src/ATen/native/LossCTC.cpp (CPU kernels) at the commit the search tool holds, which has
 # the code of torch 2.x: ctc_loss_backward_cpu_template ends with
 #   res = (std::exp(lp)-std::exp(res + nll - lp)) * gr;
@@ -20,8 +22,6 @@ LOSS_CTC_CPP = (
     "aten/src/ATen/native/LossCTC.cpp"
 )
 ISSUE_52241 = "https://github.com/pytorch/pytorch/issues/52241"
-
-LOG_P = [math.log(0.5), math.log(0.25), math.log(0.25)]  # blank ½, labels ¼ and ¼
 
 
 def _items(case: Case):
