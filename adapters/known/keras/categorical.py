@@ -67,6 +67,42 @@ def gradient_at_the_hinge(share: float):
     return model
 
 
+def _rounded_products(case: Case) -> np.ndarray:
+    """(1 − t_j)·x_j as the dtype holds each factor and the product (Keras multiplies in it)."""
+    a = case.rounded()
+    x, t = a["input"], a["target"]
+    return R.round_to(R.round_to(1.0 - t, case.dtype) * x, case.dtype)
+
+
+def max_tied_by_rounding(case: Case) -> bool:
+    """Some sample's largest (1 − t_j)·x_j is unique in exact arithmetic but tied with another
+    once the products are rounded to the dtype (the hinge active)."""
+    a = case.rounded()
+    w = (1.0 - a["target"]) * a["input"]
+    exact = np.sum(w == np.max(w, axis=-1, keepdims=True), axis=-1)
+    wr = _rounded_products(case)
+    rounded = np.sum(wr == np.max(wr, axis=-1, keepdims=True), axis=-1)
+    return bool(np.any((rounded > exact) & (_hinge(case) > 0)))
+
+
+def gradient_split_over_rounded_ties(case: Case) -> Prediction:
+    """The reference's gradient with the max's share 1 split evenly among the entries tied after
+    rounding the products to the dtype, as the backends' max gradients split a tie."""
+    spec = R.get(case.loss)
+    wr = _rounded_products(case)
+
+    def vjp(a, p, g):
+        x, t = a["input"], a["target"]
+        z = 1.0 + np.max((1.0 - t) * x, axis=-1) - np.sum(t * x, axis=-1)
+        tied = wr == np.max(wr, axis=-1, keepdims=True)
+        top = tied / np.sum(tied, axis=-1, keepdims=True)
+        active = np.asarray(g)[..., None] * ((1.0 - t) * top - t)
+        grads = spec.elementwise_vjp(a, p, g)
+        return {"input": np.where((z > 0)[..., None], active, grads["input"])}
+
+    return predict(case, elementwise_vjp=vjp)
+
+
 # x_y exactly 1 above the best wrong score (rows 0, 1), and at the masked entry's 0 tied with a
 # wrong score of 0 (row 2: (1 − 1)·1 = 0 = x_0)
 AT_THE_HINGE = {
@@ -75,6 +111,35 @@ AT_THE_HINGE = {
 }
 
 DIVERGENCES: list[Divergence] = [
+    Divergence(
+        id=f"{LOSS}/keras-max-tied-by-rounding",
+        kind="convention",
+        loss=LOSS,
+        description=(
+            "Keras computes neg = max((1 − y_true)·y_pred) in the input dtype: two products that "
+            "differ exactly but round to the same value there tie, and every backend's max "
+            "gradient splits the cotangent between tied entries, where the reference (exact "
+            "products) gives it to the larger one (bfloat16 x = (1, 1.0078125, 0), t = (0, "
+            "2⁻⁸, 1 − 2⁻⁸): 0.99609375 · 1.0078125 = 1.0039 rounds to 1 and ties x_0)"
+        ),
+        citation=(
+            f"{SOURCE}; https://github.com/jax-ml/jax/blob/jax-v0.10.2/"
+            "jax/_src/lax/lax.py#L5112-L5114; " + TORCH_MAXIMUM_GRAD
+        ),
+        inputs=max_tied_by_rounding,
+        inputs_text=(
+            "the largest (1 − t_j)·x_j of an active sample tied with another only after rounding "
+            "the products to the dtype"
+        ),
+        affects=("grad",),
+        model=gradient_split_over_rounded_ties,
+        model_text="the reference's gradient with the max's share split over the rounded ties",
+        example=Example(
+            {"reduction": "sum"},
+            {"input": [[1.0, 1.0078125, 0.0]], "target": [[0.0, 0.00390625, 0.99609375]]},
+            dtype="bfloat16",
+        ),
+    ),
     Divergence(
         id=f"{LOSS}/keras-tf-maximum-gradient-at-the-hinge",
         kind="convention",
