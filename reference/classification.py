@@ -825,9 +825,11 @@ _MULTILABEL_EDGES = (
 def _categorical_hinge_parts(a):
     """w_j = (1 − t_j)·x_j, neg = max_j w_j, pos = Σ t_j x_j and z = 1 + neg − pos (last axis)."""
     x, t = a["input"], a["target"]
-    w = (1.0 - t) * x
+    # a zero factor removes the term (0·±inf = 0), as for every weight in the reference: a label
+    # of 1 masks its score out of the max, a label of 0 out of the sum
+    w = times_or_zero(1.0 - t, x)
     neg = np.max(w, axis=-1)
-    pos = np.sum(t * x, axis=-1)
+    pos = np.sum(times_or_zero(t, x), axis=-1)
     return w, neg, pos, 1.0 + neg - pos
 
 
