@@ -14,3 +14,22 @@ def pytest_addoption(parser):
         default=None,
         help="hypothesis profile: ci, default or thorough (default: $LOSSCONF_PROFILE or ci)",
     )
+
+
+def pytest_runtest_setup(item):
+    """Give a parametrised @given test its decorated settings back before each call.
+
+    hypothesis' pytest plugin (6.170.17, ``_hypothesis_pytestplugin.py`` ``pytest_runtest_call``)
+    replaces a parametrised test's settings with ``settings(parent=<the current ones>, ...)`` on
+    every call, so the chain grows by one per parametrisation a worker runs; past about a thousand
+    (test_mpmath has more) reading ``settings.database`` walks the chain and overflows the
+    recursion limit, and every later parametrisation fails on that worker. Restoring the
+    decorated settings keeps the chain one link long and changes nothing else the plugin does.
+    """
+    obj = getattr(item, "obj", None)
+    fn = getattr(obj, "__func__", obj)
+    current = getattr(fn, "_hypothesis_internal_use_settings", None)
+    if current is None:
+        return
+    decorated = fn.__dict__.setdefault("_lossconf_decorated_settings", current)
+    fn._hypothesis_internal_use_settings = decorated
