@@ -525,6 +525,11 @@ def _best_wrong_class(margin):
     return loss
 
 
+def _times_or_zero(factor, x):
+    """factor · x, with a zero factor giving 0 whatever x is (the reference's masking rule)."""
+    return ZERO if factor == 0 else factor * x
+
+
 def categorical_hinge(a, p) -> Elementwise:
     """max(0, 1 + max_j (1 − t_j) x_j − Σ_j t_j x_j) over the last axis, Keras' documented
     CategoricalHinge (neg = max((1 − y_true)·y_pred), pos = sum(y_true·y_pred)). Scale: 1, |neg|
@@ -534,8 +539,9 @@ def categorical_hinge(a, p) -> Elementwise:
     values, scales = obj(len(x2)), obj(len(x2))
     for n, (row, labels) in enumerate(zip(x2, t2, strict=True)):
         xs, ts = [mpf(v) for v in row], [mpf(v) for v in labels]
-        neg = max((ONE - tj) * xj for tj, xj in zip(ts, xs, strict=True))
-        terms = [tj * xj for tj, xj in zip(ts, xs, strict=True)]
+        # a zero factor removes its term, as in the reference (0·∓inf is NaN in mpmath too)
+        neg = max(_times_or_zero(ONE - tj, xj) for tj, xj in zip(ts, xs, strict=True))
+        terms = [_times_or_zero(tj, xj) for tj, xj in zip(ts, xs, strict=True)]
         z = ONE + neg - mpmath.fsum(terms)
         values[n] = max(z, ZERO)
         scales[n] = ONE + abs(neg) + mpmath.fsum(abs(v) for v in terms)
