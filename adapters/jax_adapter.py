@@ -488,6 +488,7 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     ),
     "dice_loss": lambda c: _dice_loss(c),
     "tversky_loss": lambda c: _tversky_loss(c),
+    "ntxent": lambda c: _ntxent(c),
 }
 
 
@@ -551,6 +552,15 @@ def _tversky_loss(c):
         f"alpha={c['alpha']!r}, beta={c['beta']!r}, smooth={c['smooth']!r})",
         (SEGMENTATION_AXIS,),
     )
+
+
+def _ntxent(c):
+    if c["reduction"] != "mean":
+        return NotOffered(
+            "optax.losses.ntxent returns only the mean over the ordered positive pairs (a scalar): "
+            "no per-anchor losses to sum or to weight"
+        )
+    return Recipe(f"optax.losses.ntxent(embeddings, labels, temperature={c['temperature']!r})")
 
 
 # --- what the installed release offers ----------------------------------------------------------

@@ -530,6 +530,7 @@ MAPPINGS: dict[str, Builder] = {
     "tversky_loss": lambda config: keras_overlap(
         "Tversky", config, alpha=config["alpha"], beta=config["beta"]
     ),
+    "ntxent": not_offered("keras.losses has no NT-Xent (contrastive) loss"),
 }
 
 # Keras' ε (keras.config.epsilon()): the lower bound of the norm in its L2 normalisation,

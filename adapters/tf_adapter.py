@@ -377,6 +377,9 @@ MAPPINGS: dict[str, Builder] = {
     ),
     "dice_loss": keras_only("dice_loss", "keras.losses.Dice"),
     "tversky_loss": keras_only("tversky_loss", "keras.losses.Tversky"),
+    "ntxent": not_offered(
+        "tf.nn has no NT-Xent (contrastive) loss: optax.losses.ntxent is its home"
+    ),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -108,6 +108,10 @@ NOT_OFFERED = {
         )
         for loss in ("dice_loss", "tversky_loss")
     },
+    "ntxent": (
+        "torch has no NT-Xent loss (neither torch.nn.functional nor torch.nn; it lives in "
+        "pytorch-metric-learning): optax.losses.ntxent is its home"
+    ),
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

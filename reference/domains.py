@@ -570,5 +570,34 @@ EXPECTED_COUNT = Domain(
     bands=_expected_count_bands,
 )
 
+
+# Group labels of a contrastive batch (ntxent): items with equal labels are positive pairs. Any
+# integer is a label (not enforced: optax compares them with ==); drawn from [0, ⌈N/2⌉) so that a
+# batch usually holds both positive and negative pairs.
+def _group_label(t, ctx):
+    return np.asarray(t) == np.floor(t)
+
+
+def _sample_group_label(rng, shape, ctx, scale):
+    n = max(1, -(-int(ctx.get("N", 2)) // 2))
+    return rng.integers(0, n, size=shape).astype(np.int64)
+
+
+def _draw_group_label(drawer, name, shape, sizes, params) -> np.ndarray:
+    n = max(1, -(-int(sizes.get("N", 2)) // 2))
+    values = drawer.integers(0, n - 1, math.prod(shape), f"{name} groups")
+    return values.reshape(shape).astype(np.int64)
+
+
+GROUP_LABEL = Domain(
+    "group label",
+    "be an integer group label (not enforced: equal labels make a positive pair)",
+    _group_label,
+    integer=True,  # drawn as labels, not from bands
+    sample=_sample_group_label,
+    draw=_draw_group_label,
+)
+
+
 # Every domain declared above, in order, for the tests that check each declares what the cases need.
 DOMAINS: tuple[Domain, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Domain))

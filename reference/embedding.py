@@ -10,7 +10,7 @@ import numpy as np
 
 from . import params as P
 from ._math import pnorm, pnorm_grad, sigmoid, softplus
-from .domains import REAL, SIGN_LABEL
+from .domains import GROUP_LABEL, REAL, SIGN_LABEL
 from .edges import BIG, ROW, Config, Edge, is_, vec
 from .layouts import same_shape
 from .regimes import RegimeRules
@@ -914,5 +914,185 @@ LOSSES = (
         negative_cosine_similarity_vjp,
         0.0,
         eps=1e-7,
+    ),
+)
+
+
+# --- ntxent (issue 13: optax.losses.ntxent) ---------------------------------------------------
+
+
+def _ntxent_parts(a, p, sq_eps: float = 0.0):
+    """Unit vectors, norms, S = cos/τ, the positive and negative masks, λ_i = log Σ_{k∈neg(i)}
+    e^(S_ik) (−inf without a negative) and the softmax weights w_ik = e^(S_ik − λ_i) over the
+    negatives. ``sq_eps`` > 0 floors each squared norm, ‖x‖ = √max(Σx², sq_eps): not the
+    canonical loss (which has the exact norm), but optax's clamp, for the registry's model."""
+    x = np.asarray(a["embeddings"], dtype=np.float64)
+    y = np.asarray(a["labels"])
+    if sq_eps:
+        norm = np.sqrt(np.maximum(np.sum(x * x, axis=-1), sq_eps))
+    else:
+        norm = pnorm(x, 2.0)  # scaled: no square leaves float64's range
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u = x / norm[:, None]
+    s = (u @ u.T) / p["temperature"]
+    same = y[:, None] == y[None, :]
+    pos = same & ~np.eye(len(y), dtype=bool)
+    neg = ~same
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        m = np.max(np.where(neg, s, -np.inf), axis=1, initial=-np.inf)
+        shift = np.where(np.isfinite(m), m, 0.0)
+        e = np.where(neg, np.exp(s - shift[:, None]), 0.0)
+        lam = shift + np.log(np.sum(e, axis=1))
+        w = np.where(neg, np.exp(s - lam[:, None]), 0.0)
+    return x, u, norm, s, pos, neg, lam, w
+
+
+def _ntxent(a, p, sq_eps: float = 0.0) -> Elementwise:
+    _, _, _, s, pos, _, lam, _ = _ntxent_parts(a, p, sq_eps)
+    with np.errstate(invalid="ignore"):
+        # ℓ_ij = −log(e^S_ij / (e^S_ij + e^λ_i)) = softplus(λ_i − S_ij): exact for small ℓ, and 0
+        # (softplus(−inf)) for an anchor without a negative
+        terms = np.where(pos, softplus(lam[:, None] - s), 0.0)
+    return Elementwise(np.sum(terms, axis=1), {"mean": float(np.sum(pos))})
+
+
+def _ntxent_vjp(a, p, g, sq_eps: float = 0.0):
+    x, u, norm, s, pos, neg, lam, w = _ntxent_parts(a, p, sq_eps)
+    g = np.asarray(g, dtype=np.float64)
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        # ∂ℓ_ij/∂S_ij = −σ(λ_i − S_ij) = −∂ℓ_ij/∂λ_i; ∂λ_i/∂S_ik = w_ik
+        sig = np.where(pos, sigmoid(lam[:, None] - s), 0.0)
+        dlam = g * np.sum(sig, axis=1)
+        ds = np.where(pos, -g[:, None] * sig, 0.0) + np.where(neg, dlam[:, None] * w, 0.0)
+        c = ds / p["temperature"]
+        du = (c + c.T) @ u
+        clamped = (np.sum(x * x, axis=-1) < sq_eps)[:, None]
+        radial = np.where(clamped, 0.0, np.sum(du * u, axis=-1, keepdims=True) * u)
+        # + 0·g_i: item i's zero partials times its cotangent, so that the mean's infinite
+        # cotangent at P = 0 (0/0) gives NaN, as the chain rule gives every mean over no element
+        dx = (du - radial) / norm[:, None] + 0.0 * g[:, None]
+    return {"embeddings": dx}
+
+
+def ntxent(a, p) -> Elementwise:
+    """NT-Xent (Chen et al. 2020, SimCLR; in the form of optax.losses.ntxent and
+    pytorch-metric-learning's NTXentLoss). Embeddings x (N, D), integer group labels y (N),
+    temperature τ > 0. S_ij = cos(x_i, x_j)/τ with the exact cosine x_i·x_j/(‖x_i‖‖x_j‖). For each
+    ordered positive pair (i, j), i ≠ j, y_i = y_j, against the anchor's negatives
+    neg(i) = {k: y_k ≠ y_i} (the anchor itself and its other positives are left out),
+
+        ℓ_ij = −log(e^S_ij / (e^S_ij + Σ_{k∈neg(i)} e^S_ik)) = softplus(λ_i − S_ij),
+        λ_i = log Σ_{k∈neg(i)} e^S_ik.
+
+    ``none`` is per anchor, L_i = Σ_{j: (i, j) positive} ℓ_ij (N,); ``mean`` (optax's only form)
+    divides Σ_i L_i by the number P of ordered positive pairs, ``sum`` is Σ_i L_i.
+
+    Domain: real embeddings, none of them 0; τ > 0; any integer labels. An anchor without a
+    negative (every label equal) has ℓ_ij = 0 exactly; an item without a positive adds no term
+    (L_i = 0) but is still a negative of the others. P = 0 (every label distinct) makes ``mean``
+    0/0: NaN, and its gradient NaN (an infinite cotangent times zero partials), as the reference's
+    every mean over no element; optax gives NaN with a gradient of 0 (a registry entry). A zero
+    embedding is outside the domain: its cosine is 0/0, NaN in every term it enters; optax's
+    clamp of each squared norm at finfo(dtype).eps makes its cosines 0 there, and rescales any
+    embedding with Σx² < eps (a registry entry with that model, ``_ntxent(..., sq_eps)``).
+    Smooth everywhere on the domain: no subgradient is chosen.
+    """
+    return _ntxent(a, p)
+
+
+def ntxent_vjp(a, p, g):
+    return _ntxent_vjp(a, p, g)
+
+
+def _ntxent_value(a, p, loss, sq_eps: float = 0.0):
+    """T of L_i: per positive pair, the terms of −(S_ij − m) + log(Σ e^(S − m)) as optax adds them
+    (the value, |λ_i| and |S_ij| against the shift m), the log's 1, and each similarity's own
+    rounding (a dot product of unit vectors, size 1, divided by τ) twice."""
+    _, _, _, s, pos, _, lam, _ = _ntxent_parts(a, p, sq_eps)
+    with np.errstate(invalid="ignore"):
+        lam = np.where(np.isfinite(lam), np.abs(lam), 0.0)
+        size = softplus(lam[:, None] - s) + lam[:, None] + np.abs(s) + 1.0 + 2.0 / p["temperature"]
+        return np.sum(np.where(pos, size, 0.0), axis=1)
+
+
+def _ntxent_grads(a, p, c, sq_eps: float = 0.0):
+    """G: each ∂/∂S_ij is at most |c_i| times a probability, for a positive, or n_i (the anchor's
+    positives) times its softmax weight, for a negative; each carries a similarity's rounding
+    (n_i/τ, σ' ≤ ¼ times S's error of 1/τ). Pulled back through the unit vectors (|u| ≤ 1, the
+    radial projection as much again) and 1/(τ‖x_i‖)."""
+    _, _, norm, _, pos, neg, _, w = _ntxent_parts(a, p, sq_eps)
+    cabs = np.abs(np.broadcast_to(np.asarray(c, dtype=np.float64), norm.shape))[:, None]
+    n_pos = np.sum(pos, axis=1)[:, None]
+    used = pos | neg
+    each = cabs * (pos + n_pos * np.where(neg, w, 0.0) + used * n_pos / p["temperature"])
+    row = np.sum(each + each.T, axis=1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        size = 2.0 * row / (p["temperature"] * norm)
+    return {"embeddings": np.broadcast_to(size[:, None], (*norm.shape, a["embeddings"].shape[-1]))}
+
+
+def _ntxent_smooth(a, p, h) -> bool:
+    """Away from a zero embedding (the cosine's 0/0), and, for ``mean``, P > 0 (0/0 at P = 0)."""
+    y = np.asarray(a["labels"])
+    has_pair = bool(np.sum(y[:, None] == y[None, :]) > len(y))
+    return bool(np.all(pnorm(a["embeddings"], 2.0) > 8 * h)) and (
+        p.get("reduction") != "mean" or has_pair
+    )
+
+
+def _ntxent_zero_embeddings(a, p) -> bool:
+    return bool(np.any(np.all(np.asarray(a["embeddings"]) == 0, axis=-1)))
+
+
+def _ntxent_squares(a, p, c):
+    """Σx² of each embedding, which optax forms before the square root."""
+    return [np.sum(a["embeddings"] * a["embeddings"], axis=-1)]
+
+
+def _nt(x, labels) -> dict[str, np.ndarray]:
+    return {
+        "embeddings": np.asarray(x, dtype=np.float64),
+        "labels": np.asarray(labels, dtype=np.int64),
+    }
+
+
+_NTXENT_EDGES = (
+    Edge("every label distinct (P = 0: mean 0/0)", lambda c: _nt(_V, [0, 1, 2, 3])),
+    Edge("every label equal (no negative: every term 0)", lambda c: _nt(_V, [5, 5, 5, 5])),
+    Edge("an item without a positive", lambda c: _nt(_V, [0, 0, 1, 2])),
+    Edge("positive pairs identical", lambda c: _nt(np.vstack([_V[:2], _V[:2]]), [0, 1, 0, 1])),
+    Edge("positive pairs opposite", lambda c: _nt(np.vstack([_V[:2], -_V[:2]]), [0, 1, 0, 1])),
+    Edge(
+        "a zero embedding (0/0 cosine)",
+        lambda c: _nt(np.vstack([np.zeros(3), _V[1:]]), [0, 0, 1, 1]),
+    ),
+    Edge(
+        f"components ±{BIG:g} (squares beyond float16)",
+        lambda c: _nt(BIG * np.sign(_V), [0, 0, 1, 1]),
+    ),
+)
+
+LOSSES = (
+    *LOSSES,
+    LossSpec(
+        "ntxent",
+        "embedding",
+        "NT-Xent: −log softmax of cos/τ of each positive pair against the anchor's negatives",
+        (
+            ArraySpec("embeddings", REAL, differentiable=True, description="embedding"),
+            ArraySpec("labels", GROUP_LABEL, differentiable=False, description="group label"),
+        ),
+        (
+            P.positive("temperature", 0.07, (0.07, 0.5), "divides each cosine similarity"),
+            P.reduction(),
+        ),
+        (Layout("(N, D)", {"embeddings": ("N", "D"), "labels": ("N",)}),),
+        ntxent,
+        ntxent_vjp,
+        smooth_at=_ntxent_smooth,
+        term_scale=TermScale(_ntxent_value, _ntxent_grads),
+        regimes=RegimeRules(boundary=_ntxent_zero_embeddings, intermediates=_ntxent_squares),
+        edges=_NTXENT_EDGES,
+        element_kind="whole_batch",
     ),
 )

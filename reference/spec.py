@@ -176,8 +176,10 @@ class Elementwise:
 #   elementwise: element k of the broadcast shape, from the k-th (broadcast) entry of each array;
 #   per_vector: item n of the batch, from index n along the N axis of each batched array (the
 #               first axis, or ctc_loss's time-major input's second; the last axis a vector);
-#   per_class_slice: item (n, j…) from input[n, :, j…] (class axis 1) and target[n, j…].
-ELEMENT_KINDS = ("elementwise", "per_vector", "per_class_slice")
+#   per_class_slice: item (n, j…) from input[n, :, j…] (class axis 1) and target[n, j…];
+#   whole_batch: item n from every item of the batch (a contrastive loss: n's terms compare it
+#                with the others), so no element is a smaller problem of its own.
+ELEMENT_KINDS = ("elementwise", "per_vector", "per_class_slice", "whole_batch")
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,16 @@ CLAIMS = {
         np.abs(c.rounded()["input1"] - c.rounded()["input2"]) == c.params["margin"]
     ),
     "hinge exactly at the margin": lambda c: _triplet_hinge_is_zero(c),
+    "every label distinct": lambda c: (
+        len(set(c.arrays["labels"].tolist())) == len(c.arrays["labels"])
+    ),
+    "every label equal": lambda c: len(set(c.arrays["labels"].tolist())) == 1,
+    "an item without a positive": lambda c: np.any(
+        np.sum(c.arrays["labels"][:, None] == c.arrays["labels"][None, :], axis=1) == 1
+    ),
+    "positive pairs identical": lambda c: _positive_pairs(c, lambda u, v: np.array_equal(u, v)),
+    "positive pairs opposite": lambda c: _positive_pairs(c, lambda u, v: np.array_equal(u, -v)),
+    "a zero embedding": lambda c: np.any(np.all(c.rounded()["embeddings"] == 0, axis=-1)),
     "target score exactly margin above another class": lambda c: _margin_hit(c),
 }
 
@@ -180,6 +190,13 @@ def _triplet_hinge_is_zero(case):
     order = case.params["p"]
     dist = lambda u, v: np.sum(np.abs(u - v) ** order, axis=-1) ** (1 / order)  # noqa: E731
     return np.all(dist(a, p) - dist(a, n) + case.params["margin"] == 0)
+
+
+def _positive_pairs(case, related):
+    """Some positive pair (i ≠ j, equal labels), and every one of them related as claimed."""
+    x, y = case.rounded()["embeddings"], case.arrays["labels"]
+    pairs = [(i, j) for i in range(len(y)) for j in range(len(y)) if i != j and y[i] == y[j]]
+    return bool(pairs) and all(related(x[i], x[j]) for i, j in pairs)
 
 
 def _margin_hit(case):

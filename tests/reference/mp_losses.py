@@ -1046,6 +1046,49 @@ def _nce(logits, n_true):
     return total(terms), magnitude(terms) + mpmath.fsum(z[1] for z in logits if z is not None)
 
 
+def ntxent(a, p) -> Elementwise:
+    """NT-Xent (Chen et al. 2020, eq. 1; the pytorch-metric-learning NTXentLoss form): for each
+    ordered positive pair (i, j), i ≠ j, y_i = y_j, ℓ_ij = −log(e^(s_ij) / (e^(s_ij) +
+    Σ_{k: y_k ≠ y_i} e^(s_ik))), s = cos/τ with the exact cosine (0/0 = NaN at a zero vector);
+    per anchor L_i = Σ_j ℓ_ij, averaged over the P positive pairs. Written as
+    log(1 + Σ_k e^(s_ik − s_ij)). Scale: per pair, the value, 1, |s_ij|, the log-sum-exp's size
+    and the similarities' own rounding 2/τ."""
+    x, y, tau = a["embeddings"], a["labels"], mpf(p["temperature"])
+    n = x.shape[0]
+    rows = [[mpf(float(v)) for v in x[i]] for i in range(n)]
+    norms = [mpmath.sqrt(mpmath.fsum(v * v for v in r)) for r in rows]
+
+    def sim(i, j):
+        if norms[i] == 0 or norms[j] == 0:
+            return mpmath.nan
+        return (
+            mpmath.fsum(u * v for u, v in zip(rows[i], rows[j], strict=True))
+            / (norms[i] * norms[j])
+            / tau
+        )
+
+    s = [[sim(i, j) for j in range(n)] for i in range(n)]
+    values, scales = obj((n,)), obj((n,))
+    count = 0
+    for i in range(n):
+        negs = [s[i][k] for k in range(n) if y[k] != y[i]]
+        lse = mpmath.log(mpmath.fsum(mpmath.exp(v) for v in negs)) if negs else -mpmath.inf
+        size = abs(lse) if negs else ZERO
+        total, scale = [], []
+        for j in range(n):
+            if i == j or y[i] != y[j]:
+                continue
+            count += 1
+            # a zero vector's 0/0 cosine is NaN in each term it enters, even without negatives
+            term = mpmath.log1p(mpmath.fsum(mpmath.exp(v - s[i][j]) for v in negs))
+            term = mpmath.nan if mpmath.isnan(s[i][j]) else term
+            total.append(term)
+            scale.append(term + 1 + abs(s[i][j]) + size + 2 / tau)
+        values[i] = mpmath.fsum(total) if total else ZERO
+        scales[i] = mpmath.fsum(scale) if scale else ZERO
+    return Elementwise(values, scales, {"mean": count})
+
+
 LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elementwise]] = {
     "mse_loss": _regression(_mse),
     "l1_loss": _regression(_l1),
@@ -1092,6 +1135,7 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "dice_loss": dice_loss,
     "tversky_loss": tversky_loss,
     "multiclass_sparsemax_loss": multiclass_sparsemax_loss,
+    "ntxent": ntxent,
 }
 
 

@@ -198,9 +198,11 @@ def _smooth_point(name: str, reduction: str = "sum"):
     config = next(c for c in R.all_configs(spec) if c["reduction"] == reduction)
     params, _ = R.split(spec, config)
     full = {**spec.defaults(), **params}
-    for seed in range(100):
+    # a batch of 2 first (as before); then 4, for a contrastive loss (ntxent), which needs both a
+    # positive and a negative pair for a nonzero gradient
+    for n, seed in [(n, seed) for n in (2, 4) for seed in range(100)]:
         rng = np.random.default_rng(seed)
-        arrays = sample_arrays(spec, config, rng, sizes={"N": 2, "C": 3, "D": 2})
+        arrays = sample_arrays(spec, config, rng, sizes={"N": n, "C": 3, "D": 2})
         h = max(float(np.max(steps(v))) for v in arrays.values() if v.dtype.kind == "f")
         cotangent = None
         if reduction == "none":

@@ -2026,3 +2026,70 @@ def test_every_catalogue_loss_has_hand_worked_values_here(name):
         f"{name} has no hand-worked values: add tests of it, worked out from its documented "
         "formula, to tests/reference/test_hand_values.py"
     )
+
+
+# === ntxent =======================================================================================
+#
+# x0 = x1 = (1, 0), x2 = (0, 1), labels (0, 0, 1), τ = 1: cos(x0, x1) = 1, cos(x_i, x2) = 0. The
+# positive pairs are (0, 1) and (1, 0), each against the one negative x2:
+# ℓ = −log(e¹/(e¹ + e⁰)) = log(1 + e⁻¹); x2 has no positive (L_2 = 0); mean over P = 2 pairs.
+NTX = {"embeddings": [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0]], "labels": [0, 0, 1]}
+
+
+def test_ntxent_hand_value():
+    ell = math.log1p(math.exp(-1.0))
+    out = loss("ntxent", NTX, temperature=1.0, reduction="none")
+    np.testing.assert_allclose(out, [ell, ell, 0.0], rtol=1e-15, atol=0)
+    assert loss("ntxent", NTX, temperature=1.0, reduction="mean") == pytest.approx(ell, rel=1e-15)
+    assert loss("ntxent", NTX, temperature=1.0, reduction="sum") == pytest.approx(2 * ell, 1e-15)
+    # τ = ½ doubles every similarity: log(1 + e⁻²)
+    half = loss("ntxent", NTX, temperature=0.5, reduction="mean")
+    assert half == pytest.approx(math.log1p(math.exp(-2)), rel=1e-15)
+
+
+def test_ntxent_two_negatives_and_unequal_norms():
+    # x0 = (3, 0), x1 = (2, 0) (group 0), x2 = (0, 5), x3 = (−1, 0) (group 1), τ = 1: only
+    # directions count. Anchor 0: S01 = 1 against S02 = 0, S03 = −1: log(1 + e⁻¹ + e⁻²), anchor 1
+    # the same; anchor 2: S23 = 0 against S20 = S21 = 0: log 3; anchor 3: S32 = 0 against
+    # S30 = S31 = −1: log(1 + 2e⁻¹). Mean over P = 4.
+    a = {"embeddings": [[3.0, 0.0], [2.0, 0.0], [0.0, 5.0], [-1.0, 0.0]], "labels": [0, 0, 1, 1]}
+    first = math.log(1 + math.exp(-1) + math.exp(-2))
+    want = [first, first, math.log(3.0), math.log(1 + 2 * math.exp(-1))]
+    np.testing.assert_allclose(loss("ntxent", a, temperature=1.0, reduction="none"), want, 1e-15)
+    mean = loss("ntxent", a, temperature=1.0, reduction="mean")
+    assert mean == pytest.approx(sum(want) / 4, rel=1e-15)
+
+
+def test_ntxent_gradient_by_hand():
+    # ∂cos(x_i, x_j)/∂x_j = (u_i − cos·u_j)/‖x_j‖. ℓ_01 = softplus(S02 − S01), ∂/∂S02 = σ(−1) =
+    # 1/(1 + e), ∂/∂S01 = −σ(−1); ℓ_10 likewise. x2: both terms pull along u0 = u1 = (1, 0) (cos 0:
+    # no radial part), halved by the mean: (σ(−1), 0). x0: S01 moves nothing (u1 = u0: zero
+    # tangential part), S02 moves along u2 = (0, 1) in ℓ_01 only: (0, σ(−1)/2); x1 the same.
+    g = grads("ntxent", NTX, temperature=1.0, reduction="mean")["embeddings"]
+    sig = 1.0 / (1.0 + math.e)
+    np.testing.assert_allclose(g, [[0.0, sig / 2], [0.0, sig / 2], [sig, 0.0]], 1e-15, 1e-300)
+
+
+def test_ntxent_every_label_distinct_is_nan_with_nan_gradient():
+    # P = 0: the mean is 0/0, and its gradient an infinite cotangent times zero partials
+    distinct = {"embeddings": NTX["embeddings"], "labels": [0, 1, 2]}
+    assert math.isnan(float(loss("ntxent", distinct, reduction="mean")))
+    assert np.all(np.isnan(grads("ntxent", distinct, reduction="mean")["embeddings"]))
+    assert float(loss("ntxent", distinct, reduction="sum")) == 0.0
+    assert_exact(grads("ntxent", distinct, reduction="sum")["embeddings"], np.zeros((3, 2)))
+
+
+def test_ntxent_every_label_equal_is_zero():
+    # no negative: ℓ_ij = −log(e^S/e^S) = 0 whatever the embeddings
+    same = {"embeddings": [[1.0, 2.0], [3.0, -1.0], [0.5, 0.5]], "labels": [4, 4, 4]}
+    assert float(loss("ntxent", same, reduction="mean")) == 0.0
+    assert_exact(grads("ntxent", same, reduction="mean")["embeddings"], np.zeros((3, 2)))
+
+
+def test_ntxent_zero_embedding_is_nan_where_it_enters():
+    # cos(0, x) = 0/0: NaN for the anchors whose terms hold it; anchor 3's terms (positive 2,
+    # negatives 0 and 1) hold it too; only an anchor without a positive stays 0
+    a = {"embeddings": [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [1.0, 1.0]], "labels": [0, 0, 1, 2]}
+    out = loss("ntxent", a, temperature=1.0, reduction="none")
+    assert np.isnan(out[0]) and np.isnan(out[1])
+    assert out[2] == 0.0 and out[3] == 0.0

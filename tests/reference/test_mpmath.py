@@ -101,6 +101,8 @@ SEQUENCE_INTEGERS = {
     ),
     "input length": lambda sizes, full: st.integers(0, sizes["T"]),
     "target length": lambda sizes, full: st.integers(0, sizes["S"]),
+    # ntxent's group labels: fewer groups than items, so that positive pairs occur
+    "group label": lambda sizes, full: st.integers(0, max(1, (sizes["N"] + 1) // 2)),
 }
 
 # Where a domain's stress values make the *definition* an ∞ − ∞ or ∞/∞ limit, not a number, the
@@ -729,6 +731,17 @@ STRESS = [
         dict(
             input=np.array([[math.log(0.5), math.log(0.25), -700.0], [30.0, -INF, 1e-300]]),
             target=np.array([[0.5, 0.25, 1e-300], [1.0, 0.0, 1.0 - U]]),
+        ),
+    ),
+    (
+        # similarities 1/τ = 100 apart (a log-sum-exp of far-apart terms at τ = 0.01), tiny and
+        # huge embeddings (the norm scaled, not squared), an anchor with two positives
+        "ntxent-far-apart",
+        "ntxent",
+        {"temperature": 0.01},
+        dict(
+            embeddings=f(1e-300, 0.0, 1e300, 1e300, -1.0, 1e-8, 0.5, -0.25, 3.0, 3.0).reshape(5, 2),
+            labels=idx(0, 0, 1, 0, 1),
         ),
     ),
     (
