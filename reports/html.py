@@ -162,7 +162,75 @@ def render_report(results: list[Results], title: str = "lossconf conformance rep
         # matplotlib's own SVG of our figures: trusted markup (see the module docstring).
         plots={name: Markup(svg) if svg else None for name, svg in figures.items()},
         lazy_data=pack_lazy(lazy_sections(env, report)),
+        matrix_data=Markup(script_json(matrix_data(report))),
     )
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that cannot end its <script> element early: "<", ">" and "&" are
+    written as \\u escapes, which JSON.parse reads back unchanged."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _error(value: Any) -> float | str | None:
+    # JSON has no infinity: "Infinity" is what the page's sort reads for nan and inf alike
+    # (as the server-rendered data-vulp did); finite errors travel as numbers.
+    if value is None:
+        return None
+    return float(value) if math.isfinite(value) else "Infinity"
+
+
+def _int_zero(value: Any) -> bool:
+    return type(value) is int and value == 0
+
+
+def matrix_data(report: Report) -> dict[str, Any]:
+    """The matrix body as the page builds it (report.js): ~0.1 MB of JSON instead of ~1.1 MB
+    of repeated cell markup (the three ci runs). Per row [loss, config id, cells]; a cell is 0
+    where the column did not run it, else [mark (an index into "marks"), value ULP, gradient
+    ULP, ULP text, flags (1: fails the run, 2: known bug), triage count, regime marks
+    "S1 !B2" ("!": some unexplained)], trailing defaults dropped. A cell's anchor is
+    d<row>-<column>, as the model assigns it."""
+    marks: dict[str, int] = {}  # a mark's index: "not-offered" is most cells of some runs
+    rows = []
+    for row in report.rows:
+        cells: list[Any] = []
+        for cell in row.cells:
+            if cell is None:
+                cells.append(0)
+                continue
+            mark = cell.headline
+            shown = cell.value_ulp is not None and mark not in ("not-offered", "none")
+            entry = [
+                marks.setdefault(mark, len(marks)),
+                _error(cell.value_ulp),
+                _error(cell.grad_ulp),
+                format_ulps(cell.value_ulp) if shown else "",
+                (1 if cell.failing else 0) | (2 if cell.known_failure else 0),
+                cell.triage,
+                " ".join(
+                    ("!" if m.unexplained else "") + f"{m.letter}{m.findings}"
+                    for m in cell.regime_marks
+                ),
+            ]
+            # never a float 0.0 ULP (== 0 in Python): only None, "" and the int 0 are defaults
+            while len(entry) > 1 and (entry[-1] in (None, "") or _int_zero(entry[-1])):
+                entry.pop()
+            cells.append(entry)
+        rows.append([row.loss, row.config_id, cells])
+    return {
+        "marks": list(marks),
+        "symbols": SYMBOLS,
+        "runStarts": [i for i, column in enumerate(report.columns) if column.starts_run],
+        "rows": rows,
+    }
+
+
+def read_matrix(page: str) -> dict[str, Any]:
+    """The matrix data a rendered page carries (for tests and tools)."""
+    found = re.search(r'<script type="application/json" id="matrix-data">([^<]*)</script>', page)
+    return json.loads(found.group(1)) if found else {}
 
 
 def lazy_sections(env: jinja2.Environment, report: Report) -> dict[str, str]:
@@ -223,19 +291,47 @@ def _cell_examples(cell: Cell) -> list[tuple[str | None, dict, str | None]]:
     return [(name, worst, reproducer) for name, worst, reproducer, _ in shown]
 
 
+_PRE = re.compile(r"(<pre\b[^>]*)>(.*?)</pre>", re.S)
+
+
 def pack_lazy(sections: dict[str, str]) -> str:
     """``sections`` as the page carries them: JSON, gzip (fixed time stamp: the same results
-    give the same page), base64."""
-    text = json.dumps(sections, ensure_ascii=False, separators=(",", ":"))
+    give the same page), base64. Each <pre>'s content (reproducers, examples: most of the
+    bytes) moves into one table, once per distinct text and sorted, and the <pre> keeps only
+    ``data-t``, its index: gzip's 32 kB window then sees similar scripts side by side instead
+    of one per several kB of drill-down markup (the three ci runs' payload: 1.76 MB → ~1.1 MB
+    compressed). report.js puts the texts back as it inserts a section."""
+    texts: dict[str, int] = {}
+    for html in sections.values():
+        for found in _PRE.finditer(html):
+            texts.setdefault(found.group(2), 0)
+    order = {text: index for index, text in enumerate(sorted(texts))}
+    packed = {
+        anchor: _PRE.sub(lambda m: f'{m.group(1)} data-t="{order[m.group(2)]}"></pre>', html)
+        for anchor, html in sections.items()
+    }
+    text = json.dumps(
+        {"sections": packed, "texts": sorted(texts)}, ensure_ascii=False, separators=(",", ":")
+    )
     return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
 
 
 def read_lazy(page: str) -> dict[str, str]:
-    """The drill-downs and finding details a rendered page carries (for tests and tools)."""
+    """The drill-downs and finding details a rendered page carries, with their <pre> texts
+    put back (for tests and tools)."""
     found = re.search(r'<script type="application/octet-stream" id="lazy-data"[^>]*>([^<]*)<', page)
     if not found:
         return {}
-    return json.loads(gzip.decompress(base64.b64decode(found.group(1))).decode())
+    payload = json.loads(gzip.decompress(base64.b64decode(found.group(1))).decode())
+    texts = payload["texts"]
+    return {
+        anchor: re.sub(
+            r'(<pre\b[^>]*?) data-t="(\d+)"></pre>',
+            lambda m: f"{m.group(1)}>{texts[int(m.group(2))]}</pre>",
+            html,
+        )
+        for anchor, html in payload["sections"].items()
+    }
 
 
 def write_page(path: str | Path, html: str) -> None:
