@@ -18,6 +18,7 @@ import gzip
 import json
 import math
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -294,43 +295,74 @@ def _cell_examples(cell: Cell) -> list[tuple[str | None, dict, str | None]]:
 _PRE = re.compile(r"(<pre\b[^>]*)>(.*?)</pre>", re.S)
 
 
+SHARED_LINE = 16  # characters: a repeated line at least this long is shipped once
+
+
 def pack_lazy(sections: dict[str, str]) -> str:
     """``sections`` as the page carries them: JSON, gzip (fixed time stamp: the same results
-    give the same page), base64. Each <pre>'s content (reproducers, examples: most of the
-    bytes) moves into one table, once per distinct text and sorted, and the <pre> keeps only
-    ``data-t``, its index: gzip's 32 kB window then sees similar scripts side by side instead
-    of one per several kB of drill-down markup (the three ci runs' payload: 1.76 MB → ~1.1 MB
-    compressed). report.js puts the texts back as it inserts a section."""
-    texts: dict[str, int] = {}
-    for html in sections.values():
-        for found in _PRE.finditer(html):
-            texts.setdefault(found.group(2), 0)
-    order = {text: index for index, text in enumerate(sorted(texts))}
-    packed = {
-        anchor: _PRE.sub(lambda m: f'{m.group(1)} data-t="{order[m.group(2)]}"></pre>', html)
+    give the same page), base64, in two shared tables that gzip's 32 kB window could not find
+    on its own (most drill-downs are several kB, and the repeats are many cells apart):
+
+    - ``texts``: each <pre>'s content (reproducers, examples: half the raw bytes), once per
+      distinct text and sorted so that similar scripts lie side by side; the <pre> keeps
+      ``data-t``, its index;
+    - ``lines``: every line that occurs twice or more (notes, table heads, registry entries'
+      descriptions), sorted; a section is a list of runs of its own lines and indices.
+
+    The three ci runs' payload: 1.76 MB compressed with neither, 1.07 MB with ``texts``,
+    0.82 MB with both. report.js (and read_lazy here) put the sections back together."""
+    distinct = {found.group(2) for html in sections.values() for found in _PRE.finditer(html)}
+    texts = sorted(distinct)
+    text_index = {text: index for index, text in enumerate(texts)}
+    bare = {
+        anchor: _PRE.sub(lambda m: f'{m.group(1)} data-t="{text_index[m.group(2)]}"></pre>', html)
         for anchor, html in sections.items()
     }
-    text = json.dumps(
-        {"sections": packed, "texts": sorted(texts)}, ensure_ascii=False, separators=(",", ":")
-    )
+    counts = Counter(line for html in bare.values() for line in html.split("\n"))
+    lines = sorted(line for line, n in counts.items() if n > 1 and len(line) >= SHARED_LINE)
+    line_index = {line: index for index, line in enumerate(lines)}
+    payload = {
+        "sections": {anchor: _share_lines(html, line_index) for anchor, html in bare.items()},
+        "lines": lines,
+        "texts": texts,
+    }
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
 
 
+def _share_lines(html: str, line_index: dict[str, int]) -> list[str | int]:
+    """``html`` as runs of its own lines (strings) and indices of shared lines (ints): joined
+    with newlines, after each index is replaced by its line, it is ``html`` again."""
+    parts: list[str | int] = []
+    own: list[str] = []
+    for line in html.split("\n"):
+        if line in line_index:
+            if own:
+                parts.append("\n".join(own))
+                own = []
+            parts.append(line_index[line])
+        else:
+            own.append(line)
+    if own or not parts:
+        parts.append("\n".join(own))
+    return parts
+
+
 def read_lazy(page: str) -> dict[str, str]:
-    """The drill-downs and finding details a rendered page carries, with their <pre> texts
-    put back (for tests and tools)."""
+    """The drill-downs and finding details a rendered page carries, put back together as
+    report.js does (for tests and tools)."""
     found = re.search(r'<script type="application/octet-stream" id="lazy-data"[^>]*>([^<]*)<', page)
     if not found:
         return {}
     payload = json.loads(gzip.decompress(base64.b64decode(found.group(1))).decode())
-    texts = payload["texts"]
+    lines, texts = payload["lines"], payload["texts"]
     return {
         anchor: re.sub(
             r'(<pre\b[^>]*?) data-t="(\d+)"></pre>',
             lambda m: f"{m.group(1)}>{texts[int(m.group(2))]}</pre>",
-            html,
+            "\n".join(lines[part] if isinstance(part, int) else part for part in parts),
         )
-        for anchor, html in payload["sections"].items()
+        for anchor, parts in payload["sections"].items()
     }
 
 

@@ -250,7 +250,7 @@
   }
 
   // Drill-downs and finding details travel as one gzip-compressed, base64-encoded JSON map
-  // {sections: {anchor: html}, texts: [pre contents]} (rendered and escaped by the report's templates): inflated once, on the
+  // {sections: {anchor: [html lines or shared-line indices]}, lines: [...], texts: [...]} (rendered and escaped by the report's templates): inflated once, on the
   // first request, so the page itself stays small and renders at once.
   let lazyData = null;
   function lazySections() {
@@ -265,10 +265,13 @@
     return lazyData;
   }
 
-  // A section's <pre> blocks travel once each in a shared, sorted table (html.pack_lazy):
-  // reproducers repeat across cells and findings and compress far better side by side.
+  // A section travels as runs of its own lines and indices into a table of shared lines, its
+  // <pre> contents in a second table (html.pack_lazy): reproducers and notes repeat across
+  // cells and findings, and compress far better side by side.
   function insertSection(container, payload, anchor) {
-    container.innerHTML = payload.sections[anchor] || "";
+    container.innerHTML = (payload.sections[anchor] || []).map(function (part) {
+      return typeof part === "number" ? payload.lines[part] : part;
+    }).join("\n");
     container.querySelectorAll("pre[data-t]").forEach(function (pre) {
       pre.innerHTML = payload.texts[Number(pre.dataset.t)];
       pre.removeAttribute("data-t");

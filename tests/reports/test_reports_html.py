@@ -265,3 +265,18 @@ def test_columns_are_grouped_by_run_device_dtype_mode(results):
 )
 def test_cell_error_text_is_short(value, text):
     assert format_ulps(value) == text
+
+
+def test_lazy_data_round_trips_through_its_shared_tables():
+    from reports.html import pack_lazy
+
+    repeated = '  <p class="note">a note shared by several drill-downs</p>'
+    sections = {
+        "d0-0": f'<section>\n{repeated}\n<pre id="r1"><code>import torch\nx = 1</code></pre>\n',
+        "d0-1": f'{repeated}\n{repeated}\n<pre class="data">[1, 2]</pre>',
+        "d1-0": f'<pre id="r2"><code>import torch\nx = 1</code></pre>\n{repeated}',
+        "f0": "",
+        "f1": "\n\n",
+    }
+    page = f'<script type="application/octet-stream" id="lazy-data">{pack_lazy(sections)}</script>'
+    assert read_lazy(page) == sections
