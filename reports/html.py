@@ -7,8 +7,11 @@ the SVG that matplotlib writes from our own figures (it escapes the text it draw
 The report stays one self-contained file that opens offline, and small: each matrix cell's
 drill-down and each finding's worst example are rendered here, by the same autoescaping
 templates, into a JSON map {anchor: html} that the page carries gzip-compressed and base64
-encoded (reproducers are most of a run's text, and compress ~20×). ``report.js`` inflates it
-with the browser's DecompressionStream on the first click and inserts the one piece asked for.
+encoded, its repeated lines and <pre> texts in shared tables (``pack_lazy``; reproducers are
+most of a run's text). ``report.js`` inflates it with the browser's DecompressionStream on the
+first click and inserts the one piece asked for. The matrix body, thousands of near-identical
+cells, travels as compact JSON (``matrix_data``) that ``report.js`` turns into the cells as the
+page opens.
 """
 
 from __future__ import annotations
