@@ -7,8 +7,11 @@ the SVG that matplotlib writes from our own figures (it escapes the text it draw
 The report stays one self-contained file that opens offline, and small: each matrix cell's
 drill-down and each finding's worst example are rendered here, by the same autoescaping
 templates, into a JSON map {anchor: html} that the page carries gzip-compressed and base64
-encoded (reproducers are most of a run's text, and compress ~20×). ``report.js`` inflates it
-with the browser's DecompressionStream on the first click and inserts the one piece asked for.
+encoded, its repeated lines and <pre> texts in shared tables (``pack_lazy``; reproducers are
+most of a run's text). ``report.js`` inflates it with the browser's DecompressionStream on the
+first click and inserts the one piece asked for. The matrix body, thousands of near-identical
+cells, travels as compact JSON (``matrix_data``) that ``report.js`` turns into the cells as the
+page opens.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import gzip
 import json
 import math
 import re
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -162,7 +166,75 @@ def render_report(results: list[Results], title: str = "lossconf conformance rep
         # matplotlib's own SVG of our figures: trusted markup (see the module docstring).
         plots={name: Markup(svg) if svg else None for name, svg in figures.items()},
         lazy_data=pack_lazy(lazy_sections(env, report)),
+        matrix_data=Markup(script_json(matrix_data(report))),
     )
+
+
+def script_json(value: Any) -> str:
+    """``value`` as JSON that cannot end its <script> element early: "<", ">" and "&" are
+    written as \\u escapes, which JSON.parse reads back unchanged."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _error(value: Any) -> float | str | None:
+    # JSON has no infinity: "Infinity" is what the page's sort reads for nan and inf alike
+    # (as the server-rendered data-vulp did); finite errors travel as numbers.
+    if value is None:
+        return None
+    return float(value) if math.isfinite(value) else "Infinity"
+
+
+def _int_zero(value: Any) -> bool:
+    return type(value) is int and value == 0
+
+
+def matrix_data(report: Report) -> dict[str, Any]:
+    """The matrix body as the page builds it (report.js): ~0.1 MB of JSON instead of ~1.1 MB
+    of repeated cell markup (the three ci runs). Per row [loss, config id, cells]; a cell is 0
+    where the column did not run it, else [mark (an index into "marks"), value ULP, gradient
+    ULP, ULP text, flags (1: fails the run, 2: known bug), triage count, regime marks
+    "S1 !B2" ("!": some unexplained)], trailing defaults dropped. A cell's anchor is
+    d<row>-<column>, as the model assigns it."""
+    marks: dict[str, int] = {}  # a mark's index: "not-offered" is most cells of some runs
+    rows = []
+    for row in report.rows:
+        cells: list[Any] = []
+        for cell in row.cells:
+            if cell is None:
+                cells.append(0)
+                continue
+            mark = cell.headline
+            shown = cell.value_ulp is not None and mark not in ("not-offered", "none")
+            entry = [
+                marks.setdefault(mark, len(marks)),
+                _error(cell.value_ulp),
+                _error(cell.grad_ulp),
+                format_ulps(cell.value_ulp) if shown else "",
+                (1 if cell.failing else 0) | (2 if cell.known_failure else 0),
+                cell.triage,
+                " ".join(
+                    ("!" if m.unexplained else "") + f"{m.letter}{m.findings}"
+                    for m in cell.regime_marks
+                ),
+            ]
+            # never a float 0.0 ULP (== 0 in Python): only None, "" and the int 0 are defaults
+            while len(entry) > 1 and (entry[-1] in (None, "") or _int_zero(entry[-1])):
+                entry.pop()
+            cells.append(entry)
+        rows.append([row.loss, row.config_id, cells])
+    return {
+        "marks": list(marks),
+        "symbols": SYMBOLS,
+        "runStarts": [i for i, column in enumerate(report.columns) if column.starts_run],
+        "rows": rows,
+    }
+
+
+def read_matrix(page: str) -> dict[str, Any]:
+    """The matrix data a rendered page carries (for tests and tools)."""
+    found = re.search(r'<script type="application/json" id="matrix-data">([^<]*)</script>', page)
+    return json.loads(found.group(1)) if found else {}
 
 
 def lazy_sections(env: jinja2.Environment, report: Report) -> dict[str, str]:
@@ -223,19 +295,78 @@ def _cell_examples(cell: Cell) -> list[tuple[str | None, dict, str | None]]:
     return [(name, worst, reproducer) for name, worst, reproducer, _ in shown]
 
 
+_PRE = re.compile(r"(<pre\b[^>]*)>(.*?)</pre>", re.S)
+
+
+SHARED_LINE = 16  # characters: a repeated line at least this long is shipped once
+
+
 def pack_lazy(sections: dict[str, str]) -> str:
     """``sections`` as the page carries them: JSON, gzip (fixed time stamp: the same results
-    give the same page), base64."""
-    text = json.dumps(sections, ensure_ascii=False, separators=(",", ":"))
+    give the same page), base64, in two shared tables that gzip's 32 kB window could not find
+    on its own (most drill-downs are several kB, and the repeats are many cells apart):
+
+    - ``texts``: each <pre>'s content (reproducers, examples: half the raw bytes), once per
+      distinct text and sorted so that similar scripts lie side by side; the <pre> keeps
+      ``data-t``, its index;
+    - ``lines``: every line that occurs twice or more (notes, table heads, registry entries'
+      descriptions), sorted; a section is a list of runs of its own lines and indices.
+
+    The three ci runs' payload: 1.76 MB compressed with neither, 1.07 MB with ``texts``,
+    0.82 MB with both. report.js (and read_lazy here) put the sections back together."""
+    distinct = {found.group(2) for html in sections.values() for found in _PRE.finditer(html)}
+    texts = sorted(distinct)
+    text_index = {text: index for index, text in enumerate(texts)}
+    bare = {
+        anchor: _PRE.sub(lambda m: f'{m.group(1)} data-t="{text_index[m.group(2)]}"></pre>', html)
+        for anchor, html in sections.items()
+    }
+    counts = Counter(line for html in bare.values() for line in html.split("\n"))
+    lines = sorted(line for line, n in counts.items() if n > 1 and len(line) >= SHARED_LINE)
+    line_index = {line: index for index, line in enumerate(lines)}
+    payload = {
+        "sections": {anchor: _share_lines(html, line_index) for anchor, html in bare.items()},
+        "lines": lines,
+        "texts": texts,
+    }
+    text = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
     return base64.b64encode(gzip.compress(text.encode(), compresslevel=9, mtime=0)).decode()
 
 
+def _share_lines(html: str, line_index: dict[str, int]) -> list[str | int]:
+    """``html`` as runs of its own lines (strings) and indices of shared lines (ints): joined
+    with newlines, after each index is replaced by its line, it is ``html`` again."""
+    parts: list[str | int] = []
+    own: list[str] = []
+    for line in html.split("\n"):
+        if line in line_index:
+            if own:
+                parts.append("\n".join(own))
+                own = []
+            parts.append(line_index[line])
+        else:
+            own.append(line)
+    if own or not parts:
+        parts.append("\n".join(own))
+    return parts
+
+
 def read_lazy(page: str) -> dict[str, str]:
-    """The drill-downs and finding details a rendered page carries (for tests and tools)."""
+    """The drill-downs and finding details a rendered page carries, put back together as
+    report.js does (for tests and tools)."""
     found = re.search(r'<script type="application/octet-stream" id="lazy-data"[^>]*>([^<]*)<', page)
     if not found:
         return {}
-    return json.loads(gzip.decompress(base64.b64decode(found.group(1))).decode())
+    payload = json.loads(gzip.decompress(base64.b64decode(found.group(1))).decode())
+    lines, texts = payload["lines"], payload["texts"]
+    return {
+        anchor: re.sub(
+            r'(<pre\b[^>]*?) data-t="(\d+)"></pre>',
+            lambda m: f"{m.group(1)}>{texts[int(m.group(2))]}</pre>",
+            "\n".join(lines[part] if isinstance(part, int) else part for part in parts),
+        )
+        for anchor, parts in payload["sections"].items()
+    }
 
 
 def write_page(path: str | Path, html: str) -> None:

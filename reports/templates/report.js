@@ -29,6 +29,73 @@
     return parts.join("; ");
   }
 
+  // The matrix body, built from the page's compact JSON (reports/html.py, matrix_data) into
+  // the markup the server once wrote cell by cell: the same marks, classes and data
+  // attributes, which the filters, sorting and tooltips read.
+  function element(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function fillMatrix(table) {
+    const source = document.getElementById("matrix-data");
+    if (!source) return;
+    const data = JSON.parse(source.textContent);
+    const runStarts = new Set(data.runStarts);
+    const body = document.createDocumentFragment();
+    data.rows.forEach(function (row, rowIndex) {
+      const tr = document.createElement("tr");
+      tr.dataset.order = rowIndex;
+      tr.dataset.name = row[1];
+      const head = element("th", "rowhead");
+      head.scope = "row";
+      head.appendChild(element("span", "loss", row[0]));
+      const variant = element("span", "variant");
+      // line-break opportunities after ".", "(" and "," as the server's breakable filter
+      row[1].slice(row[0].length).split(/(?<=[.(,])/).forEach(function (piece, index) {
+        if (index) variant.appendChild(document.createElement("wbr"));
+        variant.appendChild(document.createTextNode(piece));
+      });
+      head.appendChild(variant);
+      tr.appendChild(head);
+      row[2].forEach(function (cell, column) {
+        const start = runStarts.has(column);
+        if (!cell) {
+          tr.appendChild(element("td", start ? "empty run-start" : "empty", "·"));
+          return;
+        }
+        const mark = data.marks[cell[0]];
+        const flags = cell[4] || 0;
+        const td = document.createElement("td");
+        td.dataset.verdict = mark;
+        if (cell[1] !== undefined && cell[1] !== null) td.dataset.vulp = cell[1];
+        if (cell[2] !== undefined && cell[2] !== null) td.dataset.gulp = cell[2];
+        if (flags & 1) td.dataset.unexpected = "1";
+        if (cell[5]) td.dataset.triage = cell[5];
+        if (start) td.className = "run-start";
+        const link = element("a", "cell v-" + mark + (flags & 1 ? " unexpected" : "") +
+          (flags & 2 ? " known" : ""));
+        link.href = "#d" + rowIndex + "-" + column;
+        const symbol = element("span", "sym", data.symbols[mark] || "\u2205");
+        symbol.setAttribute("aria-hidden", "true");
+        link.appendChild(symbol);
+        if (cell[3]) link.appendChild(element("span", "err", cell[3]));
+        (cell[6] || "").split(" ").forEach(function (text) {
+          if (!text) return;
+          const unexplained = text[0] === "!";
+          link.appendChild(element("b", unexplained ? "rg u" : "rg", unexplained ? text.slice(1) : text));
+        });
+        link.appendChild(element("span", "sr-only", mark));
+        td.appendChild(link);
+        tr.appendChild(td);
+      });
+      body.appendChild(tr);
+    });
+    table.tBodies[0].appendChild(body);
+  }
+
   function initMatrix(table) {
     const body = table.tBodies[0];
     const rows = Array.from(body.rows);
@@ -183,7 +250,7 @@
   }
 
   // Drill-downs and finding details travel as one gzip-compressed, base64-encoded JSON map
-  // {anchor: html} (rendered and escaped by the report's templates): inflated once, on the
+  // {sections: {anchor: [html lines or shared-line indices]}, lines: [...], texts: [...]} (rendered and escaped by the report's templates): inflated once, on the
   // first request, so the page itself stays small and renders at once.
   let lazyData = null;
   function lazySections() {
@@ -198,6 +265,19 @@
     return lazyData;
   }
 
+  // A section travels as runs of its own lines and indices into a table of shared lines, its
+  // <pre> contents in a second table (html.pack_lazy): reproducers and notes repeat across
+  // cells and findings, and compress far better side by side.
+  function insertSection(container, payload, anchor) {
+    container.innerHTML = (payload.sections[anchor] || []).map(function (part) {
+      return typeof part === "number" ? payload.lines[part] : part;
+    }).join("\n");
+    container.querySelectorAll("pre[data-t]").forEach(function (pre) {
+      pre.innerHTML = payload.texts[Number(pre.dataset.t)];
+      pre.removeAttribute("data-t");
+    });
+  }
+
   const panel = document.getElementById("drill-panel");
   const DRILL = /^#d\d+-\d+$/;
 
@@ -210,9 +290,9 @@
   }
 
   function openDrill(anchor) {
-    return lazySections().then(function (sections) {
-      if (location.hash !== "#" + anchor || !(anchor in sections)) return;
-      panel.innerHTML = sections[anchor];
+    return lazySections().then(function (payload) {
+      if (location.hash !== "#" + anchor || !(anchor in payload.sections)) return;
+      insertSection(panel, payload, anchor);
       panel.hidden = false;
       panel.scrollTop = 0;
       markSelectedCell();
@@ -227,8 +307,8 @@
   function fillDetails(details) {
     const body = details.querySelector(".lazy-body");
     if (!details.open || body.childElementCount) return;
-    lazySections().then(function (sections) {
-      body.innerHTML = sections[details.dataset.lazy] || "";
+    lazySections().then(function (payload) {
+      insertSection(body, payload, details.dataset.lazy);
     });
   }
 
@@ -244,7 +324,10 @@
   }
 
   const table = document.getElementById("matrix-table");
-  if (table) initMatrix(table);
+  if (table) {
+    fillMatrix(table);
+    initMatrix(table);
+  }
   document.addEventListener("click", function (event) {
     const button = event.target.closest("button.copy");
     if (button) copyButton(button);
