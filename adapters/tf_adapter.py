@@ -377,6 +377,7 @@ MAPPINGS: dict[str, Builder] = {
     ),
     "dice_loss": keras_only("dice_loss", "keras.losses.Dice"),
     "tversky_loss": keras_only("tversky_loss", "keras.losses.Tversky"),
+    "circle_loss": keras_only("circle_loss", "keras.losses.Circle"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

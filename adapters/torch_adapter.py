@@ -108,6 +108,10 @@ NOT_OFFERED = {
         )
         for loss in ("dice_loss", "tversky_loss")
     },
+    "circle_loss": (
+        "torch has no circle loss (neither torch.nn.functional nor torch.nn; it lives in "
+        "third-party packages such as pytorch-metric-learning): Keras' Circle is its home"
+    ),
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).
