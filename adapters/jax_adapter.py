@@ -489,6 +489,10 @@ MAPPINGS: dict[str, Callable[[Mapping[str, Any]], Recipe | NotOffered]] = {
     "dice_loss": lambda c: _dice_loss(c),
     "tversky_loss": lambda c: _tversky_loss(c),
     "ntxent": lambda c: _ntxent(c),
+    "circle_loss": _not_offered(
+        f"{OPTAX} has no circle loss (its metric-learning losses are ntxent and "
+        "triplet_margin_loss); Keras' Circle is its home"
+    ),
 }
 
 

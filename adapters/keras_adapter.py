@@ -651,6 +651,22 @@ def ctc_loss(config):
 
 MAPPINGS["ctc_loss"] = ctc_loss
 
+# keras.losses.Circle / keras.losses.circle (keras/src/losses/losses.py:1443-1530 and 2658-2741 at
+# 3.15.1): y_true the integer labels, y_pred the embeddings, ref_labels and ref_embeddings left at
+# None (the batch against itself, as the canonical loss). The function returns one value per item,
+# the canonical ℓ_i: their keras.ops.sum is the canonical sum. Circle's sum_over_batch_size divides
+# by the number of items whose loss is > 0 (the function's Keras mask), registered in
+# adapters/known/keras/circle.py.
+FUNCTIONS["Circle"] = "circle"
+SUMMED_FUNCTIONS = SUMMED_FUNCTIONS | {"circle"}
+MAPPINGS["circle_loss"] = lambda config: keras_recipe(
+    "Circle",
+    config,
+    gamma=config["gamma"],
+    margin=config["margin"],
+    remove_diagonal=config["remove_diagonal"],
+)
+
 # --- the source executed by run and printed by snippet, per backend -------------------------------
 
 RUNNERS = {

@@ -380,6 +380,7 @@ MAPPINGS: dict[str, Builder] = {
     "ntxent": not_offered(
         "tf.nn has no NT-Xent (contrastive) loss: optax.losses.ntxent is its home"
     ),
+    "circle_loss": keras_only("circle_loss", "keras.losses.Circle"),
 }
 
 # --- the source executed by run and printed by snippet --------------------------------------------

@@ -112,6 +112,10 @@ NOT_OFFERED = {
         "torch has no NT-Xent loss (neither torch.nn.functional nor torch.nn; it lives in "
         "pytorch-metric-learning): optax.losses.ntxent is its home"
     ),
+    "circle_loss": (
+        "torch has no circle loss (neither torch.nn.functional nor torch.nn; it lives in "
+        "third-party packages such as pytorch-metric-learning): Keras' Circle is its home"
+    ),
 }
 
 # The torch.nn.functional function of each loss torch has (canonical names are torch's own).

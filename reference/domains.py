@@ -571,33 +571,63 @@ EXPECTED_COUNT = Domain(
 )
 
 
-# Group labels of a contrastive batch (ntxent): items with equal labels are positive pairs. Any
-# integer is a label (not enforced: optax compares them with ==); drawn from [0, ⌈N/2⌉) so that a
-# batch usually holds both positive and negative pairs.
+# Group labels of a contrastive or metric-learning batch (ntxent, circle_loss): items with equal
+# labels are positive pairs; any integer is a label (not enforced: the frameworks compare them with
+# ==). And embeddings meant to be unit rows (circle_loss).
 def _group_label(t, ctx):
     return np.asarray(t) == np.floor(t)
 
 
-def _sample_group_label(rng, shape, ctx, scale):
-    n = max(1, -(-int(ctx.get("N", 2)) // 2))
-    return rng.integers(0, n, size=shape).astype(np.int64)
-
-
 def _draw_group_label(drawer, name, shape, sizes, params) -> np.ndarray:
-    n = max(1, -(-int(sizes.get("N", 2)) // 2))
-    values = drawer.integers(0, n - 1, math.prod(shape), f"{name} groups")
-    return values.reshape(shape).astype(np.int64)
+    # Few distinct labels, so that items have positives and negatives; one label for all (no
+    # negatives anywhere) and all distinct (no positives) are both reachable.
+    top = drawer.choice((2, 1, 3, 0), f"{name} largest label")
+    n = int(np.prod(shape))
+    return drawer.integers(0, top, n, f"{name} labels").reshape(shape).astype(np.int64)
+
+
+def _sample_group_label(rng, shape, ctx, scale):
+    # ⌈n/2⌉ labels over n items, shuffled: from 3 items on, some item has a positive besides
+    # itself and a negative (the draws, _draw_group_label, reach the batches where none has)
+    n = int(np.prod(shape))
+    labels = np.arange(n) % max(1, (n + 1) // 2)
+    return rng.permutation(labels).reshape(shape).astype(np.int64)
+
+
+def _unit_rows(x: np.ndarray, axis: int) -> np.ndarray:
+    """x / ‖x‖ along ``axis``; a zero row stays zero (it has no direction)."""
+    norm = np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(norm > 0, x / np.where(norm > 0, norm, 1.0), 0.0)
+
+
+def _sample_embedding(rng, shape, ctx, scale):
+    return _unit_rows(rng.standard_normal(shape), -1)
+
+
+def _embedding_bands(fmt, kinks, params):
+    return REAL.bands(fmt, kinks, params)
 
 
 GROUP_LABEL = Domain(
     "group label",
-    "be an integer group label (not enforced: equal labels make a positive pair)",
+    "be an integer label (any integer: only equality between labels is read)",
     _group_label,
-    integer=True,  # drawn as labels, not from bands
+    integer=True,
     sample=_sample_group_label,
     draw=_draw_group_label,
 )
-
+# The strategies normalise a domain's values along the layout's axis C part of the time
+# (cases.strategies.CLASS_SYMBOLS): the embedding axis is named C so that half the draws are the
+# unit rows the loss is meant for, and half are raw reals, where the formula is still defined.
+UNIT_EMBEDDING = Domain(
+    "embedding",
+    "be a real embedding, meant to have unit L2 norm (not enforced: the formula is defined for any "
+    "real)",
+    sample=_sample_embedding,
+    bands=_embedding_bands,
+    normalise=_unit_rows,
+)
 
 # Every domain declared above, in order, for the tests that check each declares what the cases need.
 DOMAINS: tuple[Domain, ...] = tuple(v for v in list(globals().values()) if isinstance(v, Domain))

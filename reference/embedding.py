@@ -1093,6 +1093,6 @@ LOSSES = (
         term_scale=TermScale(_ntxent_value, _ntxent_grads),
         regimes=RegimeRules(boundary=_ntxent_zero_embeddings, intermediates=_ntxent_squares),
         edges=_NTXENT_EDGES,
-        element_kind="whole_batch",
+        element_kind="batch",
     ),
 )

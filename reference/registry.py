@@ -20,6 +20,7 @@ FAMILIES = (
     "sequence",
     "sampled",
     "overlap",
+    "circle",
 )
 
 

@@ -177,9 +177,10 @@ class Elementwise:
 #   per_vector: item n of the batch, from index n along the N axis of each batched array (the
 #               first axis, or ctc_loss's time-major input's second; the last axis a vector);
 #   per_class_slice: item (n, j…) from input[n, :, j…] (class axis 1) and target[n, j…];
-#   whole_batch: item n from every item of the batch (a contrastive loss: n's terms compare it
-#                with the others), so no element is a smaller problem of its own.
-ELEMENT_KINDS = ("elementwise", "per_vector", "per_class_slice", "whole_batch")
+#   batch: item n from the whole batch (a contrastive or metric-learning loss, ntxent and
+#          circle_loss: item n's terms compare it with every other item), so no smaller problem
+#          is that item alone.
+ELEMENT_KINDS = ("elementwise", "per_vector", "per_class_slice", "batch")
 
 
 @dataclass(frozen=True)
@@ -214,6 +215,10 @@ class LossSpec:
     # What the loss adds to the generic input-regime rules (reference.regimes): its non-smooth
     # points, boundaries no domain sees, intermediates that can leave the dtype's range.
     regimes: RegimeRules | None = None
+    # The smallest size of a symbol at which the loss in its default configuration is more than a
+    # constant (circle_loss: 3 items, for one to have a positive besides itself and a negative):
+    # the gradient tests draw sizes from there, so that they test a derivative, not a constant 0.
+    min_sizes: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self):
         assert self.element_kind in (None, *ELEMENT_KINDS), (self.name, self.element_kind)

@@ -15,6 +15,7 @@ import pytest
 
 import reference as R
 from adapters import FrameworkError, Outcome
+from cases import tolerance
 from cases.compare import compare, expected
 from cases.sampling import output_shape, sample_arrays
 from reference import Case, shapes
@@ -55,19 +56,37 @@ def judge(case: Case, value, grads=None) -> object:
 # --- planted faults -----------------------------------------------------------------------------
 
 
+def ill_conditioned(case: Case, result, part: str = "value", where=None) -> bool:
+    """Whether the definition's terms are over 1e3 times the result (``part``: "value" or an
+    argument's gradient, at the flat index ``where``): ntxent's softplus(λ − S) of 1e-10 comes from
+    λ and S of size 1/τ, its gradient σ(λ − S) from a softmax probability's 1 − p. A planted
+    1e-3 change there is within the rounding of the terms any implementation adds: no honest
+    tolerance sees it."""
+    s = tolerance.scales(case.loss, case.rounded(), case.params, case.rounded_cotangent())
+    terms = np.asarray(s.value if part == "value" else s.grads[part])
+    result = np.asarray(result)
+    if where is not None:
+        terms, result = np.broadcast_to(terms, result.shape).flat[where], result.flat[where]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return bool(np.any(terms > 1e3 * np.abs(result)))
+
+
 def test_planted_relative_error_1e3_in_float32_is_caught_for_every_loss():
-    checked = 0
+    checked = skipped = 0
     for case in ordinary_cases("float32"):
         value, grads = reference_of(case)
         if not np.any(value) or not np.all(np.isfinite(value)):
             continue
         result = judge(case, value * (1 + 1e-3), grads)
+        if result.verdict != "mismatch" and ill_conditioned(case, value):
+            skipped += 1
+            continue
         assert result.verdict == "mismatch", (case.label, result.detail)
         assert result.part == "value"
         assert result.value_ulp > result.bound_value_ulp
         assert 9e-4 < result.value_rel < 1.1e-3
         checked += 1
-    assert checked > 500
+    assert checked > 500 and skipped < checked / 50, (checked, skipped)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float16", "bfloat16"])
@@ -115,7 +134,7 @@ def test_planted_ignore_index_items_counted_in_the_denominator(loss, dtype):
 
 
 def test_planted_gradient_with_one_sign_flipped_is_caught_for_every_loss():
-    checked = 0
+    checked = skipped = 0
     for case in ordinary_cases("float32"):
         value, grads = reference_of(case)
         if not np.all(np.isfinite(value)):
@@ -124,14 +143,18 @@ def test_planted_gradient_with_one_sign_flipped_is_caught_for_every_loss():
             if not np.any(grad):
                 continue
             flipped = grad.copy()
-            flipped.flat[int(np.argmax(np.abs(grad)))] *= -1
+            at = int(np.argmax(np.abs(grad)))
+            flipped.flat[at] *= -1
             result = judge(case, value, {**grads, name: flipped})
+            if result.verdict != "mismatch" and ill_conditioned(case, grad, name, at):
+                skipped += 1
+                continue
             assert result.verdict == "mismatch", (case.label, name, result.detail)
             assert result.failed == (f"grad:{name}",)
             assert result.part == f"grad:{name}"
             assert result.value_ulp <= result.bound_value_ulp
             checked += 1
-    assert checked > 500
+    assert checked > 500 and skipped < checked / 50, (checked, skipped)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32", "float16", "bfloat16"])

@@ -158,12 +158,10 @@ CLAIMS = {
         np.abs(c.rounded()["input1"] - c.rounded()["input2"]) == c.params["margin"]
     ),
     "hinge exactly at the margin": lambda c: _triplet_hinge_is_zero(c),
-    "every label distinct": lambda c: (
-        len(set(c.arrays["labels"].tolist())) == len(c.arrays["labels"])
-    ),
-    "every label equal": lambda c: len(set(c.arrays["labels"].tolist())) == 1,
+    "every label distinct": lambda c: len(set(_groups(c).tolist())) == len(_groups(c)),
+    "every label equal": lambda c: len(set(_groups(c).tolist())) == 1,
     "an item without a positive": lambda c: np.any(
-        np.sum(c.arrays["labels"][:, None] == c.arrays["labels"][None, :], axis=1) == 1
+        np.sum(_groups(c)[:, None] == _groups(c)[None, :], axis=1) == 1
     ),
     "positive pairs identical": lambda c: _positive_pairs(c, lambda u, v: np.array_equal(u, v)),
     "positive pairs opposite": lambda c: _positive_pairs(c, lambda u, v: np.array_equal(u, -v)),
@@ -190,6 +188,13 @@ def _triplet_hinge_is_zero(case):
     order = case.params["p"]
     dist = lambda u, v: np.sum(np.abs(u - v) ** order, axis=-1) ** (1 / order)  # noqa: E731
     return np.all(dist(a, p) - dist(a, n) + case.params["margin"] == 0)
+
+
+def _groups(case) -> np.ndarray:
+    """The batch's group labels (ntxent's labels, circle_loss's target): its group-label array."""
+    spec = R.get(case.loss)
+    (name,) = [a.name for a in spec.arrays if a.domain.name == "group label"]
+    return np.asarray(case.arrays[name])
 
 
 def _positive_pairs(case, related):

@@ -981,6 +981,48 @@ def tversky_loss(a, p) -> Elementwise:
     return Elementwise(values, scales)
 
 
+def circle_loss(a, p) -> Elementwise:
+    """ℓ_i = log(1 + Σ_{j∈P_i} Σ_{k∈N_i} exp(γ α_n(s_ik)(s_ik − m) − γ α_p(s_ij)(s_ij − 1 + m)))
+    (Sun et al. 2020, eq. 6 in its double-sum form, with O_p = 1 + m, O_n = −m, Δ_p = 1 − m,
+    Δ_n = m), s the dot product clamped at 1, α = [·]₊; 0 for an item without a positive or a
+    negative, which ``mean`` does not count. Scale: 1 plus the largest exponent's terms."""
+    x, y = a["input"], a["target"]
+    gamma, m = mpf(p["gamma"]), mpf(p["margin"])
+    n = len(y)
+    rows = [[mpf(v) for v in r] for r in x]
+    s = [
+        [
+            min(mpmath.fsum(u * v for u, v in zip(rows[i], rows[j], strict=True)), 1)
+            for j in range(n)
+        ]
+        for i in range(n)
+    ]
+    size = [
+        [
+            mpmath.fsum(abs(u * v) for u, v in zip(rows[i], rows[j], strict=True)) + 1
+            for j in range(n)
+        ]
+        for i in range(n)
+    ]
+    values, scales = obj(n), obj(n)
+    valid = 0
+    for i in range(n):
+        pos = [j for j in range(n) if y[j] == y[i] and (j != i or not p["remove_diagonal"])]
+        neg = [k for k in range(n) if y[k] != y[i]]
+        if not pos or not neg:
+            values[i], scales[i] = ZERO, mpf(1)
+            continue
+        valid += 1
+        zp = [-gamma * max(1 + m - s[i][j], 0) * (s[i][j] - (1 - m)) for j in pos]
+        zn = [gamma * max(s[i][k] + m, 0) * (s[i][k] - m) for k in neg]
+        total = mpmath.fsum(mpmath.exp(u + v) for u in zp for v in zn)
+        values[i] = mpmath.log1p(total)
+        terms = [abs(z) + gamma * (3 + abs(m)) * size[i][j] for z, j in zip(zp, pos, strict=True)]
+        terms += [abs(z) + gamma * (3 + abs(m)) * size[i][k] for z, k in zip(zn, neg, strict=True)]
+        scales[i] = 1 + abs(values[i]) + max(terms)
+    return Elementwise(values, scales, {"mean": valid})
+
+
 # The mpmath twin of each loss, found by the loss's registry name (formula() says what to add when
 # one is missing).
 
@@ -1136,6 +1178,7 @@ LOSSES: dict[str, Callable[[Mapping[str, np.ndarray], Mapping[str, Any]], Elemen
     "tversky_loss": tversky_loss,
     "multiclass_sparsemax_loss": multiclass_sparsemax_loss,
     "ntxent": ntxent,
+    "circle_loss": circle_loss,
 }
 
 

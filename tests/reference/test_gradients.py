@@ -140,7 +140,8 @@ def _all_items():
 def points(draw, spec, config, layout):
     """A valid point (cases/sampling.py), a cotangent for ``none``, and the loss's parameters."""
     seed = draw(st.integers(0, 2**32 - 1), label="seed")
-    sizes = {k: draw(st.integers(lo, hi), label=k) for k, (lo, hi) in SIZES.items()}
+    low = {k: max(lo, spec.min_sizes.get(k, lo)) for k, (lo, _) in SIZES.items()}
+    sizes = {k: draw(st.integers(low[k], max(hi, low[k])), label=k) for k, (_, hi) in SIZES.items()}
     # ctc_loss's symbols, drawn only for its layout so that the other losses' draws stay as they were
     used = {sym for shape in layout.shapes.values() for sym in shape}
     sizes.update(
@@ -202,7 +203,8 @@ def _smooth_point(name: str, reduction: str = "sum"):
     # positive and a negative pair for a nonzero gradient
     for n, seed in [(n, seed) for n in (2, 4) for seed in range(100)]:
         rng = np.random.default_rng(seed)
-        arrays = sample_arrays(spec, config, rng, sizes={"N": n, "C": 3, "D": 2})
+        sizes = {k: max(v, spec.min_sizes.get(k, v)) for k, v in {"N": n, "C": 3, "D": 2}.items()}
+        arrays = sample_arrays(spec, config, rng, sizes=sizes)
         h = max(float(np.max(steps(v))) for v in arrays.values() if v.dtype.kind == "f")
         cotangent = None
         if reduction == "none":

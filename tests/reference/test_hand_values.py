@@ -2093,3 +2093,33 @@ def test_ntxent_zero_embedding_is_nan_where_it_enters():
     out = loss("ntxent", a, temperature=1.0, reduction="none")
     assert np.isnan(out[0]) and np.isnan(out[1])
     assert out[2] == 0.0 and out[3] == 0.0
+
+
+# === circle_loss ==================================================================================
+
+# Rows (1, 0), (1, 0), (0, 1), (−1, 0) with labels 0, 0, 1, 2: items 0 and 1 are each other's
+# positive (s = 1) and have negatives at s = 0 and s = −1; items 2 and 3 have no positive.
+# γ = 80, m = 0.4: z_p = −80·0.4·(1 − 0.6) = −12.8; z_n(0) = 80·0.4·(0 − 0.4) = −12.8,
+# z_n(−1) = 80·[−0.6]₊·(…) = 0; ℓ = log(1 + e^{−12.8}(e^{−12.8} + 1)).
+CIRCLE = {"input": [[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [-1.0, 0.0]], "target": [0, 0, 1, 2]}
+
+
+def test_circle_loss_defaults_none_sum_mean():
+    item = math.log1p(math.exp(-12.8) + math.exp(-25.6))
+    assert_close(loss("circle_loss", CIRCLE), [item, item, 0.0, 0.0])
+    assert_close(loss("circle_loss", CIRCLE, reduction="sum"), 2 * item)
+    # mean counts the two items that have a positive and a negative
+    assert_close(loss("circle_loss", CIRCLE, reduction="mean"), item)
+
+
+def test_circle_loss_small_gamma_and_margin():
+    # γ = 2, m = ¼: z_p = −2·¼·¼ = −⅛, z_n(0) = 2·¼·(−¼) = −⅛, z_n(−1) = 0
+    item = math.log(1.0 + math.exp(-0.25) + math.exp(-0.125))
+    got = loss("circle_loss", CIRCLE, gamma=2.0, margin=0.25)
+    assert_close(got, [item, item, 0.0, 0.0])
+
+
+def test_circle_loss_without_any_valid_item_is_a_mean_over_nothing():
+    distinct = {**CIRCLE, "target": [0, 1, 2, 3]}
+    assert_close(loss("circle_loss", distinct, reduction="sum"), 0.0)
+    assert np.isnan(loss("circle_loss", distinct, reduction="mean"))

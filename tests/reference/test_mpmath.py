@@ -88,10 +88,12 @@ ELEMENTS = {
     "weight": _mix(st.floats(1e-3, 2.0), (0.0, 1.0)),
     # a sampler's expected counts: positive, from the rare class (1e-300: log Q = −690.8) to many
     "expected count": _mix(st.floats(1e-3, 10.0), (1e-300, 0.5, 1.0, 1e10)),
+    # circle_loss's embeddings: any reals (unit rows are the intended use, not a requirement)
+    "embedding": _mix(ORDINARY, STRESS_REAL),
 }
 
 # The smallest value of each integer domain (the largest is C − 1): −1 ends a multilabel row.
-INTEGER_LOW = {"class index": 0, "multilabel target": -1}
+INTEGER_LOW = {"class index": 0, "multilabel target": -1, "group label": 0}
 
 # ctc_loss's integer arguments: labels of the alphabet other than the blank, lengths up to T and S
 # (0 included: an empty input, an empty target).
@@ -864,6 +866,26 @@ STRESS = [
                 ]
             ),
             target=np.array([2, 2, 1, 0, 2]),
+        ),
+    ),
+    (
+        # a pair at s = 1 exactly and one an ulp below, s = −m (α_n = 0), tiny and large rows,
+        # an item without a negative (label 3 alone has no positive)
+        "circle-clamps",
+        "circle_loss",
+        {},
+        dict(
+            input=np.array(
+                [
+                    [1.0, 0.0],
+                    [1.0, 0.0],
+                    [1.0 - U, 0.0],
+                    [-0.4, 0.0],
+                    [1e-300, 1e-300],
+                    [30.0, -30.0],
+                ]
+            ),
+            target=np.array([0, 1, 0, 1, 3, 0]),
         ),
     ),
 ]

@@ -23,6 +23,7 @@ from ..generic import range_overflow
 from . import (
     binary,
     categorical,
+    circle,
     classification,
     distribution,
     embedding,
@@ -44,6 +45,7 @@ FAMILIES = (
     generalized_ce,
     overlap,
     sequence,
+    circle,
 )
 BACKEND_NAMES = ("tensorflow", "jax", "torch")
 
