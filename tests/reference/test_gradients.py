@@ -31,6 +31,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import reference as R
+from cases import tolerance
 from cases.sampling import output_shape, sample_arrays
 from reference import binary, classification, shapes
 
@@ -90,8 +91,13 @@ class Scalar:
         return float(delta)
 
     def size(self) -> float:
-        """S: the magnitude of F's terms, which its float64 rounding is relative to."""
+        """S: the magnitude of F's terms, which its float64 rounding is relative to: the larger of
+        |F| and the loss's declared term scale (a loss that cancels, cosine_distance's 1 − cos of
+        4e-4, rounds relative to its terms of size 1, not to its value)."""
         value = np.abs(self(self.arrays))
+        with np.errstate(all="ignore"):
+            terms = tolerance.scales(self.name, self.arrays, self.params).value
+        value = np.fmax(value, np.abs(terms))
         if self.cotangent is not None:
             return float(np.sum(np.abs(self.cotangent) * value))
         return float(value)
