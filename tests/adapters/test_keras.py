@@ -237,13 +237,13 @@ def test_known_registry_imports_no_framework():
 # --- the loss functions beside the classes (alternative APIs) ----------------------------------
 
 SUMMED = "keras.losses.sparse_categorical_crossentropy"
-SUMMED_APIS = {SUMMED, "keras.losses.dice", "keras.losses.ctc"}
+SUMMED_APIS = {SUMMED, "keras.losses.dice", "keras.losses.ctc", "keras.losses.circle"}
 
 
 def test_functions_are_offered_at_reduction_none_only(keras_adapter):
     """A Keras loss function has no reduction: it is an alternative API of its class's
-    reduction-none configurations (keras.ops.sum at sum of the per-item sparse cross-entropy, Dice
-    and ctc, from issues 12 and 13, aside), with the class's own composition and conversions."""
+    reduction-none configurations (keras.ops.sum at sum of the per-item sparse cross-entropy, Dice,
+    ctc and circle, from issues 12 and 13, aside), with the class's own composition and conversions."""
     seen = set()
     for spec in R.REGISTRY.values():
         for config in R.all_configs(spec):
