@@ -47,8 +47,13 @@ def kl_target_grad_product_flushed(case: Case) -> bool:
     mechanism), or rounded on float16's subnormal grid with more than a unit roundoff of relative
     error (float16 keeps subnormals, so a subnormal t counts: t = 2^-23, g = 1/4 gives 2^-25,
     which rounds to 0)."""
+    return product_with_target_loses_digits(case, kl_incoming_gradient(case))
+
+
+def product_with_target_loses_digits(case: Case, g: np.ndarray) -> bool:
+    """kl_target_grad_product_flushed's test for any incoming gradient ``g`` (of the dtype) that
+    JAX multiplies by the target: shared by kl_div and optax's generalized KL."""
     t = case.rounded()["target"]
-    g = kl_incoming_gradient(case)
     gt = g * t  # exact in float64: two numbers of the dtype
     fmt = R.FORMATS[case.dtype]
     if case.device == "cpu" and case.dtype in FLUSHING:

@@ -14,7 +14,6 @@ from reference.embedding import _ntxent, _ntxent_grads, _ntxent_value, _ntxent_v
 from reference.terms import TermScale
 
 from ._common import (
-    FLUSHING,
     INF,
     JAX_DOCS,
     JAX_ISSUE,
@@ -26,7 +25,11 @@ from ._common import (
     zero_for_jax,
 )
 from .classification import ce_neginf_logit_zero_label, ce_neginf_zero_label_model
-from .distribution import kl_zero_target_grad_model, zero_target_at_neginf_input
+from .distribution import (
+    kl_zero_target_grad_model,
+    product_with_target_loses_digits,
+    zero_target_at_neginf_input,
+)
 from .errors import broadcasts, broadcasts_together
 
 # optax/losses/_classification.py at v0.2.8: poly_loss_cross_entropy is jax.nn.softmax, then
@@ -108,17 +111,7 @@ def gkl_target_grad_product_flushed(case: Case) -> bool:
     for the per-item sum: a positive target t and incoming gradient g whose product g·t, formed
     in the dtype, loses g's digits (flushed to 0 below the smallest normal number on CPU for
     float64, float32 and bfloat16; rounded on float16's subnormal grid)."""
-    t = case.rounded()["target"]
-    g = _gkl_incoming_gradient(case)
-    gt = g * t
-    fmt = R.FORMATS[case.dtype]
-    if case.device == "cpu" and case.dtype in FLUSHING:
-        operands = (t >= fmt.tiny) & np.isfinite(t) & (g >= fmt.tiny)
-        lost = (gt != 0) & (np.abs(gt) < fmt.tiny)
-    else:
-        operands = (t > 0) & np.isfinite(t) & (g > 0)
-        lost = np.abs(R.round_to(gt, case.dtype) - gt) > 0.5 * fmt.eps * np.abs(gt)
-    return bool(np.any(operands & lost))
+    return product_with_target_loses_digits(case, _gkl_incoming_gradient(case))
 
 
 def gkl_neginf_input_model(case: Case) -> Prediction:
