@@ -105,18 +105,22 @@ def _broadcast_breaks(spec, case, full) -> list[tuple[str, str, np.ndarray]]:
     return out
 
 
+def changes_shape(case: R.Case) -> bool:
+    """Whether an invalid case breaks a shape (rather than a value in the base case's shapes)."""
+    return bool(case.meta.get("shape_break"))
+
+
 def invalid_cases(spec: LossSpec, config: Mapping[str, Any], dtype: str) -> list[R.Case]:
-    """Cases the reference rejects with InvalidInput, labelled ``invalid:<argument> <what>``."""
+    """Cases the reference rejects with InvalidInput, labelled ``invalid:<argument> <what>``;
+    those that change a shape are marked (:func:`changes_shape`)."""
     base = base_case(spec, config)
     full = {**spec.defaults(), **base.params}
     _, bound = shapes.match(spec.layouts, {k: v.shape for k, v in base.arrays.items()}, full)
     out = []
-    breaks = (
-        _domain_breaks(spec, base, full, bound)
-        + _shape_breaks(spec, base, full)
-        + _broadcast_breaks(spec, base, full)
-    )
-    for what, name, broken in breaks:
+    breaks = [(*b, False) for b in _domain_breaks(spec, base, full, bound)] + [
+        (*b, True) for b in _shape_breaks(spec, base, full) + _broadcast_breaks(spec, base, full)
+    ]
+    for what, name, broken, shape_break in breaks:
         arrays = {**base.arrays, name: broken}
         out.append(
             R.Case(
@@ -126,7 +130,7 @@ def invalid_cases(spec: LossSpec, config: Mapping[str, Any], dtype: str) -> list
                 dtype,
                 cotangent=base.cotangent,
                 label=f"invalid:{what}",
-                meta={"argument": name},
+                meta={"argument": name, **({"shape_break": True} if shape_break else {})},
             )
         )
     return out

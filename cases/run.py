@@ -341,12 +341,22 @@ class Run:
             **(
                 {"corpus_every": self.corpus.every} if self.corpus and self.corpus.every > 1 else {}
             ),
+            **self.shape_break_scope(),
             "command": command,
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "shard": None
             if self.shard is None
             else {"index": self.shard[0], "count": self.shard[1]},
         }
+
+    def shape_break_scope(self) -> dict[str, Any]:
+        """Where the profile leaves the shape-breaking invalid cases to some dtypes: the header
+        field ``shape_breaks`` ({"dtypes", "modes"}), absent when every item runs them."""
+        only = self.profile.shape_break_dtypes
+        modes = [m for m in self.modes if self.adapter.compiles_per_shape(m)]
+        if only is None or not modes or self.corpus is not None:
+            return {}
+        return {"shape_breaks": {"dtypes": list(only), "modes": modes}}
 
     def open_results(
         self, option: str, *, corpus: str | None, command: str, worker: str | None = None
@@ -787,12 +797,17 @@ class Item:
 
     def cases(self):
         """Edge and invalid cases, then drawn ones; with a corpus, exactly the corpus (which
-        already holds the edge and invalid cases it was frozen with)."""
+        already holds the edge and invalid cases it was frozen with). The profile may leave the
+        shape-breaking invalid cases of a shape-compiling mode to one dtype."""
         if self.run.corpus is not None:
             yield from self.run.corpus.cases_for(self.spec, self.config)
             return
         yield from edges.edge_cases(self.spec, self.config, self.dtype)
-        yield from invalid.invalid_cases(self.spec, self.config, self.dtype)
+        compiled = self.run.adapter.compiles_per_shape(self.mode)
+        shape_breaks = self.run.profile.runs_shape_breaks(self.dtype, compiled)
+        for case in invalid.invalid_cases(self.spec, self.config, self.dtype):
+            if shape_breaks or not invalid.changes_shape(case):
+                yield case
 
     def reproducer_case(self) -> R.Case | None:
         """The smallest example that fails the item, else the smallest unexpected one, else the

@@ -517,6 +517,13 @@ def unfinished_section(old: Results, new: Results) -> Section:
     return section
 
 
+def _shape_breaks(results: Results) -> str:
+    scope = results.run.get("shape_breaks")
+    if not scope:
+        return "every dtype"
+    return f"{', '.join(scope['dtypes'])} only in {', '.join(scope['modes'])}"
+
+
 def notes(old: Results, new: Results) -> list[str]:
     found = []
     if old.run["corpus"] != new.run["corpus"]:
@@ -529,6 +536,12 @@ def notes(old: Results, new: Results) -> list[str]:
             f"the runs replayed different shares of the corpus (every "
             f"{old.run.get('corpus_every', 1)} → every {new.run.get('corpus_every', 1)} cases): "
             "values are compared only for example ids present in both"
+        )
+    if old.run.get("shape_breaks") != new.run.get("shape_breaks"):
+        found.append(
+            "the runs tried the shape-breaking invalid inputs at different dtypes "
+            f"({_shape_breaks(old)} → {_shape_breaks(new)}): an invalid-input verdict may change "
+            "with that alone"
         )
     if not old.finished:
         found.append(f"the old run did not finish (stopped at {old.run['stopped_at']})")

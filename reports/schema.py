@@ -9,7 +9,8 @@ Final form, a single JSON document::
     {"schema": "lossconf.results/2",
      "run": {"framework", "framework_version", "lossconf_version", "python", "platform",
              "machine", "devices", "dtypes", "modes", "profile", "strict", "seed", "corpus",
-             "command", "started", "finished", "stopped_at"},
+             "shape_breaks" (optional: {"dtypes", "modes"}, the only dtypes at which those modes
+             ran the invalid cases that break a shape), "command", "started", "finished", "stopped_at"},
      "mapping":  [{"loss", "config_id", "params", "native", "composition", "conversions",
                    "not_offered"}, ...],
      "records":  [RECORD, ...],
@@ -101,6 +102,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "strict": None,
     "seed": None,
     "corpus": None,
+    "shape_breaks": None,
     "command": None,
     "finished": None,
     "stopped_at": None,

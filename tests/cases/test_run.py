@@ -82,6 +82,46 @@ def test_an_item_runs_edge_invalid_then_drawn_cases_and_records_them(tmp_path):
     assert [m["native"] for m in written.mapping] == ["fake.mse_loss(…)"] * len(written.mapping)
 
 
+class ShapeCompilingAdapter(FakeAdapter):
+    """The fake framework, compiling per input shape (as JAX does) and noting each case's label."""
+
+    def __init__(self, compiles: bool):
+        super().__init__()
+        self.compiles, self.labels = compiles, []
+
+    def compiles_per_shape(self, mode: str) -> bool:
+        return self.compiles
+
+    def run(self, case):
+        self.labels.append(case.label)
+        return super().run(case)
+
+
+@pytest.mark.parametrize("compiles", [True, False])
+def test_ci_runs_shape_breaking_invalid_cases_of_a_shape_compiling_mode_at_float32_only(compiles):
+    """Each invalid shape is a new compilation where a mode compiles per shape: the ci profile
+    runs them at float32 alone there; the value breaks run at every dtype."""
+    spec = R.get("kl_div")
+    config = selection.configs(spec, run_of().profile)[0]
+    breaks = invalid.invalid_cases(spec, config, "float64")
+    by_shape = {c.label for c in breaks if invalid.changes_shape(c)}
+    by_value = {c.label for c in breaks if not invalid.changes_shape(c)}
+    assert by_shape and by_value  # a probability outside [0, 1]; a grown or broadcast argument
+    for dtype in ("float64", "float32"):
+        adapter = ShapeCompilingAdapter(compiles)
+        run = run_of(adapter, loss="kl_div", dtype=dtype)
+        run.run_item(run.items()[0])
+        seen = set(adapter.labels)
+        assert by_value <= seen
+        if compiles and dtype != "float32":
+            assert not seen & by_shape
+        else:
+            assert by_shape <= seen
+        # the results header says where the run left them out
+        scope = run.header(corpus=None, command="").get("shape_breaks")
+        assert scope == ({"dtypes": ["float32"], "modes": ["eager"]} if compiles else None)
+
+
 def test_draws_depend_on_the_item_alone_not_on_the_order_items_run_in():
     forward, backward = run_of(), run_of()
     items = forward.items()

@@ -486,3 +486,16 @@ def test_an_alternative_api_of_a_configuration_is_its_own_mapping_row(tmp_path, 
         writer.mapping([rows_[0], *changed])
     (row,) = mapping_section(results[0], load(tmp_path / "changed.json")).rows
     assert row[0] == "cross_entropy[prob-target,mean] (optax.losses.safe_softmax_cross_entropy)"
+
+
+def test_runs_that_tried_invalid_shapes_at_different_dtypes_say_so(tmp_path, make_run, make_record):
+    """The ci profile tries shape-breaking invalid inputs at float32 alone in modes that compile
+    per shape: an invalid-input verdict can change with the selection, and the diff says so."""
+    old = write(tmp_path / "old.json", make_run, [make_record()])
+    scoped = {"shape_breaks": {"dtypes": ["float32"], "modes": ["eager", "jit"]}}
+    new = write(tmp_path / "new.json", lambda: make_run(**scoped), [make_record()])
+    assert diff_results(old, old).notes == []
+    assert diff_results(old, new).notes == [
+        "the runs tried the shape-breaking invalid inputs at different dtypes (every dtype → "
+        "float32 only in eager, jit): an invalid-input verdict may change with that alone"
+    ]
