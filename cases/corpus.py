@@ -207,6 +207,14 @@ class Corpus:
     # keep every ``every``-th case of each configuration, from the first (a deterministic share
     # for a quick replay: CI's upgrade diff; both sides of a diff replay the same share)
     every: int = 1
+    # keep every ``configs_every``-th configuration of each loss, from the first: a replay costs
+    # a compilation per item (configuration x dtype x mode) far more than per case, so this is
+    # the share that shortens a replay on a compiling framework (CI's upgrade diff)
+    configs_every: int = 1
+
+    def configs_of(self, configs: list) -> list:
+        """The share of a loss's configurations (in the profile's order) that the replay runs."""
+        return list(configs)[:: self.configs_every]
 
     def cases_for(self, spec: LossSpec, config: Mapping[str, Any]) -> list[R.Case]:
         """The stored cases of one configuration (dtype float64 masters; the run sets the dtype)."""

@@ -121,14 +121,15 @@ def results_path(
     return path / name.replace(":", "")
 
 
-def parse_every(value: int | str) -> int:
-    """``--corpus-every K``: a positive whole number, else a one-line :class:`RunError`."""
+def parse_every(value: int | str, option: str = "--corpus-every", what: str = "case") -> int:
+    """``--corpus-every K`` (or ``--corpus-configs K``): a positive whole number, else a one-line
+    :class:`RunError`."""
     try:
         every = int(value)
     except (TypeError, ValueError):
         every = 0
     if every < 1:
-        raise RunError(f"--corpus-every {value}: expected a whole number >= 1 (every K-th case)")
+        raise RunError(f"{option} {value}: expected a whole number >= 1 (every K-th {what})")
     return every
 
 
@@ -277,27 +278,36 @@ class Run:
         strict: bool | None = None,
         shard: str | None = None,
         corpus_every: int | str = 1,
+        corpus_configs: int | str = 1,
     ) -> Run:
         """A run of ``adapter`` restricted by the ``--device/--dtype/--mode/--loss`` values;
         ``profile`` None means ``$LOSSCONF_PROFILE`` or ci; ``corpus`` a frozen corpus directory;
         ``strict`` None means :func:`strict_default` for the profile; ``shard`` "i/n" one of n
         deterministic shares of the items (None: all); ``corpus_every`` K replays every K-th
-        corpus case of each configuration."""
+        corpus case of each configuration, ``corpus_configs`` K every K-th configuration of each
+        loss (at every dtype, device and mode)."""
         try:
             chosen_profile = profiles.get(profile)
         except KeyError as exc:
             raise RunError(f"--profile: {exc.args[0]}") from None
         loaded = None
-        if not corpus and str(corpus_every) != "1":
-            raise RunError(f"--corpus-every {corpus_every}: only with --corpus (it thins a replay)")
+        for option, value in (
+            ("--corpus-every", corpus_every),
+            ("--corpus-configs", corpus_configs),
+        ):
+            if not corpus and str(value) != "1":
+                raise RunError(f"{option} {value}: only with --corpus (it thins a replay)")
         if corpus:
             from . import corpus as corpus_module
 
+            # the shares first: a bad one is refused without loading the corpus (≈ 1.5 s)
+            every = parse_every(corpus_every)
+            configs_every = parse_every(corpus_configs, "--corpus-configs", "configuration")
             try:
                 loaded = corpus_module.load(corpus)
             except corpus_module.CorpusError as exc:
                 raise RunError(f"--corpus {corpus}: {exc}") from None
-            loaded.every = parse_every(corpus_every)
+            loaded.every, loaded.configs_every = every, configs_every
         return cls(
             framework=framework or adapter.name,
             adapter=adapter,
@@ -338,9 +348,7 @@ class Run:
             "strict": self.strict,
             "seed": self.profile.seed,
             "corpus": corpus,
-            **(
-                {"corpus_every": self.corpus.every} if self.corpus and self.corpus.every > 1 else {}
-            ),
+            **self.corpus_share(),
             **self.shape_break_scope(),
             "command": command,
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -348,6 +356,20 @@ class Run:
             if self.shard is None
             else {"index": self.shard[0], "count": self.shard[1]},
         }
+
+    def corpus_share(self) -> dict[str, int]:
+        """The header fields of a replay of part of the corpus (``corpus_every``: every K-th case,
+        ``corpus_configs``: every K-th configuration), absent when the whole corpus replays."""
+        if self.corpus is None:
+            return {}
+        share = {"corpus_every": self.corpus.every, "corpus_configs": self.corpus.configs_every}
+        return {key: k for key, k in share.items() if k > 1}
+
+    def configs(self, spec) -> list:
+        """The configurations of ``spec`` the run's items cover: the profile's, or the share of
+        them a corpus replay runs."""
+        configs = selection.configs(spec, self.profile)
+        return configs if self.corpus is None else self.corpus.configs_of(configs)
 
     def shape_break_scope(self) -> dict[str, Any]:
         """Where the profile leaves the shape-breaking invalid cases to some dtypes: the header
@@ -390,7 +412,7 @@ class Run:
         out = []
         for loss in self.losses:
             spec = R.get(loss)
-            for config in selection.configs(spec, self.profile):
+            for config in self.configs(spec):
                 apis = alternatives(self.adapter, loss, config)
                 for dtype in self.dtypes:
                     for device in self.devices:
@@ -526,7 +548,7 @@ class Run:
         problems, tried = [], 0
         for loss in self.losses:
             spec = R.get(loss)
-            for config in selection.configs(spec, self.profile):
+            for config in self.configs(spec):
                 if not oracle.applies(spec, config):
                     continue
                 # seeded per configuration: adding a loss does not change another loss's draws

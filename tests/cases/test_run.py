@@ -555,14 +555,36 @@ def test_corpus_every_k_replays_every_kth_case_of_each_configuration():
         assert len(every) > 3 and [id(c) for c in kept] == [id(c) for c in every[::3]]
 
 
-@pytest.mark.parametrize("bad", ["0", "-2", "x"])
-def test_a_bad_corpus_share_is_one_line_naming_it(bad):
+def test_corpus_configs_k_replays_every_kth_configuration_of_each_loss_at_every_dtype_and_mode():
     from cases.corpus import DEFAULT_DIR
 
-    with pytest.raises(RunError, match=f"^--corpus-every {bad}: "):
-        run_of(corpus=str(DEFAULT_DIR), corpus_every=bad)
+    losses = "cross_entropy,mse_loss"
+    whole = run_of(corpus=str(DEFAULT_DIR), loss=losses)
+    share = run_of(corpus=str(DEFAULT_DIR), loss=losses, corpus_configs=3)
+    assert share.corpus_share() == {"corpus_configs": 3} and whole.corpus_share() == {}
+    for loss in ("cross_entropy", "mse_loss"):
+        spec = R.get(loss)
+        configs = selection.configs(spec, whole.profile)
+        assert whole.configs(spec) == configs
+        assert share.configs(spec) == configs[::3] and share.configs(spec)[0] == configs[0]
+    kept = {(i.spec.name, R.config_id(i.spec, i.config)) for i in share.items()}
+    items = [i for i in whole.items() if (i.spec.name, R.config_id(i.spec, i.config)) in kept]
+    # the share drops configurations, never a dtype, device, mode or API of one it keeps
+    assert [i.id for i in share.items()] == [i.id for i in items]
+    assert len(items) < len(whole.items())
 
 
-def test_a_corpus_share_without_a_corpus_is_refused():
+@pytest.mark.parametrize("option", ["corpus_every", "corpus_configs"])
+@pytest.mark.parametrize("bad", ["0", "-2", "x"])
+def test_a_bad_corpus_share_is_one_line_naming_it(option, bad):
+    from cases.corpus import DEFAULT_DIR
+
+    flag = "--" + option.replace("_", "-")
+    with pytest.raises(RunError, match=f"^{flag} {bad}: expected a whole number >= 1"):
+        run_of(corpus=str(DEFAULT_DIR), **{option: bad})
+
+
+@pytest.mark.parametrize("option", ["corpus_every", "corpus_configs"])
+def test_a_corpus_share_without_a_corpus_is_refused(option):
     with pytest.raises(RunError, match="only with --corpus"):
-        run_of(corpus_every=2)
+        run_of(**{option: 2})

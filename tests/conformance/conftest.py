@@ -2,8 +2,8 @@
 
     pytest tests/conformance --framework torch [--device cpu|cuda:0|all] [--dtype float32,…|all]
         [--mode eager|jit|all] [--loss cross_entropy,…] [--profile ci|default|thorough]
-        [--corpus DIR [--corpus-every K]] [--results PATH-or-DIR] [--timings PATH] [--strict | --no-strict]
-        [--shard i/n]
+        [--corpus DIR [--corpus-every K] [--corpus-configs K]] [--results PATH-or-DIR]
+        [--timings PATH] [--strict | --no-strict] [--shard i/n]
 
 The engine (``cases.run``) does the work; this plugin resolves the framework to an adapter, turns
 the engine's items into test items, and fails the session on stale registry entries.
@@ -42,6 +42,12 @@ def pytest_addoption(parser):
         "--corpus-every",
         default="1",
         help="K: replay every K-th corpus case of each configuration (CI's quick upgrade diff)",
+    )
+    group.addoption(
+        "--corpus-configs",
+        default="1",
+        help="K: replay every K-th configuration of each loss, at every dtype and mode (a replay "
+        "compiles per item, so this is the share that shortens it)",
     )
     group.addoption("--timings", default=None, help="write per-example stage timings to PATH")
     group.addoption(
@@ -104,6 +110,7 @@ def pytest_configure(config):
                 for key in ("device", "dtype", "mode", "loss", "corpus", "shard")
             },
             corpus_every=opt("--corpus-every"),
+            corpus_configs=opt("--corpus-configs"),
         )
         config._lossconf_known = known_failures(KNOWN_FAILURES, name)
         config._lossconf.known_failures = set(config._lossconf_known)

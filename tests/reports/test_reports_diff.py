@@ -499,3 +499,17 @@ def test_runs_that_tried_invalid_shapes_at_different_dtypes_say_so(tmp_path, mak
         "the runs tried the shape-breaking invalid inputs at different dtypes (every dtype → "
         "float32 only in eager, jit): an invalid-input verdict may change with that alone"
     ]
+
+
+def test_runs_that_replayed_different_shares_of_the_configurations_say_so(
+    tmp_path, make_run, make_record
+):
+    """CI's upgrade diff replays every K-th configuration of each loss; a diff against a run of
+    another share says why items are only in one run."""
+    old = write(tmp_path / "old.json", make_run, [make_record()])
+    new = write(tmp_path / "new.json", lambda: make_run(corpus_configs=4), [make_record()])
+    assert diff_results(new, new).notes == []
+    assert diff_results(old, new).notes == [
+        "the runs replayed different shares of the configurations (every 1 → every 4 per loss): "
+        "items of only one run are listed as only in the old or the new run"
+    ]
