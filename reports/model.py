@@ -447,17 +447,27 @@ def _error_size(worst: dict[str, Any] | None) -> float:
     return max(sizes, default=-1.0)
 
 
+def behaviour_of(entry_id: str) -> str:
+    """The behaviour a registry entry names, without its loss: ids are ``loss/behaviour``, and
+    one framework's entries of the same behaviour and kind on several losses (Keras' per-sample
+    reduction on eight of them) are one finding."""
+    return entry_id.split("/", 1)[-1]
+
+
 @dataclass
 class Finding:
-    """One distinct behaviour: a registry entry that explained examples, or an unexplained
-    signature (framework × loss × regime × part|kind), with where it shows."""
+    """One distinct behaviour: the registry entries of one behaviour (``loss/behaviour`` ids,
+    one per loss) that explained examples, or an unexplained signature (framework × loss ×
+    regime × part|kind), with where it shows."""
 
     key: tuple
     kind: str  # "unexplained", "known-bug" or "convention"
     framework: str
     title: str
     loss: str | None = None
-    entry: dict[str, Any] = field(default_factory=dict)  # the registry entry (description, ...)
+    entry: dict[str, Any] = field(default_factory=dict)  # the first registry entry (description…)
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)  # every one, by id
+    losses: set[str] = field(default_factory=set)
     signature: str | None = None
     examples: int = 0
     crash: bool = False
@@ -508,6 +518,15 @@ class Finding:
         return sorted(self.configs, key=natural_key)
 
     @property
+    def ordered_losses(self) -> list[str]:
+        return sorted(self.losses, key=natural_key)
+
+    @property
+    def ordered_entries(self) -> list[dict[str, Any]]:
+        """The registry entries of the behaviour, by loss."""
+        return [self.entries[i] for i in sorted(self.entries, key=natural_key)]
+
+    @property
     def reproducer(self) -> str | None:
         if self.worst_cell is None:
             return None
@@ -526,6 +545,7 @@ class Finding:
         self.examples += count
         self.regimes[regime] += count
         self.runs[cell.column.run.label] = None
+        self.losses.add(cell.record["loss"])
         self.dtypes.add(cell.record["dtype"])
         self.modes.add(cell.record["mode"])
         self.configs.add(cell.record["config_id"])
@@ -579,13 +599,14 @@ def build_findings(runs: list[Run], rows: list[Row]) -> list[Finding]:
 
     def entry_finding(run: Run, entry_id: str, fallback: dict | None) -> Finding:
         framework = run.info["framework"]
-        key = ("entry", framework, entry_id)
+        entry = registries[run.index].get(entry_id) or fallback or {"id": entry_id}
+        kind = _entry_kind(entry)
+        key = ("entry", framework, behaviour_of(entry_id), kind)
         if key not in found:
-            entry = registries[run.index].get(entry_id) or fallback or {"id": entry_id}
-            found[key] = Finding(
-                key, _entry_kind(entry), framework, entry_id, entry.get("loss"), dict(entry)
-            )
-        return found[key]
+            found[key] = Finding(key, kind, framework, entry_id, entry.get("loss"), dict(entry))
+        finding = found[key]
+        finding.entries.setdefault(entry_id, {"id": entry_id, **entry})
+        return finding
 
     def signature_finding(run: Run, loss: str, regime: str | None, signature: str) -> Finding:
         framework = run.info["framework"]
@@ -618,6 +639,8 @@ def build_findings(runs: list[Run], rows: list[Row]) -> list[Finding]:
                     finding.add(cell, regime, count, worst, worst.get("signature") == signature)
                     finding.crash |= signature.endswith("|raised-on-valid")
     _add_v1_registry(runs, found, entry_finding)
+    for finding in found.values():
+        _title_group(finding)
     ordered = sorted(
         found.values(),
         key=lambda f: (f.rank, -f._worst_key[1] if f.rank < 3 else 0, -f.examples, f.title),
@@ -625,6 +648,17 @@ def build_findings(runs: list[Run], rows: list[Row]) -> list[Finding]:
     for index, finding in enumerate(ordered):
         finding.anchor = f"f{index}"
     return ordered
+
+
+def _title_group(finding: Finding) -> None:
+    """An entry finding of one registry entry keeps its id as title; one of several entries (one
+    behaviour on several losses) is titled by the behaviour, and shows the first entry (by loss)
+    as its description."""
+    if len(finding.entries) < 2:
+        return
+    first = finding.ordered_entries[0]
+    finding.title = f"{behaviour_of(first['id'])} · {len(finding.entries)} losses"
+    finding.entry, finding.loss = dict(first), None
 
 
 def _add_v1(cell: Cell, entry_finding, signature_finding) -> None:

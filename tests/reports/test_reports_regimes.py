@@ -419,3 +419,65 @@ def test_without_reference_numbers_an_undecided_move_stays_unknown(tmp_path, mak
     diff = diff_results(old, write(tmp_path / "new.json", make_run, [after]))
     (row,) = rows(diff, "Values moved within tolerance")
     assert row[8] == "unknown"
+
+
+# --- one behaviour on several losses is one finding ------------------------------------------------
+
+
+def _explained_record(make_record, loss, entry_id, count=2):
+    part = {
+        "examples": 4,
+        "verdicts": {"match": 4 - count, "convention": count},
+        "unexpected": 0,
+        "explained_by": {entry_id: count},
+        "signatures": {},
+        "worst": {"value_ulp": 0.0, "grad_ulp": 0.0, "divergence_id": entry_id},
+    }
+    return make_record(
+        loss=loss,
+        config_id=f"{loss}[{entry_id.split('/')[1]}]",
+        verdict="convention",
+        regime_headline="convention",
+        regimes={"ordinary": part},
+    )
+
+
+def _entry(entry_id, kind="convention"):
+    loss = entry_id.split("/")[0]
+    return {
+        "id": entry_id,
+        "kind": kind,
+        "loss": loss,
+        "description": f"{loss} broadcasts its arguments",
+        "citation": f"https://example.org/{loss}",
+        "status": "active",
+        "examples": 2,
+    }
+
+
+def test_one_behaviour_on_several_losses_is_one_finding_listing_its_entries(
+    tmp_path, make_run, make_record
+):
+    """Registry ids are loss/behaviour: one framework's entries of one behaviour and kind (Keras'
+    per-sample reduction on eight losses) make one row, titled by the behaviour, with each loss
+    and each entry's citation; another kind or another behaviour stays its own row."""
+    ids = ["mse_loss/broadcasts", "huber_loss/broadcasts", "l1_loss/broadcasts", "mse_loss/other"]
+    path = tmp_path / "torch.json"
+    with ResultsWriter(path, make_run()) as writer:
+        for entry_id in ids:
+            writer.record(_explained_record(make_record, entry_id.split("/")[0], entry_id))
+        writer.record(_explained_record(make_record, "kl_div", "kl_div/broadcasts"))
+        writer.registry([_entry(i) for i in ids] + [_entry("kl_div/broadcasts", kind="known-bug")])
+    report = build_report([load(path)])
+    titles = sorted(f.title for f in report.findings)
+    assert titles == ["broadcasts · 3 losses", "kl_div/broadcasts", "mse_loss/other"]
+    (group,) = [f for f in report.findings if f.title == "broadcasts · 3 losses"]
+    assert group.ordered_losses == ["huber_loss", "l1_loss", "mse_loss"]
+    assert [e["id"] for e in group.ordered_entries] == sorted(ids[:3])
+    assert group.examples == 6 and group.entry["id"] == "huber_loss/broadcasts"
+    page = render_report([load(path)])
+    detail = read_lazy(page)[group.anchor]
+    for entry_id in ids[:3]:
+        loss = entry_id.split("/")[0]
+        assert f"<code>{entry_id}</code>: {loss} broadcasts its arguments" in detail
+        assert f'href="https://example.org/{loss}"' in detail
