@@ -114,6 +114,14 @@ def l2_loss(a, p) -> Elementwise:
     return Elementwise(0.5 * d * d)
 
 
+def _l2_square(a, p, c):
+    """The square both natives form before halving it (optax: 0.5 · squared_error; tf.nn.l2_loss:
+    Σ t² / 2): in float16 it overflows from an error of 256 on, where ½ d² stays representable up
+    to 362."""
+    d = a["input"] - a["target"] if "target" in a else a["input"]
+    return [d * d]
+
+
 def _no_target(c) -> bool:
     return not c.get("target")
 
@@ -385,6 +393,7 @@ LOSSES = (
         l2_loss,
         l2_loss_vjp,
         term_scale=TermScale(abs_loss, abs_vjp(l2_loss_vjp)),
+        regimes=RegimeRules(intermediates=_l2_square),
         edges=(
             *(dataclasses.replace(e, when=has("target")) for e in _edges()),
             Edge("input 0 (no target)", lambda c: {"input": np.zeros(4)}, when=_no_target),

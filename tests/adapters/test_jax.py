@@ -259,6 +259,50 @@ def test_entries_apply_only_where_jax_differs(jax_adapter):
     assert not problems, "\n".join(problems)
 
 
+def test_lse_cancellation_covers_a_sum_rounded_one_ulp_past_the_simulation(jax_adapter):
+    """jax default profile: logits (18.37, 0, −3), target 0, float64: the predicate's NumPy
+    simulation of logsumexp(x) − x_y stayed inside the tolerance, XLA's result rounded one ulp of
+    logsumexp further (6.58e8 ULP against 6.43e8 allowed) and was unexplained. The entry now
+    applies wherever that one ulp could carry the error past the bound."""
+    entry = next(d for d in JAX_REGISTRY if d.id == "cross_entropy/integer-labels-lse-cancellation")
+    logits = np.array([[float.fromhex("0x1.25e4f7b2737fap+4"), 0.0, -3.0]])
+    case = Case(
+        "cross_entropy",
+        {"ignore_index": -100, "reduction": "sum"},
+        {"input": logits, "target": np.array([0])},
+        "float64",
+    )
+    if not version_in(jax_adapter.version(), entry.versions):
+        pytest.skip(f"{entry.id} is about optax {entry.versions}")
+    assert entry.applies(case, jax_adapter.version())
+    assert "value" in _reproduces(jax_adapter, entry, case)
+
+
+@pytest.mark.parametrize("mode", ["eager", "jit"])
+def test_ntxent_float16_denominator_whose_reciprocal_overflows_is_the_underflow_entry(
+    jax_adapter, mode
+):
+    """jax default profile: one label for all four embeddings (no negative), float16: the pair
+    of orthogonal embeddings has e^(S_ij − m) = e^(−14.3) ≈ 6e−7 as its whole denominator, whose
+    reciprocal (1.6e6) overflows float16 in the backward of log: gradient NaN where the
+    reference's is 0. Not 0 itself, so the entry's underflow rule alone missed it."""
+    entry = next(d for d in JAX_REGISTRY if d.id == "ntxent/softmax-denominator-underflow")
+    case = Case(
+        "ntxent",
+        {"reduction": "mean", "temperature": 0.07},
+        {
+            "embeddings": np.array([[0, 0, 1], [0, 1, 0], [0, 0, 1], [0, 0, 1]], dtype=float),
+            "labels": np.array([0, 0, 0, 0]),
+        },
+        "float16",
+        mode=mode,
+    )
+    if isinstance(jax_adapter.mapping("ntxent", R.config_of(case)), NotOffered):
+        pytest.skip("this optax has no ntxent")
+    assert entry.applies(case, jax_adapter.version())
+    assert "grad" in _reproduces(jax_adapter, entry, case)
+
+
 _CE_SHAPE_ENTRIES = {
     "index": "cross_entropy/broadcasts-mismatched-shapes",
     "log_softmax": "cross_entropy/log-softmax-broadcasts-mismatched-shapes",

@@ -126,6 +126,21 @@ def test_a_square_beyond_float16_is_range_even_unreduced():
     assert regime_of(c) == "range"
 
 
+@pytest.mark.parametrize("arrays", [{"input": [300.0]}, {"input": [299.75], "target": [0.0]}])
+def test_the_square_l2_loss_halves_beyond_float16_is_range(arrays):
+    """jax default profile: optax l2_loss float16 at an error of 299.75 is inf, since the square
+    89 850 overflows before the half (44 925) is taken; tf.nn.l2_loss forms t² too."""
+    c = case("l2_loss", arrays, "float16", reduction="none", cotangent=[0.0])
+    assert regime_of(c) == "range"
+    assert regime_of(case("l2_loss", arrays, "float32", reduction="none", cotangent=[0.0])) == (
+        "ordinary"
+    )
+    small = {name: [v / 2 for v in values] for name, values in arrays.items()}
+    assert regime_of(case("l2_loss", small, "float16", reduction="none", cotangent=[0.0])) == (
+        "ordinary"
+    )
+
+
 def test_weighted_cross_entropy_float16_whose_weighted_terms_overflow_is_range():
     """Issue 11: weighted cross_entropy float16 is inf where the exact value is ~1e3."""
     logits = [[0.0, -100.0, 0.0], [0.0, 0.0, 0.0]]

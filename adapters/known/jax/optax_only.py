@@ -569,7 +569,7 @@ def ntxent_negatives_underflow(case: Case) -> bool:
     """An anchor whose every negative's e^(S_ik − m_i) (m_i its largest similarity to a positive
     or a negative) is below half the dtype's smallest subnormal number, 0 once rounded: with a
     negative, or with a positive pair's own e^(S_ij − m_i) 0 as well (no negative at all
-    included)."""
+    included); or a positive pair whose denominator, rounded, is below 1/max of the dtype."""
     s, pos, neg = _ntxent_similarities(case)
     fmt = R.FORMATS[case.dtype]
     smallest = 2.0 ** (fmt.min_exponent - fmt.mantissa_bits)
@@ -577,9 +577,20 @@ def ntxent_negatives_underflow(case: Case) -> bool:
         m = np.max(np.where(pos | neg, s, -np.inf), axis=1, keepdims=True)
         e = np.where(neg, np.exp(s - m), 0.0)
         gone = np.where(pos, np.exp(s - m), 1.0) < smallest / 2
+        # each positive pair's denominator as the dtype holds it: below 1/max its reciprocal, which
+        # the backward of log(denom) forms, overflows (float16: a positive 11.1 below the
+        # anchor's largest similarity, no negative near it, e.g. every label equal)
+        own = R.round_to(np.where(pos, np.exp(s - m), 0.0), case.dtype)
+        denom = R.round_to(
+            np.sum(R.round_to(e, case.dtype), axis=1, keepdims=True) + own, case.dtype
+        )
+        reciprocal_overflows = pos & (denom * fmt.max_value < 1.0)
     negatives_gone = np.all(~neg | (e < smallest / 2), axis=1)
     # a negative and all of them 0: NaN gradient; a positive pair 0 as well: log 0, value −inf
-    return bool(np.any(negatives_gone & (np.any(neg, axis=1) | np.any(gone, axis=1))))
+    return bool(
+        np.any(negatives_gone & (np.any(neg, axis=1) | np.any(gone, axis=1)))
+        or np.any(reciprocal_overflows)
+    )
 
 
 def ntxent_squares_out_of_range(case: Case) -> bool:
@@ -603,7 +614,11 @@ DIVERGENCES += [
             "NaN, which flows back through the negatives' similarities into the gradient of the "
             "anchor and its negatives (the value stays right). Where a positive pair's own "
             "e^(S_ij − m) underflows too (an anchor without negatives included), its denom is 0 "
-            "and −log_softm = −(S_ij − m) + log 0 is −inf: value −inf, gradient NaN. The "
+            "and −log_softm = −(S_ij − m) + log 0 is −inf: value −inf, gradient NaN. Short of "
+            "0, a positive pair's denominator below 1/max (float16: the pair 11.1 below the "
+            "anchor's largest similarity and no negative near, e.g. every label equal) makes "
+            "the backward's 1/denom overflow: gradient NaN (jax default profile, float16, "
+            "embeddings (0,0,1), (0,1,0), (0,0,1), (0,0,1), one label). The "
             "reference's value and gradient are finite (ℓ_ij = softplus(λ_i − S_ij), 0 without "
             "a negative)."
         ),
