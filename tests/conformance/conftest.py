@@ -86,6 +86,10 @@ def _strict(config) -> bool | None:
 
 def pytest_configure(config):
     config._lossconf, config._lossconf_lost = None, False
+    if config.pluginmanager.hasplugin("xdist"):
+        from cases import xdist_loadgroup
+
+        xdist_loadgroup.install()  # a crashed worker must not hang a --dist loadgroup run
     name = config.getoption("--framework") or os.environ.get("LOSSCONF_FRAMEWORK")
     if not name:
         return
