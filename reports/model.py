@@ -450,7 +450,7 @@ def _error_size(worst: dict[str, Any] | None) -> float:
 def behaviour_of(entry_id: str) -> str:
     """The behaviour a registry entry names, without its loss: ids are ``loss/behaviour``, and
     one framework's entries of the same behaviour and kind on several losses (Keras' per-sample
-    reduction on eight of them) are one finding."""
+    ``none`` on thirteen in the ci runs) are one finding."""
     return entry_id.split("/", 1)[-1]
 
 
