@@ -39,7 +39,7 @@ from typing import Any, NamedTuple
 
 import jax
 
-from .jax_setup import configure
+from .jax_setup import CodeBudget, configure
 
 configure(jax)  # x64 and the persistent compilation cache, before any array exists
 
@@ -771,6 +771,7 @@ class JaxAdapter(Adapter):
     def __init__(self):
         self._compiled: dict[tuple, Compiled] = {}
         self._configs: dict[tuple, Configured] = {}
+        self._code = CodeBudget(jax)  # eager scans load code on every call (jax_setup)
 
     # identity
 
@@ -821,6 +822,7 @@ class JaxAdapter(Adapter):
         configured = self._configured(case, api)
         if isinstance(configured.recipe, NotOffered):
             return Outcome(error=FrameworkError("NotOffered", configured.recipe.reason))
+        self._code.tick()
         compiled = self.compiled(case, api)
         arrays = case.rounded()
         host = [_host(arrays[name], case.dtype) for name in compiled.names]

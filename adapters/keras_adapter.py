@@ -56,7 +56,7 @@ TORCH_COMPILE = False
 if BACKEND == "jax":
     import jax
 
-    from .jax_setup import configure
+    from .jax_setup import CodeBudget, configure
 
     configure(jax)  # x64 (float64 is a tested dtype) and the persistent compilation cache
     import jax.numpy as jnp
@@ -793,6 +793,8 @@ class KerasAdapter(Adapter):
         self._recipes: dict[tuple, Recipe | NotOffered] = {}
         self._compiled: dict[tuple, Compiled] = {}
         self._divergences = divergences_for(BACKEND)
+        # eager scans (ctc) load code on every call on the jax backend (adapters/jax_setup.py)
+        self._code = CodeBudget(jax) if BACKEND == "jax" else None
 
     def compiles_per_shape(self, mode: str) -> bool:
         """Compiled modes, and eager on the jax backend: JAX's op-by-op dispatch compiles each
@@ -896,6 +898,8 @@ class KerasAdapter(Adapter):
         recipe = self.recipe(case.loss, config, api)
         if not isinstance(recipe, Recipe):
             return Outcome(error=FrameworkError("NotOffered", recipe.reason))
+        if self._code is not None:
+            self._code.tick()
         compiled = self._compile(case, config, recipe, api)
         with keras.device(keras_device(case.device)):
             args = {

@@ -72,6 +72,36 @@ def test_a_crashed_worker_loses_its_test_and_the_run_ends(tmp_path, groups, size
     assert "crashed while running" in done.stdout
 
 
+@pytest.mark.skipif(not xdist_loadgroup.needed(), reason="this pytest-xdist has the fixes")
+def test_a_replacement_worker_gets_no_work_before_its_collection_arrives():
+    # The second of two crashes close together reschedules the first one's replacement, which has
+    # not reported its collection yet: xdist 3.8.0 raised KeyError there and the session ended.
+    from collections import OrderedDict
+
+    from xdist.scheduler.loadscope import LoadScopeScheduling
+
+    class Replacement:
+        shutting_down = False
+        sent = None
+
+        def send_runtest_some(self, indices):
+            self.sent = indices
+
+        def shutdown(self):
+            self.shutting_down = True
+
+    scheduler = LoadScopeScheduling.__new__(LoadScopeScheduling)
+    node = Replacement()
+    scheduler.workqueue = OrderedDict(g1={"test_x.py::a": False, "test_x.py::b": False})
+    scheduler.assigned_work = {node: {}}
+    scheduler.registered_collections = {}
+    xdist_loadgroup.reschedule(scheduler, node)
+    assert node.sent is None and not node.shutting_down and list(scheduler.workqueue) == ["g1"]
+    scheduler.registered_collections[node] = ["test_x.py::a", "test_x.py::b"]
+    xdist_loadgroup.reschedule(scheduler, node)
+    assert node.sent == [0, 1] and node.shutting_down  # all work handed out, nothing left
+
+
 def test_a_release_after_the_upstream_fixes_is_left_alone(monkeypatch):
     monkeypatch.setattr(xdist_loadgroup.metadata, "version", lambda name: "3.9.0")
     assert not xdist_loadgroup.needed() and not xdist_loadgroup.install()
