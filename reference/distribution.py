@@ -273,11 +273,13 @@ def _gaussian_kinks(a, p):
 def _gaussian_intermediates(a, p, c):
     """What the documented ½[log v + (x − y)²/v] forms on the way: the square, the quotient, 1/v
     (its backward multiplies by it) and (d²/v)/v (the var gradient's division part), each with
-    the cotangent it carries backwards."""
+    the cotangent it carries backwards, and (d²/v)/v without it: a quotient's backward forms
+    that before multiplying (torch's div backward is −grad·((a/b)/b)), so it overflows, and
+    gives inf·0 = NaN, even where the cotangent is 0."""
     _, v = _variance(a, p)
     d2 = (a["input"] - a["target"]) ** 2
     g = np.broadcast_to(np.asarray(c), d2.shape)
-    return [d2, d2 / v, g / v, g * d2 / v / v]
+    return [d2, d2 / v, g / v, g * d2 / v / v, d2 / v / v]
 
 
 # --- generalized_kl_divergence ----------------------------------------------------------------

@@ -25,7 +25,7 @@ from . import params as P
 from ._math import sigmoid
 from .domains import LOGIT, PROBABILITY
 from .edges import BIG, Edge
-from .regimes import RegimeRules
+from .regimes import RegimeRules, nonzero_square
 from .spec import ArraySpec, ByParam, Elementwise, Layout, LossSpec, Param
 from .terms import TermScale
 
@@ -199,14 +199,15 @@ def _zero_denominator(ratio):
 
 def _quotient(ratio):
     """The denominator D and D², which autodiff's quotient rule forms (−num/D²): a small D
-    (a nearly empty item at smooth = 0) puts D² below the normal range of float16 first."""
+    (a nearly empty item at smooth = 0) puts D² below the normal range of float16 first, and of
+    float64 from D < 1.5e-154 (logits near −700: D² is 0 and the rule's 0/0 NaN)."""
 
     def intermediates(a, p, c):
         r = ratio(p)
         prob, _ = probabilities(a, p)
         i, ps, ts = _sums(prob, a["target"])
         d = _denominator(r, i, ps, ts)
-        return [d, d * d]
+        return [d, nonzero_square(d)]
 
     return intermediates
 

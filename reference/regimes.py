@@ -73,6 +73,16 @@ class RegimeRules:
     labels: tuple[str, ...] = ()
 
 
+def nonzero_square(x) -> np.ndarray:
+    """x² for a declared intermediate, kept non-zero where x is: a square that underflows even
+    float64 to 0 (|x| below 1.5e-162) is below every dtype's normal range, which the smallest
+    float64 subnormal says and 0 would hide (the generic rule counts only non-zero elements, so
+    that an exact zero stays ordinary)."""
+    x = np.asarray(x, dtype=np.float64)
+    square = x * x
+    return np.where((square == 0) & (x != 0), np.nextafter(0.0, 1.0), square)
+
+
 def regime_of(case) -> str:
     """The regime of ``case`` (one of :data:`REGIMES`), computed once per case."""
     found = case.__dict__.get("_regime")

@@ -19,6 +19,8 @@ import reference as R
 from adapters import NotOffered
 from adapters.base import version_in
 from adapters.known.jax import DIVERGENCES as JAX_REGISTRY
+from cases.compare import compare, expected
+from cases.judge import Judge
 from cases.sampling import output_shape, sample_arrays
 from reference import Case, shapes
 
@@ -301,6 +303,34 @@ def test_ntxent_float16_denominator_whose_reciprocal_overflows_is_the_underflow_
         pytest.skip("this optax has no ntxent")
     assert entry.applies(case, jax_adapter.version())
     assert "grad" in _reproduces(jax_adapter, entry, case)
+
+
+def test_triplet_p1_float16_signed_sum_rounding_to_the_hinge_is_explained(jax_adapter):
+    """jax default profile, float16 eager: anchor (4, 4, −8), positive (−½, ½, 0.5005), negative
+    0. The L1 hinge is active (reference 1.0005), optax's signed sums give z = −0.5 − 0 + 0.5,
+    which float16 rounds to exactly 0: value 0 (l1-without-abs) and gradients ∓½ (jnp.maximum's
+    tie). The tie entry measured z against terms built from the signed sums (−0.0005 here, a
+    negative size), so it never applied and the gradients were unexplained."""
+    case = Case(
+        "triplet_margin_loss",
+        {"p": 1.0, "margin": 0.5, "reduction": "mean"},
+        {
+            "anchor": np.array([[4.0, 4.0, -8.0]]),
+            "positive": np.array([[-0.5, 0.5, float.fromhex("0x1.004p-1")]]),
+            "negative": np.zeros((1, 3)),
+        },
+        "float16",
+        mode="eager",
+    )
+    if isinstance(jax_adapter.mapping(case.loss, R.config_of(case)), NotOffered):
+        pytest.skip("this optax has no triplet_margin_loss")
+    exp, outcome = expected(case), jax_adapter.run(case)
+    comparison = compare(case, exp, outcome)
+    assert comparison.verdict != "match"  # the premise: optax differs from the reference here
+    judgement = Judge(jax_adapter.divergences(), jax_adapter.version()).judge(
+        case, comparison, outcome, exp
+    )
+    assert not judgement.unexpected, comparison.detail
 
 
 _CE_SHAPE_ENTRIES = {

@@ -159,11 +159,40 @@ def test_gaussian_nll_float16_with_a_variance_whose_reciprocal_overflows_is_rang
     assert regime_of(case("gaussian_nll_loss", arrays, "float32")) == "ordinary"
 
 
+def test_gaussian_nll_float16_whose_var_gradient_quotient_overflows_is_range_at_cotangent_0():
+    """torch default profile: error 1, var 2⁻⁸, cotangent 0: (d²/v)/v = 65 536 overflows float16
+    before the cotangent multiplies it (inf·0 = NaN) where the reference's gradient is −0."""
+    arrays = {"input": [[0.0]], "target": [[1.0]], "var": [[2.0**-8]]}
+    params = {"reduction": "none", "full": True}
+    assert regime_of(case("gaussian_nll_loss", arrays, "float16", [[0.0]], **params)) == "range"
+    assert regime_of(case("gaussian_nll_loss", arrays, "float32", [[0.0]], **params)) == "ordinary"
+
+
 def test_cosine_embedding_float16_whose_squared_norms_overflow_is_range():
     """Issue 11: cosine_embedding_loss float16 gradients NaN: ‖x1‖²·‖x2‖² overflows."""
     arrays = {"input1": [[200.0, 1.0]], "input2": [[1.0, 300.0]], "target": [1.0]}
     assert regime_of(case("cosine_embedding_loss", arrays, "float16")) == "range"
     assert regime_of(case("cosine_embedding_loss", arrays, "float32")) == "ordinary"
+
+
+def test_tversky_logits_whose_squared_denominator_underflows_float64_is_range():
+    """The jax default profile: logits ±724 against an empty mask; one item's denominator
+    α·Σσ(x) ≈ 2e-289 is normal, its square (the quotient rule's D²) underflows float64 to 0 and
+    optax's input gradient is 0/0 = NaN where the reference's is −0."""
+    row = [-724.08, -724.08, -663.99]
+    arrays = {"input": [[724.08] * 3] * 3 + [row], "target": [[0.0] * 3] * 4}
+    params = {"logits": True, "smooth": 0.0}
+    assert regime_of(case("tversky_loss", arrays, "float64", **params)) == "range"
+    away = {"input": [[724.08] * 3] * 3 + [[-3.0, -3.0, -2.0]], "target": arrays["target"]}
+    assert regime_of(case("tversky_loss", away, "float64", **params)) == "ordinary"
+
+
+def test_a_square_that_underflows_float64_stays_below_every_normal_range():
+    from reference.regimes import nonzero_square
+
+    squares = nonzero_square(np.array([1e-200, 0.0, -3.0, 1e-100]))
+    assert squares[0] == np.nextafter(0.0, 1.0) and squares[1] == 0.0
+    assert squares[2] == 9.0 and squares[3] == 1e-200
 
 
 def test_an_exp_the_definition_forms_beyond_the_dtype_is_range():

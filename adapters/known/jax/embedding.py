@@ -39,11 +39,16 @@ def _optax_pair(diff: np.ndarray, order: float, eps: float, signed: bool):
 
 
 def _triplet_optax(case: Case, signed: bool):
-    """Per-item value and the anchor/positive/negative gradients (cotangent 1 per item)."""
+    """Per-item value and the anchor/positive/negative gradients (cotangent 1 per item), the
+    hinge argument z, and the size of the terms z is computed from: the distances of the absolute
+    differences (a signed sum can be far smaller than its terms, or negative, while its rounding
+    is that of the terms)."""
     a, p = case.rounded(), full_params(case)
     with np.errstate(all="ignore"):
         d_ap, g_ap = _optax_pair(a["anchor"] - a["positive"], p["p"], p["eps"], signed)
         d_an, g_an = _optax_pair(a["anchor"] - a["negative"], p["p"], p["eps"], signed)
+        size_ap, _ = _optax_pair(a["anchor"] - a["positive"], p["p"], p["eps"], False)
+        size_an, _ = _optax_pair(a["anchor"] - a["negative"], p["p"], p["eps"], False)
         z = d_ap - d_an + p["margin"]
         on = (z > 0)[..., None]
         grads = {
@@ -51,7 +56,7 @@ def _triplet_optax(case: Case, signed: bool):
             "positive": np.where(on, -g_ap, 0.0),
             "negative": np.where(on, g_an, 0.0),
         }
-    return np.maximum(z, 0.0), grads, z, d_ap + d_an + abs(p["margin"])
+    return np.maximum(z, 0.0), grads, z, size_ap + size_an + abs(p["margin"])
 
 
 def _triplet_reference(case: Case):
