@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -144,6 +144,20 @@ class Profile:
     @property
     def settings_name(self) -> str:
         return f"lossconf-{self.name}"
+
+    def seeded(self, seed: int) -> Profile:
+        """This profile with its draws a function of ``seed`` and the item alone: derandomised,
+        no example database (which would replay what earlier runs saved)."""
+        return replace(self, derandomize=True, database=False, seed=seed)
+
+    def draws_settings(self) -> dict:
+        """The hypothesis settings an item overrides on the registered profile's: a seeded
+        profile's derandomisation and database (the registered settings are per profile name)."""
+        return {
+            "derandomize": self.derandomize,
+            "database": DirectoryBasedExampleDatabase(DATABASE_DIR) if self.database else None,
+            "print_blob": not self.derandomize,
+        }
 
     def sizes(self, compiled: bool) -> Mapping[str, tuple[int, ...]]:
         """The symbol-size menu for a mode that does (or does not) compile per input shape."""

@@ -133,6 +133,20 @@ def parse_every(value: int | str, option: str = "--corpus-every", what: str = "c
     return every
 
 
+def parse_seed(value: int | str | None) -> int | None:
+    """``--seed N`` (or ``$LOSSCONF_SEED``): a whole number >= 0, None or empty for the profile's
+    own; else a one-line :class:`RunError`."""
+    if value is None or str(value).strip() == "":
+        return None
+    try:
+        chosen = int(str(value).strip())
+    except ValueError:
+        chosen = -1
+    if chosen < 0:
+        raise RunError(f"--seed {value}: expected a whole number >= 0")
+    return chosen
+
+
 def parse_shard(option: str | None) -> tuple[int, int] | None:
     """``--shard i/n`` (1 ≤ i ≤ n) as (i, n); None or empty means the whole run."""
     if not option:
@@ -279,17 +293,22 @@ class Run:
         shard: str | None = None,
         corpus_every: int | str = 1,
         corpus_configs: int | str = 1,
+        seed: int | str | None = None,
     ) -> Run:
         """A run of ``adapter`` restricted by the ``--device/--dtype/--mode/--loss`` values;
         ``profile`` None means ``$LOSSCONF_PROFILE`` or ci; ``corpus`` a frozen corpus directory;
         ``strict`` None means :func:`strict_default` for the profile; ``shard`` "i/n" one of n
         deterministic shares of the items (None: all); ``corpus_every`` K replays every K-th
         corpus case of each configuration, ``corpus_configs`` K every K-th configuration of each
-        loss (at every dtype, device and mode)."""
+        loss (at every dtype, device and mode); ``seed`` N makes the draws of any profile a
+        function of N and the item alone (no example database), as the ci profile's are of 0."""
         try:
             chosen_profile = profiles.get(profile)
         except KeyError as exc:
             raise RunError(f"--profile: {exc.args[0]}") from None
+        chosen_seed = parse_seed(seed)
+        if chosen_seed is not None:
+            chosen_profile = chosen_profile.seeded(chosen_seed)
         loaded = None
         for option, value in (
             ("--corpus-every", corpus_every),
@@ -346,7 +365,8 @@ class Run:
             "modes": self.modes,
             "profile": self.profile.name,
             "strict": self.strict,
-            "seed": self.profile.seed,
+            # None: hypothesis drew at random (and replayed its example database)
+            "seed": self.profile.seed if self.profile.derandomize else None,
             "corpus": corpus,
             **self.corpus_share(),
             **self.shape_break_scope(),
@@ -401,8 +421,13 @@ class Run:
             f"lossconf: framework {self.framework} ({versions})",
             f"lossconf: devices {', '.join(self.devices)}; dtypes {', '.join(self.dtypes)}; "
             f"modes {', '.join(self.modes)}",
-            f"lossconf: profile {self.profile.name}, seed {self.profile.seed}, "
-            f"corpus {corpus or 'none (hypothesis)'}, "
+            f"lossconf: profile {self.profile.name}, "
+            + (
+                f"seed {self.profile.seed}, "
+                if self.profile.derandomize
+                else "random draws (--seed N repeats a run), "
+            )
+            + f"corpus {corpus or 'none (hypothesis)'}, "
             + ("strict" if self.strict else "not strict (findings outside ordinary inputs listed)"),
         ]
 
@@ -785,6 +810,7 @@ class Item:
             suppress_health_check=list(HealthCheck),
             deadline=None,
             phases=phases,
+            **profile.draws_settings(),
         )
         @given(data=st.data())
         def explore(data):

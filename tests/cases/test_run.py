@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -345,6 +346,40 @@ def test_a_run_split_over_xdist_workers_writes_the_serial_runs_results_file(tmp_
     assert sorted(p.name for p in tmp_path.iterdir()) == ["serial.json", "split.json"]
     assert comparable(tmp_path / "split.json") == comparable(tmp_path / "serial.json")
     assert len(load(tmp_path / "split.json").records) == len(run_of().items())
+
+
+@pytest.mark.slow
+def test_a_seeded_default_run_split_over_workers_writes_the_serial_runs_results_file(tmp_path):
+    # The default profile draws at random and replays hypothesis' database; --seed N makes its
+    # draws a function of N and the item, so a split run can be compared with a serial one.
+    pytest.importorskip("xdist")
+    args = ("--dtype", "float64,float32", "--seed", "7")
+    env = {"LOSSCONF_PROFILE": "default"}
+    serial = conformance(*args, "--results", str(tmp_path / "serial.json"), **env)
+    assert serial.returncode == 0, serial.stdout + serial.stderr
+    split = conformance(*args, "-n", "2", "--results", str(tmp_path / "split.json"), **env)
+    assert split.returncode == 0, split.stdout + split.stderr
+    assert comparable(tmp_path / "split.json") == comparable(tmp_path / "serial.json")
+    header = load(tmp_path / "serial.json").run
+    assert header["profile"] == "default" and header["seed"] == 7
+    other = conformance(*args[:2], "--seed", "8", "--results", str(tmp_path / "8.json"), **env)
+    assert other.returncode == 0, other.stdout + other.stderr
+    drawn = [comparable(tmp_path / name)["records"] for name in ("serial.json", "8.json")]
+    assert drawn[0] != drawn[1], "another seed drew the same examples"
+
+
+def test_a_run_is_seeded_only_when_it_draws_from_a_seed():
+    assert run_of().header(None, "")["seed"] == 0  # the ci profile: derandomised from seed 0
+    assert run_of(profile="default").header(None, "")["seed"] is None  # random, database replays
+    seeded = run_of(profile="default", seed="12")
+    assert seeded.header(None, "")["seed"] == 12
+    assert seeded.profile.derandomize and not seeded.profile.database
+
+
+@pytest.mark.parametrize("value", ["-1", "x", "1.5"])
+def test_a_bad_seed_is_one_line(value):
+    with pytest.raises(RunError, match=rf"^--seed {re.escape(value)}: expected a whole number"):
+        run_of(seed=value)
 
 
 @pytest.mark.slow

@@ -51,6 +51,13 @@ def pytest_addoption(parser):
     )
     group.addoption("--timings", default=None, help="write per-example stage timings to PATH")
     group.addoption(
+        "--seed",
+        default=os.environ.get("LOSSCONF_SEED"),
+        help="N: draw every item's examples from N and the item alone, without hypothesis' "
+        "example database, so that a default or thorough run can be repeated (or compared "
+        "across workers); the ci profile is seeded with 0 already ($LOSSCONF_SEED)",
+    )
+    group.addoption(
         "--no-strict",
         action="store_true",
         default=False,
@@ -115,6 +122,7 @@ def pytest_configure(config):
             },
             corpus_every=opt("--corpus-every"),
             corpus_configs=opt("--corpus-configs"),
+            seed=opt("--seed"),
         )
         config._lossconf_known = known_failures(KNOWN_FAILURES, name)
         config._lossconf.known_failures = set(config._lossconf_known)
