@@ -30,8 +30,8 @@ JAX keeps each one alive in its in-memory caches. An eager call of optax's ``ctc
 measured (400 eager value-and-gradient calls: 777 → 37 593 lines in ``/proc/self/maps``, with the
 persistent cache on or off). Linux refuses a process more than ``vm.max_map_count`` (65 530 by
 default) and the next load segfaults inside XLA: three pytest-xdist workers of one jax
-``--profile default`` run died that way, in ``deserialize_executable``, at the same ctc_loss items
-each time. :class:`CodeBudget` counts the mappings every few calls and clears JAX's in-memory caches
+``--profile default`` run died that way (in the executable's serialisation or deserialisation),
+and two runs of the jax ctc_loss items lost the same two items each. :class:`CodeBudget` counts the mappings every few calls and clears JAX's in-memory caches
 (``jax.clear_caches``: 37 593 → 523 lines) before half of the limit is used; what is cleared is
 compiled again or read from the persistent cache, bit for bit the same.
 """
