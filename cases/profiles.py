@@ -173,8 +173,6 @@ class Profile:
     def hypothesis_settings(self) -> settings:
         return settings(
             max_examples=self.max_examples,
-            derandomize=self.derandomize,
-            database=DirectoryBasedExampleDatabase(DATABASE_DIR) if self.database else None,
             deadline=self.deadline,
             # the native calls and JIT compilations are slow by design, and arrays are large draws
             suppress_health_check=[
@@ -182,7 +180,7 @@ class Profile:
                 HealthCheck.data_too_large,
                 HealthCheck.large_base_example,
             ],
-            print_blob=not self.derandomize,
+            **self.draws_settings(),
         )
 
 
