@@ -31,7 +31,8 @@ measured (400 eager value-and-gradient calls: 777 → 37 593 lines in ``/proc/se
 persistent cache on or off). Linux refuses a process more than ``vm.max_map_count`` (65 530 by
 default) and the next load segfaults inside XLA: three pytest-xdist workers of one jax
 ``--profile default`` run died that way (in the executable's serialisation or deserialisation),
-and two runs of the jax ctc_loss items lost the same two items each. :class:`CodeBudget` counts the mappings every few calls and clears JAX's in-memory caches
+and two runs of the jax ctc_loss items lost the same two items each. :class:`CodeBudget` counts
+the mappings every few calls and clears JAX's in-memory caches
 (``jax.clear_caches``: 37 593 → 523 lines) before half of the limit is used; what is cleared is
 compiled again or read from the persistent cache, bit for bit the same.
 """
