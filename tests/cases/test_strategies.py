@@ -147,6 +147,69 @@ def test_bands_stay_inside_the_dtype(dtype):
             assert np.all(np.isfinite(R.round_to(values, dtype))), (domain.name, band.name)
 
 
+def _inside(band: B.Band, values: np.ndarray) -> np.ndarray:
+    """Which values lie in ``band`` (log magnitudes within a rounding of their ends)."""
+    if band.kind == "uniform":
+        return (band.lo <= values) & (values <= band.hi)
+    if band.kind == "log" and band.sign:  # between base + sign·lo and base + sign·hi, as rounded
+        ends = band.base + band.sign * np.array([band.lo * (1 - 1e-12), band.hi * (1 + 1e-12)])
+        return (ends.min() <= values) & (values <= ends.max())
+    if band.kind == "log":
+        magnitude = np.abs(values - band.base)
+        return (band.lo * (1 - 1e-12) <= magnitude) & (magnitude <= band.hi * (1 + 1e-12))
+    if band.kind == "near":
+        steps = [np.abs(values - p) / u for p, u in zip(band.points, band.ulps, strict=True)]
+        return np.min(steps, axis=0) <= strategies.NEAR_ULPS + 1e-9
+    if band.kind == "values":
+        return np.isin(values, band.points)
+    if band.kind == "integers":
+        return (values == np.round(values)) & (band.lo <= values) & (values <= band.hi)
+    return np.any([_inside(part, values) for part in band.parts], axis=0)
+
+
+def _draw_with_hypothesis(band: B.Band) -> list[np.ndarray]:
+    drawn: list[np.ndarray] = []
+
+    @FAST
+    @given(data=st.data())
+    def check(data):
+        values = strategies.HypothesisDrawer(data.draw).floats(band, 9, "x")
+        assert values.shape == (9,) and values.dtype == np.float64
+        assert _inside(band, values).all(), (band, values[~_inside(band, values)])
+        drawn.append(values)
+
+    check()
+    return drawn
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float16"])
+def test_hypothesis_draws_each_band_inside_it(dtype):
+    """The hypothesis backend draws primitives and maps them (strategies.elements): every value
+    lands in its band, both signs of an unsigned log band occur, and a mixed band mixes."""
+    params = {"delta": 1.0, "beta": 0.5, "margin": 1.0, "eps": 1e-6}
+    kinks = ("delta", "beta", "margin")
+    every = {
+        band for d in DOMAINS if not d.integer for band in strategies.bands(d, dtype, params, kinks)
+    }
+    every.add(B.near("near kinks", B.kink_points(params, kinks), dtype))
+    assert {band.kind for band in every} == {
+        "uniform",
+        "log",
+        "near",
+        "values",
+        "integers",
+        "mixed",
+    }
+    for band in sorted(every, key=repr):
+        drawn = _draw_with_hypothesis(band)
+        values = np.concatenate(drawn)
+        if band.kind == "log" and not band.sign:
+            assert (values < band.base).any() and (values > band.base).any(), band.name
+        if band.kind == "mixed":
+            parts = [_inside(part, values).any() for part in band.parts]
+            assert sum(parts) >= 2, band.name
+
+
 @pytest.mark.parametrize("domain", DOMAINS, ids=[d.name for d in DOMAINS])
 def test_every_domain_declares_how_to_draw_it(domain):
     """What the samplers and strategies need lives with the domain (reference/domains.py)."""

@@ -3,14 +3,17 @@
 Like array-api-tests' meta tests: a strategy that silently stopped producing a batch of one, a
 fully ignored batch or logits of ±1e4 would still pass every other test, so each scenario below
 draws N cases through :func:`cases.strategies.draw_case` and asserts that every named feature
-was seen at least ``MIN_HITS`` times.
+was seen at least ``MIN_HITS`` times, under each of ``SEEDS``. Hypothesis' examples cluster (the
+huber scenario's "errors ≥ 1e3" ranged over 4–29 hits in 12 seeds of 120 draws), so one
+derandomised sequence, which any edit of a strategy reseeds, says little; two fixed seeds, each
+held to the bar, say more.
 """
 
 from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, given, seed, settings
 from hypothesis import strategies as st
 
 import reference as R
@@ -18,6 +21,7 @@ from cases import profiles, strategies
 
 N = 120
 MIN_HITS = 2
+SEEDS = (0, 1)
 CI = profiles.get("ci")
 
 
@@ -131,17 +135,18 @@ def _config(spec, wanted):
     raise LookupError(wanted)
 
 
+@pytest.mark.parametrize("seed_value", SEEDS)
 @pytest.mark.parametrize(
     "loss, wanted, dtype, features", SCENARIOS, ids=[s[0] + "-" + s[2] for s in SCENARIOS]
 )
-def test_strategy_reaches(loss, wanted, dtype, features):
+def test_strategy_reaches(loss, wanted, dtype, features, seed_value):
     spec = R.get(loss)
     config = _config(spec, wanted)
     hits = Counter()
 
+    @seed(seed_value)
     @settings(
         max_examples=N,
-        derandomize=True,
         database=None,
         deadline=None,
         suppress_health_check=list(HealthCheck),
