@@ -138,10 +138,9 @@ def expected(case: Case) -> Expected:
     """The reference value and gradients for ``case``, computed on ``case.rounded()`` with
     ``case.rounded_cotangent()``, or the :class:`reference.InvalidInput` the reference raised."""
     arrays = case.rounded()
-    cotangent = case.rounded_cotangent()
     try:
         value, grads = case.reference()  # computed once per case, shared with the registry
-        scales = tolerance.scales(case.loss, arrays, case.params, cotangent)
+        scales = tolerance.case_scales(case)
     except R.InvalidInput as exc:
         return Expected(None, {}, exc, tolerance.fan_in(arrays, 1))
     value = np.asarray(value, dtype=np.float64)

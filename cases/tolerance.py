@@ -214,9 +214,25 @@ def scales(
     """
     spec = spec or R.get(loss)
     arrs, full, _ = core.validate(spec, arrays, params)
-    ts = spec.term_scale or term_scale(loss)
     with np.errstate(all="ignore"):
         el = spec.elementwise(arrs, full)
+    return scales_of(spec, arrs, full, el, cotangent, loss)
+
+
+def case_scales(case: R.Case) -> Scales:
+    """:func:`scales` of a case under the reference's own definition, from what the case has
+    derived already (:meth:`reference.case.Case.derived`)."""
+    arrs, full, _, el = case.derived()
+    return scales_of(R.get(case.loss), arrs, full, el, case.rounded_cotangent())
+
+
+def scales_of(
+    spec: LossSpec, arrs, full, el, cotangent: np.ndarray | None, loss: str | None = None
+) -> Scales:
+    """:func:`scales` from ``core.validate``'s arrays and parameters and the unreduced loss ``el``
+    (``loss``: the loss's name, where ``spec`` is a registry entry's modified definition)."""
+    ts = spec.term_scale or term_scale(loss or spec.name)
+    with np.errstate(all="ignore"):
         terms = np.asarray(ts.value(arrs, full, el.loss), dtype=np.float64)
         reduction = full["reduction"]
         if reduction == "none":

@@ -63,6 +63,30 @@ class Case:
             object.__setattr__(self, "_rejection", rejection)
         return self.__dict__["_rejection"]
 
+    def derived(self) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, int], Any]:
+        """What the reference derives from the rounded inputs before it reduces or
+        differentiates: ``core.validate``'s float64 arrays, full parameters and bound sizes, and
+        the unreduced loss ``spec.elementwise(arrays, parameters)``. Computed once and shared by
+        the reference's value and gradients, the tolerance's term scales and the regime (each
+        formed them anew: three validations and three evaluations per example). Raises the
+        reference's :class:`InvalidInput` where it rejects the rounded inputs."""
+        if "_derived" not in self.__dict__:
+            from . import core, registry
+            from .errors import InvalidInput
+
+            spec = registry.get(self.loss)
+            try:
+                arrs, full, bound = core.validate(spec, self.rounded(), self.params)
+                with np.errstate(all="ignore"):
+                    result = (arrs, full, bound, spec.elementwise(arrs, full))
+            except InvalidInput as exc:
+                result = exc
+            object.__setattr__(self, "_derived", result)
+        result = self.__dict__["_derived"]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
     def reference(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The reference's value and vector-Jacobian product for this case: on the rounded
         inputs, with its parameters and the rounded cotangent, i.e. what the comparison measures
@@ -74,8 +98,9 @@ class Case:
             from .errors import InvalidInput
 
             try:
-                result = core.value_and_vjp(
-                    registry.get(self.loss), self.rounded(), self.params, self.rounded_cotangent()
+                arrs, full, _, el = self.derived()
+                result = core.value_and_vjp_of(
+                    registry.get(self.loss), arrs, full, el, self.rounded_cotangent()
                 )
             except InvalidInput as exc:
                 result = exc

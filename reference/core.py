@@ -123,6 +123,20 @@ def value_and_vjp(
     arrs, full, _ = validate(spec, arrays, params)
     with np.errstate(all="ignore"):
         el = spec.elementwise(arrs, full)
+    return value_and_vjp_of(spec, arrs, full, el, cotangent)
+
+
+def value_and_vjp_of(
+    spec: LossSpec,
+    arrs: Mapping[str, np.ndarray],
+    full: Mapping[str, Any],
+    el,
+    cotangent: np.ndarray | float | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """:func:`value_and_vjp` from what :func:`validate` returned and the unreduced loss ``el``
+    (``spec.elementwise(arrs, full)``), for a caller that has them already
+    (:meth:`reference.case.Case.reference`)."""
+    with np.errstate(all="ignore"):
         value = reduce(el, full["reduction"])
         g = elementwise_cotangent(el, full["reduction"], cotangent)
         grads = spec.elementwise_vjp(arrs, full, g)

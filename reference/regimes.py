@@ -97,7 +97,7 @@ def regime_of(case) -> str:
 
 
 def _classify(case) -> str:
-    from . import core, registry
+    from . import registry
     from .dtypes import FORMATS
     from .errors import InvalidInput
     from .reduction import elementwise_cotangent
@@ -107,7 +107,7 @@ def _classify(case) -> str:
         value, grads = case.reference()
     except InvalidInput:
         return "invalid"
-    arrs, full, bound = core.validate(spec, case.rounded(), case.params)
+    arrs, full, bound, el = case.derived()
     floats = {
         name: values
         for name, values in arrs.items()
@@ -122,7 +122,6 @@ def _classify(case) -> str:
     if any(_subnormal(x, fmt) for x in inputs):
         return "range"
     rules = spec.regimes or RegimeRules()
-    el = spec.elementwise(arrs, full)
     reduction = full["reduction"]
     # Beyond the finite range: the results themselves, the unreduced terms, the sum a mean
     # divides. Below the normal range only what is formed without cancellation (the term scales,
