@@ -31,8 +31,8 @@ for the conformance run) and :class:`RngDrawer` (a seeded NumPy generator, for t
 so that ``python -m cases freeze`` does not depend on the hypothesis version).
 
 Speed: strategies and bands are built once and reused (building a strategy per draw cost about
-as much as the draw), and hypothesis draws each element of an array as one primitive choice that a
-vectorised function turns into the band's value (:func:`elements`), not as a composite strategy.
+as much as the draw); the choices hypothesis makes, and so the cases a derandomised run draws,
+are the same as with strategies built afresh.
 """
 
 from __future__ import annotations
@@ -40,7 +40,6 @@ from __future__ import annotations
 import functools
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 import numpy as np
@@ -114,63 +113,34 @@ class Drawer(Protocol):
     def floats(self, band: Band, n: int, label: str) -> np.ndarray: ...
 
 
-# Hypothesis draws a band's elements as lists of primitive choices (floats, integers, booleans),
-# one list per part of an element (a log band's exponents and signs), and a vectorised NumPy
-# function turns the lists into the band's values. The composite element strategy this replaces
-# (a tuple of a sign and a mapped magnitude, mapped again) cost a span per part and per element:
-# a 12-element log array took 3.1 ms to draw, its primitives 1.0 ms (measured with the tox
-# environments' hypothesis). Each primitive is the strategy the composite one was built from, so
-# the values have the same distribution, and shrinking and ``target`` move along the same choices.
-
-
-@dataclass(frozen=True)
-class Elements:
-    """How hypothesis draws one band: ``parts``, a primitive strategy per part of an element
-    (drawn as one list each), and ``finish``, which maps those arrays to the band's values."""
-
-    parts: tuple[st.SearchStrategy, ...]
-    finish: Callable[..., np.ndarray]
-
-
 @functools.cache
-def elements(band: Band) -> Elements:
-    """The primitives hypothesis draws per element of ``band``, and how they become values.
-
-    ``mixed`` bands have none of their own: :meth:`HypothesisDrawer.floats` draws which part each
-    element comes from, then each part's elements."""
+def element_strategy(band: Band) -> st.SearchStrategy[float]:
+    """One element of ``band`` as a hypothesis strategy (simplest values first, for shrinking)."""
     if band.kind == "uniform":
-        return Elements(
-            (st.floats(band.lo, band.hi, allow_nan=False, allow_infinity=False),), _same
-        )
+        return st.floats(band.lo, band.hi, allow_nan=False, allow_infinity=False)
     if band.kind == "log":
-        exponent = st.floats(math.log2(band.lo), math.log2(band.hi))
+        magnitude = st.floats(math.log2(band.lo), math.log2(band.hi)).map(lambda e: 2.0**e)
         if band.sign:
-            return Elements((exponent,), lambda e: band.base + band.sign * np.exp2(e))
-        # hypothesis shrinks a boolean toward False: the positive sign first, as before
-        return Elements(
-            (st.booleans(), exponent),
-            lambda negative, e: band.base + np.where(negative, -1.0, 1.0) * np.exp2(e),
+            return magnitude.map(lambda m: band.base + band.sign * m)
+        return st.tuples(st.sampled_from((1.0, -1.0)), magnitude).map(
+            lambda sm: band.base + sm[0] * sm[1]
         )
     if band.kind == "near":
-        points, ulps = np.asarray(band.points), np.asarray(band.ulps)
-        return Elements(
-            (st.integers(0, len(points) - 1), st.integers(-NEAR_ULPS, NEAR_ULPS)),
-            lambda i, k: points[i.astype(np.int64)] + k * ulps[i.astype(np.int64)],
-        )
+        return st.tuples(
+            st.integers(0, len(band.points) - 1), st.integers(-NEAR_ULPS, NEAR_ULPS)
+        ).map(lambda ik: band.points[ik[0]] + ik[1] * band.ulps[ik[0]])
     if band.kind == "values":
-        points = np.asarray(band.points, dtype=np.float64)
-        return Elements((st.integers(0, len(points) - 1),), lambda j: points[j.astype(np.int64)])
+        return st.sampled_from(band.points)
     if band.kind == "integers":
-        return Elements((st.integers(int(band.lo), int(band.hi)),), _same)
+        return st.integers(int(band.lo), int(band.hi)).map(float)
+    if band.kind == "mixed":
+        return st.one_of(*(element_strategy(p) for p in band.parts))
     raise ValueError(f"unknown band kind {band.kind!r}")
 
 
-def _same(values: np.ndarray) -> np.ndarray:
-    return values
-
-
 # The strategies the drawer uses, built once: constructing (and validating) a strategy for every
-# draw cost about as much as drawing from it.
+# draw cost about as much as drawing from it. Same strategies, same choices: a derandomised run
+# draws the same cases as before.
 @functools.lru_cache(maxsize=4096)
 def _sampled(options: tuple, types: tuple) -> st.SearchStrategy:
     # ``types`` keys the cache apart for equal options of other types: (False, True) == (0, 1)
@@ -188,8 +158,8 @@ def _boolean_list(n: int) -> st.SearchStrategy[list[bool]]:
 
 
 @functools.lru_cache(maxsize=4096)
-def _primitive_list(strategy: st.SearchStrategy, n: int) -> st.SearchStrategy[list]:
-    return st.lists(strategy, min_size=n, max_size=n)
+def _float_list(band: Band, n: int) -> st.SearchStrategy[list[float]]:
+    return st.lists(element_strategy(band), min_size=n, max_size=n)
 
 
 class HypothesisDrawer:
@@ -213,21 +183,8 @@ class HypothesisDrawer:
         return np.array(self._draw(_boolean_list(n), label=label), dtype=bool)
 
     def floats(self, band, n, label):
-        label = f"{label} ({band.name})"
-        if band.kind == "mixed":  # which part each element is from, then each part's elements
-            which = self.integers(0, len(band.parts) - 1, n, f"{label}: parts")
-            out = np.empty(n)
-            for i, part in enumerate(band.parts):
-                chosen = which == i
-                if chosen.any():
-                    out[chosen] = self.floats(part, int(chosen.sum()), label)
-            return out
-        how = elements(band)
-        drawn = [
-            np.array(self._draw(_primitive_list(part, n), label=label), dtype=np.float64)
-            for part in how.parts
-        ]
-        return np.asarray(how.finish(*drawn), dtype=np.float64).reshape(n)
+        values = self._draw(_float_list(band, n), label=f"{label} ({band.name})")
+        return np.array(values, dtype=np.float64)
 
 
 def _rng_elements(rng: np.random.Generator, band: Band, n: int) -> np.ndarray:

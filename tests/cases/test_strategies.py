@@ -184,8 +184,8 @@ def _draw_with_hypothesis(band: B.Band) -> list[np.ndarray]:
 
 @pytest.mark.parametrize("dtype", ["float64", "float16"])
 def test_hypothesis_draws_each_band_inside_it(dtype):
-    """The hypothesis backend draws primitives and maps them (strategies.elements): every value
-    lands in its band, both signs of an unsigned log band occur, and a mixed band mixes."""
+    """The hypothesis backend: every value lands in its band, both signs of an unsigned log band
+    occur, and a mixed band mixes."""
     params = {"delta": 1.0, "beta": 0.5, "margin": 1.0, "eps": 1e-6}
     kinks = ("delta", "beta", "margin")
     every = {
