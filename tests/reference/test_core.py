@@ -73,3 +73,48 @@ def test_spacing_matches_numpy_for_native_formats():
     x = np.array([1.0, 3.0, 1e-3, 1e30])
     assert np.array_equal(spacing(x, "float32"), np.spacing(x.astype(np.float32)).astype(float))
     assert spacing(np.array([1.0]), "bfloat16")[0] == 2.0**-7
+
+
+def test_a_case_validates_and_evaluates_once_for_reference_tolerance_and_regime(monkeypatch):
+    """Case.derived: the reference's value and vjp, the tolerance's term scales and the regime
+    share one validation and one elementwise evaluation of the rounded inputs, and agree with
+    the functions that form them afresh."""
+    import dataclasses
+
+    from cases import tolerance
+    from reference import core, registry
+    from reference.regimes import regime_of
+
+    spec = R.get("mse_loss")
+    case = R.Case(
+        "mse_loss",
+        {"reduction": "mean"},
+        {"input": np.array([0.5, -1.25, 3.0]), "target": np.array([0.0, 1.0, 2.5])},
+        dtype="float32",
+    )
+    calls = {"validate": 0, "elementwise": 0}
+    validate, elementwise = core.validate, spec.elementwise
+
+    def counted_validate(*args, **kwargs):
+        calls["validate"] += 1
+        return validate(*args, **kwargs)
+
+    def counted_elementwise(*args, **kwargs):
+        calls["elementwise"] += 1
+        return elementwise(*args, **kwargs)
+
+    monkeypatch.setattr(core, "validate", counted_validate)
+    monkeypatch.setitem(
+        registry.REGISTRY, "mse_loss", dataclasses.replace(spec, elementwise=counted_elementwise)
+    )
+    value, grads = case.reference()
+    scales = tolerance.case_scales(case)
+    regime = regime_of(case)
+    assert calls == {"validate": 1, "elementwise": 1}
+    monkeypatch.undo()
+
+    fresh_value, fresh_grads = core.value_and_vjp(spec, case.rounded(), case.params)
+    fresh_scales = tolerance.scales("mse_loss", case.rounded(), case.params)
+    assert np.array_equal(value, fresh_value) and regime == "ordinary"
+    assert all(np.array_equal(grads[k], fresh_grads[k]) for k in fresh_grads)
+    assert np.array_equal(scales.value, fresh_scales.value) and scales.n == fresh_scales.n
