@@ -70,22 +70,15 @@ class Case:
         the reference's value and gradients, the tolerance's term scales and the regime (each
         formed them anew: three validations and three evaluations per example). Raises the
         reference's :class:`InvalidInput` where it rejects the rounded inputs."""
-        if "_derived" not in self.__dict__:
-            from . import core, registry
-            from .errors import InvalidInput
+        from . import core, registry
 
+        def derive():
             spec = registry.get(self.loss)
-            try:
-                arrs, full, bound = core.validate(spec, self.rounded(), self.params)
-                with np.errstate(all="ignore"):
-                    result = (arrs, full, bound, spec.elementwise(arrs, full))
-            except InvalidInput as exc:
-                result = exc
-            object.__setattr__(self, "_derived", result)
-        result = self.__dict__["_derived"]
-        if isinstance(result, Exception):
-            raise result
-        return result
+            arrs, full, bound = core.validate(spec, self.rounded(), self.params)
+            with np.errstate(all="ignore"):
+                return arrs, full, bound, spec.elementwise(arrs, full)
+
+        return self._once("_derived", derive)
 
     def reference(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         """The reference's value and vector-Jacobian product for this case: on the rounded
@@ -93,19 +86,28 @@ class Case:
         the framework against. Computed once and shared by the comparison and every registry
         predicate that needs it (treat the arrays as read-only). Raises the reference's
         :class:`InvalidInput` where it rejects the inputs."""
-        if "_reference" not in self.__dict__:
-            from . import core, registry
+        from . import core, registry
+
+        def evaluate():
+            arrs, full, _, el = self.derived()
+            return core.value_and_vjp_of(
+                registry.get(self.loss), arrs, full, el, self.rounded_cotangent()
+            )
+
+        return self._once("_reference", evaluate)
+
+    def _once(self, key: str, compute):
+        """``compute()``, or the reference's :class:`InvalidInput` it raised, kept on the
+        instance under ``key`` and given (or raised) again on every later call."""
+        if key not in self.__dict__:
             from .errors import InvalidInput
 
             try:
-                arrs, full, _, el = self.derived()
-                result = core.value_and_vjp_of(
-                    registry.get(self.loss), arrs, full, el, self.rounded_cotangent()
-                )
+                result = compute()
             except InvalidInput as exc:
                 result = exc
-            object.__setattr__(self, "_reference", result)
-        result = self.__dict__["_reference"]
+            object.__setattr__(self, key, result)
+        result = self.__dict__[key]
         if isinstance(result, Exception):
             raise result
         return result
