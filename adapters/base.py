@@ -50,6 +50,17 @@ class Adapter(abc.ABC):
         shapes from a small menu and reuses compilations). Every mode but eager, by default."""
         return mode != "eager"
 
+    def kernel_asserts(self, device: str) -> str | None:
+        """Why the invalid *values* (a class index out of range, a probability above 1) cannot be
+        tried on ``device`` in this process, or None where they can (the default).
+
+        A native kernel that checks its inputs with a device-side assertion (CUDA's
+        ``CUDA_KERNEL_ASSERT``) does not raise an exception the caller can catch: the assertion
+        ends the process's context on that device, and every later call there fails. The run
+        leaves those cases out on such a device, counts them in each record and names the device
+        and this reason in the run header; the invalid shapes, checked on the host, still run."""
+        return None
+
     @abc.abstractmethod
     def version(self) -> str:
         """The framework's version string as it reports it (``torch.__version__``); a

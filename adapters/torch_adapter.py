@@ -168,6 +168,23 @@ UNSAFE_BACKWARD = {
     ),
 }
 
+# Why invalid values are not tried on a CUDA device (Adapter.kernel_asserts): torch's CUDA loss
+# kernels check class indices and probabilities with CUDA_KERNEL_ASSERT where the CPU kernels
+# raise, and a failed device-side assertion leaves the CUDA context unusable for the rest of the
+# process. Seen on an H200 (torch 2.11.0+cu130): binary_cross_entropy's probability of 1.5
+# ("Loss.cu:90: Assertion `input_val >= zero && input_val <= one` failed"), after which each
+# later call on cuda:0 in that worker raised AcceleratorError, 424 items in all.
+CUDA_KERNEL_ASSERTS = (
+    "torch's CUDA kernels check values with device-side assertions that end the process's CUDA "
+    "context (aten/src/ATen/native/cuda/Loss.cu, CUDA_KERNEL_ASSERT in "
+    "binary_cross_entropy_out_cuda and the nll_loss kernels; "
+    "https://pytorch.org/docs/stable/notes/cuda.html#asynchronous-execution)"
+)
+
+# The message of the error CUDA raises, on this call and every later one, once a device-side
+# assertion has failed in the process.
+DEVICE_ASSERT = "device-side assert"
+
 # Canonical parameters that select how the arrays are built, not a torch argument.
 # ``target_kind``: torch's cross_entropy tells index from probability targets by the target's dtype.
 DROPPED = frozenset({"target_kind"})
@@ -246,6 +263,8 @@ class TorchAdapter(Adapter):
         self._functions = {loss: getattr(F, recipe.function) for loss, recipe in RECIPES.items()}
         # canonical dtype names are torch's own attribute names
         self._dtypes = {name: getattr(torch, name) for name in self.dtypes}
+        # device -> the first device-side assertion's message, once one has failed on it here
+        self._lost: dict[str, str] = {}
 
     # --- identity ------------------------------------------------------------------------------
 
@@ -256,6 +275,9 @@ class TorchAdapter(Adapter):
         cuda = self._torch.cuda
         gpus = [f"cuda:{i}" for i in range(cuda.device_count())] if cuda.is_available() else []
         return ["cpu", *gpus]
+
+    def kernel_asserts(self, device: str) -> str | None:
+        return CUDA_KERNEL_ASSERTS if device.startswith("cuda") else None
 
     def divergences(self) -> list[Divergence]:
         return list(DIVERGENCES)
@@ -299,6 +321,32 @@ class TorchAdapter(Adapter):
         recipe = RECIPES.get(case.loss)
         if recipe is None:
             return Outcome(error=FrameworkError("NotOffered", _not_offered(case.loss).reason))
+        lost = self._lost.get(case.device)
+        if lost is not None:
+            return Outcome(
+                error=FrameworkError(
+                    "CUDAContextLost",
+                    f"not run: a device-side assertion failed earlier on {case.device} in this "
+                    f"process ({lost}), and no later call there can succeed",
+                )
+            )
+        try:
+            outcome = self._run(case, recipe)
+        except Exception as exc:
+            # a kernel's failure surfaces at the next synchronising call on its device (CUDA
+            # runs kernels asynchronously): the backward, or the copy of a result to the host
+            outcome = Outcome(error=FrameworkError.of(exc))
+        if outcome.error is not None and DEVICE_ASSERT in outcome.error.message:
+            self._lost.setdefault(case.device, outcome.error.message.splitlines()[0])
+        return outcome
+
+    def _sync(self, device: str) -> None:
+        """Wait for the device's queued kernels, so that a timing covers them (CUDA is
+        asynchronous; the CPU runs each call to completion)."""
+        if device.startswith("cuda"):
+            self._torch.cuda.synchronize(device)
+
+    def _run(self, case: Case, recipe: Recipe) -> Outcome:
         fn = self._functions[case.loss]
         wanted = self.differentiable_arguments(case)
         try:
@@ -311,9 +359,11 @@ class TorchAdapter(Adapter):
         kwargs = {name: x[name] for name in recipe.keyword_arrays if name in x}
         kwargs.update(recipe.kwargs(case.params))
 
+        self._sync(case.device)
         start = time.perf_counter()
         try:
             out = fn(*args, **kwargs)
+            self._sync(case.device)
         except Exception as exc:
             return Outcome(error=FrameworkError.of(exc), seconds=time.perf_counter() - start)
         unsafe = UNSAFE_BACKWARD.get(case.loss)
@@ -322,9 +372,12 @@ class TorchAdapter(Adapter):
             return Outcome(self._numpy(out), {}, dict.fromkeys(wanted, unsafe[1]), None, seconds)
         try:
             found = self._grad(out, inputs, cot)
+            self._sync(case.device)
             seconds = time.perf_counter() - start
             results = [(g, None) for g in found]
-        except Exception:
+        except Exception as exc:
+            if DEVICE_ASSERT in str(exc):
+                raise  # the context is gone: asking again, one argument at a time, cannot help
             # One argument torch cannot differentiate spoils the joint call: ask one at a time,
             # so the others still come back and the failing one is named.
             seconds = time.perf_counter() - start

@@ -152,6 +152,8 @@ class RecordBuilder:
         self.native = native
         self.reproducer: str | None = None
         self.duration_s: float | None = None  # None: measured from creation to to_dict()
+        # invalid-value cases left out: the device's kernels assert (Adapter.kernel_asserts)
+        self.not_run = 0
         self._started = time.perf_counter()
         self._verdicts: Counter[str] = Counter()
         self._worst: tuple | None = None  # (severity, case, comparison, judgement)
@@ -380,6 +382,7 @@ class RecordBuilder:
             "regimes": self._regime_fields(),
             "triage": self.triage,
             "failing": self.failing,
+            "not_run": self.not_run,
             "api": None,
         }
 

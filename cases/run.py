@@ -370,6 +370,7 @@ class Run:
             "corpus": corpus,
             **self.corpus_share(),
             **self.shape_break_scope(),
+            **self.kernel_assert_scope(),
             "command": command,
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "shard": None
@@ -399,6 +400,15 @@ class Run:
         if only is None or not modes or self.corpus is not None:
             return {}
         return {"shape_breaks": {"dtypes": list(only), "modes": modes}}
+
+    def kernel_assert_scope(self) -> dict[str, Any]:
+        """The devices whose native kernels assert on invalid values (those cases are left out
+        there): the header field ``kernel_asserts`` ({"devices", "why"}), absent when none."""
+        why = {d: self.adapter.kernel_asserts(d) for d in self.devices}
+        devices = [d for d, reason in why.items() if reason]
+        if not devices:
+            return {}
+        return {"kernel_asserts": {"devices": devices, "why": why[devices[0]]}}
 
     def open_results(
         self, option: str, *, corpus: str | None, command: str, worker: str | None = None
@@ -846,15 +856,22 @@ class Item:
     def cases(self):
         """Edge and invalid cases, then drawn ones; with a corpus, exactly the corpus (which
         already holds the edge and invalid cases it was frozen with). The profile may leave the
-        shape-breaking invalid cases of a shape-compiling mode to one dtype."""
+        shape-breaking invalid cases of a shape-compiling mode to one dtype; a device whose
+        kernels assert on invalid values (``Adapter.kernel_asserts``) gets no invalid values."""
         if self.run.corpus is not None:
             yield from self.run.corpus.cases_for(self.spec, self.config)
             return
         yield from edges.edge_cases(self.spec, self.config, self.dtype)
         compiled = self.run.adapter.compiles_per_shape(self.mode)
         shape_breaks = self.run.profile.runs_shape_breaks(self.dtype, compiled)
+        kernel_asserts = self.run.adapter.kernel_asserts(self.device) is not None
         for case in invalid.invalid_cases(self.spec, self.config, self.dtype):
-            if shape_breaks or not invalid.changes_shape(case):
+            if invalid.changes_shape(case):
+                if shape_breaks:
+                    yield case
+            elif kernel_asserts:
+                self.builder.not_run += 1  # would end the device's context for the process
+            else:
                 yield case
 
     def reproducer_case(self) -> R.Case | None:

@@ -524,6 +524,11 @@ def _shape_breaks(results: Results) -> str:
     return f"{', '.join(scope['dtypes'])} only in {', '.join(scope['modes'])}"
 
 
+def _asserting(results: Results) -> str:
+    scope = results.run.get("kernel_asserts")
+    return ", ".join(scope["devices"]) if scope else "none"
+
+
 def notes(old: Results, new: Results) -> list[str]:
     found = []
     if old.run["corpus"] != new.run["corpus"]:
@@ -548,6 +553,12 @@ def notes(old: Results, new: Results) -> list[str]:
             "the runs tried the shape-breaking invalid inputs at different dtypes "
             f"({_shape_breaks(old)} → {_shape_breaks(new)}): an invalid-input verdict may change "
             "with that alone"
+        )
+    if old.run.get("kernel_asserts") != new.run.get("kernel_asserts"):
+        found.append(
+            "the runs left the invalid values out on different devices ("
+            f"{_asserting(old)} → {_asserting(new)}): an invalid-input verdict may change with "
+            "that alone"
         )
     if not old.finished:
         found.append(f"the old run did not finish (stopped at {old.run['stopped_at']})")

@@ -10,7 +10,9 @@ Final form, a single JSON document::
      "run": {"framework", "framework_version", "lossconf_version", "python", "platform",
              "machine", "devices", "dtypes", "modes", "profile", "strict", "seed", "corpus",
              "shape_breaks" (optional: {"dtypes", "modes"}, the only dtypes at which those modes
-             ran the invalid cases that break a shape), "command", "started", "finished", "stopped_at"},
+             ran the invalid cases that break a shape), "kernel_asserts" (optional: {"devices",
+             "why"}, the devices whose native kernels assert on invalid values, where those cases
+             were left out), "command", "started", "finished", "stopped_at"},
      "mapping":  [{"loss", "config_id", "params", "native", "composition", "conversions",
                    "not_offered"}, ...],
      "records":  [RECORD, ...],
@@ -103,6 +105,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "seed": None,
     "corpus": None,
     "shape_breaks": None,
+    "kernel_asserts": None,
     "command": None,
     "finished": None,
     "stopped_at": None,
@@ -131,6 +134,7 @@ RECORD_DEFAULTS: dict[str, Any] = {
     "regimes": {},
     "triage": 0,
     "failing": False,
+    "not_run": 0,
     "api": None,
 }
 MAPPING_REQUIRED = ("loss", "config_id")

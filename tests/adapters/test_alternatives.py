@@ -38,6 +38,9 @@ class TwoApis:
     def compiles_per_shape(self, mode: str) -> bool:
         return False
 
+    def kernel_asserts(self, device: str) -> str | None:
+        return None
+
     def divergences(self):
         return []
 

@@ -25,6 +25,15 @@ def _run(adapter, entry, case):
     return adapter.run(case, api=api) if api else adapter.run(case)
 
 
+def _case_here(adapter, entry):
+    """The entry's example as a case, or a skip where this machine lacks its device (an entry of
+    CUDA kernels is shown on a GPU)."""
+    case = entry.example.case(entry.loss)
+    if case.device not in adapter.devices():
+        pytest.skip(f"{entry.id}: its example runs on {case.device}, which this machine lacks")
+    return case
+
+
 def _entries(config) -> list:
     import adapters
 
@@ -59,7 +68,7 @@ def test_entry_id_names_its_loss(entry):
 def test_entry_applies_to_its_example_and_the_framework_differs(adapter, entry):
     if entry is None:
         pytest.skip("no entry with an example")
-    case = entry.example.case(entry.loss)
+    case = _case_here(adapter, entry)
     assert entry.applies(case, adapter.version(), entry.example.api), (
         f"{entry.id} does not apply to its example"
     )
@@ -74,7 +83,7 @@ def test_entry_applies_to_its_example_and_the_framework_differs(adapter, entry):
 def test_every_difference_on_an_example_is_explained(adapter, entry):
     if entry is None:
         pytest.skip("no entry with an example")
-    case = entry.example.case(entry.loss)
+    case = _case_here(adapter, entry)
     exp, outcome = expected(case), _run(adapter, entry, case)
     comparison = compare(case, exp, outcome)
     judgement = Judge(adapter.divergences(), adapter.version()).judge(
@@ -89,7 +98,7 @@ def test_a_model_predicts_what_the_framework_returns_on_its_example(adapter, ent
     entry's behaviour on the same example, e.g. a float16 overflow, is that entry's)."""
     if entry is None or entry.model is None:
         pytest.skip("no model")
-    case = entry.example.case(entry.loss)
+    case = _case_here(adapter, entry)
     exp, outcome = expected(case), _run(adapter, entry, case)
     judge = Judge([entry], adapter.version())
     comparison = compare(case, exp, outcome)

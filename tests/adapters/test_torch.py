@@ -131,6 +131,44 @@ def test_an_unusable_device_comes_back_as_data(torch_adapter):
     assert out.value is None and out.error is not None
 
 
+def test_cuda_devices_leave_invalid_values_out_and_cpu_does_not(torch_adapter):
+    """torch's CUDA loss kernels check class indices and probabilities with device-side
+    assertions (seen on an H200: binary_cross_entropy's probability above 1 ended the worker's
+    CUDA context, and 424 later items failed with it); its CPU kernels raise."""
+    assert torch_adapter.kernel_asserts("cpu") is None
+    why = torch_adapter.kernel_asserts("cuda:0")
+    assert "CUDA_KERNEL_ASSERT" in why and "Loss.cu" in why
+
+
+def test_a_failed_device_assertion_is_a_crash_and_later_calls_there_say_why_they_cannot_run(
+    monkeypatch,
+):
+    """The assertion surfaces at the next synchronising call (here the backward), as CUDA's
+    AcceleratorError does; every later call on that device fails the same way, so the adapter
+    reports it once as the framework's error and then names the earlier failure instead of
+    calling torch again. Other devices are untouched. Simulated: no GPU is needed."""
+    from adapters.torch_adapter import TorchAdapter
+
+    fresh = TorchAdapter()  # its lost-context state is its own
+    message = "CUDA error: device-side assert triggered\nCUDA kernel errors might be reported"
+
+    def assert_fails(case, recipe):
+        if case.device == "cuda:0":
+            raise RuntimeError(message)
+        return real(case, recipe)
+
+    real = fresh._run
+    monkeypatch.setattr(fresh, "_run", assert_fails)
+    arrays = {"input": np.full(3, 0.5), "target": np.ones(3)}
+    first = fresh.run(Case("binary_cross_entropy", {}, arrays, device="cuda:0"))
+    assert first.error.type == "RuntimeError" and "device-side assert" in first.error.message
+    later = fresh.run(Case("mse_loss", {}, arrays, device="cuda:0"))
+    assert later.error.type == "CUDAContextLost"
+    assert "cuda:0" in later.error.message and "device-side assert triggered" in later.error.message
+    on_cpu = fresh.run(Case("mse_loss", {}, arrays, device="cpu"))
+    assert on_cpu.error is None and on_cpu.value is not None
+
+
 def test_an_argument_torch_cannot_differentiate_is_reported_not_fatal(torch_adapter, torch):
     """The other gradients still come back; the failing one is named with torch's message."""
 

@@ -60,6 +60,9 @@ class FakeAdapter:
     def compiles_per_shape(self, mode: str) -> bool:
         return False
 
+    def kernel_asserts(self, device: str) -> str | None:
+        return None
+
     def divergences(self):
         return self._divergences
 

@@ -123,6 +123,37 @@ def test_ci_runs_shape_breaking_invalid_cases_of_a_shape_compiling_mode_at_float
         assert scope == ({"dtypes": ["float32"], "modes": ["eager"]} if compiles else None)
 
 
+class AssertingAdapter(ShapeCompilingAdapter):
+    """The fake framework on a device whose kernels assert on invalid values (torch on CUDA)."""
+
+    def kernel_asserts(self, device: str) -> str | None:
+        return "kernels assert (CUDA_KERNEL_ASSERT)"
+
+
+def test_a_device_whose_kernels_assert_gets_invalid_shapes_but_no_invalid_values():
+    """A device-side assertion would end the device's context for the rest of the process: the
+    item leaves the invalid values out, counts them in its record, and the header names the
+    device and the reason; the invalid shapes, checked on the host, still run."""
+    spec = R.get("kl_div")
+    config = selection.configs(spec, run_of().profile)[0]
+    breaks = invalid.invalid_cases(spec, config, "float32")
+    by_shape = {c.label for c in breaks if invalid.changes_shape(c)}
+    by_value = {c.label for c in breaks if not invalid.changes_shape(c)}
+    adapter = AssertingAdapter(compiles=False)
+    run = run_of(adapter, loss="kl_div", dtype="float32")
+    record = run.run_item(run.items()[0]).record
+    seen = set(adapter.labels)
+    assert by_shape <= seen and not seen & by_value
+    assert record["not_run"] == len(by_value) > 0
+    assert run.header(corpus=None, command="")["kernel_asserts"] == {
+        "devices": ["cpu"],
+        "why": "kernels assert (CUDA_KERNEL_ASSERT)",
+    }
+    plain = run_of(loss="kl_div", dtype="float32")
+    assert plain.run_item(plain.items()[0]).record["not_run"] == 0
+    assert "kernel_asserts" not in plain.header(corpus=None, command="")
+
+
 def test_draws_depend_on_the_item_alone_not_on_the_order_items_run_in():
     forward, backward = run_of(), run_of()
     items = forward.items()

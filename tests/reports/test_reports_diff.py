@@ -501,6 +501,21 @@ def test_runs_that_tried_invalid_shapes_at_different_dtypes_say_so(tmp_path, mak
     ]
 
 
+def test_runs_that_left_invalid_values_out_on_different_devices_say_so(
+    tmp_path, make_run, make_record
+):
+    """torch on CUDA leaves the invalid values out (its kernels assert): a diff of a CPU run
+    against a run with a GPU says an invalid-input verdict may change with that alone."""
+    old = write(tmp_path / "old.json", make_run, [make_record()])
+    scoped = {"kernel_asserts": {"devices": ["cuda:0"], "why": "CUDA_KERNEL_ASSERT"}}
+    new = write(tmp_path / "new.json", lambda: make_run(**scoped), [make_record()])
+    assert diff_results(new, new).notes == []
+    assert diff_results(old, new).notes == [
+        "the runs left the invalid values out on different devices (none → cuda:0): an "
+        "invalid-input verdict may change with that alone"
+    ]
+
+
 def test_runs_that_replayed_different_shares_of_the_configurations_say_so(
     tmp_path, make_run, make_record
 ):

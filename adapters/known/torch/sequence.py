@@ -21,6 +21,12 @@ LOSS_CTC_CPP = (
     "https://github.com/pytorch/pytorch/blob/53d8df9ddf6f4e9edfda96eb6616dc320b31c76f/"
     "aten/src/ATen/native/LossCTC.cpp"
 )
+# aten/src/ATen/native/cuda/LossCTC.cu, same commit: ctc_loss_gpu dispatches its kernels with
+# AT_DISPATCH_FLOATING_TYPES(log_probs.scalar_type(), "ctc_loss_cuda", ...) too.
+LOSS_CTC_CU = (
+    "https://github.com/pytorch/pytorch/blob/53d8df9ddf6f4e9edfda96eb6616dc320b31c76f/"
+    "aten/src/ATen/native/cuda/LossCTC.cu"
+)
 ISSUE_52241 = "https://github.com/pytorch/pytorch/issues/52241"
 
 
@@ -122,6 +128,32 @@ DIVERGENCES: list[Divergence] = [
                 "target_lengths": [1],
             },
             dtype="float16",
+        ),
+    ),
+    Divergence(
+        id="ctc_loss/no-half-cuda",
+        kind="known-bug",
+        loss="ctc_loss",
+        description=(
+            "the CUDA kernels are dispatched for float32/float64 only (AT_DISPATCH_FLOATING_TYPES), "
+            "as the CPU ones are: float16 and bfloat16 raise NotImplementedError "
+            "'\"ctc_loss_cuda\" not implemented for 'Half'' ('BFloat16'); seen on an H200 with "
+            "torch 2.11.0+cu130"
+        ),
+        citation=LOSS_CTC_CU,
+        dtypes=("float16", "bfloat16"),
+        devices=("cuda",),
+        affects=("error",),
+        example=Example(
+            {"reduction": "mean"},
+            {
+                "input": [[LOG_P], [LOG_P]],
+                "targets": [[1]],
+                "input_lengths": [2],
+                "target_lengths": [1],
+            },
+            dtype="float16",
+            device="cuda:0",
         ),
     ),
 ]
