@@ -141,15 +141,13 @@ def test_cuda_devices_leave_invalid_values_out_and_cpu_does_not(torch_adapter):
 
 
 def test_a_failed_device_assertion_is_a_crash_and_later_calls_there_say_why_they_cannot_run(
-    monkeypatch,
+    torch_adapter, monkeypatch
 ):
     """The assertion surfaces at the next synchronising call (here the backward), as CUDA's
     AcceleratorError does; every later call on that device fails the same way, so the adapter
     reports it once as the framework's error and then names the earlier failure instead of
     calling torch again. Other devices are untouched. Simulated: no GPU is needed."""
-    from adapters.torch_adapter import TorchAdapter
-
-    fresh = TorchAdapter()  # its lost-context state is its own
+    fresh = type(torch_adapter)()  # its lost-context state is its own
     message = "CUDA error: device-side assert triggered\nCUDA kernel errors might be reported"
 
     def assert_fails(case, recipe):
