@@ -29,6 +29,15 @@ LOSS_CTC_CU = (
 )
 ISSUE_52241 = "https://github.com/pytorch/pytorch/issues/52241"
 
+# One item of two time steps (log-probabilities LOG_P each) and one label, class 1: the examples'
+# inputs.
+TWO_STEPS_ONE_LABEL = {
+    "input": [[LOG_P], [LOG_P]],
+    "targets": [[1]],
+    "input_lengths": [2],
+    "target_lengths": [1],
+}
+
 
 def _items(case: Case):
     a = case.rounded()
@@ -98,12 +107,7 @@ DIVERGENCES: list[Divergence] = [
         affects=("grad",),
         example=Example(
             {"reduction": "sum"},
-            {
-                "input": [[LOG_P], [LOG_P]],
-                "targets": [[1]],
-                "input_lengths": [2],
-                "target_lengths": [1],
-            },
+            TWO_STEPS_ONE_LABEL,
         ),
     ),
     Divergence(
@@ -121,12 +125,7 @@ DIVERGENCES: list[Divergence] = [
         affects=("error",),
         example=Example(
             {"reduction": "mean"},
-            {
-                "input": [[LOG_P], [LOG_P]],
-                "targets": [[1]],
-                "input_lengths": [2],
-                "target_lengths": [1],
-            },
+            TWO_STEPS_ONE_LABEL,
             dtype="float16",
         ),
     ),
@@ -146,12 +145,7 @@ DIVERGENCES: list[Divergence] = [
         affects=("error",),
         example=Example(
             {"reduction": "mean"},
-            {
-                "input": [[LOG_P], [LOG_P]],
-                "targets": [[1]],
-                "input_lengths": [2],
-                "target_lengths": [1],
-            },
+            TWO_STEPS_ONE_LABEL,
             dtype="float16",
             device="cuda:0",
         ),
