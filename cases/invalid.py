@@ -110,6 +110,19 @@ def changes_shape(case: R.Case) -> bool:
     return bool(case.meta.get("shape_break"))
 
 
+def breaks_a_value(spec: LossSpec, case: R.Case) -> bool:
+    """Whether ``case`` is an invalid case that breaks a *value* in shapes a layout accepts (a
+    class index out of range, a probability above 1) rather than a shape. Read from the case
+    itself, so that it holds for a corpus case too (the corpus keeps no ``shape_break`` mark)."""
+    if not case.label.startswith("invalid:"):
+        return False
+    full = {**spec.defaults(), **case.params}
+    return (
+        shapes.match(spec.layouts, {k: np.shape(v) for k, v in case.arrays.items()}, full)
+        is not None
+    )
+
+
 def invalid_cases(spec: LossSpec, config: Mapping[str, Any], dtype: str) -> list[R.Case]:
     """Cases the reference rejects with InvalidInput, labelled ``invalid:<argument> <what>``;
     those that change a shape are marked (:func:`changes_shape`)."""

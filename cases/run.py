@@ -858,19 +858,28 @@ class Item:
         already holds the edge and invalid cases it was frozen with). The profile may leave the
         shape-breaking invalid cases of a shape-compiling mode to one dtype; a device whose
         kernels assert on invalid values (``Adapter.kernel_asserts``) gets no invalid values."""
+        yield from self._runnable_here(self._fixed_cases())
+
+    def _fixed_cases(self):
         if self.run.corpus is not None:
             yield from self.run.corpus.cases_for(self.spec, self.config)
             return
         yield from edges.edge_cases(self.spec, self.config, self.dtype)
         compiled = self.run.adapter.compiles_per_shape(self.mode)
         shape_breaks = self.run.profile.runs_shape_breaks(self.dtype, compiled)
-        kernel_asserts = self.run.adapter.kernel_asserts(self.device) is not None
         for case in invalid.invalid_cases(self.spec, self.config, self.dtype):
-            if invalid.changes_shape(case):
-                if shape_breaks:
-                    yield case
-            elif kernel_asserts:
-                self.builder.not_run += 1  # would end the device's context for the process
+            if shape_breaks or not invalid.changes_shape(case):
+                yield case
+
+    def _runnable_here(self, cases):
+        """``cases`` less the invalid values where the device's kernels assert on them (the
+        assertion would end the device's context for the rest of the process), counted."""
+        if self.run.adapter.kernel_asserts(self.device) is None:
+            yield from cases
+            return
+        for case in cases:
+            if invalid.breaks_a_value(self.spec, case):
+                self.builder.not_run += 1
             else:
                 yield case
 

@@ -154,6 +154,42 @@ def test_a_device_whose_kernels_assert_gets_invalid_shapes_but_no_invalid_values
     assert "kernel_asserts" not in plain.header(corpus=None, command="")
 
 
+def test_an_invalid_case_breaks_a_value_exactly_when_it_keeps_its_shapes():
+    """breaks_a_value reads the cases alone; on every invalid case the ci configurations generate
+    it is the complement of the generator's own shape-break mark."""
+    ci = run_of().profile
+    seen = 0
+    for name in R.names():
+        spec = R.get(name)
+        for config in selection.configs(spec, ci):
+            for case in invalid.invalid_cases(spec, config, "float32"):
+                assert invalid.breaks_a_value(spec, case) != invalid.changes_shape(case), case.label
+                seen += 1
+    assert seen > 1000
+
+
+def test_a_corpus_replay_on_a_device_whose_kernels_assert_leaves_the_invalid_values_out():
+    """The corpus keeps no shape-break mark: which invalid cases break a value is read from the
+    cases themselves (their shapes fit a layout), so a replay on a GPU is as safe as a run."""
+    from cases.corpus import DEFAULT_DIR
+
+    adapter = AssertingAdapter(compiles=False)
+    run = run_of(adapter, corpus=str(DEFAULT_DIR), loss="kl_div", dtype="float32")
+    item = run.items()[0]
+    record = run.run_item(item).record
+    replayed = run_of(corpus=str(DEFAULT_DIR), loss="kl_div", dtype="float32")
+    labels = [c.label for c in replayed.corpus.cases_for(item.spec, item.config)]
+    values = [
+        c.label
+        for c in replayed.corpus.cases_for(item.spec, item.config)
+        if invalid.breaks_a_value(item.spec, c)
+    ]
+    assert values and record["not_run"] == len(values)
+    assert not set(adapter.labels) & set(values)
+    assert any(label.startswith("invalid:") for label in adapter.labels)  # the shape breaks ran
+    assert len(adapter.labels) == len(labels) - len(values)
+
+
 def test_draws_depend_on_the_item_alone_not_on_the_order_items_run_in():
     forward, backward = run_of(), run_of()
     items = forward.items()
