@@ -41,7 +41,8 @@ def _check(args) -> str:
 
 
 def _budget(args) -> str:
-    """Items and cases of one framework's run under a profile (4 dtypes × up to 2 modes)."""
+    """Items and cases of a two-mode framework's run under a profile (every native form a
+    configuration, every dtype; both modes, or one each under the ci profile's alternation)."""
     profile = profiles.get(args.profile)
     n_configs = n_edges = n_invalid = 0
     for spec in R.REGISTRY.values():
@@ -49,13 +50,15 @@ def _budget(args) -> str:
             n_configs += 1
             n_edges += len(edges.edge_cases(spec, config, "float64"))
             n_invalid += len(invalid.invalid_cases(spec, config, "float64"))
-    runs = len(R.DTYPES) * 2
-    items = n_configs * runs
+    # a two-mode framework: every dtype in both modes, or in one mode each ("alternate")
+    modes = 1 if profile.dtype_modes == "alternate" else 2
+    items = n_configs * len(R.DTYPES) * modes
     per_item = profile.max_examples + (n_edges + n_invalid) / n_configs
+    each = "in one mode each, alternating" if modes == 1 else "in 2 modes"
     return "\n".join(
         [
             f"profile {profile.name}: {n_configs} configurations ({profile.configs})",
-            f"  × {len(R.DTYPES)} dtypes × 2 modes = {items} items",
+            f"  × {len(R.DTYPES)} dtypes {each} = {items} items",
             f"  per item: {profile.max_examples} drawn + {n_edges / n_configs:.1f} edge "
             f"+ {n_invalid / n_configs:.1f} invalid = {per_item:.1f} cases",
             f"  = {items * per_item:.0f} native calls; compiled items: {items // 2}",

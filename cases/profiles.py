@@ -3,16 +3,22 @@
 Three profiles, registered with hypothesis as ``lossconf-ci``, ``lossconf-default`` and
 ``lossconf-thorough`` (chosen by ``--profile`` or ``LOSSCONF_PROFILE``, default ``ci``):
 
-=========  ===============  ============  ==============  ==========================================
-profile    configurations   examples per  hypothesis      compiled-mode shapes
-                            item          database
-=========  ===============  ============  ==============  ==========================================
-ci         pairwise subset  6             none            one layout, one size per symbol
-                            (derandomised)                (one compilation per item); invalid
-                                                          shapes at float32 only
-default    all              25            .hypothesis/    every layout, N ∈ {1, 4}
-thorough   all              200           .hypothesis/    every layout, N ∈ {1, 4, 7}, C ∈ {3, 5}
-=========  ===============  ============  ==============  ==========================================
+=========  ======================  ==============  ============  ===============================
+profile    configurations          examples per    hypothesis    compiled-mode shapes
+           × dtypes × modes        item            database
+=========  ======================  ==============  ============  ===============================
+ci         pairwise subset; every  6               none          one layout, one size per symbol
+           dtype, one mode each    (derandomised)                (one compilation per item);
+           (alternating)                                         invalid shapes at float32 only
+default    all × every dtype ×     25              .hypothesis/  every layout, N ∈ {1, 4}
+           every mode
+thorough   all × every dtype ×     200             .hypothesis/  every layout, N ∈ {1, 4, 7},
+           every mode                                            C ∈ {3, 5}
+=========  ======================  ==============  ============  ===============================
+
+In ci, each native form of a configuration runs at every dtype in one mode per dtype, the modes
+alternating along the loss's forms and the dtypes (:func:`cases.selection.runs_in_mode`): each loss
+still runs every dtype in every mode. A framework with one mode (torch) runs everything.
 
 The ci budget (one framework, this 2-core machine, ≤ 5 minutes including native calls and JIT
 compilation; ``python -m cases budget`` prints the counts): the pairwise subset had 120
@@ -138,6 +144,11 @@ class Profile:
     # of the ci configurations' fixed cases; a framework checks shapes before it looks at the
     # dtype's values. Value breaks, edges and drawn cases still run at every dtype.
     shape_break_dtypes: tuple[str, ...] | None = None
+    # How the items of a native form of a configuration cover the dtypes and modes
+    # (cases.selection.runs_in_mode): "all" (every dtype in every mode) or "alternate" (every
+    # dtype, one mode each, alternating; the ci profile, where an item's compilation is most of
+    # its cost). A frozen corpus replays at every dtype and mode whatever the profile.
+    dtype_modes: str = "all"
     seed: int = 0
     deadline: None = None
 
@@ -196,6 +207,7 @@ PROFILES: dict[str, Profile] = {
             compiled_sizes=CANONICAL_SIZES,
             compiled_layouts="canonical",
             shape_break_dtypes=("float32",),
+            dtype_modes="alternate",
         ),
         Profile(
             "default",

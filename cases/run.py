@@ -447,21 +447,51 @@ class Run:
         out = []
         for loss in self.losses:
             spec = R.get(loss)
-            for config in self.configs(spec):
-                apis = alternatives(self.adapter, loss, config)
+            configs = self.configs(spec)
+            forms = {i: [None, *alternatives(self.adapter, loss, c)] for i, c in enumerate(configs)}
+            runs = self.dtype_mode_selection(spec, configs, forms)
+            for i, config in enumerate(configs):
                 for dtype in self.dtypes:
                     for device in self.devices:
                         for mode in self.modes:
                             item_id = selection.item_id(spec, config, dtype, device, mode)
-                            out.append(ItemSpec(spec, config, dtype, device, mode, item_id))
-                            for api in apis:
-                                api_id = f"{item_id}-{api.rsplit('.', 1)[-1]}"
+                            for api in forms[i]:
+                                if not runs(i, api, dtype, mode):
+                                    continue
+                                api_id = f"{item_id}-{api.rsplit('.', 1)[-1]}" if api else item_id
                                 out.append(ItemSpec(spec, config, dtype, device, mode, api_id, api))
         return [
             item._replace(index=index)
             for index, item in enumerate(out)
             if in_shard(index, self.shard)
         ]
+
+    def dtype_mode_selection(self, spec, configs, forms):
+        """``runs(config_index, api, dtype, mode)``: whether the item of that native form runs,
+        by the profile's dtype-mode policy (:func:`cases.selection.runs_in_mode`). Forms are
+        counted among the loss's *offered* ones, so the modes alternate along what runs; a frozen
+        corpus replays at every dtype and mode (its share is ``--corpus-configs``)."""
+        policy = "all" if self.corpus is not None else self.profile.dtype_modes
+        offered = [
+            (i, api)
+            for i, config in enumerate(configs)
+            for api in forms[i]
+            if not isinstance(self.native(ItemSpec(spec, config, "", "", "", "", api)), NotOffered)
+        ]
+        rank = {form: n for n, form in enumerate(offered)}
+        dtypes = list(self.adapter.dtypes)
+
+        def runs(i, api, dtype, mode) -> bool:
+            return selection.runs_in_mode(
+                policy,
+                rank.get((i, api)),
+                len(offered),
+                dtypes.index(dtype) if dtype in dtypes else self.dtypes.index(dtype),
+                self.modes.index(mode),
+                len(self.modes),
+            )
+
+        return runs
 
     def unmatched_known_failures(self, known: dict[str, str], items: list[ItemSpec]) -> list[str]:
         """Known-failure lines naming no item of a whole ci run of their loss (the file is

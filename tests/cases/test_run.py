@@ -15,7 +15,7 @@ import pytest
 from fake_framework import STALE, FakeAdapter
 
 import reference as R
-from cases import cli, edges, invalid, oracles, selection
+from cases import cli, edges, invalid, oracles, profiles, selection
 from cases.run import Run, RunError, known_failures, results_path
 from reference.contract import Example
 from reports.schema import load
@@ -40,6 +40,37 @@ def test_items_are_loss_configuration_dtype_device_mode_in_that_order():
         for dtype in ("float64", "float32")
     ]
     assert [item.id for item in run.items()] == expected
+
+
+class TwoModeAdapter(FakeAdapter):
+    """The fake framework with a compiled mode and every dtype, as jax and tensorflow have."""
+
+    modes = ("eager", "jit")
+    dtypes = tuple(R.DTYPES)
+
+
+def test_ci_runs_each_form_at_every_dtype_in_one_mode_and_each_loss_in_every_mode():
+    run = run_of(TwoModeAdapter(), loss="mse_loss,huber_loss,cross_entropy")
+    items = run.items()
+    for loss in ("mse_loss", "huber_loss", "cross_entropy"):
+        mine = [item for item in items if item.spec.name == loss]
+        forms = {(R.config_id(item.spec, item.config), item.api) for item in mine}
+        assert len(forms) >= 2
+        assert len(mine) == len(forms) * len(R.DTYPES)  # every form at every dtype, once
+        assert {(i.dtype, i.mode) for i in mine} == {
+            (d, m) for d in R.DTYPES for m in ("eager", "jit")
+        }
+    everything = run_of(TwoModeAdapter(), loss="mse_loss", profile="default").items()
+    assert len(everything) == 2 * len(R.DTYPES) * len(
+        selection.configs(R.get("mse_loss"), profiles.get("default"))
+    )
+
+
+def test_ci_keeps_both_modes_when_nothing_is_offered_or_one_mode_is_asked_for():
+    not_offered = run_of(TwoModeAdapter(offered=False), loss="mse_loss").items()
+    one_mode = run_of(TwoModeAdapter(), loss="mse_loss", mode="jit").items()
+    n = len(selection.configs(R.get("mse_loss"), run_of().profile)) * len(R.DTYPES)
+    assert len(not_offered) == 2 * n and len(one_mode) == n
 
 
 @pytest.mark.parametrize(
