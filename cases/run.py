@@ -370,6 +370,7 @@ class Run:
             "corpus": corpus,
             **self.corpus_share(),
             **self.shape_break_scope(),
+            **self.dtype_mode_scope(),
             **self.kernel_assert_scope(),
             "command": command,
             "started": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -400,6 +401,16 @@ class Run:
         if only is None or not modes or self.corpus is not None:
             return {}
         return {"shape_breaks": {"dtypes": list(only), "modes": modes}}
+
+    def dtype_mode_scope(self) -> dict[str, Any]:
+        """Where the profile runs each native form of a configuration at every dtype in one mode
+        each (:func:`cases.selection.runs_in_mode`): the header field ``dtype_modes``
+        ("alternate"), absent where every dtype runs in every mode (another profile, one mode, a
+        corpus replay)."""
+        policy = self.profile.dtype_modes
+        if policy == "all" or len(self.modes) < 2 or self.corpus is not None:
+            return {}
+        return {"dtype_modes": policy}
 
     def kernel_assert_scope(self) -> dict[str, Any]:
         """The devices whose native kernels assert on invalid values (those cases are left out

@@ -554,6 +554,13 @@ def notes(old: Results, new: Results) -> list[str]:
             f"({_shape_breaks(old)} → {_shape_breaks(new)}): an invalid-input verdict may change "
             "with that alone"
         )
+    if old.run.get("dtype_modes") != new.run.get("dtype_modes"):
+        found.append(
+            "the runs covered dtypes and modes differently ("
+            f"{old.run.get('dtype_modes') or 'every dtype in every mode'} → "
+            f"{new.run.get('dtype_modes') or 'every dtype in every mode'}): items of only one "
+            "run are listed as only in the old or the new run"
+        )
     if old.run.get("kernel_asserts") != new.run.get("kernel_asserts"):
         found.append(
             "the runs left the invalid values out on different devices ("

@@ -10,7 +10,9 @@ Final form, a single JSON document::
      "run": {"framework", "framework_version", "lossconf_version", "python", "platform",
              "machine", "devices", "dtypes", "modes", "profile", "strict", "seed", "corpus",
              "shape_breaks" (optional: {"dtypes", "modes"}, the only dtypes at which those modes
-             ran the invalid cases that break a shape), "kernel_asserts" (optional: {"devices",
+             ran the invalid cases that break a shape), "dtype_modes" (optional: "alternate",
+             each configuration ran at every dtype in one mode each, the modes alternating),
+             "kernel_asserts" (optional: {"devices",
              "why"}, the devices whose native kernels assert on invalid values, where those cases
              were left out), "command", "started", "finished", "stopped_at"},
      "mapping":  [{"loss", "config_id", "params", "native", "composition", "conversions",
@@ -105,6 +107,7 @@ RUN_DEFAULTS: dict[str, Any] = {
     "seed": None,
     "corpus": None,
     "shape_breaks": None,
+    "dtype_modes": None,
     "kernel_asserts": None,
     "command": None,
     "finished": None,

@@ -66,6 +66,16 @@ def test_ci_runs_each_form_at_every_dtype_in_one_mode_and_each_loss_in_every_mod
     )
 
 
+def test_the_results_header_says_where_each_dtype_ran_in_one_mode():
+    def scope(adapter, **options):
+        return run_of(adapter, **options).header(corpus=None, command="").get("dtype_modes")
+
+    assert scope(TwoModeAdapter()) == "alternate"
+    assert scope(TwoModeAdapter(), mode="jit") is None  # one mode: everything ran
+    assert scope(TwoModeAdapter(), profile="default") is None
+    assert scope(FakeAdapter()) is None  # a framework of one mode
+
+
 def test_ci_keeps_both_modes_when_nothing_is_offered_or_one_mode_is_asked_for():
     not_offered = run_of(TwoModeAdapter(offered=False), loss="mse_loss").items()
     one_mode = run_of(TwoModeAdapter(), loss="mse_loss", mode="jit").items()

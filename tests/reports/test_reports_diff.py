@@ -501,6 +501,18 @@ def test_runs_that_tried_invalid_shapes_at_different_dtypes_say_so(tmp_path, mak
     ]
 
 
+def test_runs_that_covered_dtypes_and_modes_differently_say_so(tmp_path, make_run, make_record):
+    """A ci run of a two-mode framework runs each configuration at every dtype in one mode; a
+    diff against a run of every dtype in every mode says why items are only in one of them."""
+    old = write(tmp_path / "old.json", make_run, [make_record()])
+    new = write(tmp_path / "new.json", lambda: make_run(dtype_modes="alternate"), [make_record()])
+    assert diff_results(new, new).notes == []
+    assert diff_results(old, new).notes == [
+        "the runs covered dtypes and modes differently (every dtype in every mode → alternate): "
+        "items of only one run are listed as only in the old or the new run"
+    ]
+
+
 def test_runs_that_left_invalid_values_out_on_different_devices_say_so(
     tmp_path, make_run, make_record
 ):

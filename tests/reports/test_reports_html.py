@@ -280,3 +280,16 @@ def test_lazy_data_round_trips_through_its_shared_tables():
     }
     page = f'<script type="application/octet-stream" id="lazy-data">{pack_lazy(sections)}</script>'
     assert read_lazy(page) == sections
+
+
+def test_the_runs_table_says_which_runs_ran_one_mode_per_dtype(tmp_path, make_run, make_record):
+    """A ci run of a two-mode framework leaves half of its matrix's cells empty: the runs table
+    says why, and only for that run."""
+    pages = {}
+    for name, extra in (("alternate", {"dtype_modes": "alternate"}), ("every", {})):
+        path = tmp_path / f"{name}.json"
+        with ResultsWriter(path, make_run(**extra)) as writer:
+            writer.record(make_record())
+        pages[name] = render_report([load(path)])
+    line = "one mode per configuration and dtype (alternating): empty cells did not run"
+    assert line in pages["alternate"] and line not in pages["every"]
