@@ -64,9 +64,12 @@ class Planted:
 
 
 def run_loss(adapter, loss: str, excused_by: str | None = None) -> list:
-    """The loss's float64 ci items through the engine; with ``excused_by``, also the number of
-    non-matching examples that entry explained (the judge's verdicts, counted as they are made)."""
+    """The loss's float64 ci items, in every mode, through the engine; with ``excused_by``, also
+    the number of non-matching examples that entry explained (the judge's verdicts, counted as
+    they are made). Every mode: the ci profile runs each configuration's float64 in one mode only
+    (cases.selection.runs_in_mode), and the entry's prediction may be reached in either."""
     run = Run.start(adapter, framework=adapter.name, profile="ci", loss=loss, dtype="float64")
+    run.profile = dataclasses.replace(run.profile, dtype_modes="all")
     excused = []
     judge = run.judge.judge
 
