@@ -407,8 +407,8 @@ class Run:
         each (:func:`cases.selection.runs_in_mode`): the header field ``dtype_modes``
         ("alternate"), absent where every dtype runs in every mode (another profile, one mode, a
         corpus replay)."""
-        policy = self.profile.dtype_modes
-        if policy == "all" or len(self.modes) < 2 or self.corpus is not None:
+        policy = self.dtype_mode_policy()
+        if policy == "all" or len(self.modes) < 2:
             return {}
         return {"dtype_modes": policy}
 
@@ -459,8 +459,12 @@ class Run:
         for loss in self.losses:
             spec = R.get(loss)
             configs = self.configs(spec)
-            forms = {i: [None, *alternatives(self.adapter, loss, c)] for i, c in enumerate(configs)}
-            runs = self.dtype_mode_selection(spec, configs, forms)
+            # each configuration's native forms: the main call (api None), then the alternatives
+            forms = [
+                {None: self.adapter.mapping(loss, c), **alternatives(self.adapter, loss, c)}
+                for c in configs
+            ]
+            runs = self.dtype_mode_selection(forms)
             for i, config in enumerate(configs):
                 for dtype in self.dtypes:
                     for device in self.devices:
@@ -477,32 +481,36 @@ class Run:
             if in_shard(index, self.shard)
         ]
 
-    def dtype_mode_selection(self, spec, configs, forms):
+    def dtype_mode_selection(self, forms: list[dict]):
         """``runs(config_index, api, dtype, mode)``: whether the item of that native form runs,
-        by the profile's dtype-mode policy (:func:`cases.selection.runs_in_mode`). Forms are
-        counted among the loss's *offered* ones, so the modes alternate along what runs; a frozen
-        corpus replays at every dtype and mode (its share is ``--corpus-configs``)."""
-        policy = "all" if self.corpus is not None else self.profile.dtype_modes
+        by :meth:`dtype_mode_policy` (:func:`cases.selection.runs_in_mode`). ``forms``: per
+        configuration of the loss, its native forms (api -> Native or NotOffered). Forms are
+        counted among the loss's *offered* ones, so the modes alternate along what runs."""
         offered = [
             (i, api)
-            for i, config in enumerate(configs)
-            for api in forms[i]
-            if not isinstance(self.native(ItemSpec(spec, config, "", "", "", "", api)), NotOffered)
+            for i, natives in enumerate(forms)
+            for api, native in natives.items()
+            if not isinstance(native, NotOffered)
         ]
         rank = {form: n for n, form in enumerate(offered)}
-        dtypes = list(self.adapter.dtypes)
+        policy, dtypes = self.dtype_mode_policy(), list(self.adapter.dtypes)
 
         def runs(i, api, dtype, mode) -> bool:
             return selection.runs_in_mode(
                 policy,
                 rank.get((i, api)),
                 len(offered),
-                dtypes.index(dtype) if dtype in dtypes else self.dtypes.index(dtype),
+                dtypes.index(dtype),  # the adapter's order: a --dtype run picks the same modes
                 self.modes.index(mode),
                 len(self.modes),
             )
 
         return runs
+
+    def dtype_mode_policy(self) -> str:
+        """How the items cover dtypes and modes: the profile's ``dtype_modes``; a frozen corpus
+        replays at every dtype and mode (its share is ``--corpus-configs``)."""
+        return "all" if self.corpus is not None else self.profile.dtype_modes
 
     def unmatched_known_failures(self, known: dict[str, str], items: list[ItemSpec]) -> list[str]:
         """Known-failure lines naming no item of a whole ci run of their loss (the file is

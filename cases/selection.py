@@ -18,8 +18,8 @@ configuration in every mode and at every dtype, and each mode at every dtype. An
 that compiles costs a compilation whatever its cases (0.23 s on average in a jax ci run, a third of
 its examples' time), so this halves a two-mode framework's ci run; measured on the last full ci
 runs, the selected half exercised 87 of the 87 registry entries the whole run did (jax), 135 of
-136 (Keras on jax), 128 of 131 (Keras on TensorFlow), 39 of 39 (TensorFlow): the three left out
-had each been reached by one drawn example of one item.
+136 (Keras on jax), 128 of 131 (Keras on TensorFlow), 39 of 39 (TensorFlow): each entry left out
+had been reached by one or two examples of one or two items.
 """
 
 from __future__ import annotations
