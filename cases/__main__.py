@@ -41,8 +41,8 @@ def _check(args) -> str:
 
 
 def _budget(args) -> str:
-    """Items and cases of a two-mode framework's run under a profile (every native form a
-    configuration, every dtype; both modes, or one each under the ci profile's alternation)."""
+    """Items and cases of a two-mode framework's run under a profile (each configuration at
+    every dtype; in both modes, or in one each under the ci profile's alternation)."""
     profile = profiles.get(args.profile)
     n_configs = n_edges = n_invalid = 0
     for spec in R.REGISTRY.values():

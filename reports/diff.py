@@ -524,6 +524,12 @@ def _shape_breaks(results: Results) -> str:
     return f"{', '.join(scope['dtypes'])} only in {', '.join(scope['modes'])}"
 
 
+def _dtype_modes(results: Results) -> str:
+    if results.run.get("dtype_modes") == "alternate":
+        return "every dtype in one mode per configuration, alternating"
+    return "every dtype in every mode"
+
+
 def _asserting(results: Results) -> str:
     scope = results.run.get("kernel_asserts")
     return ", ".join(scope["devices"]) if scope else "none"
@@ -556,10 +562,9 @@ def notes(old: Results, new: Results) -> list[str]:
         )
     if old.run.get("dtype_modes") != new.run.get("dtype_modes"):
         found.append(
-            "the runs covered dtypes and modes differently ("
-            f"{old.run.get('dtype_modes') or 'every dtype in every mode'} → "
-            f"{new.run.get('dtype_modes') or 'every dtype in every mode'}): items of only one "
-            "run are listed as only in the old or the new run"
+            f"the runs covered dtypes and modes differently ({_dtype_modes(old)} → "
+            f"{_dtype_modes(new)}): items of only one run are listed as only in the old or the "
+            "new run"
         )
     if old.run.get("kernel_asserts") != new.run.get("kernel_asserts"):
         found.append(

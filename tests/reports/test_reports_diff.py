@@ -508,8 +508,9 @@ def test_runs_that_covered_dtypes_and_modes_differently_say_so(tmp_path, make_ru
     new = write(tmp_path / "new.json", lambda: make_run(dtype_modes="alternate"), [make_record()])
     assert diff_results(new, new).notes == []
     assert diff_results(old, new).notes == [
-        "the runs covered dtypes and modes differently (every dtype in every mode → alternate): "
-        "items of only one run are listed as only in the old or the new run"
+        "the runs covered dtypes and modes differently (every dtype in every mode → every dtype "
+        "in one mode per configuration, alternating): items of only one run are listed as only "
+        "in the old or the new run"
     ]
 
 
