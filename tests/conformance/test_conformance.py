@@ -12,8 +12,14 @@ import pytest
 from cases import oracles
 
 
-# The oracles first: each is one test of up to 25 s (JAX, float64 eager, every configuration),
-# and at the end of the run the worker holding the last of them finished 16 s after the other.
+def test_conformance(item, run):
+    result = run.run_item(item)
+    if result.not_offered is not None:
+        pytest.skip(f"not offered by {run.framework}: {result.not_offered}")
+    if result.failure:
+        pytest.fail(result.failure, pytrace=False)
+
+
 @pytest.mark.parametrize("oracle", oracles.ORACLES, ids=lambda oracle: oracle.name)
 def test_oracle(oracle, run):
     """Identities that need no reference (γ=0 focal is BCE, masking is slicing, …), float64 eager."""
@@ -23,11 +29,3 @@ def test_oracle(oracle, run):
     if not tried:
         pytest.skip(f"{oracle.name}: no configuration offered by {run.framework}")
     assert not problems, "\n".join(problems)
-
-
-def test_conformance(item, run):
-    result = run.run_item(item)
-    if result.not_offered is not None:
-        pytest.skip(f"not offered by {run.framework}: {result.not_offered}")
-    if result.failure:
-        pytest.fail(result.failure, pytrace=False)
