@@ -211,6 +211,17 @@ class Corpus:
     # a compilation per item (configuration x dtype x mode) far more than per case, so this is
     # the share that shortens a replay on a compiling framework (CI's upgrade diff)
     configs_every: int = 1
+    # keep every ``pairs_every``-th (dtype, mode) pair of each configuration it keeps, the first
+    # pair rotating from one configuration to the next, so that the replay still runs every dtype
+    # and every mode (a run of the whole corpus needs no such share; CI's upgrade diff does:
+    # with one configuration per loss, its 4 dtypes x 2 modes are most of a replay's items)
+    pairs_every: int = 1
+
+    def replays_pair(self, rotation: int, pair: int) -> bool:
+        """Whether the ``pair``-th (dtype, mode) pair (dtype index x modes + mode index) of a
+        configuration replays; ``rotation`` numbers the configuration (its loss's place in the
+        registry plus its own among the loss's), so consecutive ones start at different pairs."""
+        return (pair + rotation) % self.pairs_every == 0
 
     def configs_of(self, configs: list) -> list:
         """The share of a loss's configurations (in the profile's order) that the replay runs."""

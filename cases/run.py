@@ -293,6 +293,7 @@ class Run:
         shard: str | None = None,
         corpus_every: int | str = 1,
         corpus_configs: int | str = 1,
+        corpus_pairs: int | str = 1,
         seed: int | str | None = None,
     ) -> Run:
         """A run of ``adapter`` restricted by the ``--device/--dtype/--mode/--loss`` values;
@@ -300,8 +301,10 @@ class Run:
         ``strict`` None means :func:`strict_default` for the profile; ``shard`` "i/n" one of n
         deterministic shares of the items (None: all); ``corpus_every`` K replays every K-th
         corpus case of each configuration, ``corpus_configs`` K every K-th configuration of each
-        loss (at every dtype, device and mode); ``seed`` N makes the draws of any profile a
-        function of N and the item alone (no example database), as the ci profile's are of 0."""
+        loss (at every dtype, device and mode), ``corpus_pairs`` K every K-th (dtype, mode) pair
+        of each configuration kept, rotating (:meth:`cases.corpus.Corpus.replays_pair`); ``seed``
+        N makes the draws of any profile a function of N and the item alone (no example
+        database), as the ci profile's are of 0."""
         try:
             chosen_profile = profiles.get(profile)
         except KeyError as exc:
@@ -313,6 +316,7 @@ class Run:
         for option, value in (
             ("--corpus-every", corpus_every),
             ("--corpus-configs", corpus_configs),
+            ("--corpus-pairs", corpus_pairs),
         ):
             if not corpus and str(value) != "1":
                 raise RunError(f"{option} {value}: only with --corpus (it thins a replay)")
@@ -322,11 +326,13 @@ class Run:
             # the shares first: a bad one is refused without loading the corpus (≈ 1.5 s)
             every = parse_every(corpus_every)
             configs_every = parse_every(corpus_configs, "--corpus-configs", "configuration")
+            pairs_every = parse_every(corpus_pairs, "--corpus-pairs", "(dtype, mode) pair")
             try:
                 loaded = corpus_module.load(corpus)
             except corpus_module.CorpusError as exc:
                 raise RunError(f"--corpus {corpus}: {exc}") from None
             loaded.every, loaded.configs_every = every, configs_every
+            loaded.pairs_every = pairs_every
         return cls(
             framework=framework or adapter.name,
             adapter=adapter,
@@ -381,10 +387,15 @@ class Run:
 
     def corpus_share(self) -> dict[str, int]:
         """The header fields of a replay of part of the corpus (``corpus_every``: every K-th case,
-        ``corpus_configs``: every K-th configuration), absent when the whole corpus replays."""
+        ``corpus_configs``: every K-th configuration, ``corpus_pairs``: every K-th dtype and mode
+        pair of each), absent when the whole corpus replays."""
         if self.corpus is None:
             return {}
-        share = {"corpus_every": self.corpus.every, "corpus_configs": self.corpus.configs_every}
+        share = {
+            "corpus_every": self.corpus.every,
+            "corpus_configs": self.corpus.configs_every,
+            "corpus_pairs": self.corpus.pairs_every,
+        }
         return {key: k for key, k in share.items() if k > 1}
 
     def configs(self, spec) -> list:
@@ -456,6 +467,7 @@ class Run:
         """Every item of the run (of its shard, when sharded), in the order they run and are
         recorded."""
         out = []
+        registry_order = R.names()
         for loss in self.losses:
             spec = R.get(loss)
             configs = self.configs(spec)
@@ -464,7 +476,7 @@ class Run:
                 {None: self.adapter.mapping(loss, c), **alternatives(self.adapter, loss, c)}
                 for c in configs
             ]
-            runs = self.dtype_mode_selection(forms)
+            runs = self.dtype_mode_selection(forms, registry_order.index(loss))
             for i, config in enumerate(configs):
                 for dtype in self.dtypes:
                     for device in self.devices:
@@ -481,11 +493,15 @@ class Run:
             if in_shard(index, self.shard)
         ]
 
-    def dtype_mode_selection(self, forms: list[dict]):
+    def dtype_mode_selection(self, forms: list[dict], loss_number: int = 0):
         """``runs(config_index, api, dtype, mode)``: whether the item of that native form runs,
-        by :meth:`dtype_mode_policy` (:func:`cases.selection.runs_in_mode`). ``forms``: per
-        configuration of the loss, its native forms (api -> Native or NotOffered). Forms are
-        counted among the loss's *offered* ones, so the modes alternate along what runs."""
+        by :meth:`dtype_mode_policy` (:func:`cases.selection.runs_in_mode`) and, in a replay of a
+        share of the corpus's (dtype, mode) pairs, by :meth:`cases.corpus.Corpus.replays_pair`
+        (rotated by ``loss_number``, the loss's place in the registry, and the configuration's
+        index: positions that are the same on both sides of an upgrade diff whatever either
+        release offers). ``forms``: per configuration of the loss, its native forms (api ->
+        Native or NotOffered). Forms are counted among the loss's *offered* ones, so the modes
+        alternate along what runs."""
         offered = [
             (i, api)
             for i, natives in enumerate(forms)
@@ -496,6 +512,9 @@ class Run:
         policy, dtypes = self.dtype_mode_policy(), list(self.adapter.dtypes)
 
         def runs(i, api, dtype, mode) -> bool:
+            pair = dtypes.index(dtype) * len(self.modes) + self.modes.index(mode)
+            if self.corpus is not None and not self.corpus.replays_pair(loss_number + i, pair):
+                return False
             return selection.runs_in_mode(
                 policy,
                 rank.get((i, api)),

@@ -554,6 +554,12 @@ def notes(old: Results, new: Results) -> list[str]:
             f"{old.run.get('corpus_configs', 1)} → every {new.run.get('corpus_configs', 1)} "
             "per loss): items of only one run are listed as only in the old or the new run"
         )
+    if old.run.get("corpus_pairs", 1) != new.run.get("corpus_pairs", 1):
+        found.append(
+            f"the runs replayed different shares of the dtype and mode pairs (every "
+            f"{old.run.get('corpus_pairs', 1)} → every {new.run.get('corpus_pairs', 1)} "
+            "per configuration): items of only one run are listed as only in the old or the new run"
+        )
     if old.run.get("shape_breaks") != new.run.get("shape_breaks"):
         found.append(
             "the runs tried the shape-breaking invalid inputs at different dtypes "

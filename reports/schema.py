@@ -12,6 +12,8 @@ Final form, a single JSON document::
              "shape_breaks" (optional: {"dtypes", "modes"}, the only dtypes at which those modes
              ran the invalid cases that break a shape), "dtype_modes" (optional: "alternate",
              each configuration ran at every dtype in one mode each, the modes alternating),
+             "corpus_every", "corpus_configs", "corpus_pairs" (optional: a replay of every
+             K-th case, configuration, or (dtype, mode) pair of the corpus),
              "kernel_asserts" (optional: {"devices",
              "why"}, the devices whose native kernels assert on invalid values, where those cases
              were left out), "command", "started", "finished", "stopped_at"},

@@ -717,7 +717,45 @@ def test_corpus_configs_k_replays_every_kth_configuration_of_each_loss_at_every_
     assert len(items) < len(whole.items())
 
 
-@pytest.mark.parametrize("option", ["corpus_every", "corpus_configs"])
+def test_corpus_pairs_k_replays_every_kth_dtype_mode_pair_and_still_every_dtype_and_mode():
+    from cases.corpus import DEFAULT_DIR
+
+    # CI's upgrade share: one configuration per loss (every 16th), a third of its pairs
+    options = {"corpus": str(DEFAULT_DIR), "loss": "all", "corpus_configs": 16}
+    whole = run_of(TwoModeAdapter(), **options)
+    share = run_of(TwoModeAdapter(), **options, corpus_pairs=3)
+    assert share.corpus_share() == {"corpus_configs": 16, "corpus_pairs": 3}
+    kept, every = share.items(), whole.items()
+    assert {i.id for i in kept} < {i.id for i in every}
+    assert len(every) / 3 - 10 < len(kept) < len(every) / 3 + 10
+
+    # a pair that replays keeps all its native forms, and the run still has every dtype x mode
+    def pair(i):
+        return i.spec.name, R.config_id(i.spec, i.config), i.dtype, i.mode
+
+    pairs = {pair(i) for i in kept}
+    assert [i.id for i in every if pair(i) in pairs] == [i.id for i in kept]
+    assert {(i.dtype, i.mode) for i in kept} == {(d, m) for d in R.DTYPES for m in ("eager", "jit")}
+    # consecutive configurations start at different pairs: no dtype or mode is one loss's alone
+    for dtype in R.DTYPES:
+        assert len({i.spec.name for i in kept if i.dtype == dtype}) > len(R.names()) / 4
+
+
+def test_a_corpus_pair_share_picks_the_same_items_whatever_else_the_run_holds():
+    """The two sides of an upgrade diff must replay the same pairs: the rotation counts the
+    loss's place in the registry, not its place in this run (a --loss run, or a release that
+    offers fewer native forms, shifts every item's index)."""
+    from cases.corpus import DEFAULT_DIR
+
+    def ids(loss):
+        run = run_of(TwoModeAdapter(), corpus=str(DEFAULT_DIR), loss=loss, corpus_pairs=3)
+        return [i.id for i in run.items() if i.spec.name == "mse_loss"]
+
+    alone = ids("mse_loss")
+    assert alone and alone == ids("cross_entropy,mse_loss") == ids("all")
+
+
+@pytest.mark.parametrize("option", ["corpus_every", "corpus_configs", "corpus_pairs"])
 @pytest.mark.parametrize("bad", ["0", "-2", "x"])
 def test_a_bad_corpus_share_is_one_line_naming_it(option, bad):
     from cases.corpus import DEFAULT_DIR
@@ -727,7 +765,7 @@ def test_a_bad_corpus_share_is_one_line_naming_it(option, bad):
         run_of(corpus=str(DEFAULT_DIR), **{option: bad})
 
 
-@pytest.mark.parametrize("option", ["corpus_every", "corpus_configs"])
+@pytest.mark.parametrize("option", ["corpus_every", "corpus_configs", "corpus_pairs"])
 def test_a_corpus_share_without_a_corpus_is_refused(option):
     with pytest.raises(RunError, match="only with --corpus"):
         run_of(**{option: 2})

@@ -541,3 +541,9 @@ def test_runs_that_replayed_different_shares_of_the_configurations_say_so(
         "the runs replayed different shares of the configurations (every 1 → every 4 per loss): "
         "items of only one run are listed as only in the old or the new run"
     ]
+    pairs = write(tmp_path / "pairs.json", lambda: make_run(corpus_pairs=3), [make_record()])
+    assert diff_results(pairs, pairs).notes == []
+    assert diff_results(old, pairs).notes == [
+        "the runs replayed different shares of the dtype and mode pairs (every 1 → every 3 per "
+        "configuration): items of only one run are listed as only in the old or the new run"
+    ]
