@@ -644,12 +644,20 @@ class Run:
             for i in self.judge.applicable(case)
         )
 
-    def check_oracle(self, oracle) -> tuple[int, list[str]]:
+    def oracle_losses(self, oracle) -> list[str]:
+        """The run's losses with a configuration ``oracle`` applies to (offered or not)."""
+        return [
+            loss
+            for loss in self.losses
+            if any(oracle.applies(R.get(loss), config) for config in self.configs(R.get(loss)))
+        ]
+
+    def check_oracle(self, oracle, losses: Iterable[str] | None = None) -> tuple[int, list[str]]:
         """An identity that needs no reference (γ=0 focal is BCE, masking is slicing, …), float64
-        eager, over every configuration of the run it applies to: (configurations tried, the
-        violations found)."""
+        eager, over every configuration of the run (of ``losses``, when given) it applies to:
+        (configurations tried, the violations found)."""
         problems, tried = [], 0
-        for loss in self.losses:
+        for loss in self.losses if losses is None else losses:
             spec = R.get(loss)
             for config in self.configs(spec):
                 if not oracle.applies(spec, config):

@@ -2,7 +2,7 @@
 
     pytest tests/conformance --framework torch [--device cpu|cuda:0|all] [--dtype float32,…|all]
         [--mode eager|jit|all] [--loss cross_entropy,…] [--profile ci|default|thorough]
-        [--corpus DIR [--corpus-every K] [--corpus-configs K]] [--results PATH-or-DIR]
+        [--corpus DIR [--corpus-every K] [--corpus-configs K] [--corpus-pairs K]] [--results PATH-or-DIR]
         [--timings PATH] [--strict | --no-strict] [--shard i/n]
 
 The engine (``cases.run``) does the work; this plugin resolves the framework to an adapter, turns
@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from cases import oracles
 from cases.run import ALL, Run, RunError, known_failures
 
 KNOWN_FAILURES = Path(__file__).with_name("known_failures.txt")
@@ -48,6 +49,12 @@ def pytest_addoption(parser):
         default="1",
         help="K: replay every K-th configuration of each loss, at every dtype and mode (a replay "
         "compiles per item, so this is the share that shortens it)",
+    )
+    group.addoption(
+        "--corpus-pairs",
+        default="1",
+        help="K: replay every K-th (dtype, mode) pair of each configuration, the first pair "
+        "rotating from one configuration to the next so that every dtype and mode still runs",
     )
     group.addoption("--timings", default=None, help="write per-example stage timings to PATH")
     group.addoption(
@@ -122,6 +129,7 @@ def pytest_configure(config):
             },
             corpus_every=opt("--corpus-every"),
             corpus_configs=opt("--corpus-configs"),
+            corpus_pairs=opt("--corpus-pairs"),
             seed=opt("--seed"),
         )
         config._lossconf_known = known_failures(KNOWN_FAILURES, name)
@@ -147,6 +155,8 @@ def pytest_report_header(config):
 
 
 def pytest_generate_tests(metafunc):
+    if "oracle" in metafunc.fixturenames:
+        parametrize_oracles(metafunc)
     if "item" not in metafunc.fixturenames:
         return
     run = metafunc.config._lossconf
@@ -164,6 +174,27 @@ def pytest_generate_tests(metafunc):
             stacklevel=1,
         )
     metafunc.parametrize("item", params)
+
+
+def parametrize_oracles(metafunc) -> None:
+    """One test per oracle and loss it applies to. Whole, an oracle ran every configuration of
+    the run as one test of up to 25 s (JAX, float64 eager), and the last of them kept one worker
+    busy 22 s after the other had finished: xdist's group scheduling does not share out what a
+    worker holds."""
+    run = metafunc.config._lossconf
+    pairs = (
+        []
+        if run is None
+        else [(oracle, loss) for oracle in oracles.ORACLES for loss in run.oracle_losses(oracle)]
+    )
+    if not pairs:
+        why = "no framework selected" if run is None else "no oracle applies to the run's losses"
+        skipped = pytest.param(None, None, marks=pytest.mark.skip(reason=why))
+        metafunc.parametrize("oracle, oracle_loss", [skipped])
+        return
+    metafunc.parametrize(
+        "oracle, oracle_loss", pairs, ids=[f"{oracle.name}-{loss}" for oracle, loss in pairs]
+    )
 
 
 def marks(run: Run, item, known: dict[str, str]) -> list:
