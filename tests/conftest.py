@@ -67,11 +67,17 @@ def pytest_unconfigure(config):
     The controller, and any process that is not an xdist worker, exits normally (its status is
     the run's).
     """
-    if not hasattr(config, "workerinput") or not FRAMEWORKS & set(sys.modules):
+    leave_without_teardown(config)
+
+
+def leave_without_teardown(config, modules=sys.modules, leave=os._exit) -> None:
+    """In an xdist worker (``config.workerinput``) that imported one of :data:`FRAMEWORKS`:
+    flush the standard streams and ``leave(0)``; anywhere else, return."""
+    if not hasattr(config, "workerinput") or not FRAMEWORKS & set(modules):
         return
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         try:
             stream.flush()
         except (AttributeError, OSError, ValueError):
             pass
-    os._exit(0)
+    leave(0)
