@@ -535,6 +535,27 @@ def _asserting(results: Results) -> str:
     return ", ".join(scope["devices"]) if scope else "none"
 
 
+# The header fields of a corpus replay's share (cases.run.Run.corpus_share), and what each counts.
+CORPUS_SHARES = (
+    ("corpus_every", "case of each configuration"),
+    ("corpus_configs", "configuration of each loss"),
+    ("corpus_pairs", "(dtype, mode) pair of each configuration"),
+)
+
+
+def _corpus_share(results: Results) -> str:
+    """``every 8th case of each configuration, …`` for a replay of part of the corpus, "" for a
+    whole replay or a run without a corpus."""
+    shares = ((int(results.run.get(key) or 1), what) for key, what in CORPUS_SHARES)
+    return ", ".join(f"every {_ordinal(k)} {what}" for k, what in shares if k > 1)
+
+
+def _ordinal(k: int) -> str:
+    """2 → "2nd", 16 → "16th", 23 → "23rd", 11 → "11th"."""
+    suffix = "th" if 10 <= k % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(k % 10, "th")
+    return f"{k}{suffix}"
+
+
 def notes(old: Results, new: Results) -> list[str]:
     found = []
     if old.run["corpus"] != new.run["corpus"]:
@@ -559,6 +580,11 @@ def notes(old: Results, new: Results) -> list[str]:
             f"the runs replayed different shares of the dtype and mode pairs (every "
             f"{old.run.get('corpus_pairs', 1)} → every {new.run.get('corpus_pairs', 1)} "
             "per configuration): items of only one run are listed as only in the old or the new run"
+        )
+    share = _corpus_share(old)
+    if share and share == _corpus_share(new):
+        found.append(
+            f"both runs replayed a share of the corpus ({share}): a change outside it is not seen"
         )
     if old.run.get("shape_breaks") != new.run.get("shape_breaks"):
         found.append(

@@ -536,14 +536,31 @@ def test_runs_that_replayed_different_shares_of_the_configurations_say_so(
     another share says why items are only in one run."""
     old = write(tmp_path / "old.json", make_run, [make_record()])
     new = write(tmp_path / "new.json", lambda: make_run(corpus_configs=4), [make_record()])
-    assert diff_results(new, new).notes == []
+    assert diff_results(old, old).notes == []
+    assert diff_results(new, new).notes == [
+        "both runs replayed a share of the corpus (every 4th configuration of each loss): a "
+        "change outside it is not seen"
+    ]
     assert diff_results(old, new).notes == [
         "the runs replayed different shares of the configurations (every 1 → every 4 per loss): "
         "items of only one run are listed as only in the old or the new run"
     ]
     pairs = write(tmp_path / "pairs.json", lambda: make_run(corpus_pairs=3), [make_record()])
-    assert diff_results(pairs, pairs).notes == []
     assert diff_results(old, pairs).notes == [
         "the runs replayed different shares of the dtype and mode pairs (every 1 → every 3 per "
         "configuration): items of only one run are listed as only in the old or the new run"
     ]
+
+
+def test_runs_that_replayed_the_same_share_of_the_corpus_say_which(tmp_path, make_run, make_record):
+    """CI's upgrade diff compares two shares of the corpus: the page says how small they are."""
+    share = {"corpus_every": 8, "corpus_configs": 16, "corpus_pairs": 3}
+    old = write(tmp_path / "old.json", lambda: make_run(**share), [make_record()])
+    new = write(tmp_path / "new.json", lambda: make_run(**share), [make_record()])
+    assert diff_results(old, new).notes == [
+        "both runs replayed a share of the corpus (every 8th case of each configuration, every "
+        "16th configuration of each loss, every 3rd (dtype, mode) pair of each configuration): a "
+        "change outside it is not seen"
+    ]
+    one = write(tmp_path / "one.json", lambda: make_run(corpus_every=1, corpus_pairs=2), [])
+    assert "(every 2nd (dtype, mode) pair of each configuration)" in diff_results(one, one).notes[0]
