@@ -127,10 +127,9 @@ from reference import core
 from reference._math import times_or_zero
 from reference.contract import K_GRAD as K_GRAD  # re-exported: cases.compare reads it here
 from reference.contract import K_SUM, K_VALUE
-from reference.reduction import elementwise_cotangent
 from reference.spec import LossSpec
 from reference.terms import NEAR_HINGE as NEAR_HINGE  # re-exported with the model's constants
-from reference.terms import TermScale
+from reference.terms import Terms, TermScale, evaluate_terms
 
 # --- the constants of the model -----------------------------------------------------------------
 
@@ -221,40 +220,43 @@ def scales(
 
 def case_scales(case: R.Case) -> Scales:
     """:func:`scales` of a case under the reference's own definition, from what the case has
-    derived already (:meth:`reference.case.Case.derived`)."""
+    derived already (:meth:`reference.case.Case.derived` and :meth:`~reference.case.Case.terms`)."""
     arrs, full, _, el = case.derived()
-    return scales_of(R.get(case.loss), arrs, full, el, case.rounded_cotangent())
+    spec = R.get(case.loss)
+    if spec.term_scale is None:
+        term_scale(case.loss)  # raises, naming the loss
+    return scales_of(spec, arrs, full, el, case.rounded_cotangent(), terms=case.terms())
 
 
 def scales_of(
-    spec: LossSpec, arrs, full, el, cotangent: np.ndarray | None, loss: str | None = None
+    spec: LossSpec,
+    arrs,
+    full,
+    el,
+    cotangent: np.ndarray | None,
+    loss: str | None = None,
+    terms: Terms | None = None,
 ) -> Scales:
     """:func:`scales` from ``core.validate``'s arrays and parameters and the unreduced loss ``el``
-    (``loss``: the loss's name, where ``spec`` is a registry entry's modified definition)."""
+    (``loss``: the loss's name, where ``spec`` is a registry entry's modified definition;
+    ``terms``: the term scale evaluated already, :func:`reference.terms.evaluate_terms`)."""
     ts = spec.term_scale or term_scale(loss or spec.name)
+    if terms is None:
+        terms = evaluate_terms(ts, arrs, full, el, cotangent)
+    c = terms.c
     with np.errstate(all="ignore"):
-        terms = np.asarray(ts.value(arrs, full, el.loss), dtype=np.float64)
-        reduction = full["reduction"]
-        if reduction == "none":
-            value = terms
+        if terms.weight is None:  # reduction none
+            value = terms.value
             floor = 2.0
-            cot = 1.0 if cotangent is None else np.asarray(cotangent, dtype=np.float64)
-            c = np.abs(np.broadcast_to(cot, el.loss.shape))
         else:
             # c_i = ∂result/∂ℓ_i: the weight of each elementwise loss in the reduced result
-            weight = np.abs(elementwise_cotangent(el, reduction, None))
-            value = np.asarray(np.sum(times_or_zero(weight, terms)))
-            floor = 1.0 + float(np.sum(weight))
-            cot = 1.0 if cotangent is None else float(np.abs(cotangent))
-            c = weight * cot
-        grads = {
-            name: np.asarray(g, dtype=np.float64) for name, g in ts.grads(arrs, full, c).items()
-        }
+            value = np.asarray(np.sum(times_or_zero(terms.weight, terms.value)))
+            floor = 1.0 + float(np.sum(terms.weight))
         grad_floor = 1.0 + (float(np.max(c)) if c.size else 0.0)
         if ts.grad_floor is not None:
             grad_floor = grad_floor + np.asarray(ts.grad_floor(arrs, full, c), dtype=np.float64)
     n = fan_in(arrs, int(np.size(value)))
-    return Scales(value, grads, floor, grad_floor, n)
+    return Scales(value, dict(terms.grads), floor, grad_floor, n)
 
 
 # --- the bound and the error ---------------------------------------------------------------------

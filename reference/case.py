@@ -56,12 +56,24 @@ class Case:
             from .errors import InvalidInput
 
             try:
-                core.validate(registry.get(self.loss), self.arrays, self.params)
+                if self._rounding_is_identity():
+                    self.derived()  # the same validation, of the same numbers, shared
+                else:
+                    core.validate(registry.get(self.loss), self.arrays, self.params)
                 rejection = None
             except InvalidInput as exc:
                 rejection = exc
             object.__setattr__(self, "_rejection", rejection)
         return self.__dict__["_rejection"]
+
+    def _rounding_is_identity(self) -> bool:
+        """Whether ``rounded()`` holds exactly the arrays' numbers in their own dtypes: a float64
+        case whose arrays are float64 or integer (a bool or object array is rounded into float64,
+        which the reference judges differently)."""
+        return self.dtype == "float64" and all(
+            isinstance(v, np.ndarray) and (v.dtype == np.float64 or v.dtype.kind in "iu")
+            for v in self.arrays.values()
+        )
 
     def derived(self) -> tuple[dict[str, np.ndarray], dict[str, Any], dict[str, int], Any]:
         """What the reference derives from the rounded inputs before it reduces or
@@ -95,6 +107,25 @@ class Case:
             )
 
         return self._once("_reference", evaluate)
+
+    def terms(self):
+        """The reference's term scales evaluated on this case (a :class:`reference.terms.Terms`:
+        T, G and the cotangent each elementwise loss receives), or None where the loss declares
+        no term scale. Computed once and shared by the tolerance
+        (:func:`cases.tolerance.case_scales`) and the regime (:func:`reference.regimes.regime_of`),
+        which formed the same terms each. Raises the reference's :class:`InvalidInput` where it
+        rejects the inputs."""
+        from . import registry
+        from .terms import evaluate_terms
+
+        def compute():
+            arrs, full, _, el = self.derived()
+            ts = registry.get(self.loss).term_scale
+            if ts is None:
+                return None
+            return evaluate_terms(ts, arrs, full, el, self.rounded_cotangent())
+
+        return self._once("_terms", compute)
 
     def _once(self, key: str, compute):
         """``compute()``, or the reference's :class:`InvalidInput` it raised, kept on the

@@ -41,6 +41,38 @@ class TermScale:
     ) = None
 
 
+@dataclass(frozen=True)
+class Terms:
+    """A term scale evaluated on one case: T (``value``, elementwise), G (``grads``), the
+    cotangent ``c`` each elementwise loss receives (|∂result/∂ℓ_i| times the case's cotangent),
+    with which G was formed, and for a scalar reduction ``weight``, |∂result/∂ℓ_i| alone (the
+    weight of each elementwise loss in the result; None for reduction ``none``)."""
+
+    value: np.ndarray
+    grads: dict[str, np.ndarray]
+    c: np.ndarray
+    weight: np.ndarray | None
+
+
+def evaluate_terms(ts: TermScale, arrs, full, el, cotangent) -> Terms:
+    """``ts`` on validated arrays ``arrs``, parameters ``full`` and the unreduced loss ``el``
+    (:class:`reference.spec.Elementwise`), for the result's ``cotangent`` (None: 1)."""
+    from .reduction import elementwise_cotangent
+
+    with np.errstate(all="ignore"):
+        value = np.asarray(ts.value(arrs, full, el.loss), dtype=np.float64)
+        if full["reduction"] == "none":
+            cot = 1.0 if cotangent is None else np.asarray(cotangent, dtype=np.float64)
+            weight, c = None, np.abs(np.broadcast_to(cot, el.loss.shape))
+        else:
+            weight = np.abs(elementwise_cotangent(el, full["reduction"], None))
+            c = weight * (1.0 if cotangent is None else float(np.abs(cotangent)))
+        grads = {
+            name: np.asarray(g, dtype=np.float64) for name, g in ts.grads(arrs, full, c).items()
+        }
+    return Terms(value, grads, c, weight)
+
+
 def abs_loss(a, p, loss) -> np.ndarray:
     """T for a loss that is a single term: |ℓ| itself."""
     return np.abs(loss)

@@ -92,25 +92,29 @@ def test_a_case_validates_and_evaluates_once_for_reference_tolerance_and_regime(
         {"input": np.array([0.5, -1.25, 3.0]), "target": np.array([0.0, 1.0, 2.5])},
         dtype="float32",
     )
-    calls = {"validate": 0, "elementwise": 0}
-    validate, elementwise = core.validate, spec.elementwise
+    calls = {"validate": 0, "elementwise": 0, "terms": 0, "grad terms": 0}
+    validate, elementwise, ts = core.validate, spec.elementwise, spec.term_scale
 
-    def counted_validate(*args, **kwargs):
-        calls["validate"] += 1
-        return validate(*args, **kwargs)
+    def counted(name, function):
+        def call(*args, **kwargs):
+            calls[name] += 1
+            return function(*args, **kwargs)
 
-    def counted_elementwise(*args, **kwargs):
-        calls["elementwise"] += 1
-        return elementwise(*args, **kwargs)
+        return call
 
-    monkeypatch.setattr(core, "validate", counted_validate)
-    monkeypatch.setitem(
-        registry.REGISTRY, "mse_loss", dataclasses.replace(spec, elementwise=counted_elementwise)
+    monkeypatch.setattr(core, "validate", counted("validate", validate))
+    counted_spec = dataclasses.replace(
+        spec,
+        elementwise=counted("elementwise", elementwise),
+        term_scale=dataclasses.replace(
+            ts, value=counted("terms", ts.value), grads=counted("grad terms", ts.grads)
+        ),
     )
+    monkeypatch.setitem(registry.REGISTRY, "mse_loss", counted_spec)
     value, grads = case.reference()
     scales = tolerance.case_scales(case)
     regime = regime_of(case)
-    assert calls == {"validate": 1, "elementwise": 1}
+    assert calls == {"validate": 1, "elementwise": 1, "terms": 1, "grad terms": 1}
     monkeypatch.undo()
 
     fresh_value, fresh_grads = core.value_and_vjp(spec, case.rounded(), case.params)
@@ -118,3 +122,39 @@ def test_a_case_validates_and_evaluates_once_for_reference_tolerance_and_regime(
     assert np.array_equal(value, fresh_value) and regime == "ordinary"
     assert all(np.array_equal(grads[k], fresh_grads[k]) for k in fresh_grads)
     assert np.array_equal(scales.value, fresh_scales.value) and scales.n == fresh_scales.n
+    assert scales.floor == fresh_scales.floor and scales.grad_floor == fresh_scales.grad_floor
+    assert all(np.array_equal(scales.grads[k], fresh_scales.grads[k]) for k in fresh_scales.grads)
+
+
+def test_a_float64_case_validates_once_for_its_rejection_and_its_reference(monkeypatch):
+    """At float64 the rounded arrays are the case's own numbers, so the reference's verdict on
+    them (Case.rejection) and the validation its value starts from (Case.derived) are one call;
+    at float32 the rejection judges the unrounded arrays, a second call."""
+    from reference import core
+
+    arrays = {"input": np.array([0.5, -1.25, 3.0]), "target": np.array([0.0, 1.0, 2.5])}
+    validate = core.validate
+    calls = []
+
+    def counted_validate(*args, **kwargs):
+        calls.append(1)
+        return validate(*args, **kwargs)
+
+    monkeypatch.setattr(core, "validate", counted_validate)
+    for dtype, expected_calls in (("float64", 1), ("float32", 2)):
+        calls.clear()
+        case = R.Case("mse_loss", {"reduction": "mean"}, arrays, dtype=dtype)
+        case.reference()
+        assert case.rejection() is None
+        assert len(calls) == expected_calls, dtype
+
+
+def test_a_float64_case_is_rejected_for_its_arrays_as_given_not_as_rounded():
+    """A boolean input is no real number (the reference rejects it), though its rounding to
+    float64 would be: the shared validation is only for arrays that rounding leaves alone."""
+    case = R.Case(
+        "mse_loss",
+        {"reduction": "mean"},
+        {"input": np.array([True, False]), "target": np.array([0.0, 1.0])},
+    )
+    assert case.rejection() is not None and case.rejection().argument == "input"
