@@ -2,8 +2,9 @@
 
     python -m benchmarks.generation [--examples 60] [--seed 1] [--dtype float32 --dtype float16]
 
-Draws ``--examples`` cases through :func:`cases.strategies.draw_case` (hypothesis' generate phase,
-a fixed seed, no database) for the first configuration of every loss at each dtype, and prints the
+Draws ``--examples`` cases through :func:`cases.strategies.case_strategy`, as the conformance run
+draws them (hypothesis' generate phase, a fixed seed, no database), for the first configuration
+of every loss at each dtype, and prints the
 median and mean draw time per case and, as diversity measures of the float elements drawn:
 
 - the share of distinct values among them;
@@ -22,11 +23,9 @@ import collections
 import json
 import math
 import statistics
-import time
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
 
 import reference as R
 from cases import profiles, strategies
@@ -74,11 +73,12 @@ def _draw_item(spec, config, dtype, profile, examples, seed_value, times, record
         phases=[Phase.generate],
         suppress_health_check=list(HealthCheck),
     )
-    @given(data=st.data())
-    def draw(data):
-        started = time.perf_counter()
-        case = strategies.draw_case(data, spec, config, dtype, "cpu", "eager", profile)
-        times.append(time.perf_counter() - started)
+    @given(
+        case=strategies.case_strategy(
+            spec, config, dtype, "cpu", "eager", profile, drawn_in=times.append
+        )
+    )
+    def draw(case):
         for array in case.arrays.values():
             if np.issubdtype(array.dtype, np.floating):
                 recorder.values += array.size

@@ -35,7 +35,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, seed, settings, target
-from hypothesis import strategies as st
 
 import reference as R
 from reference.contract import NotOffered
@@ -891,6 +890,8 @@ class Item:
         shrink = profile.shrink_seconds > 0 and self.item_id not in self.run.known_failures
         phases = tuple(p for p in Phase if shrink or p is not Phase.shrink)
 
+        drawn_in: list[float] = []  # the seconds the latest case took to draw
+
         @settings(
             parent=settings.get_profile(profile.settings_name),
             suppress_health_check=list(HealthCheck),
@@ -898,13 +899,22 @@ class Item:
             phases=phases,
             **profile.draws_settings(),
         )
-        @given(data=st.data())
-        def explore(data):
-            t0 = time.perf_counter()
-            case = strategies.draw_case(
-                data, self.spec, self.config, self.dtype, self.device, self.mode, profile, compiled
+        @given(
+            case=strategies.case_strategy(
+                self.spec,
+                self.config,
+                self.dtype,
+                self.device,
+                self.mode,
+                profile,
+                compiled,
+                drawn_in=lambda seconds: drawn_in.append(seconds),
             )
-            comparison, _ = self.check(case, time.perf_counter() - t0)
+        )
+        def explore(case):
+            seconds = drawn_in[-1] if drawn_in else 0.0
+            drawn_in.clear()
+            comparison, _ = self.check(case, seconds)
             for label, err in (
                 ("value ULP", comparison.value_ulp),
                 ("grad ULP", comparison.grad_ulp),

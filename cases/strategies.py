@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol, TypeVar
 
@@ -113,26 +114,70 @@ class Drawer(Protocol):
     def floats(self, band: Band, n: int, label: str) -> np.ndarray: ...
 
 
+def _plain_map_class():
+    """``MappedStrategy`` without the bookkeeping of each draw, or None where hypothesis lacks
+    the internals it needs (then ``.map`` serves).
+
+    Hypothesis' ``MappedStrategy.do_draw`` enters ``warnings.catch_warnings()`` and records every
+    mapped value for its pretty-printer of failing examples (``BuildContext.record_call``), per
+    element of every drawn array: a fifth of a draw, for a printout this suite never shows (its
+    reproducers are its own). This subclass opens and closes the same span, under the same label,
+    around the same inner draw, so hypothesis makes the same choices and mutations, and shrinks
+    the same way; the pack functions here cannot reject, so the retry loop has nothing to do.
+    Private API, hence the guard (hypothesis is pinned in tox.ini).
+    """
+    try:
+        from hypothesis.internal.conjecture.utils import calc_label_from_cls
+        from hypothesis.strategies._internal.strategies import (
+            MAPPED_SEARCH_STRATEGY_DO_DRAW_LABEL,
+            MappedStrategy,
+        )
+    except ImportError:  # pragma: no cover
+        return None
+
+    class PlainMap(MappedStrategy):
+        def calc_label(self) -> int:
+            return calc_label_from_cls(MappedStrategy)  # spans labelled as .map's
+
+        def do_draw(self, data):
+            data.start_span(MAPPED_SEARCH_STRATEGY_DO_DRAW_LABEL)
+            result = self.pack(data.draw(self.mapped_strategy))
+            data.stop_span()
+            return result
+
+    return PlainMap
+
+
+_PLAIN_MAP = _plain_map_class()
+
+
+def _map(strategy: st.SearchStrategy, pack: Callable[[Any], T]) -> st.SearchStrategy[T]:
+    """``strategy.map(pack)``, drawn without hypothesis' per-value bookkeeping (see above)."""
+    return strategy.map(pack) if _PLAIN_MAP is None else _PLAIN_MAP(strategy, pack)
+
+
 @functools.cache
 def element_strategy(band: Band) -> st.SearchStrategy[float]:
     """One element of ``band`` as a hypothesis strategy (simplest values first, for shrinking)."""
     if band.kind == "uniform":
         return st.floats(band.lo, band.hi, allow_nan=False, allow_infinity=False)
     if band.kind == "log":
-        magnitude = st.floats(math.log2(band.lo), math.log2(band.hi)).map(lambda e: 2.0**e)
+        magnitude = _map(st.floats(math.log2(band.lo), math.log2(band.hi)), lambda e: 2.0**e)
         if band.sign:
-            return magnitude.map(lambda m: band.base + band.sign * m)
-        return st.tuples(st.sampled_from((1.0, -1.0)), magnitude).map(
-            lambda sm: band.base + sm[0] * sm[1]
+            return _map(magnitude, lambda m: band.base + band.sign * m)
+        return _map(
+            st.tuples(st.sampled_from((1.0, -1.0)), magnitude),
+            lambda sm: band.base + sm[0] * sm[1],
         )
     if band.kind == "near":
-        return st.tuples(
-            st.integers(0, len(band.points) - 1), st.integers(-NEAR_ULPS, NEAR_ULPS)
-        ).map(lambda ik: band.points[ik[0]] + ik[1] * band.ulps[ik[0]])
+        return _map(
+            st.tuples(st.integers(0, len(band.points) - 1), st.integers(-NEAR_ULPS, NEAR_ULPS)),
+            lambda ik: band.points[ik[0]] + ik[1] * band.ulps[ik[0]],
+        )
     if band.kind == "values":
         return st.sampled_from(band.points)
     if band.kind == "integers":
-        return st.integers(int(band.lo), int(band.hi)).map(float)
+        return _map(st.integers(int(band.lo), int(band.hi)), float)
     if band.kind == "mixed":
         return st.one_of(*(element_strategy(p) for p in band.parts))
     raise ValueError(f"unknown band kind {band.kind!r}")
@@ -404,17 +449,32 @@ def case_strategy(
     device: str = "cpu",
     mode: str = "eager",
     profile=None,
+    compiled: bool | None = None,
+    drawn_in: Callable[[float], None] | None = None,
 ) -> st.SearchStrategy[R.Case]:
-    """:func:`draw_case` as a strategy (for ``@given(case_strategy(...))``)."""
+    """:func:`draw_case` as a strategy (for ``@given(case=case_strategy(...))``): the same
+    choices in the same order, so a seeded run draws the same cases either way, without the
+    bookkeeping ``st.data()`` does on each labelled draw (two copies of the ``random`` module's
+    state, to warn about strategies that use it: a third of a draw). ``drawn_in`` receives the
+    seconds each draw took (the conformance run's "generate" stage). ``compiled``: see
+    :func:`draw_arrays`."""
     from . import profiles
 
     profile = profile or profiles.get()
 
     @st.composite
     def cases(draw):
+        started = time.perf_counter()
+        # the labels are the st.data() form's; a composite's draw takes none (its own label is
+        # a span label, which would change the spans hypothesis' mutator chooses from)
         drawer = HypothesisDrawer(lambda strategy, label: draw(strategy))
-        arrays, params, cot, meta = draw_arrays(drawer, spec, config, dtype, mode, profile)
-        return R.Case(spec.name, params, arrays, dtype, device, mode, cot, "hypothesis", meta)
+        arrays, params, cot, meta = draw_arrays(
+            drawer, spec, config, dtype, mode, profile, compiled
+        )
+        case = R.Case(spec.name, params, arrays, dtype, device, mode, cot, "hypothesis", meta)
+        if drawn_in is not None:
+            drawn_in(time.perf_counter() - started)
+        return case
 
     return cases()
 

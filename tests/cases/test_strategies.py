@@ -304,6 +304,90 @@ def test_case_strategy_wraps_the_same_draw():
     check()
 
 
+@pytest.mark.parametrize(
+    ("loss", "dtype", "mode"),
+    [
+        ("cross_entropy", "float32", "eager"),
+        ("triplet_margin_loss", "float16", "jit"),
+        ("ctc_loss", "float64", "eager"),
+        ("kl_div", "bfloat16", "eager"),
+    ],
+)
+def test_case_strategy_draws_what_the_labelled_draws_of_st_data_draw(loss, dtype, mode):
+    """The conformance run draws through case_strategy (a composite: no per-draw bookkeeping);
+    the ci draws are the cases the st.data() form drew, seed for seed, with shrinking and
+    hypothesis' mutations (its spans are the same but for the composite's own)."""
+    from hypothesis import Phase, seed
+
+    spec = R.get(loss)
+    configs = list(R.all_configs(spec))
+    config = configs[len(configs) // 2]
+
+    def drawn(given_form):
+        cases = []
+
+        @seed(7)
+        @settings(FAST, derandomize=False, phases=[Phase.generate], max_examples=25)
+        @given_form
+        def collect(case):
+            cases.append(case)
+
+        collect()
+        return [(sorted(c.arrays), [c.arrays[k].tolist() for k in sorted(c.arrays)]) for c in cases]
+
+    def with_data(test):
+        def run(data):
+            test(strategies.draw_case(data, spec, config, dtype, "cpu", mode, CI))
+
+        return given(data=st.data())(run)
+
+    seconds = []
+    composite = given(
+        case=strategies.case_strategy(spec, config, dtype, "cpu", mode, CI, None, seconds.append)
+    )
+    labelled, composed = drawn(with_data), drawn(composite)
+    assert len(labelled) == 25 and composed == labelled
+    assert len(seconds) == 25 and all(s > 0 for s in seconds)
+
+
+def test_element_strategies_draw_what_map_would(monkeypatch):
+    """The bands' element strategies map without hypothesis' per-value bookkeeping
+    (strategies._map): the same values, and the same spans, so the same choices after hypothesis'
+    mutations, as ``.map`` draws."""
+    from hypothesis import Phase, seed
+
+    if strategies._PLAIN_MAP is None:
+        pytest.skip("this hypothesis lacks the internals; .map is used")
+    mixed_parts = (B.Band("a", "log", 1e-3, 10.0), B.Band("b", "integers", -3.0, 3.0))
+    bands = [
+        B.Band("log, either sign", "log", 1e-6, 1e4),
+        B.Band("log above 1", "log", 1e-4, 1.0, sign=1, base=1.0),
+        B.Band("near", "near", points=(0.0, 1.0), ulps=(2.0**-24, 2.0**-23)),
+        B.Band("integers", "integers", -5.0, 5.0),
+        B.Band("mixed", "mixed", parts=mixed_parts),
+    ]
+
+    def drawn() -> list:
+        strategies.element_strategy.cache_clear()
+        values = []
+
+        @seed(3)
+        @settings(FAST, derandomize=False, phases=[Phase.generate], max_examples=30)
+        @given(st.tuples(*(st.lists(strategies.element_strategy(b), min_size=6) for b in bands)))
+        def collect(drawn_values):
+            values.append(drawn_values)
+
+        collect()
+        return values
+
+    plain = drawn()
+    monkeypatch.setattr(strategies, "_PLAIN_MAP", None)
+    mapped = drawn()
+    monkeypatch.undo()
+    strategies.element_strategy.cache_clear()
+    assert len(plain) == 30 and plain == mapped
+
+
 def test_draws_do_not_depend_on_the_projects_number_literals():
     """Hypothesis would mix the literals of the project's modules (8192.0 in reference/edges.py,
     the examples of every registry entry…) into its draws; cases.profiles empties that pool, so
