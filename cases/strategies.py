@@ -139,6 +139,11 @@ def _plain_map_class():
         def calc_label(self) -> int:
             return calc_label_from_cls(MappedStrategy)  # spans labelled as .map's
 
+        @property
+        def branches(self):
+            # a one_of (the mixed bands) draws from its branches' branches: map those plainly
+            return [PlainMap(branch, self.pack) for branch in self.mapped_strategy.branches]
+
         def do_draw(self, data):
             data.start_span(MAPPED_SEARCH_STRATEGY_DO_DRAW_LABEL)
             result = self.pack(data.draw(self.mapped_strategy))
