@@ -100,7 +100,7 @@ def _classify(case) -> str:
     from . import registry
     from .dtypes import FORMATS
     from .errors import InvalidInput
-    from .reduction import elementwise_cotangent
+    from .terms import cotangent_weights
 
     spec = registry.get(case.loss)
     try:
@@ -137,10 +137,7 @@ def _classify(case) -> str:
         c = terms.c
     else:
         both = _flat([])
-        cot = None if cotangent is None else np.asarray(cotangent, dtype=np.float64)
-        c = np.abs(elementwise_cotangent(el, reduction, cot if reduction == "none" else None))
-        if reduction != "none" and cot is not None:
-            c = c * np.abs(cot)
+        _, c = cotangent_weights(el, reduction, cotangent)
     # a declared intermediate of finite inputs that is infinite overflowed even float64
     declared = _flat(
         [] if rules.intermediates is None else list(rules.intermediates(arrs, full, c))

@@ -54,19 +54,27 @@ class Terms:
     weight: np.ndarray | None
 
 
-def evaluate_terms(ts: TermScale, arrs, full, el, cotangent) -> Terms:
-    """``ts`` on validated arrays ``arrs``, parameters ``full`` and the unreduced loss ``el``
-    (:class:`reference.spec.Elementwise`), for the result's ``cotangent`` (None: 1)."""
+def cotangent_weights(el, reduction: str, cotangent) -> tuple[np.ndarray | None, np.ndarray]:
+    """For the unreduced loss ``el`` (:class:`reference.spec.Elementwise`): the weight of each
+    elementwise loss in a scalar result, |∂result/∂ℓ_i| (None for reduction ``none``), and the
+    cotangent magnitude each receives, c_i = weight_i·|cotangent| (|cotangent| itself for
+    ``none``; a missing cotangent counts as 1)."""
     from .reduction import elementwise_cotangent
 
     with np.errstate(all="ignore"):
-        value = np.asarray(ts.value(arrs, full, el.loss), dtype=np.float64)
-        if full["reduction"] == "none":
+        if reduction == "none":
             cot = 1.0 if cotangent is None else np.asarray(cotangent, dtype=np.float64)
-            weight, c = None, np.abs(np.broadcast_to(cot, el.loss.shape))
-        else:
-            weight = np.abs(elementwise_cotangent(el, full["reduction"], None))
-            c = weight * (1.0 if cotangent is None else float(np.abs(cotangent)))
+            return None, np.abs(np.broadcast_to(cot, el.loss.shape))
+        weight = np.abs(elementwise_cotangent(el, reduction, None))
+        return weight, weight * (1.0 if cotangent is None else float(np.abs(cotangent)))
+
+
+def evaluate_terms(ts: TermScale, arrs, full, el, cotangent) -> Terms:
+    """``ts`` on validated arrays ``arrs``, parameters ``full`` and the unreduced loss ``el``
+    (:class:`reference.spec.Elementwise`), for the result's ``cotangent`` (None: 1)."""
+    with np.errstate(all="ignore"):
+        value = np.asarray(ts.value(arrs, full, el.loss), dtype=np.float64)
+        weight, c = cotangent_weights(el, full["reduction"], cotangent)
         grads = {
             name: np.asarray(g, dtype=np.float64) for name, g in ts.grads(arrs, full, c).items()
         }
