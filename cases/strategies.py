@@ -26,13 +26,17 @@ What is drawn, and from what:
 Scalar hyperparameters are never drawn (they are configuration values, see
 :class:`reference.spec.Param`); neither are ±inf or NaN inputs (the edge cases hold those).
 
-One drawing routine serves two backends: :class:`HypothesisDrawer` (every ``data.draw`` labelled,
-for the conformance run) and :class:`RngDrawer` (a seeded NumPy generator, for the frozen corpus,
-so that ``python -m cases freeze`` does not depend on the hypothesis version).
+One drawing routine serves two backends: :class:`HypothesisDrawer` (hypothesis: every draw
+labelled, for ``st.data()``, :func:`draw_case`; inside one composite strategy,
+:func:`case_strategy`, which the conformance run uses and which makes the same choices) and
+:class:`RngDrawer` (a seeded NumPy generator, for the frozen corpus, so that ``python -m cases
+freeze`` does not depend on the hypothesis version).
 
 Speed: strategies and bands are built once and reused (building a strategy per draw cost about
 as much as the draw); the choices hypothesis makes, and so the cases a derandomised run draws,
-are the same as with strategies built afresh.
+are the same as with strategies built afresh. The run draws through one composite rather than
+``st.data()``, and maps elements without hypothesis' per-value bookkeeping (:func:`_map`): the
+same choices again, measured in :mod:`benchmarks.generation`.
 """
 
 from __future__ import annotations
@@ -214,7 +218,8 @@ def _float_list(band: Band, n: int) -> st.SearchStrategy[list[float]]:
 
 
 class HypothesisDrawer:
-    """Draws through ``draw(strategy, label)``: hypothesis' ``data.draw`` in the conformance run."""
+    """Draws through ``draw(strategy, label)``: hypothesis' ``data.draw`` (:func:`draw_case`), or a
+    composite's ``draw`` with the label dropped (:func:`case_strategy`, the conformance run)."""
 
     def __init__(self, draw: Callable[..., Any]):
         self._draw = draw

@@ -222,10 +222,8 @@ def case_scales(case: R.Case) -> Scales:
     """:func:`scales` of a case under the reference's own definition, from what the case has
     derived already (:meth:`reference.case.Case.derived` and :meth:`~reference.case.Case.terms`)."""
     arrs, full, _, el = case.derived()
-    spec = R.get(case.loss)
-    if spec.term_scale is None:
-        term_scale(case.loss)  # raises, naming the loss
-    return scales_of(spec, arrs, full, el, case.rounded_cotangent(), terms=case.terms())
+    # a loss without a term scale: case.terms() is None, and scales_of raises, naming the loss
+    return scales_of(R.get(case.loss), arrs, full, el, case.rounded_cotangent(), terms=case.terms())
 
 
 def scales_of(
