@@ -350,42 +350,118 @@ def test_case_strategy_draws_what_the_labelled_draws_of_st_data_draw(loss, dtype
     assert len(seconds) == 25 and all(s > 0 for s in seconds)
 
 
-def test_element_strategies_draw_what_map_would(monkeypatch):
-    """The bands' element strategies map without hypothesis' per-value bookkeeping
-    (strategies._map): the same values, and the same spans, so the same choices after hypothesis'
-    mutations, as ``.map`` draws."""
+MIXED_PARTS = (B.Band("a", "log", 1e-3, 10.0), B.Band("b", "integers", -3.0, 3.0))
+BANDS = [
+    B.Band("log, either sign", "log", 1e-6, 1e4),
+    B.Band("log above 1", "log", 1e-4, 1.0, sign=1, base=1.0),
+    B.Band("near", "near", points=(0.0, 1.0), ulps=(2.0**-24, 2.0**-23)),
+    B.Band("integers", "integers", -5.0, 5.0),
+    B.Band("values", "values", points=(0.0, 0.5, 1.0)),
+    B.Band("uniform", "uniform", -2.0, 2.0),
+    B.Band("mixed", "mixed", parts=MIXED_PARTS),
+]
+
+
+def _band_arrays(size: int = 6):
+    """One drawn array per band (as HypothesisDrawer.floats draws them), class indices and
+    booleans: the strategies the direct classes replace, fresh."""
+    strategies.element_strategy.cache_clear()
+    strategies._float_list.cache_clear()
+    strategies._integer_list.cache_clear()
+    strategies._boolean_list.cache_clear()
+    return st.tuples(
+        *(strategies._float_list(b, size) for b in BANDS),
+        strategies._integer_list(0, 4, size),
+        strategies._boolean_list(size),
+    )
+
+
+def test_direct_strategies_draw_what_lists_tuples_and_map_would(monkeypatch):
+    """The bands' arrays are drawn without hypothesis' per-draw bookkeeping
+    (strategies._DIRECT): the same values, and the same spans, so the same choices after
+    hypothesis' mutations, as ``st.lists``, ``st.tuples`` and ``.map`` draw."""
     from hypothesis import Phase, seed
 
-    if strategies._PLAIN_MAP is None:
-        pytest.skip("this hypothesis lacks the internals; .map is used")
-    mixed_parts = (B.Band("a", "log", 1e-3, 10.0), B.Band("b", "integers", -3.0, 3.0))
-    bands = [
-        B.Band("log, either sign", "log", 1e-6, 1e4),
-        B.Band("log above 1", "log", 1e-4, 1.0, sign=1, base=1.0),
-        B.Band("near", "near", points=(0.0, 1.0), ulps=(2.0**-24, 2.0**-23)),
-        B.Band("integers", "integers", -5.0, 5.0),
-        B.Band("mixed", "mixed", parts=mixed_parts),
-    ]
+    if strategies._DIRECT is None:
+        pytest.skip("this hypothesis lacks the internals; st.lists, st.tuples and .map are used")
 
     def drawn() -> list:
-        strategies.element_strategy.cache_clear()
         values = []
 
         @seed(3)
-        @settings(FAST, derandomize=False, phases=[Phase.generate], max_examples=30)
-        @given(st.tuples(*(st.lists(strategies.element_strategy(b), min_size=6) for b in bands)))
+        @settings(FAST, derandomize=False, phases=[Phase.generate], max_examples=40)
+        @given(_band_arrays())
         def collect(drawn_values):
             values.append(drawn_values)
 
         collect()
         return values
 
-    plain = drawn()
-    monkeypatch.setattr(strategies, "_PLAIN_MAP", None)
-    mapped = drawn()
+    direct = drawn()
+    monkeypatch.setattr(strategies, "_DIRECT", None)
+    stock = drawn()
     monkeypatch.undo()
     strategies.element_strategy.cache_clear()
-    assert len(plain) == 30 and plain == mapped
+    assert len(direct) == 40 and direct == stock
+
+
+def test_direct_strategies_make_the_same_choices_spans_and_recorded_values(monkeypatch):
+    """Draw for draw, the direct strategies leave what hypothesis' own leave in the test case's
+    record: the choices, every span (label, extent, depth), the shrinker's marked argument spans,
+    and the values recorded for spans; and a replay of the choices gives the same arrays."""
+    import random
+
+    from hypothesis.control import BuildContext
+    from hypothesis.internal.conjecture.data import ConjectureData
+
+    if strategies._DIRECT is None:
+        pytest.skip("this hypothesis lacks the internals; st.lists, st.tuples and .map are used")
+
+    def draw(data, strategy):
+        with BuildContext(data, wrapped_test=draw):  # st.tuples registers printers in it
+            return data.draw(strategy)
+
+    def recorded(value):
+        # a one_of records the branch it chose: the same strategy by label (its repr names the
+        # class, PlainTuple's or the lazy tuples')
+        return ("branch", value.label) if isinstance(value, st.SearchStrategy) else repr(value)
+
+    def arrays_of_recorded(text):
+        return "a case" if isinstance(text, str) and text.startswith("Case(") else text
+
+    def record(strategy, seed_value):
+        data = ConjectureData(random=random.Random(seed_value))
+        value = draw(data, strategy)
+        data.freeze()
+        spans = [(s.label, s.start, s.end, s.depth, recorded(s.recorded_value)) for s in data.spans]
+        spans = [(*span[:4], arrays_of_recorded(span[4])) for span in spans]
+        return value, data.choices, spans, sorted(data.arg_spans)
+
+    def whole_cases():  # the conformance run's composite, whose draws go direct too
+        spec = R.get("triplet_margin_loss")
+        config = list(R.all_configs(spec))[1]
+        return st.tuples(
+            strategies.case_strategy(spec, config, "float16", "cpu", "eager", CI),
+            strategies.case_strategy(R.get("kl_div"), {}, "float32", "cpu", "jit", CI),
+        )
+
+    def arrays_of(value):
+        if isinstance(value, tuple) and value and isinstance(value[0], R.Case):
+            return [sorted((k, v.tolist()) for k, v in c.arrays.items()) for c in value]
+        return value
+
+    for make in (_band_arrays, whole_cases):
+        direct_strategy = make()
+        monkeypatch.setattr(strategies, "_DIRECT", None)
+        stock_strategy = make()
+        monkeypatch.undo()
+        for seed_value in range(40):
+            direct, stock = record(direct_strategy, seed_value), record(stock_strategy, seed_value)
+            assert arrays_of(direct[0]) == arrays_of(stock[0]), seed_value
+            assert direct[1:] == stock[1:], seed_value
+            replayed = draw(ConjectureData.for_choices(stock[1]), direct_strategy)
+            assert arrays_of(replayed) == arrays_of(stock[0])
+    strategies.element_strategy.cache_clear()
 
 
 def test_draws_do_not_depend_on_the_projects_number_literals():
