@@ -1,0 +1,48 @@
+"""The benchmark scripts' own behaviour (their numbers are measured, not tested)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _timings(path: Path) -> Path:
+    stages = {s: [1e-4, 2e-4] for s in ("generate", "reference", "native", "adapter")}
+    stages |= {s: [1e-5, 1e-5] for s in ("compare", "record")}
+    data = {"framework": "torch", "version": "x", "profile": "ci", "stages": stages}
+    path.write_text(json.dumps({**data, "items": [[0.01, 2]]}))
+    return path
+
+
+def test_stages_prints_the_harness_median(tmp_path):
+    out = subprocess.run(
+        [sys.executable, "-m", "benchmarks.stages", str(_timings(tmp_path / "t.json"))],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    # per example, generate + reference + adapter + compare + record (the native call left out):
+    # 3 × 100 + 2 × 10 = 320 µs and 3 × 200 + 2 × 10 = 620 µs, whose median is 470 µs
+    harness = next(line for line in out.splitlines() if line.startswith("harness"))
+    assert "470 µs" in harness
+
+
+def test_stages_stops_quietly_when_its_reader_stops_reading(tmp_path):
+    """``python -m benchmarks.stages F | head -1`` ends without a BrokenPipeError traceback."""
+    files = [str(_timings(tmp_path / f"t{i}.json")) for i in range(200)]
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.stages", *files],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    child.stdout.readline()
+    child.stdout.close()  # as head does after its line
+    stderr = child.stderr.read().decode()
+    assert child.wait() == 0, stderr
+    assert "Traceback" not in stderr
