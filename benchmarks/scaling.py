@@ -39,6 +39,15 @@ def medians(timings: dict) -> dict[str, float]:
     harness = [sum(stages[s][i] for s in HARNESS) for i in range(n)]
     out = {name: statistics.median(values) for name, values in stages.items() if values}
     out["harness"] = statistics.median(harness) if harness else float("nan")
+    # hypothesis-drawn examples (a generate time) apart from the fixed ones (edge, invalid):
+    # the harness median lands between the two, so each is worth its own figure
+    drawn = [h for h, g in zip(harness, stages["generate"], strict=True) if g > 0]
+    fixed = [h for h, g in zip(harness, stages["generate"], strict=True) if g == 0]
+    out["harness drawn"] = statistics.median(drawn) if drawn else float("nan")
+    out["harness fixed"] = statistics.median(fixed) if fixed else float("nan")
+    out["drawn share"] = len(drawn) / n if n else float("nan")
+    draws = [g for g in stages["generate"] if g > 0]
+    out["generate drawn"] = statistics.median(draws) if draws else float("nan")
     return out
 
 
@@ -47,6 +56,14 @@ def rows(timings: dict, serial: float, parallel: float, workers: int) -> list[tu
     us = lambda seconds: f"{seconds * 1e6:,.0f} µs"  # noqa: E731
     out = [(f"{name} (median per example)", us(found[name])) for name in (*HARNESS, "native")]
     out.append(("harness (all but the native call)", us(found["harness"])))
+    out.append(
+        (
+            "… of examples hypothesis drew / of the others",
+            f"{us(found['harness drawn'])} / {us(found['harness fixed'])}",
+        )
+    )
+    out.append(("generate, of the drawn examples", us(found["generate drawn"])))
+    out.append(("share of drawn examples", f"{found['drawn share']:.0%}"))
     out.append(("harness ÷ native call", f"{found['harness'] / found['native']:.1f}×"))
     out.append(
         ("examples / items", f"{len(timings['stages']['native'])} / {len(timings['items'])}")

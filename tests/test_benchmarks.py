@@ -46,3 +46,18 @@ def test_stages_stops_quietly_when_its_reader_stops_reading(tmp_path):
     stderr = child.stderr.read().decode()
     assert child.wait() == 0, stderr
     assert "Traceback" not in stderr
+
+
+def test_scaling_tells_drawn_examples_from_the_others():
+    """The drawn examples (with a generate time) and the fixed ones get their own harness
+    medians: worked by hand, 0 + 100 + 100 + 10 + 10 = 220 µs for the fixed example and
+    200 + 200 + 200 + 10 + 10 = 620 µs for the drawn one."""
+    from benchmarks.scaling import medians
+
+    stages = {"generate": [0.0, 2e-4], "reference": [1e-4, 2e-4], "adapter": [1e-4, 2e-4]}
+    stages |= {"native": [5e-4, 5e-4], "compare": [1e-5, 1e-5], "record": [1e-5, 1e-5]}
+    found = medians({"stages": stages})
+    assert round(found["harness fixed"] * 1e6) == 220
+    assert round(found["harness drawn"] * 1e6) == 620
+    assert round(found["generate drawn"] * 1e6) == 200
+    assert found["drawn share"] == 0.5
