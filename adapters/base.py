@@ -15,6 +15,7 @@ framework writes by hand (``jnp.mean`` over optax's per-example losses), and it 
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -127,3 +128,26 @@ def dtype_name(x: Any) -> str:
     """The dtype of a NumPy-like result (a NumPy or JAX array) as the suite names dtypes
     ("float16", "bfloat16"): what :attr:`Outcome.value_dtype` reports, before any widening."""
     return np.dtype(x.dtype).name
+
+
+# A tf.function's graph is named for its Python function and a counter of every function the
+# process has traced (``__inference_forward_93044``): the number says nothing about the error and
+# depends on what the process traced before, so a results file of two workers differed from a
+# serial run's, and one run's from the next, in the text of the same error. It is recorded as
+# ``__inference_forward_<n>``.
+_GRAPH_COUNTER = re.compile(r"(__inference_\w+?)_\d+\b")
+
+
+def tensorflow_error(exc: BaseException) -> FrameworkError:
+    """A TensorFlow exception as data (the tf and Keras-on-TensorFlow adapters): a
+    ``tf.function``'s trace-time "in user code:" traceback reduced to its last line, the error
+    itself; a kernel error's leading "{{function_node …}}" tag removed; the graph counter in a
+    function's name replaced by ``<n>``."""
+    error = FrameworkError.of(exc)
+    text = str(exc).strip()
+    if text.startswith("in user code:"):
+        last = text.splitlines()[-1].strip()
+        kind, sep, message = last.partition(": ")
+        error = FrameworkError(kind if sep else error.type, (message if sep else last)[:500])
+    message = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", error.message)
+    return FrameworkError(error.type, _GRAPH_COUNTER.sub(r"\1_<n>", message))

@@ -26,7 +26,6 @@ the ranks differ, some functions do not) shows as the function's own divergences
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -38,7 +37,7 @@ import numpy as np
 import reference as R
 from reference import Case
 
-from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, to_numpy
+from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, tensorflow_error, to_numpy
 from .known.keras import divergences_for
 
 BACKEND = keras.backend.backend()
@@ -741,18 +740,6 @@ BACKEND_IMPORT = {
 }
 
 
-def framework_error(exc: BaseException) -> FrameworkError:
-    """The exception as data; TensorFlow's "in user code:" traceback and kernel tags removed."""
-    error = FrameworkError.of(exc)
-    text = str(exc).strip()
-    if text.startswith("in user code:"):
-        last = text.splitlines()[-1].strip()
-        kind, sep, message = last.partition(": ")
-        error = FrameworkError(kind if sep else error.type, (message if sep else last)[:500])
-    message = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", error.message)
-    return FrameworkError(error.type, message)
-
-
 def keras_device(device: str) -> str:
     """Canonical device ("cpu", "cuda:N") → keras.device() name."""
     if device == "cpu":
@@ -930,8 +917,8 @@ class KerasAdapter(Adapter):
             value = _numpy(raw)
             seconds = time.perf_counter() - start
         except Exception as forward_exc:
-            return Outcome(error=framework_error(forward_exc))
-        error = framework_error(exc)
+            return Outcome(error=tensorflow_error(forward_exc))
+        error = tensorflow_error(exc)
         return Outcome(
             value=to_numpy(value),
             grad_errors={n: f"{error.type}: {error.message}" for n in compiled.watch},

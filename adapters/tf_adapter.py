@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import linecache
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +30,16 @@ import tensorflow as tf
 import reference as R
 from reference import Case
 
-from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, dtype_name, to_numpy
+from .base import (
+    Adapter,
+    FrameworkError,
+    Native,
+    NotOffered,
+    Outcome,
+    dtype_name,
+    tensorflow_error,
+    to_numpy,
+)
 from .known.tensorflow import DIVERGENCES
 
 
@@ -405,22 +413,6 @@ def forward(args):
 '''
 
 
-def framework_error(exc: BaseException) -> FrameworkError:
-    """The exception as data, with TensorFlow's wrappers removed from the message.
-
-    A trace-time error in a ``tf.function`` reads "in user code:" followed by the traceback; the
-    error itself is its last line. Kernel errors start with a "{{function_node …}}" tag.
-    """
-    error = FrameworkError.of(exc)
-    text = str(exc).strip()
-    if text.startswith("in user code:"):
-        last = text.splitlines()[-1].strip()
-        kind, sep, message = last.partition(": ")
-        error = FrameworkError(kind if sep else error.type, (message if sep else last)[:500])
-    message = re.sub(r"^\{\{function_node [^}]*\}\}\s*", "", error.message)
-    return FrameworkError(error.type, message)
-
-
 def tf_device(device: str) -> str:
     """Canonical device ("cpu", "cuda:N") → TensorFlow device string."""
     if device == "cpu":
@@ -556,8 +548,8 @@ class TensorFlowAdapter(Adapter):
             value = compiled.forward(args).numpy()
             seconds = time.perf_counter() - start
         except Exception as forward_exc:
-            return Outcome(error=framework_error(forward_exc))
-        error = framework_error(exc)
+            return Outcome(error=tensorflow_error(forward_exc))
+        error = tensorflow_error(exc)
         return Outcome(
             value=to_numpy(value),
             grad_errors={n: f"{error.type}: {error.message}" for n in compiled.watch},

@@ -173,3 +173,29 @@ def test_a_loss_the_adapter_does_not_map_is_not_offered(adapter, monkeypatch):
     assert "no native form" in out.error.message
     snippet = adapter.snippet(case)
     assert snippet.startswith("# ") and "no native form" in snippet
+
+
+def test_tensorflow_errors_are_recorded_without_the_graph_counter():
+    """A tf.function's graph name carries a counter of every function the process traced, which
+    differs between a serial run and two workers: the recorded message holds ``<n>`` there, and
+    keeps the rest (the trace's last line, the kernel tag removed)."""
+    from adapters.base import tensorflow_error
+
+    class InvalidArgumentError(Exception):
+        pass
+
+    kernel = InvalidArgumentError(
+        "{{function_node __wrapped__Foo}} Detected unsupported operations when trying to compile "
+        "graph __inference_forward_93044[_XlaMustCompile=true] on XLA_CPU_JIT: CTCLoss "
+        "[Op:__inference_forward_93044]"
+    )
+    error = tensorflow_error(kernel)
+    assert error.type == "InvalidArgumentError"
+    assert error.message == (
+        "Detected unsupported operations when trying to compile graph "
+        "__inference_forward_<n>[_XlaMustCompile=true] on XLA_CPU_JIT: CTCLoss "
+        "[Op:__inference_forward_<n>]"
+    )
+    traced = ValueError("in user code:\n\n    File x.py, line 3\n\n    ValueError: shapes differ")
+    assert tensorflow_error(traced).message == "shapes differ"
+    assert tensorflow_error(ValueError("__inference_x_12ab")).message == "__inference_x_12ab"
