@@ -292,8 +292,9 @@ def _tuples(*parts: st.SearchStrategy) -> st.SearchStrategy[tuple]:
 
 
 def _lists(element: st.SearchStrategy[T], size: int) -> st.SearchStrategy[list[T]]:
-    """``st.lists(element, min_size=size, max_size=size)``, likewise."""
-    if _DIRECT is None:
+    """``st.lists(element, min_size=size, max_size=size)``, likewise (hypothesis draws an empty
+    list as ``builds(list)``, with other spans: that stays hypothesis')."""
+    if _DIRECT is None or size == 0:
         return st.lists(element, min_size=size, max_size=size)
     return _DIRECT.lists(element, size)
 

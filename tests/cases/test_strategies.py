@@ -373,6 +373,7 @@ def _band_arrays(size: int = 6):
         *(strategies._float_list(b, size) for b in BANDS),
         strategies._integer_list(0, 4, size),
         strategies._boolean_list(size),
+        strategies._float_list(BANDS[0], 0),  # an empty array
     )
 
 
