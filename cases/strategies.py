@@ -139,15 +139,15 @@ def _direct_classes():
     shows (its reproducers are its own).
 
     These subclasses open and close the same spans under the same labels as ``.map``,
-    ``st.tuples``, ``st.lists`` and ``st.one_of``, record the same values for them, mark a tuple's parts for
-    the shrinker's explain phase as ``st.tuples`` does, and make the same choices through the
-    same leaf strategies (floats, integers, sampled_from, booleans), so hypothesis draws,
-    mutates and shrinks exactly as before (tests/cases/test_strategies.py compares the choices,
-    spans and values). Measured on benchmarks.generation's draws, two interleaved runs each:
-    median 1 430/1 428 -> 1 053/1 048 µs a case, mean 2 176/2 186 -> 1 522/1 506 µs. Where the
-    shrinker asks a draw to re-encode a value (a ``ValueHole`` in its prefix), hypothesis' own
-    ``draw`` runs. The parts are validated with their container,
-    which hypothesis' ``draw`` validates. Private API, hence the guard (hypothesis is pinned in
+    ``st.tuples``, ``st.lists`` and ``st.one_of``, record the same values for them, mark a
+    tuple's parts for the shrinker's explain phase as ``st.tuples`` does, and make the same
+    choices through the same leaf strategies (floats, integers, sampled_from, booleans), so
+    hypothesis draws, mutates and shrinks exactly as before (tests/cases/test_strategies.py
+    compares the choices, spans and values). Measured on benchmarks.generation's draws, two
+    interleaved runs each: median 1 430/1 428 -> 1 053/1 048 µs a case, mean 2 176/2 186 ->
+    1 522/1 506 µs. Where the shrinker asks a draw to re-encode a value (a ``ValueHole`` in its
+    prefix), hypothesis' own ``draw`` runs. The parts are validated with their container, which
+    hypothesis' ``draw`` validates. Private API, hence the guard (hypothesis is pinned in
     tox.ini).
     """
     try:
