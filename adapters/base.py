@@ -139,10 +139,11 @@ _GRAPH_COUNTER = re.compile(r"(__inference_\w+?)_\d+\b")
 
 
 def tensorflow_error(exc: BaseException) -> FrameworkError:
-    """A TensorFlow exception as data (the tf and Keras-on-TensorFlow adapters): a
-    ``tf.function``'s trace-time "in user code:" traceback reduced to its last line, the error
-    itself; a kernel error's leading "{{function_node …}}" tag removed; the graph counter in a
-    function's name replaced by ``<n>``."""
+    """An exception as data, TensorFlow's wrappers taken off (the tf adapter, and the Keras
+    adapter on every backend: the rules match only TensorFlow's text): a ``tf.function``'s
+    trace-time "in user code:" traceback reduced to its last line, the error itself; a kernel
+    error's leading "{{function_node …}}" tag removed; the graph counter in a function's name
+    replaced by ``<n>``."""
     error = FrameworkError.of(exc)
     text = str(exc).strip()
     if text.startswith("in user code:"):

@@ -476,3 +476,38 @@ def test_draws_do_not_depend_on_the_projects_number_literals():
 
     local = providers._get_local_constants()
     assert len(local.floats) == 0 and len(local.integers) == 0
+
+
+def test_direct_strategies_re_encode_a_value_as_hypothesis_does(monkeypatch):
+    """Where the shrinker puts a value to re-encode (a ValueHole) in the prefix, the direct
+    strategies hand it to hypothesis' own draw: the same value, choices and spans as the stock
+    strategies, for a value the integers below can re-encode (2) and for ones they cannot."""
+    from hypothesis.control import BuildContext
+    from hypothesis.internal.conjecture.choice import ValueHole
+    from hypothesis.internal.conjecture.data import ConjectureData
+
+    if strategies._DIRECT is None:
+        pytest.skip("this hypothesis lacks the internals; st.lists, st.tuples and .map are used")
+    band = B.Band("integers", "integers", -5.0, 5.0)
+
+    def fresh():
+        strategies.element_strategy.cache_clear()
+        strategies._float_list.cache_clear()
+        return strategies._float_list(band, 4)
+
+    def drawn(strategy, hole):
+        data = ConjectureData.for_choices((4, ValueHole(hole), -1, 3))
+        with BuildContext(data, wrapped_test=drawn):
+            value = data.draw(strategy)
+        data.freeze()
+        return value, data.choices, [(s.label, s.start, s.end) for s in data.spans]
+
+    direct = fresh()
+    monkeypatch.setattr(strategies, "_DIRECT", None)
+    stock = fresh()
+    monkeypatch.undo()
+    for hole in (2, 2.0, -7):
+        assert drawn(direct, hole) == drawn(stock, hole), hole
+    assert drawn(direct, 2)[0] == [4.0, 2.0, -1.0, 3.0]  # re-encoded
+    strategies.element_strategy.cache_clear()
+    strategies._float_list.cache_clear()
