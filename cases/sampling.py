@@ -19,11 +19,12 @@ from reference.spec import Layout, LossSpec
 from .profiles import CANONICAL_SIZES
 
 # Default symbol sizes: small enough to be fast, large enough that reductions mean something; the
-# ci profile's canonical shape, at which its compiled items run. A fixed case at these sizes is a
-# program JAX (and Keras on JAX) has compiled already, in this process or in the persistent cache:
-# the jax adapter tests and conformance run compiled 270 fewer programs of their own (2 483 -> 2 213
-# in the run) when these became N = 4, C = 3 instead of N = 3, C = 4, and the two together took
-# 426 -> 389 s, back to back on a cold cache (Keras on jax's adapter tests 70 -> 67 s, twice).
+# ci profile's canonical shape, at which its compiled items run. A fixed case of the adapter tests
+# at these sizes is often a program the conformance run compiles too (the same primitive at the
+# same shape and dtype), which JAX's persistent cache then serves to the other: when these became
+# N = 4, C = 3 instead of N = 3, C = 4, the jax conformance run after the adapter tests compiled
+# 2 213 programs itself instead of 2 483, and the two together took 389 s instead of 426 s, back
+# to back on a cold cache (Keras on jax's adapter tests 70 -> 67 s, twice).
 DEFAULT_SIZES = {symbol: sizes[0] for symbol, sizes in CANONICAL_SIZES.items()}
 
 
