@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import abc
 import re
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import numpy as np
@@ -117,6 +118,45 @@ class Adapter(abc.ABC):
             for a in spec.arrays
             if a.name in case.arrays and a.differentiable and not a.domain_for(params).integer
         ]
+
+
+class FirstCalls:
+    """Times native calls that trace or compile once per input signature, keeping the
+    framework's compilation apart from the steady call.
+
+    A jitted function (``jax.jit``, ``tf.function``) traces and compiles inside its first call at
+    a new shape and dtype, and a JAX eager call compiles each primitive there. That time is the
+    framework's cost at a new shape: not the native call the benchmark's ``native`` stage
+    reports (a user's loop pays it once), nor the harness's work around it. So the first call at
+    a signature is run again: the second run is the native time, and the first run, whole, is
+    the compiling call (``Outcome.compile_seconds``). The outcome is the second run's; the
+    frameworks' losses are deterministic (no sampler runs).
+    A call that raises is not run again (the adapter's error path times what it needs).
+    """
+
+    def __init__(self):
+        self._seen: set[Hashable] = set()
+
+    def run(self, call: Callable[[], Any], signature: Hashable | None) -> tuple[Any, float, float]:
+        """``(result, native seconds, compiling-call seconds)`` of ``call()``; ``signature``
+        (the compiled function and its inputs' shapes and dtypes) None for a call that compiles
+        nothing (eager modes of eager frameworks)."""
+        start = time.perf_counter()
+        out = call()
+        first = time.perf_counter() - start
+        if signature is None or signature in self._seen:
+            return out, first, 0.0
+        self._seen.add(signature)
+        start = time.perf_counter()
+        out = call()
+        return out, time.perf_counter() - start, first
+
+
+def signature_of(compiled: object, arrays: Mapping[str, Any] | Any) -> tuple:
+    """What a per-shape compilation is keyed by: the compiled function (held for the run by its
+    adapter, so its id is not reused) and each input's shape and dtype."""
+    values = arrays.values() if isinstance(arrays, Mapping) else arrays
+    return (id(compiled), *((tuple(np.shape(v)), str(getattr(v, "dtype", ""))) for v in values))
 
 
 def to_numpy(x: Any) -> np.ndarray:

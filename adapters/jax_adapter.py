@@ -32,7 +32,6 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -54,12 +53,14 @@ from reference import Case, configs  # noqa: E402
 from .base import (  # noqa: E402
     Adapter,
     Divergence,
+    FirstCalls,
     FrameworkError,
     Native,
     NotOffered,
     Outcome,
     Release,
     dtype_name,
+    signature_of,
 )
 from .known import jax as jax_known  # noqa: E402
 
@@ -772,6 +773,7 @@ class JaxAdapter(Adapter):
         self._compiled: dict[tuple, Compiled] = {}
         self._configs: dict[tuple, Configured] = {}
         self._code = CodeBudget(jax)  # eager scans load code on every call (jax_setup)
+        self._first_calls = FirstCalls()  # both modes compile per shape (compiles_per_shape)
 
     # identity
 
@@ -833,8 +835,12 @@ class JaxAdapter(Adapter):
         args = jax.device_put(host, _device(case.device))
         if cotangent is not None:
             cotangent = args.pop()
+        signature = signature_of(compiled, [*args, cotangent])
         try:
-            (value, grads), seconds = _timed(compiled, args, cotangent)
+            (value, grads), seconds, compiling = self._first_calls.run(
+                lambda: jax.block_until_ready(compiled.value_and_grads(*args, cotangent)),
+                signature,
+            )
         except Exception as exc:  # the framework's exception is data
             return _forward_only(compiled, args, exc)
         # a result in another dtype than the case's (x64 promotion) is compared as such
@@ -845,6 +851,7 @@ class JaxAdapter(Adapter):
             seconds=seconds,
             value_dtype=dtype_name(value),
             grad_dtypes={k: dtype_name(v) for k, v in grads.items()},
+            compile_seconds=compiling,
         )
 
     def compiled(self, case: Case, api: str | None = None) -> Compiled:
@@ -947,23 +954,6 @@ def _host(x: np.ndarray, dtype: str) -> np.ndarray:
     if np.issubdtype(x.dtype, np.integer):
         return np.asarray(x, dtype=np.int64)
     return np.asarray(x, dtype=NUMPY_DTYPES[dtype])
-
-
-def _timed(compiled: Compiled, args, cotangent):
-    """Run value_and_grads to completion; the seconds of the native forward + backward alone.
-
-    A jit call that compiled is timed again, so the figure is the steady-state call, not XLA's
-    compile time.
-    """
-    before = compiled.compilations()
-    start = time.perf_counter()
-    out = jax.block_until_ready(compiled.value_and_grads(*args, cotangent))
-    seconds = time.perf_counter() - start
-    if compiled.compilations() != before:
-        start = time.perf_counter()
-        out = jax.block_until_ready(compiled.value_and_grads(*args, cotangent))
-        seconds = time.perf_counter() - start
-    return out, seconds
 
 
 def _forward_only(compiled: Compiled, args, exc: Exception) -> Outcome:

@@ -37,7 +37,17 @@ import numpy as np
 import reference as R
 from reference import Case
 
-from .base import Adapter, FrameworkError, Native, NotOffered, Outcome, tensorflow_error, to_numpy
+from .base import (
+    Adapter,
+    FirstCalls,
+    FrameworkError,
+    Native,
+    NotOffered,
+    Outcome,
+    signature_of,
+    tensorflow_error,
+    to_numpy,
+)
 from .known.keras import divergences_for
 
 BACKEND = keras.backend.backend()
@@ -779,6 +789,7 @@ class KerasAdapter(Adapter):
         self.modes = ("eager", "jit") if BACKEND in COMPILERS else ("eager",)
         self._recipes: dict[tuple, Recipe | NotOffered] = {}
         self._compiled: dict[tuple, Compiled] = {}
+        self._first_calls = FirstCalls()
         self._divergences = divergences_for(BACKEND)
         # eager scans (ctc) load code on every call on the jax backend (adapters/jax_setup.py)
         self._code = CodeBudget(jax) if BACKEND == "jax" else None
@@ -895,8 +906,8 @@ class KerasAdapter(Adapter):
             }
             cot = case.rounded_cotangent()
             cot = None if cot is None else _tensor(cot, case.dtype)
-            start = time.perf_counter()
-            try:
+
+            def call():
                 value, grads = compiled.forward_backward(args, cot)
                 dtypes = (
                     _dtype_name(value),
@@ -904,10 +915,17 @@ class KerasAdapter(Adapter):
                 )
                 value = _numpy(value)  # waits for the device: part of the timed call
                 grads = None if grads is None else [None if g is None else _numpy(g) for g in grads]
-                seconds = time.perf_counter() - start
+                return value, grads, dtypes
+
+            compiles = self.compiles_per_shape(case.mode)
+            signature = signature_of(compiled, [*args.values(), cot]) if compiles else None
+            try:
+                (value, grads, dtypes), seconds, compiling = self._first_calls.run(call, signature)
             except Exception as exc:  # the framework raised: data, never a crash of the suite
                 return self._forward_only(compiled, args, exc)
-        return self._outcome(compiled, value, grads, seconds, dtypes)
+        out = self._outcome(compiled, value, grads, seconds, dtypes)
+        out.compile_seconds = compiling
+        return out
 
     def _forward_only(self, compiled: Compiled, args, exc: Exception) -> Outcome:
         """forward_backward raised: if the forward alone runs, only the gradients failed."""

@@ -32,11 +32,13 @@ from reference import Case
 
 from .base import (
     Adapter,
+    FirstCalls,
     FrameworkError,
     Native,
     NotOffered,
     Outcome,
     dtype_name,
+    signature_of,
     tensorflow_error,
     to_numpy,
 )
@@ -453,6 +455,7 @@ class TensorFlowAdapter(Adapter):
     def __init__(self):
         self._recipes: dict[tuple, Recipe | NotOffered] = {}
         self._compiled: dict[tuple, Compiled] = {}
+        self._first_calls = FirstCalls()
 
     # -- identity ---------------------------------------------------------------------------------
 
@@ -531,15 +534,22 @@ class TensorFlowAdapter(Adapter):
             }
             cot = case.rounded_cotangent()
             cot = None if cot is None else tf.constant(cot, dtype=dtype)
-            start = time.perf_counter()
-            try:
+
+            def call():
                 value, grads = compiled.forward_backward(args, cot)
-                value = value.numpy()  # waits for the device: part of the timed call
-                grads = None if grads is None else [None if g is None else g.numpy() for g in grads]
-                seconds = time.perf_counter() - start
+                # .numpy() waits for the device: part of the timed call
+                grads = None if grads is None else [g if g is None else g.numpy() for g in grads]
+                return value.numpy(), grads
+
+            compiles = self.compiles_per_shape(case.mode)
+            signature = signature_of(compiled, [*args.values(), cot]) if compiles else None
+            try:
+                (value, grads), seconds, compiling = self._first_calls.run(call, signature)
             except Exception as exc:  # the framework raised: data, never a crash of the suite
                 return self._forward_only(compiled, args, exc)
-        return self._outcome(compiled, value, grads, seconds)
+        out = self._outcome(compiled, value, grads, seconds)
+        out.compile_seconds = compiling
+        return out
 
     def _forward_only(self, compiled: Compiled, args, exc: Exception) -> Outcome:
         """forward_backward raised: if the forward alone runs, only the gradients failed."""

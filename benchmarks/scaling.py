@@ -5,7 +5,9 @@
 Runs ``pytest tests/conformance`` for the framework in ``LOSSCONF_FRAMEWORK`` twice — serially
 with ``--timings`` (the per-stage medians of :mod:`benchmarks.stages`) and with
 ``-n N --dist loadgroup`` — each as a fresh process, and prints: per stage the median per example,
-the harness median (everything but the native call) and its ratio to the native call's median,
+the compiling calls (the framework's first call at a new input signature, see
+:mod:`benchmarks.stages`), the harness median (everything but the native and compiling calls;
+also with them) and its ratio to the native call's median,
 the two wall times and the scaling efficiency (serial wall ÷ (N × parallel wall); 100 % is perfect
 use of N cores). Wall times include pytest start-up and imports, as a user pays them.
 ``--markdown`` prints the README's rows.
@@ -22,7 +24,7 @@ import sys
 import time
 from pathlib import Path
 
-from .stages import HARNESS
+from .stages import HARNESS, compiling, stage_values
 
 
 def timed_run(arguments: list[str]) -> tuple[float, int]:
@@ -34,11 +36,16 @@ def timed_run(arguments: list[str]) -> tuple[float, int]:
 
 
 def medians(timings: dict) -> dict[str, float]:
-    stages = timings["stages"]
+    stages = stage_values(timings)
     n = len(stages["native"])
     harness = [sum(stages[s][i] for s in HARNESS) for i in range(n)]
     out = {name: statistics.median(values) for name, values in stages.items() if values}
     out["harness"] = statistics.median(harness) if harness else float("nan")
+    with_compile = [h + c for h, c in zip(harness, stages["compile"], strict=True)]
+    out["harness and compile"] = statistics.median(with_compile) if harness else float("nan")
+    calls = compiling(stages)
+    out["compiling calls"] = len(calls)
+    out["compiling call"] = statistics.median(calls) if calls else float("nan")
     # hypothesis-drawn examples (a generate time) apart from the fixed ones (edge, invalid):
     # the harness median lands between the two, so each is worth its own figure
     drawn = [h for h, g in zip(harness, stages["generate"], strict=True) if g > 0]
@@ -55,7 +62,16 @@ def rows(timings: dict, serial: float, parallel: float, workers: int) -> list[tu
     found = medians(timings)
     us = lambda seconds: f"{seconds * 1e6:,.0f} µs"  # noqa: E731
     out = [(f"{name} (median per example)", us(found[name])) for name in (*HARNESS, "native")]
-    out.append(("harness (all but the native call)", us(found["harness"])))
+    out.append(
+        (
+            "compiling calls: median / count (the first call at a new shape, whole)",
+            f"{us(found['compiling call'])} / {found['compiling calls']}"
+            if found["compiling calls"]
+            else "none",
+        )
+    )
+    out.append(("harness (all but the native and the compiling calls)", us(found["harness"])))
+    out.append(("harness with the compiling calls", us(found["harness and compile"])))
     out.append(
         (
             "… of examples hypothesis drew / of the others",

@@ -7,7 +7,9 @@ the seconds spent generating the case (hypothesis draw), evaluating the referenc
 call (forward + backward, as the adapter timed it), in the adapter around it (building tensors,
 converting results), comparing and judging, and recording; and, per item, the wall time and
 example count, so that what falls between the stages (hypothesis' engine, pytest) shows as
-"other". The harness is everything but the native call.
+"other". Where the framework traced or compiled for a new input signature, the whole first call
+is the stage "compile" and a second call is the native one (:class:`adapters.base.FirstCalls`).
+The harness is everything but the native call and the compiling calls: what lossconf adds.
 """
 
 from __future__ import annotations
@@ -20,6 +22,20 @@ import sys
 from pathlib import Path
 
 HARNESS = ("generate", "reference", "adapter", "compare", "record")
+COMPILE = "compile"
+
+
+def stage_values(data: dict) -> dict[str, list[float]]:
+    """The per-example seconds of every stage; timings written before the compile stage existed
+    (its time was then part of the adapter's or the native call's) read as compiling nothing."""
+    stages = dict(data["stages"])
+    stages.setdefault(COMPILE, [0.0] * len(stages["native"]))
+    return stages
+
+
+def compiling(stages: dict[str, list[float]]) -> list[float]:
+    """The seconds of the compiling calls (the examples whose call compiled)."""
+    return [c for c in stages[COMPILE] if c > 0]
 
 
 def _us(seconds: float) -> str:
@@ -27,13 +43,13 @@ def _us(seconds: float) -> str:
 
 
 def table(data: dict) -> list[tuple[str, str, str, str]]:
-    stages = data["stages"]
+    stages = stage_values(data)
     n = len(stages["native"])
     totals = {name: sum(values) for name, values in stages.items()}
     wall = sum(item[0] for item in data.get("items", []))
     other = max(wall - sum(totals.values()), 0.0)
     rows = []
-    for name in ("generate", "reference", "native", "adapter", "compare", "record"):
+    for name in ("generate", "reference", "native", COMPILE, "adapter", "compare", "record"):
         values = stages[name]
         rows.append(
             (
@@ -47,10 +63,21 @@ def table(data: dict) -> list[tuple[str, str, str, str]]:
     harness = [sum(stages[s][i] for s in HARNESS) for i in range(n)]
     rows.append(
         (
-            "harness (all but native)",
+            "harness (all but native, compile)",
             _us(statistics.median(harness)),
             f"{sum(harness) + other:.1f} s",
             f"{100 * (sum(harness) + other) / wall:.1f} %" if wall else "—",
+        )
+    )
+    with_compile = [h + c for h, c in zip(harness, stages[COMPILE], strict=True)]
+    rows.append(("harness and compiling calls", _us(statistics.median(with_compile)), "", ""))
+    calls = compiling(stages)
+    rows.append(
+        (
+            "compiling calls: median / count",
+            _us(statistics.median(calls)) if calls else "—",
+            f"{len(calls)}",
+            "",
         )
     )
     rows.append(

@@ -190,7 +190,7 @@ def known_failures(path: str | os.PathLike[str], framework: str) -> dict[str, st
 class StageTimer:
     """Seconds per example for each stage of the harness; the benchmark reads them."""
 
-    STAGES = ("generate", "reference", "native", "adapter", "compare", "record")
+    STAGES = ("generate", "reference", "native", "compile", "adapter", "compare", "record")
 
     def __init__(self):
         self.samples: dict[str, list[float]] = {stage: [] for stage in self.STAGES}
@@ -875,7 +875,8 @@ class Item:
             generate=generated_in,
             reference=t1 - t0,
             native=outcome.seconds,
-            adapter=(t2 - t1) - outcome.seconds,
+            compile=outcome.compile_seconds,
+            adapter=(t2 - t1) - outcome.seconds - outcome.compile_seconds,
             compare=t3 - t2,
             record=t4 - t3,
         )

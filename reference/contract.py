@@ -75,7 +75,9 @@ class Outcome:
     ``error`` is set when the forward call raised (then ``value`` is None). ``grads`` holds the
     vector-Jacobian product for every differentiable argument the framework could differentiate;
     ``grad_errors`` says, per argument, why it could not (the framework raised or returned no
-    gradient). ``seconds`` is the time of the native call alone, for the benchmark.
+    gradient). ``seconds`` is the time of the native call alone, for the benchmark;
+    ``compile_seconds`` the whole first call at a new input signature where the framework traced
+    or compiled for it (:class:`adapters.base.FirstCalls`), 0 where the call compiled nothing.
     ``value_dtype`` and ``grad_dtypes`` are the dtypes of the value and of each gradient *as the
     framework returned them* (before the widening to float64), named as the suite names dtypes
     ("float16", "bfloat16", …): result fidelity is compared too (None / absent: not reported).
@@ -88,6 +90,7 @@ class Outcome:
     seconds: float = 0.0
     value_dtype: str | None = None
     grad_dtypes: dict[str, str] = field(default_factory=dict)
+    compile_seconds: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -199,3 +199,56 @@ def test_tensorflow_errors_are_recorded_without_the_graph_counter():
     traced = ValueError("in user code:\n\n    File x.py, line 3\n\n    ValueError: shapes differ")
     assert tensorflow_error(traced).message == "shapes differ"
     assert tensorflow_error(ValueError("__inference_x_12ab")).message == "__inference_x_12ab"
+
+
+def test_first_calls_report_a_new_signature_s_first_call_as_compiling():
+    """A first call at a signature runs twice: the second is the native time and its result is
+    returned, the first is the compiling call; a seen signature, or None, runs once."""
+    from adapters.base import FirstCalls
+
+    calls = []
+
+    def call():
+        calls.append(len(calls))
+        return len(calls)
+
+    first_calls = FirstCalls()
+    result, seconds, compiling = first_calls.run(call, ("f", (3,), "float32"))
+    assert (result, len(calls)) == (2, 2) and seconds >= 0 and compiling > 0
+    result, seconds, compiling = first_calls.run(call, ("f", (3,), "float32"))
+    assert (result, len(calls), compiling) == (3, 3, 0.0)
+    assert first_calls.run(call, None)[2] == 0.0 and len(calls) == 4
+
+
+def test_first_calls_run_again_after_a_raising_first_call():
+    from adapters.base import FirstCalls
+
+    first_calls = FirstCalls()
+
+    def fails():
+        raise ValueError("traced and raised")
+
+    with pytest.raises(ValueError):
+        first_calls.run(fails, "sig")
+    assert first_calls.run(lambda: 1, "sig")[2] > 0  # not yet seen: it still compiles
+
+
+def test_compiling_calls_are_reported_once_per_signature(adapter):
+    """In a mode that compiles per shape, the first call at new shapes reports its compiling
+    call; the same shapes again report none and the same numbers."""
+    loss, config = next(
+        (loss, config) for loss, config in ALL if isinstance(adapter.mapping(loss, config), Native)
+    )
+    spec = R.get(loss)
+    params, _ = R.split(spec, config)
+    # a batch of 7: a size no other test of this module runs, so the shapes are new here
+    arrays = sample_arrays(spec, config, np.random.default_rng(11), sizes={"N": 7})
+    for mode in adapter.modes:
+        case = Case(loss, params, arrays, dtype="float32", mode=mode)
+        if params.get("reduction") == "none":
+            case = dataclasses.replace(case, cotangent=np.ones(output_shape(spec, arrays, params)))
+        first, again = adapter.run(case), adapter.run(case)
+        assert first.error is None, first.error
+        assert (first.compile_seconds > 0) == adapter.compiles_per_shape(mode), mode
+        assert again.compile_seconds == 0, mode
+        np.testing.assert_array_equal(again.value, first.value)

@@ -518,6 +518,23 @@ def test_jit_timing_excludes_compilation(jax_adapter):
     out = jax_adapter.run(case)  # a new shape: compiles inside run
     total = time.perf_counter() - started
     assert 0 < out.seconds < total / 2, (out.seconds, total)
+    # the compiling call is reported whole, apart from the native one, and only once
+    assert out.seconds < out.compile_seconds < total, (out.compile_seconds, total)
+    assert jax_adapter.run(case).compile_seconds == 0
+
+
+def test_eager_timing_excludes_the_primitives_compilation(jax_adapter):
+    """An eager call compiles each primitive at a new shape: that call is the compiling one."""
+    rng = np.random.default_rng(9)
+    case = dataclasses.replace(_focal_case(rng, 7), mode="eager", dtype="bfloat16")
+    with _CompileCounter() as counter:
+        out = jax_adapter.run(case)
+    assert out.compile_seconds > 0  # a new signature: run twice, the first call reported
+    if counter.count:  # (another test may have compiled these primitives at this shape)
+        assert out.seconds < out.compile_seconds
+    again = jax_adapter.run(case)
+    assert again.compile_seconds == 0
+    np.testing.assert_array_equal(again.value, out.value)
 
 
 # --- dtypes: with x64 enabled, low-precision cases still compute in their dtype ------------------
