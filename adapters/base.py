@@ -97,6 +97,20 @@ class Adapter(abc.ABC):
         native call exactly as :meth:`run` does (same dtype, device, mode, composition) and binds
         ``value`` (float64 NumPy array) and ``grads`` (dict of float64 NumPy arrays)."""
 
+    @property
+    def first_calls(self) -> FirstCalls:
+        """The timing of this adapter's native calls (see :class:`FirstCalls`), made on first
+        use so that an adapter's ``__init__`` need not call this class's."""
+        found = self.__dict__.get("_first_calls")
+        if found is None:
+            found = self.__dict__["_first_calls"] = FirstCalls()
+        return found
+
+    def time_compilations(self, on: bool = True) -> None:
+        """Whether a first call at a new input signature runs again, so that the benchmark
+        reports the framework's compilation apart from the native call (``--timings``)."""
+        self.first_calls.enabled = on
+
     def alternatives(self, loss: str, config: Mapping[str, Any]) -> Mapping[str, Native]:
         """Further native forms of a configuration besides ``mapping``'s (API name -> Native),
         e.g. a loss function beside its class. The engine runs each as its own item, calling
@@ -132,9 +146,14 @@ class FirstCalls:
     the compiling call (``Outcome.compile_seconds``). The outcome is the second run's; the
     frameworks' losses are deterministic (no sampler runs).
     A call that raises is not run again (the adapter's error path times what it needs).
+
+    Off unless asked for (:meth:`Adapter.time_compilations`, which ``--timings`` turns on): the
+    second run costs a native call per new signature, about 10 s of a CI stage on jax. Off, a
+    call runs once and its time, compilation included, is the native time.
     """
 
-    def __init__(self):
+    def __init__(self, enabled: bool = False):
+        self.enabled = enabled
         self._seen: set[Hashable] = set()
 
     def run(self, call: Callable[[], Any], signature: Hashable | None) -> tuple[Any, float, float]:
@@ -144,7 +163,7 @@ class FirstCalls:
         start = time.perf_counter()
         out = call()
         first = time.perf_counter() - start
-        if signature is None or signature in self._seen:
+        if not self.enabled or signature is None or signature in self._seen:
             return out, first, 0.0
         self._seen.add(signature)
         start = time.perf_counter()

@@ -53,7 +53,6 @@ from reference import Case, configs  # noqa: E402
 from .base import (  # noqa: E402
     Adapter,
     Divergence,
-    FirstCalls,
     FrameworkError,
     Native,
     NotOffered,
@@ -773,7 +772,6 @@ class JaxAdapter(Adapter):
         self._compiled: dict[tuple, Compiled] = {}
         self._configs: dict[tuple, Configured] = {}
         self._code = CodeBudget(jax)  # eager scans load code on every call (jax_setup)
-        self._first_calls = FirstCalls()  # both modes compile per shape (compiles_per_shape)
 
     # identity
 
@@ -837,7 +835,7 @@ class JaxAdapter(Adapter):
             cotangent = args.pop()
         signature = signature_of(compiled, [*args, cotangent])
         try:
-            (value, grads), seconds, compiling = self._first_calls.run(
+            (value, grads), seconds, compiling = self.first_calls.run(
                 lambda: jax.block_until_ready(compiled.value_and_grads(*args, cotangent)),
                 signature,
             )

@@ -39,7 +39,6 @@ from reference import Case
 
 from .base import (
     Adapter,
-    FirstCalls,
     FrameworkError,
     Native,
     NotOffered,
@@ -789,7 +788,6 @@ class KerasAdapter(Adapter):
         self.modes = ("eager", "jit") if BACKEND in COMPILERS else ("eager",)
         self._recipes: dict[tuple, Recipe | NotOffered] = {}
         self._compiled: dict[tuple, Compiled] = {}
-        self._first_calls = FirstCalls()
         self._divergences = divergences_for(BACKEND)
         # eager scans (ctc) load code on every call on the jax backend (adapters/jax_setup.py)
         self._code = CodeBudget(jax) if BACKEND == "jax" else None
@@ -920,7 +918,7 @@ class KerasAdapter(Adapter):
             compiles = self.compiles_per_shape(case.mode)
             signature = signature_of(compiled, [*args.values(), cot]) if compiles else None
             try:
-                (value, grads, dtypes), seconds, compiling = self._first_calls.run(call, signature)
+                (value, grads, dtypes), seconds, compiling = self.first_calls.run(call, signature)
             except Exception as exc:  # the framework raised: data, never a crash of the suite
                 return self._forward_only(compiled, args, exc)
         out = self._outcome(compiled, value, grads, seconds, dtypes)

@@ -32,7 +32,6 @@ from reference import Case
 
 from .base import (
     Adapter,
-    FirstCalls,
     FrameworkError,
     Native,
     NotOffered,
@@ -455,7 +454,6 @@ class TensorFlowAdapter(Adapter):
     def __init__(self):
         self._recipes: dict[tuple, Recipe | NotOffered] = {}
         self._compiled: dict[tuple, Compiled] = {}
-        self._first_calls = FirstCalls()
 
     # -- identity ---------------------------------------------------------------------------------
 
@@ -544,7 +542,7 @@ class TensorFlowAdapter(Adapter):
             compiles = self.compiles_per_shape(case.mode)
             signature = signature_of(compiled, [*args.values(), cot]) if compiles else None
             try:
-                (value, grads), seconds, compiling = self._first_calls.run(call, signature)
+                (value, grads), seconds, compiling = self.first_calls.run(call, signature)
             except Exception as exc:  # the framework raised: data, never a crash of the suite
                 return self._forward_only(compiled, args, exc)
         out = self._outcome(compiled, value, grads, seconds)

@@ -212,7 +212,7 @@ def test_first_calls_report_a_new_signature_s_first_call_as_compiling():
         calls.append(len(calls))
         return len(calls)
 
-    first_calls = FirstCalls()
+    first_calls = FirstCalls(enabled=True)
     result, seconds, compiling = first_calls.run(call, ("f", (3,), "float32"))
     assert (result, len(calls)) == (2, 2) and seconds >= 0 and compiling > 0
     result, seconds, compiling = first_calls.run(call, ("f", (3,), "float32"))
@@ -223,7 +223,7 @@ def test_first_calls_report_a_new_signature_s_first_call_as_compiling():
 def test_first_calls_run_again_after_a_raising_first_call():
     from adapters.base import FirstCalls
 
-    first_calls = FirstCalls()
+    first_calls = FirstCalls(enabled=True)
 
     def fails():
         raise ValueError("traced and raised")
@@ -233,9 +233,27 @@ def test_first_calls_run_again_after_a_raising_first_call():
     assert first_calls.run(lambda: 1, "sig")[2] > 0  # not yet seen: it still compiles
 
 
-def test_compiling_calls_are_reported_once_per_signature(adapter):
+def test_first_calls_run_once_unless_enabled():
+    """Off (the default, outside ``--timings``), a new signature's call runs once and reports no
+    compiling call: its whole time is the native time."""
+    from adapters.base import FirstCalls
+
+    calls = []
+    result, seconds, compiling = FirstCalls().run(lambda: calls.append(1) or len(calls), "sig")
+    assert (result, len(calls), compiling) == (1, 1, 0.0) and seconds > 0
+
+
+@pytest.fixture
+def timing_compilations(adapter):
+    adapter.time_compilations()
+    yield adapter
+    adapter.time_compilations(False)
+
+
+def test_compiling_calls_are_reported_once_per_signature(timing_compilations):
     """In a mode that compiles per shape, the first call at new shapes reports its compiling
     call; the same shapes again report none and the same numbers."""
+    adapter = timing_compilations
     loss, config = next(
         (loss, config) for loss, config in ALL if isinstance(adapter.mapping(loss, config), Native)
     )

@@ -511,7 +511,15 @@ def test_jit_does_not_recompile_for_the_same_shapes(jax_adapter):
     assert counter.count == 0
 
 
-def test_jit_timing_excludes_compilation(jax_adapter):
+@pytest.fixture
+def timing_compilations(jax_adapter):
+    jax_adapter.time_compilations()
+    yield jax_adapter
+    jax_adapter.time_compilations(False)
+
+
+def test_jit_timing_excludes_compilation(timing_compilations):
+    jax_adapter = timing_compilations
     rng = np.random.default_rng(8)
     case = dataclasses.replace(_focal_case(rng, 6), loss="sigmoid_focal_loss")
     started = time.perf_counter()
@@ -523,8 +531,9 @@ def test_jit_timing_excludes_compilation(jax_adapter):
     assert jax_adapter.run(case).compile_seconds == 0
 
 
-def test_eager_timing_excludes_the_primitives_compilation(jax_adapter):
+def test_eager_timing_excludes_the_primitives_compilation(timing_compilations):
     """An eager call compiles each primitive at a new shape: that call is the compiling one."""
+    jax_adapter = timing_compilations
     rng = np.random.default_rng(9)
     case = dataclasses.replace(_focal_case(rng, 7), mode="eager", dtype="bfloat16")
     with _CompileCounter() as counter:

@@ -132,6 +132,8 @@ def pytest_configure(config):
             corpus_pairs=opt("--corpus-pairs"),
             seed=opt("--seed"),
         )
+        if opt("--timings"):  # the benchmark: the frameworks' compilation as its own stage
+            adapter.time_compilations()
         config._lossconf_known = known_failures(KNOWN_FAILURES, name)
         config._lossconf.known_failures = set(config._lossconf_known)
     except RunError as exc:
