@@ -145,7 +145,10 @@ class FirstCalls:
     a signature is run again: the second run is the native time, and the first run, whole, is
     the compiling call (``Outcome.compile_seconds``). The outcome is the second run's; the
     frameworks' losses are deterministic (no sampler runs).
-    A call that raises is not run again (the adapter's error path times what it needs).
+    A call that raises is not run again; its seconds are kept in ``raised_seconds``, and the
+    adapter's error path counts them as native: tracing, raising and TensorFlow's interpolation
+    of its error message (a quarter of a TensorFlow ci run, measured with py-spy) are the
+    framework's work, not the harness's.
 
     Off unless asked for (:meth:`Adapter.time_compilations`, which ``--timings`` turns on): the
     second run costs a native call per new signature, about 10 s of a CI stage on jax. Off, a
@@ -155,13 +158,18 @@ class FirstCalls:
     def __init__(self, enabled: bool = False):
         self.enabled = enabled
         self._seen: set[Hashable] = set()
+        self.raised_seconds = 0.0  # the latest call that raised
 
     def run(self, call: Callable[[], Any], signature: Hashable | None) -> tuple[Any, float, float]:
         """``(result, native seconds, compiling-call seconds)`` of ``call()``; ``signature``
         (the compiled function and its inputs' shapes and dtypes) None for a call that compiles
         nothing (eager modes of eager frameworks)."""
         start = time.perf_counter()
-        out = call()
+        try:
+            out = call()
+        except Exception:
+            self.raised_seconds = time.perf_counter() - start
+            raise
         first = time.perf_counter() - start
         if not self.enabled or signature is None or signature in self._seen:
             return out, first, 0.0

@@ -32,6 +32,7 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -840,7 +841,7 @@ class JaxAdapter(Adapter):
                 signature,
             )
         except Exception as exc:  # the framework's exception is data
-            return _forward_only(compiled, args, exc)
+            return _forward_only(compiled, args, exc, self.first_calls.raised_seconds)
         # a result in another dtype than the case's (x64 promotion) is compared as such
         # (cases.compare: the failed part "dtype"), so the dtypes travel with the numbers
         return Outcome(
@@ -954,18 +955,23 @@ def _host(x: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(x, dtype=NUMPY_DTYPES[dtype])
 
 
-def _forward_only(compiled: Compiled, args, exc: Exception) -> Outcome:
-    """After value_and_grads raised: did the forward call raise, or only the gradient? The
-    forward's dtype travels with it (optax's ctc_loss under x64 returns float64, and then the
-    VJP's cotangent of the case's dtype is what failed): cases.compare holds it to the case's."""
+def _forward_only(compiled: Compiled, args, exc: Exception, raised_in: float = 0.0) -> Outcome:
+    """After value_and_grads raised (in ``raised_in`` seconds): did the forward call raise, or only
+    the gradient? The forward's dtype travels with it (optax's ctc_loss under x64 returns float64,
+    and then the VJP's cotangent of the case's dtype is what failed): cases.compare holds it to
+    the case's. Both calls are the native time."""
+    start = time.perf_counter()
     try:
         forward = jax.jit(compiled.loss_fn) if compiled.jitted else compiled.loss_fn
         value = jax.block_until_ready(forward(*args))
     except Exception as forward_exc:
-        return Outcome(error=FrameworkError.of(forward_exc))
+        seconds = raised_in + time.perf_counter() - start
+        return Outcome(error=FrameworkError.of(forward_exc), seconds=seconds)
+    seconds = raised_in + time.perf_counter() - start
     message = str(FrameworkError.of(exc).message)
     return Outcome(
         value=np.asarray(value, dtype=np.float64),
         grad_errors={name: f"{type(exc).__name__}: {message}" for name in compiled.differentiable},
+        seconds=seconds,
         value_dtype=dtype_name(value),
     )

@@ -8,6 +8,7 @@ float64. A difference must be explained by an entry of the adapter's divergence 
 import dataclasses
 import subprocess
 import sys
+import time
 import zlib
 
 import numpy as np
@@ -270,3 +271,37 @@ def test_compiling_calls_are_reported_once_per_signature(timing_compilations):
         assert (first.compile_seconds > 0) == adapter.compiles_per_shape(mode), mode
         assert again.compile_seconds == 0, mode
         np.testing.assert_array_equal(again.value, first.value)
+
+
+def test_first_calls_keep_the_seconds_of_a_call_that_raised():
+    from adapters.base import FirstCalls
+
+    first_calls = FirstCalls()
+
+    def slow_failure():
+        deadline = time.perf_counter() + 0.01
+        while time.perf_counter() < deadline:
+            pass
+        raise ValueError("raised after 10 ms")
+
+    with pytest.raises(ValueError):
+        first_calls.run(slow_failure, None)
+    assert first_calls.raised_seconds >= 0.01
+
+
+def test_a_call_that_raised_reports_its_native_seconds(adapter):
+    """The framework's work on an input it rejects (tracing, raising, formatting its error) is
+    native time, in the benchmark as for a call that returns."""
+    from cases.invalid import changes_shape, invalid_cases
+
+    raised = []
+    for loss, config in ALL:  # the first mapped configuration whose broken shapes raise
+        if isinstance(adapter.mapping(loss, config), Native):
+            for case in invalid_cases(R.get(loss), config, "float32"):
+                out = adapter.run(case) if changes_shape(case) else None
+                if out is not None and (out.error is not None or out.grad_errors):
+                    raised.append(out)
+        if raised:
+            break
+    assert raised, f"no shape-breaking invalid case raised in {adapter.name}"
+    assert all(out.seconds > 0 for out in raised)
