@@ -146,9 +146,9 @@ class FirstCalls:
     the compiling call (``Outcome.compile_seconds``). The outcome is the second run's; the
     frameworks' losses are deterministic (no sampler runs).
     A call that raises is not run again; its seconds are kept in ``raised_seconds``, and the
-    adapter's error path counts them as native: tracing, raising and TensorFlow's interpolation
-    of its error message (a quarter of a TensorFlow ci run, measured with py-spy) are the
-    framework's work, not the harness's.
+    adapter's forward-only call after it (:meth:`after_raise`) counts both as native: tracing,
+    raising and TensorFlow's interpolation of its error message (a quarter of a TensorFlow ci
+    run, measured with py-spy) are the framework's work, not the harness's.
 
     Off unless asked for (:meth:`Adapter.time_compilations`, which ``--timings`` turns on): the
     second run costs a native call per new signature, about 10 s of a CI stage on jax. Off, a
@@ -177,6 +177,17 @@ class FirstCalls:
         start = time.perf_counter()
         out = call()
         return out, time.perf_counter() - start, first
+
+    def after_raise(self, forward: Callable[[], Any]) -> tuple[Any, Exception | None, float]:
+        """The forward-only call an adapter makes after :meth:`run` raised, to tell a forward
+        error from a gradient error: ``(result, None, seconds)`` or ``(None, its exception,
+        seconds)``, the seconds those of both calls (the native time)."""
+        start = time.perf_counter()
+        try:
+            out, error = forward(), None
+        except Exception as exc:  # the framework's exception is data
+            out, error = None, exc
+        return out, error, self.raised_seconds + time.perf_counter() - start
 
 
 def signature_of(compiled: object, arrays: Mapping[str, Any] | Any) -> tuple:

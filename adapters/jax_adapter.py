@@ -32,7 +32,6 @@ from __future__ import annotations
 import ast
 import functools
 import inspect
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -54,6 +53,7 @@ from reference import Case, configs  # noqa: E402
 from .base import (  # noqa: E402
     Adapter,
     Divergence,
+    FirstCalls,
     FrameworkError,
     Native,
     NotOffered,
@@ -841,7 +841,7 @@ class JaxAdapter(Adapter):
                 signature,
             )
         except Exception as exc:  # the framework's exception is data
-            return _forward_only(compiled, args, exc, self.first_calls.raised_seconds)
+            return _forward_only(compiled, args, exc, self.first_calls)
         # a result in another dtype than the case's (x64 promotion) is compared as such
         # (cases.compare: the failed part "dtype"), so the dtypes travel with the numbers
         return Outcome(
@@ -955,19 +955,16 @@ def _host(x: np.ndarray, dtype: str) -> np.ndarray:
     return np.asarray(x, dtype=NUMPY_DTYPES[dtype])
 
 
-def _forward_only(compiled: Compiled, args, exc: Exception, raised_in: float = 0.0) -> Outcome:
-    """After value_and_grads raised (in ``raised_in`` seconds): did the forward call raise, or only
-    the gradient? The forward's dtype travels with it (optax's ctc_loss under x64 returns float64,
-    and then the VJP's cotangent of the case's dtype is what failed): cases.compare holds it to
-    the case's. Both calls are the native time."""
-    start = time.perf_counter()
-    try:
-        forward = jax.jit(compiled.loss_fn) if compiled.jitted else compiled.loss_fn
-        value = jax.block_until_ready(forward(*args))
-    except Exception as forward_exc:
-        seconds = raised_in + time.perf_counter() - start
+def _forward_only(compiled: Compiled, args, exc: Exception, first_calls: FirstCalls) -> Outcome:
+    """After value_and_grads raised: did the forward call raise, or only the gradient? The
+    forward's dtype travels with it (optax's ctc_loss under x64 returns float64, and then the
+    VJP's cotangent of the case's dtype is what failed): cases.compare holds it to the case's."""
+    forward = jax.jit(compiled.loss_fn) if compiled.jitted else compiled.loss_fn
+    value, forward_exc, seconds = first_calls.after_raise(
+        lambda: jax.block_until_ready(forward(*args))
+    )
+    if forward_exc is not None:
         return Outcome(error=FrameworkError.of(forward_exc), seconds=seconds)
-    seconds = raised_in + time.perf_counter() - start
     message = str(FrameworkError.of(exc).message)
     return Outcome(
         value=np.asarray(value, dtype=np.float64),

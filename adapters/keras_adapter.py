@@ -26,7 +26,6 @@ the ranks differ, some functions do not) shows as the function's own divergences
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -920,24 +919,22 @@ class KerasAdapter(Adapter):
             try:
                 (value, grads, dtypes), seconds, compiling = self.first_calls.run(call, signature)
             except Exception as exc:  # the framework raised: data, never a crash of the suite
-                return self._forward_only(compiled, args, exc, self.first_calls.raised_seconds)
+                return self._forward_only(compiled, args, exc)
         out = self._outcome(compiled, value, grads, seconds, dtypes)
         out.compile_seconds = compiling
         return out
 
-    def _forward_only(
-        self, compiled: Compiled, args, exc: Exception, raised_in: float = 0.0
-    ) -> Outcome:
-        """forward_backward raised (in ``raised_in`` seconds): if the forward alone runs, only the
-        gradients failed. Both calls are the native time."""
-        start = time.perf_counter()
-        try:
+    def _forward_only(self, compiled: Compiled, args, exc: Exception) -> Outcome:
+        """forward_backward raised: if the forward alone runs, only the gradients failed."""
+
+        def forward():
             raw = compiled.forward(args)
-            value = _numpy(raw)
-        except Exception as forward_exc:
-            seconds = raised_in + time.perf_counter() - start
+            return raw, _numpy(raw)
+
+        found, forward_exc, seconds = self.first_calls.after_raise(forward)
+        if forward_exc is not None:
             return Outcome(error=tensorflow_error(forward_exc), seconds=seconds)
-        seconds = raised_in + time.perf_counter() - start
+        raw, value = found
         error = tensorflow_error(exc)
         return Outcome(
             value=to_numpy(value),

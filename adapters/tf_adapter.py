@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import linecache
 import logging
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -544,23 +543,18 @@ class TensorFlowAdapter(Adapter):
             try:
                 (value, grads), seconds, compiling = self.first_calls.run(call, signature)
             except Exception as exc:  # the framework raised: data, never a crash of the suite
-                return self._forward_only(compiled, args, exc, self.first_calls.raised_seconds)
+                return self._forward_only(compiled, args, exc)
         out = self._outcome(compiled, value, grads, seconds)
         out.compile_seconds = compiling
         return out
 
-    def _forward_only(
-        self, compiled: Compiled, args, exc: Exception, raised_in: float = 0.0
-    ) -> Outcome:
-        """forward_backward raised (in ``raised_in`` seconds): if the forward alone runs, only the
-        gradients failed. Both calls are the native time."""
-        start = time.perf_counter()
-        try:
-            value = compiled.forward(args).numpy()
-        except Exception as forward_exc:
-            seconds = raised_in + time.perf_counter() - start
+    def _forward_only(self, compiled: Compiled, args, exc: Exception) -> Outcome:
+        """forward_backward raised: if the forward alone runs, only the gradients failed."""
+        value, forward_exc, seconds = self.first_calls.after_raise(
+            lambda: compiled.forward(args).numpy()
+        )
+        if forward_exc is not None:
             return Outcome(error=tensorflow_error(forward_exc), seconds=seconds)
-        seconds = raised_in + time.perf_counter() - start
         error = tensorflow_error(exc)
         return Outcome(
             value=to_numpy(value),

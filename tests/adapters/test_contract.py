@@ -287,6 +287,10 @@ def test_first_calls_keep_the_seconds_of_a_call_that_raised():
     with pytest.raises(ValueError):
         first_calls.run(slow_failure, None)
     assert first_calls.raised_seconds >= 0.01
+    # the forward-only call after it: its result or its exception, and both calls' seconds
+    assert first_calls.after_raise(lambda: 7)[:2] == (7, None)
+    value, error, seconds = first_calls.after_raise(slow_failure)
+    assert value is None and isinstance(error, ValueError) and seconds >= 0.02
 
 
 def test_a_call_that_raised_reports_its_native_seconds(adapter):
